@@ -1,0 +1,50 @@
+# The two commands a fresh machine needs: `make demo` (the main job) and `make test` (everything, then the suite).
+SHELL := /bin/bash
+PY := .venv/bin/python
+STAMP := .venv/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
+
+.PHONY: all setup sysdeps cluster-bins cluster-up cluster-down crds lint test test-fast demo bench clean
+
+all: test
+
+# Python environment: one virtualenv for the repo; pip upgraded first (the stock pip cannot resolve azure-ai-ml).
+$(STAMP):
+	@test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/pip install -q -U pip
+	.venv/bin/pip install -q -c requirements.lock -e '.[dev]'
+	@rm -f .venv/.installed-*; touch $@
+
+setup: $(STAMP) sysdeps cluster-bins
+
+# Debian packages the suite uses for real: kubectl and a Prometheus server.
+sysdeps:
+	@bash hack/sysdeps.sh
+
+cluster-bins:
+	@bash hack/cluster/build.sh >/dev/null
+
+cluster-up: setup
+	$(PY) -m localkube up
+
+cluster-down:
+	$(PY) -m localkube down
+
+crds: $(STAMP)
+	$(PY) -m modeldeploy.api.crdgen --write
+
+lint: $(STAMP)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+test: setup lint
+	$(PY) -m pytest
+
+demo: setup
+	$(PY) -m modeldeploy.demo
+
+bench: setup
+	$(PY) -m pytest -q bench --override-ini=testpaths=bench -p no:cacheprovider -s
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

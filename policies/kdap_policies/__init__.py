@@ -1,0 +1,1 @@
+"""CrossGuard policies that keep the Azure ML platform safe."""
