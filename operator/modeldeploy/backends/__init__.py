@@ -1,0 +1,1 @@
+"""Serving backends: where revisions run and how traffic reaches them."""
