@@ -44,7 +44,7 @@ demo: setup
 	$(PY) -m modeldeploy.demo
 
 bench: setup
-	$(PY) -m pytest -q bench --override-ini=testpaths=bench -p no:cacheprovider -s
+	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
