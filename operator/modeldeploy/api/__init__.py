@@ -1,0 +1,1 @@
+"""The ModelDeployment API: spec and status models, and the CRD generated from them."""

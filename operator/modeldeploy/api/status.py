@@ -1,0 +1,241 @@
+"""The ModelDeployment status: everything a rollout must remember across operator restarts.
+
+The rollout machine is pure: it reads this status, the spec and fresh observations, and writes the next
+status. Nothing else is remembered, so every field that a decision depends on lives here.
+
+Every field is optional or defaulted because the apiserver stores whatever partial status was last written.
+The shapes stay friendly to a structural CRD schema: no unions of objects, and the only maps are str -> int.
+
+Phases:
+
+- ``Pending``: nothing serves yet (the first revision is being created or is not Ready).
+- ``Progressing``: a candidate is taking traffic step by step, mirrored, or previewed.
+- ``Paused``: a manual pause or a manual gate (a step without a duration) holds the rollout.
+- ``Promoted``: the revision Git holds is stable and takes all traffic.
+- ``RolledBack``: analysis failed; stable serves all traffic while Git still holds the failed revision.
+- ``Degraded``: the candidate was aborted by hand; stable serves while Git holds the aborted revision.
+- ``Failed``: nothing healthy to fall back to (a first revision that never became ready or failed analysis).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+HISTORY_LIMIT = 20
+FAILED_REVISIONS_LIMIT = 10
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class Phase(StrEnum):
+    PENDING = "Pending"
+    PROGRESSING = "Progressing"
+    PAUSED = "Paused"
+    PROMOTED = "Promoted"
+    ROLLED_BACK = "RolledBack"
+    DEGRADED = "Degraded"
+    FAILED = "Failed"
+
+
+class ConditionStatus(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class Condition(_Model):
+    """A Kubernetes-style condition; ``lastTransitionTime`` changes only when ``status`` does."""
+
+    type: str
+    status: ConditionStatus = ConditionStatus.UNKNOWN
+    reason: str = ""
+    message: str = ""
+    last_transition_time: datetime | None = None
+    observed_generation: int | None = None
+
+
+class RevisionRecord(_Model):
+    """One immutable serving revision: what it serves and how it ended (if it did)."""
+
+    name: str
+    spec_hash: str
+    model_version: str = ""
+    created_at: datetime | None = None
+    ready_at: datetime | None = None
+    failed_at: datetime | None = None
+    failure_reason: str = ""
+    failure_message: str = ""
+
+
+class FailedRevision(_Model):
+    """A spec hash that is not rolled out again until the spec changes or a retry is requested."""
+
+    spec_hash: str
+    name: str
+    reason: str = ""
+    failed_at: datetime | None = None
+
+
+class RetiredRevision(_Model):
+    """A revision that lost its traffic: scaled down now, deleted once ``deleteAfter`` has passed."""
+
+    name: str
+    retired_at: datetime | None = None
+    delete_after: datetime | None = None
+
+
+class Traffic(_Model):
+    """Live weights in percent per revision (summing to 100 when any) and at most one mirrored revision."""
+
+    weights: dict[str, int] = Field(default_factory=dict)
+    mirror: str | None = None
+    mirror_percent: int = 0
+
+
+class PauseReason(StrEnum):
+    MANUAL = "Manual"  # `pause` requested; only `resume` (or promote/abort) ends it
+    GATE = "Gate"  # a step without a duration waits for `promote`
+
+
+class PauseState(_Model):
+    reason: PauseReason
+    since: datetime | None = None
+
+
+class Verdict(StrEnum):
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    INCONCLUSIVE = "Inconclusive"
+    ERROR = "Error"
+    INSUFFICIENT_DATA = "InsufficientData"
+
+
+class MetricResult(_Model):
+    name: str
+    value: float | None = None
+    verdict: Verdict = Verdict.INCONCLUSIVE
+    message: str = ""
+
+
+class FeatureDrift(_Model):
+    """One feature's drift test: ``pValue`` for hypothesis tests (KS, chi-squared), ``distance`` for PSI,
+    Wasserstein or Jensen-Shannon; ``threshold`` is the bound the statistic was held to."""
+
+    feature: str
+    test: str
+    statistic: float | None = None
+    p_value: float | None = None
+    distance: float | None = None
+    threshold: float | None = None
+    verdict: Verdict = Verdict.INCONCLUSIVE
+
+
+class AnalysisResult(_Model):
+    """The verdict of one analysis run against one revision at one step.
+
+    ``driftId`` names a *confirmed* drift (stable across repeated runs that see the same drift); retraining
+    fires once per distinct id.
+    """
+
+    revision: str = ""
+    step_index: int | None = None
+    time: datetime | None = None
+    verdict: Verdict = Verdict.INCONCLUSIVE
+    message: str = ""
+    metrics: list[MetricResult] = Field(default_factory=list)
+    drift: list[FeatureDrift] = Field(default_factory=list)
+    dataset_drift_share: float | None = None
+    drift_detected: bool = False
+    drift_id: str | None = None
+
+
+class Counters(_Model):
+    """Consecutive analysis outcomes for the current candidate; reset when the candidate changes."""
+
+    consecutive_failures: int = 0
+    consecutive_inconclusives: int = 0
+    consecutive_errors: int = 0
+    consecutive_successes: int = 0
+
+
+class ManualAction(StrEnum):
+    PROMOTE = "promote"
+    PROMOTE_FULL = "promote-full"
+    ABORT = "abort"
+    PAUSE = "pause"
+    RESUME = "resume"
+    RETRY = "retry"
+
+
+class ManualRequest(_Model):
+    """Written by the CLI through the status subresource (GitOps tools do not own status); handled once."""
+
+    action: ManualAction
+    id: str
+    requested_at: datetime | None = None
+
+
+class RetrainingTrigger(_Model):
+    """The last retraining fired, and which confirmed drift fired it."""
+
+    drift_id: str
+    revision: str = ""
+    features: list[str] = Field(default_factory=list)
+    fired_at: datetime | None = None
+
+
+class HistoryEntry(_Model):
+    time: datetime | None = None
+    phase: Phase | None = None
+    reason: str = ""
+    message: str = ""
+    revision: str = ""
+
+
+class ModelDeploymentStatus(_Model):
+    phase: Phase | None = None
+    message: str = ""
+    observed_generation: int | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    stable: RevisionRecord | None = None
+    candidate: RevisionRecord | None = None
+    traffic: Traffic = Field(default_factory=Traffic)
+    current_step_index: int | None = None
+    step_started_at: datetime | None = None
+    pause: PauseState | None = None
+    last_analysis: AnalysisResult | None = None
+    counters: Counters = Field(default_factory=Counters)
+    failed_revisions: list[FailedRevision] = Field(default_factory=list)
+    retired_revisions: list[RetiredRevision] = Field(default_factory=list)
+    request: ManualRequest | None = None
+    last_handled_request_id: str | None = None
+    last_handled_request_result: str = ""
+    retraining: RetrainingTrigger | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+
+    def to_body(self) -> dict[str, object]:
+        """The status as the apiserver wants it: camelCase keys, RFC 3339 times, unset fields left out."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def to_merge_patch(self, previous: ModelDeploymentStatus | None = None) -> dict[str, object]:
+        """A JSON merge patch that turns ``previous`` into this status.
+
+        Unset fields become ``null`` so the apiserver clears them, and revisions that left
+        ``traffic.weights`` are nulled too: a merge patch merges maps, so a plain body would leave a stale
+        weight behind and the stored weights would no longer sum to 100.
+        """
+        body = self.model_dump(mode="json", by_alias=True)
+        if previous is not None:
+            weights = body["traffic"]["weights"]
+            for gone in previous.traffic.weights.keys() - self.traffic.weights.keys():
+                weights[gone] = None
+        return body
+
+    def is_failed(self, spec_hash: str) -> bool:
+        return any(f.spec_hash == spec_hash for f in self.failed_revisions)
