@@ -50,8 +50,19 @@ gwdir="$cache/gateway-api-$gw"
 if [[ ! -f $gwdir/standard-install.yaml ]]; then
   src=$(cd "$here/kube" && go mod download -json "sigs.k8s.io/gateway-api@$gw" | awk -F'"' '/"Dir"/ {print $4}')
   mkdir -p "$gwdir"
-  cat "$src"/config/crd/standard/*.yaml > "$gwdir/standard-install.yaml.tmp"
+  for f in "$src"/config/crd/standard/*.yaml; do echo "---"; cat "$f"; done > "$gwdir/standard-install.yaml.tmp"
   mv "$gwdir/standard-install.yaml.tmp" "$gwdir/standard-install.yaml"
 fi
 ln -sf "$gwdir/standard-install.yaml" "$bin/gateway-api-standard.yaml"
+# kwok's published default stages (node init + lease heartbeat, pod ready/complete/delete), from its module.
+stages="$cache/kwok-stages-$kwok.yaml"
+if [[ ! -f $stages ]]; then
+  src=$(cd "$here/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+  for f in "$src"/kustomize/stage/node/fast/node-initialize.yaml "$src"/kustomize/stage/node/heartbeat-with-lease/*.yaml \
+           "$src"/kustomize/stage/pod/fast/*.yaml; do
+    echo "---"; cat "$f"
+  done > "$stages.tmp"
+  mv "$stages.tmp" "$stages"
+fi
+ln -sf "$stages" "$bin/kwok-stages.yaml"
 echo "$bin"

@@ -1,1 +1,1 @@
-"""Local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) for tests and demos."""
+"""A local Kubernetes control plane (etcd, apiserver, controllers, scheduler, kwok) for tests and demos."""

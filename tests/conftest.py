@@ -1,0 +1,61 @@
+"""Shared fixtures: a real Kubernetes control plane per test session and a fresh namespace per test."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+
+from localkube.testing import ClusterHandle, start_for_tests
+
+ROOT = Path(__file__).resolve().parent.parent
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[ClusterHandle]:
+    handle = start_for_tests()
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+@pytest.fixture(scope="session")
+def kubectl(cluster: ClusterHandle) -> Kubectl:
+    return cluster.kubectl
+
+
+@pytest.fixture(scope="session")
+def k8s_api(cluster: ClusterHandle) -> client.ApiClient:
+    return config.new_client_from_config(config_file=str(cluster.kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def crds(cluster: ClusterHandle) -> list[str]:
+    """Every CRD in crds/, applied and Established."""
+    files = sorted((ROOT / "crds").glob("*.yaml"))
+    names: list[str] = []
+    for f in files:
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(f))
+        out = cluster.kubectl("get", "-f", str(f), "-o", "name").stdout.split()
+        names.extend(out)
+    for name in names:
+        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", name)
+    return names
+
+
+@pytest.fixture
+def namespace(request: pytest.FixtureRequest, cluster: ClusterHandle) -> Iterator[str]:
+    base = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"{base}-{uuid.uuid4().hex[:6]}"
+    cluster.kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
