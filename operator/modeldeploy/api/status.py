@@ -61,16 +61,16 @@ class Condition(_Model):
 
 
 class RevisionRecord(_Model):
-    """One immutable serving revision: what it serves and how it ended (if it did)."""
+    """One immutable serving revision: what it serves, when it was cut and when it became Ready.
+
+    How a revision failed is kept in ``FailedRevision`` (it outlives the candidate).
+    """
 
     name: str
     spec_hash: str
     model_version: str = ""
     created_at: datetime | None = None
     ready_at: datetime | None = None
-    failed_at: datetime | None = None
-    failure_reason: str = ""
-    failure_message: str = ""
 
 
 class FailedRevision(_Model):
@@ -79,6 +79,7 @@ class FailedRevision(_Model):
     spec_hash: str
     name: str
     reason: str = ""
+    message: str = ""
     failed_at: datetime | None = None
 
 

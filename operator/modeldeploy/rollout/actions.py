@@ -1,0 +1,95 @@
+"""What the rollout machine asks the world to do, in the order it must be done.
+
+A decision's actions are ordered: traffic first (so a failing candidate stops serving before anything else
+happens), then revisions are created or deleted, then analysis, retraining and events. Every action is
+idempotent; the machine emits the same ones again until the observations show they took effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from modeldeploy.backends.base import TrafficSplit
+
+
+@dataclass(frozen=True)
+class SetTraffic:
+    split: TrafficSplit
+
+
+@dataclass(frozen=True)
+class EnsureRevision:
+    """Create (or update in place) the revision the current spec describes."""
+
+    name: str
+    short_name: str
+    spec_hash: str
+
+
+@dataclass(frozen=True)
+class DeleteRevision:
+    """Remove a revision that serves nothing; ``not_before`` is when its grace period ended."""
+
+    name: str
+    not_before: datetime
+
+
+@dataclass(frozen=True)
+class RunAnalysis:
+    """Judge ``revision`` (against ``baseline`` when there is one) over traffic since ``window_start``.
+
+    ``step_index`` is None for steady-state monitoring of the stable revision (drift only).
+    """
+
+    revision: str
+    baseline: str | None
+    step_index: int | None
+    window_start: datetime
+
+
+@dataclass(frozen=True)
+class FireRetraining:
+    """Start the retraining pipeline once for the confirmed drift ``drift_id``."""
+
+    revision: str
+    drift_id: str
+    features: tuple[str, ...] = ()
+
+
+class EventType(StrEnum):
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+@dataclass(frozen=True)
+class EmitEvent:
+    type: EventType
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RequeueAfter:
+    seconds: float
+
+
+Action = (
+    SetTraffic | EnsureRevision | DeleteRevision | RunAnalysis | FireRetraining | EmitEvent | RequeueAfter
+)
+
+_ORDER: dict[type, int] = {
+    SetTraffic: 0,
+    EnsureRevision: 1,
+    DeleteRevision: 2,
+    RunAnalysis: 3,
+    FireRetraining: 4,
+    EmitEvent: 5,
+    RequeueAfter: 6,
+}
+
+
+def ordered(actions: list[Action]) -> tuple[Action, ...]:
+    """Actions in safe order (stable within a kind)."""
+    return tuple(sorted(actions, key=lambda a: _ORDER[type(a)]))

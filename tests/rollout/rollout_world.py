@@ -1,0 +1,169 @@
+"""A fake world for the rollout machine: revisions that become Ready, a router, an analyst.
+
+It applies a decision the way the operator must (status first, then actions in order) and keeps a log of
+every traffic split that was applied, so tests can check what was ever routed, not only the final state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from modeldeploy.api.status import (
+    AnalysisResult,
+    FeatureDrift,
+    ManualAction,
+    ManualRequest,
+    MetricResult,
+    ModelDeploymentStatus,
+    Verdict,
+)
+from modeldeploy.backends.base import Readiness, RevisionState, TrafficSplit
+from modeldeploy.rollout import Decision, DesiredRevision, Inputs, RolloutPlan, decide, names_to_observe
+from modeldeploy.rollout.actions import (
+    DeleteRevision,
+    EmitEvent,
+    EnsureRevision,
+    FireRetraining,
+    RunAnalysis,
+    SetTraffic,
+)
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def desired(model: str, name: str = "fraud") -> DesiredRevision:
+    return DesiredRevision.of(name, {"model": model}, model_version=model)
+
+
+@dataclass
+class World:
+    plan: RolloutPlan
+    model: str = "v1"
+    generation: int = 1
+    now: datetime = T0
+    status: ModelDeploymentStatus = field(default_factory=ModelDeploymentStatus)
+    revisions: dict[str, Readiness] = field(default_factory=dict)
+    traffic: TrafficSplit | None = None
+    broken: set[str] = field(default_factory=set)  # models whose revisions end Failed
+    slow: set[str] = field(default_factory=set)  # models whose revisions never become Ready
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # model -> verdict (default Successful)
+    drift: set[str] = field(default_factory=set)  # models whose analysis reports confirmed drift
+    analysis: AnalysisResult | None = None
+    applied: list[TrafficSplit] = field(default_factory=list)
+    events: list[EmitEvent] = field(default_factory=list)
+    retrained: list[FireRetraining] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    analyses: int = 0
+    request_seq: int = 0
+    last: Decision | None = None
+
+    @property
+    def desired(self) -> DesiredRevision:
+        return desired(self.model)
+
+    def inputs(self) -> Inputs:
+        observed = {
+            n: RevisionState(n, self.revisions.get(n, Readiness.MISSING))
+            for n in names_to_observe(self.status, self.desired)
+        }
+        return Inputs(
+            generation=self.generation,
+            desired=self.desired,
+            plan=self.plan,
+            status=self.status,
+            now=self.now,
+            observed=observed,
+            observed_traffic=self.traffic,
+            analysis=self.analysis,
+        )
+
+    def tick(self, seconds: float = 0) -> Decision:
+        """Let time pass, let revisions progress, decide once and apply the decision."""
+        self.now += timedelta(seconds=seconds)
+        for name, state in list(self.revisions.items()):
+            if state is Readiness.PROGRESSING:
+                self.revisions[name] = self._settle(name)
+        decision = decide(self.inputs())
+        self.status = decision.status  # status first, then the actions in order
+        for action in decision.actions:
+            self._apply(action)
+        self.last = decision
+        return decision
+
+    def run(self, seconds: float, every: float = 10) -> None:
+        elapsed = 0.0
+        while elapsed < seconds:
+            self.tick(every)
+            elapsed += every
+
+    def set_model(self, model: str) -> None:
+        self.model = model
+        self.generation += 1
+
+    def request(self, action: ManualAction) -> str:
+        self.request_seq += 1
+        rid = f"r{self.request_seq}"
+        req = ManualRequest(action=action, id=rid, requested_at=self.now)
+        self.status = self.status.model_copy(update={"request": req})
+        return rid
+
+    def model_of(self, name: str) -> str:
+        for model in ("v1", "v2", "v3", "v4"):
+            if desired(model).name == name:
+                return model
+        raise AssertionError(f"unknown revision {name}")
+
+    def _settle(self, name: str) -> Readiness:
+        model = self.model_of(name)
+        if model in self.broken:
+            return Readiness.FAILED
+        return Readiness.PROGRESSING if model in self.slow else Readiness.READY
+
+    def _apply(self, action: Any) -> None:
+        if isinstance(action, SetTraffic):
+            for name, weight in action.split.weights.items():
+                assert weight == 0 or self.revisions.get(name) is Readiness.READY, f"traffic to unready {name}"
+            self.traffic = action.split
+            self.applied.append(action.split)
+        elif isinstance(action, EnsureRevision):
+            self.revisions.setdefault(action.name, Readiness.PROGRESSING)
+        elif isinstance(action, DeleteRevision):
+            assert action.not_before <= self.now
+            self.revisions.pop(action.name, None)
+            self.deleted.append(action.name)
+        elif isinstance(action, RunAnalysis):
+            self.analyses += 1
+            self.analysis = self._analyse(action)
+        elif isinstance(action, FireRetraining):
+            self.retrained.append(action)
+        elif isinstance(action, EmitEvent):
+            self.events.append(action)
+
+    def _analyse(self, run: RunAnalysis) -> AnalysisResult:
+        model = self.model_of(run.revision)
+        drifted = model in self.drift
+        verdict = Verdict.FAILED if drifted else self.verdicts.get(model, Verdict.SUCCESSFUL)
+        return AnalysisResult(
+            revision=run.revision,
+            step_index=run.step_index,
+            time=self.now,
+            verdict=verdict,
+            metrics=[MetricResult(name="error_rate", value=0.01, verdict=verdict)],
+            drift=[
+                FeatureDrift(
+                    feature="amount",
+                    test="ks",
+                    statistic=0.4,
+                    p_value=0.001,
+                    threshold=0.05,
+                    verdict=Verdict.FAILED if drifted else Verdict.SUCCESSFUL,
+                )
+            ],
+            drift_detected=drifted,
+            drift_id=f"drift-{model}" if drifted else None,
+        )
+
+    def reasons(self) -> list[str]:
+        return [e.reason for e in self.events]
