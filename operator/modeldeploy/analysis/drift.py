@@ -1,0 +1,271 @@
+"""The drift engine: profile the reference once, then compare each live window with it.
+
+Dataset drift is the share of drifted features reaching ``drift_share``; prediction drift is any drifted
+prediction column. Neither is declared on too little evidence: a feature below ``min_samples`` valid values
+in either window is InsufficientData, and the dataset rule needs at least half of the features evaluated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import categorical, numerical
+from .methods import choose_method, infer_kind, threshold_for
+from .types import (
+    P_VALUE_METHODS,
+    Column,
+    Columns,
+    DriftConfig,
+    DriftMethod,
+    DriftResult,
+    FeatureConfig,
+    FeatureKind,
+    FeatureResult,
+    Verdict,
+)
+
+
+@dataclass(frozen=True)
+class PlannedFeature:
+    name: str
+    kind: FeatureKind
+    method: DriftMethod
+    threshold: float
+    prediction: bool
+
+
+@dataclass(frozen=True)
+class ReferenceProfile:
+    config: DriftConfig
+    planned: tuple[PlannedFeature, ...]
+    numerical: numerical.NumericalReference
+    categorical: dict[str, categorical.CategoryCounts]
+    valid: dict[str, int]
+    missing: dict[str, float]
+
+
+def _feature_list(config: DriftConfig, reference: Columns) -> list[tuple[FeatureConfig, bool]]:
+    preds = {f.name for f in config.prediction_features}
+    feats = config.features or tuple(FeatureConfig(n) for n in reference if n not in preds)
+    chosen = [(f, False) for f in feats] + [(f, True) for f in config.prediction_features]
+    absent = [f.name for f, _ in chosen if f.name not in reference]
+    if absent:
+        raise ValueError(
+            f"drift features {absent} are not columns of the reference data (columns: {sorted(reference)}); "
+            "fix drift.features or the reference dataset"
+        )
+    return chosen
+
+
+def _length(column: Column) -> int:
+    return len(column)
+
+
+def profile_reference(config: DriftConfig, reference: Columns) -> ReferenceProfile:
+    planned: list[PlannedFeature] = []
+    num_names: list[str] = []
+    num_cols: list[numerical.F64] = []
+    cats: dict[str, categorical.CategoryCounts] = {}
+    valid: dict[str, int] = {}
+    missing: dict[str, float] = {}
+    for feature, is_pred in _feature_list(config, reference):
+        col = reference[feature.name]
+        kind = infer_kind(feature, col, config)
+        rows = _length(col)
+        if kind is FeatureKind.NUMERICAL:
+            x = numerical.as_float(np.asarray(col))
+            valid[feature.name] = int(np.count_nonzero(~np.isnan(x)))
+            num_names.append(feature.name)
+            num_cols.append(x)
+        else:
+            cats[feature.name] = categorical.count(col)
+            valid[feature.name] = cats[feature.name].valid
+        missing[feature.name] = 1.0 - valid[feature.name] / rows if rows else 0.0
+        method = choose_method(feature, kind, valid[feature.name], config)
+        planned.append(PlannedFeature(feature.name, kind, method, threshold_for(feature, method), is_pred))
+    num = numerical.profile(tuple(num_names), num_cols, config.n_bins, config.block_features)
+    return ReferenceProfile(config, tuple(planned), num, cats, valid, missing)
+
+
+def detect_drift(config: DriftConfig, reference: Columns, live: Columns) -> DriftResult:
+    return compare(profile_reference(config, reference), live)
+
+
+def compare(profile: ReferenceProfile, live: Columns) -> DriftResult:
+    cfg = profile.config
+    tests = sum(1 for p in profile.planned if p.method in P_VALUE_METHODS)
+    correction = tests if cfg.bonferroni and tests else 1
+    results = _numerical_results(profile, live, correction) | _categorical_results(profile, live, correction)
+    features = tuple(results[p.name] for p in profile.planned if not p.prediction)
+    predictions = tuple(results[p.name] for p in profile.planned if p.prediction)
+    return _dataset_verdict(cfg, features, predictions)
+
+
+def _decide(plan: PlannedFeature, value: float, correction: int) -> tuple[bool, float]:
+    if plan.method in P_VALUE_METHODS:
+        alpha = plan.threshold / correction
+        return value < alpha, alpha
+    return value >= plan.threshold, plan.threshold
+
+
+def _missing_share(valid: int, rows: int) -> float:
+    return 1.0 - valid / rows if rows else 1.0
+
+
+def _insufficient(
+    profile: ReferenceProfile, plan: PlannedFeature, live_valid: int, rows: int, why: str
+) -> FeatureResult:
+    need = profile.config.min_samples
+    msg = why or (
+        f"{plan.name}: {profile.valid[plan.name]} valid reference values and {live_valid} live; "
+        f"at least {need} needed in each (raise the window or lower drift.minSamples)"
+    )
+    return FeatureResult(
+        feature=plan.name,
+        kind=plan.kind,
+        method=plan.method,
+        verdict=Verdict.INSUFFICIENT_DATA,
+        reference_rows=profile.valid[plan.name],
+        live_rows=live_valid,
+        missing_reference=profile.missing[plan.name],
+        missing_live=_missing_share(live_valid, rows),
+        message=msg,
+    )
+
+
+def _tested(
+    profile: ReferenceProfile,
+    plan: PlannedFeature,
+    stats: dict[str, float],
+    live: tuple[int, int],
+    correction: int,
+    note: str,
+) -> FeatureResult:
+    """A feature with enough data: ``stats`` holds every statistic, keyed by the method's value."""
+    value = stats[plan.method.value]
+    drifted, bound = _decide(plan, value, correction)
+    p_value = stats.get(DriftMethod.KS.value if plan.kind is FeatureKind.NUMERICAL else "chisquared")
+    return FeatureResult(
+        feature=plan.name,
+        kind=plan.kind,
+        method=plan.method,
+        verdict=Verdict.FAILED if drifted else Verdict.SUCCESSFUL,
+        statistic=value,
+        threshold=bound,
+        p_value=p_value,
+        distances=stats,
+        reference_rows=profile.valid[plan.name],
+        live_rows=live[0],
+        missing_reference=profile.missing[plan.name],
+        missing_live=_missing_share(*live),
+        message=note,
+    )
+
+
+def _numerical_results(profile: ReferenceProfile, live: Columns, correction: int) -> dict[str, FeatureResult]:
+    names = profile.numerical.names
+    if not names:
+        return {}
+    rows = {n: _length(live[n]) if n in live else 0 for n in names}
+    cols = [numerical.as_float(np.asarray(live[n])) if rows[n] else np.full(1, np.nan) for n in names]
+    width = max(c.size for c in cols)
+    cols = [c if c.size == width else np.concatenate([c, np.full(width - c.size, np.nan)]) for c in cols]
+    s = numerical.compare(profile.numerical, cols)
+    plans = {p.name: p for p in profile.planned}
+    out: dict[str, FeatureResult] = {}
+    for i, name in enumerate(names):
+        plan, v2 = plans[name], int(s.valid[i])
+        if name not in live:
+            out[name] = _insufficient(profile, plan, 0, 0, f"{name}: column missing from the live window")
+        elif min(profile.valid[name], v2) < profile.config.min_samples:
+            out[name] = _insufficient(profile, plan, v2, rows[name], "")
+        else:
+            stats = {
+                DriftMethod.KS.value: float(s.ks_p[i]),
+                "ks_statistic": float(s.ks[i]),
+                "wasserstein_raw": float(s.wasserstein[i]),
+                DriftMethod.WASSERSTEIN.value: float(s.wasserstein_norm[i]),
+                DriftMethod.PSI.value: float(s.psi[i]),
+                DriftMethod.JENSEN_SHANNON.value: float(s.jensen_shannon[i]),
+            }
+            note = _numerical_note(profile, i, s)
+            out[name] = _tested(profile, plan, stats, (v2, rows[name]), correction, note)
+    return out
+
+
+def _numerical_note(profile: ReferenceProfile, i: int, s: numerical.NumericalStats) -> str:
+    if profile.numerical.std[i] == 0.0:
+        same = s.wasserstein[i] == 0.0
+        return "constant in both windows" if same else "constant in the reference; live values differ"
+    return ""
+
+
+def _categorical_results(
+    profile: ReferenceProfile, live: Columns, correction: int
+) -> dict[str, FeatureResult]:
+    out: dict[str, FeatureResult] = {}
+    for plan in profile.planned:
+        if plan.kind is not FeatureKind.CATEGORICAL:
+            continue
+        if plan.name not in live:
+            out[plan.name] = _insufficient(
+                profile, plan, 0, 0, f"{plan.name}: column missing from the live window"
+            )
+            continue
+        counts = categorical.count(live[plan.name])
+        if min(profile.valid[plan.name], counts.valid) < profile.config.min_samples:
+            out[plan.name] = _insufficient(profile, plan, counts.valid, counts.rows, "")
+            continue
+        s = categorical.compare(profile.categorical[plan.name], counts)
+        stats = {
+            DriftMethod.CHI_SQUARED.value: s.chi2_p,
+            "chi2_statistic": s.chi2,
+            DriftMethod.PSI.value: s.psi,
+            DriftMethod.JENSEN_SHANNON.value: s.jensen_shannon,
+        }
+        live_rows = (counts.valid, counts.rows)
+        out[plan.name] = _tested(profile, plan, stats, live_rows, correction, _categorical_note(s))
+    return out
+
+
+def _categorical_note(s: categorical.CategoricalStats) -> str:
+    if s.categories == 1:
+        return "constant in both windows"
+    if s.unseen:
+        shown = ", ".join(repr(c) for c in s.unseen[:5]) + (", ..." if len(s.unseen) > 5 else "")
+        return f"categories unseen in the reference: {shown} ({s.unseen_share:.1%} of live values)"
+    return ""
+
+
+def _dataset_verdict(
+    cfg: DriftConfig, features: tuple[FeatureResult, ...], predictions: tuple[FeatureResult, ...]
+) -> DriftResult:
+    done = [f for f in features if f.verdict in (Verdict.SUCCESSFUL, Verdict.FAILED)]
+    drifted = [f.feature for f in done if f.drifted]
+    share = len(drifted) / len(done) if done else 0.0
+    pred_drift = [p.feature for p in predictions if p.drifted]
+    enough = len(done) >= math.ceil(len(features) / 2) and bool(done)
+    parts: list[str] = []
+    if features:
+        limit = f"{cfg.drift_share:.0%}"
+        parts.append(f"{len(drifted)} of {len(done)} evaluated features drifted ({share:.0%}; limit {limit})")
+        if len(done) < len(features):
+            parts.append(f"{len(features) - len(done)} of {len(features)} features lacked data")
+    if pred_drift:
+        parts.append(f"prediction drift in {', '.join(pred_drift)}")
+    dataset_drift = enough and share >= cfg.drift_share
+    if dataset_drift or pred_drift:
+        verdict = Verdict.FAILED
+        if drifted:
+            parts.append(f"drifted: {', '.join(drifted[:10])}")
+    elif features and not enough:
+        verdict = Verdict.INSUFFICIENT_DATA if not done else Verdict.INCONCLUSIVE
+        parts.append("fewer than half of the features could be evaluated")
+    elif not features and not any(p.verdict is Verdict.SUCCESSFUL for p in predictions):
+        verdict = Verdict.INSUFFICIENT_DATA
+    else:
+        verdict = Verdict.SUCCESSFUL
+    return DriftResult(verdict, features, predictions, share, "; ".join(parts))

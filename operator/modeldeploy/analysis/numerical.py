@@ -1,0 +1,132 @@
+"""Numerical drift statistics for many features at once.
+
+Each block of features is one (features, rows) array. The reference is sorted once and kept (its profile is
+reused across analysis intervals); the live window is sorted, and the two sorted runs are merged with a
+stable argsort (timsort merges two runs in linear time). One pass over the merged order then gives the
+ECDF difference at every point: its maximum at the end of each tie group is the KS statistic, and its
+integral is the Wasserstein distance, exactly as ``scipy.stats.ks_2samp`` and ``wasserstein_distance``
+define them. Missing values (NaN, and +-inf, which are treated as missing) sort last and are masked out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .distances import jensen_shannon, psi
+from .ks import ks_pvalues
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+STD_FLOOR = 1e-3  # Azure ML's floor for the Wasserstein normaliser
+
+
+def as_float(column: npt.NDArray[np.generic]) -> F64:
+    x = np.asarray(column, dtype=np.float64)
+    return np.where(np.isfinite(x), x, np.nan) if not np.isfinite(x).all() else x
+
+
+@dataclass(frozen=True)
+class NumericalReference:
+    names: tuple[str, ...]
+    blocks: tuple[F64, ...]  # sorted (features, rows), missing last
+    valid: I64
+    std: F64
+    edges: tuple[F64, ...]  # inner quantile edges per feature
+    counts: tuple[F64, ...]  # reference counts per bin
+
+    @property
+    def rows(self) -> int:
+        return int(self.blocks[0].shape[1]) if self.blocks else 0
+
+
+@dataclass(frozen=True)
+class NumericalStats:
+    ks: F64
+    ks_p: F64
+    wasserstein: F64
+    wasserstein_norm: F64
+    psi: F64
+    jensen_shannon: F64
+    valid: I64
+
+
+def profile(names: tuple[str, ...], columns: list[F64], n_bins: int, block: int) -> NumericalReference:
+    blocks = tuple(np.sort(np.stack(columns[i : i + block]), axis=1) for i in range(0, len(columns), block))
+    valid = np.array([np.count_nonzero(~np.isnan(c)) for c in columns], dtype=np.int64)
+    std = np.array([np.nanstd(c) if v else np.nan for c, v in zip(columns, valid, strict=True)])
+    rows = [r for b in blocks for r in b]
+    edges = tuple(_edges(r[:v], n_bins) for r, v in zip(rows, valid, strict=True))
+    counts = tuple(_bin_counts(r[:v], e) for r, v, e in zip(rows, valid, edges, strict=True))
+    return NumericalReference(names, blocks, valid, std, edges, counts)
+
+
+def _edges(sorted_valid: F64, n_bins: int) -> F64:
+    if sorted_valid.size == 0:
+        return np.empty(0)
+    q = np.quantile(sorted_valid, np.arange(1, n_bins) / n_bins)
+    return np.asarray(np.unique(q), dtype=np.float64)
+
+
+def _bin_counts(sorted_valid: F64, edges: F64) -> F64:
+    """Counts in (-inf, e1], (e1, e2], ..., (e_last, inf): the open ends catch values beyond the reference."""
+    le = np.searchsorted(sorted_valid, edges, side="right")
+    return np.diff(np.concatenate([[0], le, [sorted_valid.size]])).astype(np.float64)
+
+
+def compare(ref: NumericalReference, live: list[F64]) -> NumericalStats:
+    if len(live) != len(ref.names):
+        raise ValueError(f"expected {len(ref.names)} live numerical columns, got {len(live)}")
+    ks_d, wass, live_valid, live_counts = [], [], [], []
+    start = 0
+    for block in ref.blocks:
+        k = block.shape[0]
+        live_block = np.sort(np.stack(live[start : start + k]), axis=1)
+        v2 = np.count_nonzero(~np.isnan(live_block), axis=1).astype(np.int64)
+        d, w = _merged(block, live_block, ref.valid[start : start + k], v2)
+        ks_d.append(d)
+        wass.append(w)
+        live_valid.append(v2)
+        for row, v, e in zip(live_block, v2, ref.edges[start : start + k], strict=True):
+            live_counts.append(_bin_counts(row[:v], e))
+        start += k
+    d_all, w_all = np.concatenate(ks_d), np.concatenate(wass)
+    v2_all = np.concatenate(live_valid)
+    ok = (ref.valid > 0) & (v2_all > 0)
+    stat, p = np.full(d_all.shape, np.nan), np.full(d_all.shape, np.nan)
+    if ok.any():
+        stat[ok], p[ok] = ks_pvalues(d_all[ok], ref.valid[ok], v2_all[ok])
+    psis = np.array([psi(r, lv) for r, lv in zip(ref.counts, live_counts, strict=True)])
+    jss = np.array([jensen_shannon(r, lv) for r, lv in zip(ref.counts, live_counts, strict=True)])
+    return NumericalStats(
+        stat, p, w_all, w_all / np.maximum(ref.std, STD_FLOOR), psis, jss, v2_all.astype(np.int64)
+    )
+
+
+def _merged(ref_sorted: F64, live_sorted: F64, v1: I64, v2: I64) -> tuple[F64, F64]:
+    """KS statistic and Wasserstein distance per row of two sorted (features, rows) arrays."""
+    n1 = ref_sorted.shape[1]
+    both = np.concatenate([ref_sorted, live_sorted], axis=1)
+    order = np.argsort(both, axis=1, kind="stable")
+    vals = np.take_along_axis(both, order, axis=1)
+    del both
+    cum_ref = np.cumsum(order < n1, axis=1, dtype=np.int64)
+    del order
+    pos = np.arange(1, vals.shape[1] + 1, dtype=np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = cum_ref / v1[:, None].astype(np.float64)
+        diff -= (pos - cum_ref) / v2[:, None].astype(np.float64)
+    del cum_ref
+    np.abs(diff, out=diff)
+    valid = pos[None, :] <= (v1 + v2)[:, None]
+    tie_end = np.ones(vals.shape, dtype=bool)
+    np.not_equal(vals[:, :-1], vals[:, 1:], out=tie_end[:, :-1])
+    ks = np.where(tie_end & valid, diff, 0.0).max(axis=1)
+    deltas = np.diff(vals, axis=1)
+    del vals
+    with np.errstate(invalid="ignore"):
+        deltas *= diff[:, :-1]
+    wass = np.where(valid[:, 1:], deltas, 0.0).sum(axis=1)
+    return np.asarray(ks, dtype=np.float64), np.asarray(wass, dtype=np.float64)
