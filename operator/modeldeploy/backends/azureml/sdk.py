@@ -1,0 +1,55 @@
+"""The slice of the Azure SDKs the backend calls, as Protocols.
+
+``MLClient.online_endpoints`` / ``MLClient.online_deployments`` (azure-ai-ml) and
+``MonitorManagementClient.autoscale_settings`` (azure-mgmt-monitor) satisfy these structurally; the test
+fakes do too, so the backend is exercised at exactly the boundary it has in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+
+class Poller(Protocol):
+    """``azure.core.polling.LROPoller``: the handle of a long-running operation."""
+
+    def done(self) -> bool: ...
+
+    def result(self, timeout: float | None = None) -> Any: ...
+
+
+class OnlineEndpointOps(Protocol):
+    """``azure.ai.ml.operations.OnlineEndpointOperations``."""
+
+    def get(self, name: str) -> Any: ...
+
+    def begin_create_or_update(self, endpoint: Any) -> Poller: ...
+
+    def begin_delete(self, name: str) -> Poller: ...
+
+
+class OnlineDeploymentOps(Protocol):
+    """``azure.ai.ml.operations.OnlineDeploymentOperations``."""
+
+    def get(self, name: str, endpoint_name: str) -> Any: ...
+
+    def list(self, endpoint_name: str) -> Iterable[Any]: ...
+
+    def begin_create_or_update(self, deployment: Any) -> Poller: ...
+
+    def begin_delete(self, name: str, endpoint_name: str) -> Poller: ...
+
+    def get_logs(self, name: str, endpoint_name: str, lines: int) -> str: ...
+
+
+class AutoscaleOps(Protocol):
+    """``azure.mgmt.monitor.operations.AutoscaleSettingsOperations``."""
+
+    def get(self, resource_group_name: str, autoscale_setting_name: str) -> Any: ...
+
+    def create_or_update(
+        self, resource_group_name: str, autoscale_setting_name: str, parameters: Any
+    ) -> Any: ...
+
+    def delete(self, resource_group_name: str, autoscale_setting_name: str) -> None: ...
