@@ -1,0 +1,213 @@
+"""What decides a rollout: metric checks against thresholds, and drift between reference and live data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from . import patterns
+from .base import ApiModel, cel
+from .duration import Duration
+
+BuiltinMetric = Literal["errorRate", "latencyP50", "latencyP90", "latencyP95", "latencyP99", "requestRate"]
+NumericalTest = Literal["ks", "psi", "jensenShannon", "wasserstein"]
+CategoricalTest = Literal["chiSquared", "psi", "jensenShannon"]
+
+# Thresholds when a feature leaves them out. ks and chiSquared are p-values (drift when p < threshold); the
+# rest are distances (drift when distance >= threshold): Wasserstein normalised by the reference std.
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "ks": 0.05, "chiSquared": 0.05, "psi": 0.2, "jensenShannon": 0.1, "wasserstein": 0.1,
+}  # fmt: skip
+P_VALUE_TESTS = frozenset({"ks", "chiSquared"})
+
+_NAME = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=128)]
+_THRESHOLD_RULE = (
+    "!has(self.threshold) || ((self.test == 'ks' || self.test == 'chiSquared') ? self.threshold < 1.0 : "
+    "(self.test == 'jensenShannon' ? self.threshold <= 1.0 : true))"
+)
+_THRESHOLD_MESSAGE = (
+    "threshold must be a p-value below 1 for ks and chiSquared, and at most 1 for jensenShannon"
+)
+
+
+def _threshold_in_range(test: str, threshold: float | None) -> bool:
+    if threshold is None:
+        return True
+    if test in P_VALUE_TESTS:
+        return threshold < 1
+    return test != "jensenShannon" or threshold <= 1
+
+
+class Metric(ApiModel):
+    """One check: a named built-in or a query, against a minimum and/or a maximum."""
+
+    name: _NAME
+    provider: Literal["azureMonitor", "prometheus"]
+    builtin: BuiltinMetric | None = None
+    query: str | None = Field(
+        None, min_length=1, max_length=4096, description="PromQL or KQL returning one number."
+    )
+    min: float | None = Field(None, description="Fails below this value.")
+    max: float | None = Field(None, description="Fails above this value.")
+    failure_limit: int = Field(
+        0, ge=0, le=100, description="Failed measurements tolerated before the metric fails."
+    )
+    inconclusive_limit: int = Field(0, ge=0, le=100, description="Inconclusive measurements tolerated.")
+    on_inconclusive: Literal["pause", "fail", "ignore"] = Field(
+        "pause", description="What happens past inconclusiveLimit (no data, or between the thresholds' gap)."
+    )
+
+    @cel(
+        "has(self.builtin) != has(self.query)",
+        "analysis.metrics[].builtin or analysis.metrics[].query must be set, not both",
+    )
+    def _one_source(self) -> bool:
+        return (self.builtin is None) != (self.query is None)
+
+    @cel("has(self.min) || has(self.max)", "analysis.metrics[] needs min, max or both")
+    def _has_threshold(self) -> bool:
+        return self.min is not None or self.max is not None
+
+    @cel(
+        "!has(self.min) || !has(self.max) || self.min <= self.max",
+        "analysis.metrics[].min must not exceed max",
+    )
+    def _ordered(self) -> bool:
+        return self.min is None or self.max is None or self.min <= self.max
+
+    @cel(
+        "!has(self.builtin) || self.builtin != 'errorRate' || ((!has(self.min) || (self.min >= 0.0 && "
+        "self.min <= 1.0)) && (!has(self.max) || (self.max >= 0.0 && self.max <= 1.0)))",
+        "analysis.metrics[] errorRate thresholds are fractions between 0 and 1 (0.01 = 1%)",
+    )
+    def _error_rate_fraction(self) -> bool:
+        if self.builtin != "errorRate":
+            return True
+        return all(t is None or 0 <= t <= 1 for t in (self.min, self.max))
+
+
+class DataSource(ApiModel):
+    uri: str = Field(pattern=patterns.DATA_URI, max_length=2048)
+    format: Literal["parquet", "csv", "jsonl", "mltable"] = "parquet"
+
+
+class LiveData(DataSource):
+    """Where served requests land (e.g. the Azure ML data collector's model_inputs), read over ``window``."""
+
+    window: Duration = "1h"
+
+
+class NumericalFeature(ApiModel):
+    name: _NAME
+    test: NumericalTest = "wasserstein"
+    threshold: float | None = Field(
+        None, gt=0, le=100, description="Defaults by test: ks 0.05, psi 0.2, others 0.1."
+    )
+
+    @cel(_THRESHOLD_RULE, f"analysis.drift.numerical[].{_THRESHOLD_MESSAGE}", field_path=".threshold")
+    def _threshold_range(self) -> bool:
+        return _threshold_in_range(self.test, self.threshold)
+
+    def effective_threshold(self) -> float:
+        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.test]
+
+
+class CategoricalFeature(ApiModel):
+    name: _NAME
+    test: CategoricalTest = "jensenShannon"
+    threshold: float | None = Field(
+        None, gt=0, le=100, description="Defaults by test: chiSquared 0.05, psi 0.2, jensenShannon 0.1."
+    )
+
+    @cel(_THRESHOLD_RULE, f"analysis.drift.categorical[].{_THRESHOLD_MESSAGE}", field_path=".threshold")
+    def _threshold_range(self) -> bool:
+        return _threshold_in_range(self.test, self.threshold)
+
+    def effective_threshold(self) -> float:
+        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.test]
+
+
+class PredictionDrift(ApiModel):
+    """Drift of the model's own outputs: the earliest sign, often before any feature moves."""
+
+    column: _NAME = "prediction"
+    type: Literal["numerical", "categorical"] = "numerical"
+    test: Literal["ks", "chiSquared", "psi", "jensenShannon", "wasserstein"] = "jensenShannon"
+    threshold: float | None = Field(None, gt=0, le=100)
+
+    @cel(
+        "self.type == 'numerical' ? self.test != 'chiSquared' : (self.test != 'ks' && self.test != "
+        "'wasserstein')",
+        "analysis.drift.prediction.test must suit its type: chiSquared is categorical-only, ks and "
+        "wasserstein numerical-only",
+        field_path=".test",
+    )
+    def _test_suits_type(self) -> bool:
+        if self.type == "numerical":
+            return self.test != "chiSquared"
+        return self.test not in ("ks", "wasserstein")
+
+    @cel(_THRESHOLD_RULE, f"analysis.drift.prediction.{_THRESHOLD_MESSAGE}", field_path=".threshold")
+    def _threshold_range(self) -> bool:
+        return _threshold_in_range(self.test, self.threshold)
+
+    def effective_threshold(self) -> float:
+        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.test]
+
+
+_FEATURE_LIST: dict[str, Any] = {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}
+
+
+class Drift(ApiModel):
+    """Data drift between a reference dataset and live traffic; confirmed drift can roll back and retrain."""
+
+    reference: DataSource
+    live: LiveData
+    interval: Duration = Field("15m", description="How often drift is computed.")
+    numerical: list[NumericalFeature] = Field(
+        default_factory=list, max_length=256, json_schema_extra=_FEATURE_LIST
+    )
+    categorical: list[CategoricalFeature] = Field(
+        default_factory=list, max_length=256, json_schema_extra=_FEATURE_LIST
+    )
+    prediction: PredictionDrift | None = None
+    drifted_share_threshold: float = Field(
+        0.5, gt=0, le=1, description="Dataset drift when at least this share of features drifts."
+    )
+    correction: Literal["none", "bonferroni", "benjaminiHochberg"] = Field(
+        "benjaminiHochberg",
+        description="Multiple-testing correction applied to p-value tests across features.",
+    )
+    min_sample_size: int = Field(1000, ge=30, le=100_000_000, description="Fewer live rows: no verdict.")
+    confirmations: int = Field(2, ge=1, le=100, description="Consecutive drifted checks that confirm drift.")
+
+    @cel(
+        "size(self.numerical) + size(self.categorical) > 0 || has(self.prediction)",
+        "analysis.drift needs at least one numerical or categorical feature, or prediction",
+    )
+    def _something_watched(self) -> bool:
+        return bool(self.numerical or self.categorical or self.prediction)
+
+    @cel(
+        "self.numerical.all(n, !self.categorical.exists(c, c.name == n.name))",
+        "analysis.drift: a feature name may appear in numerical or in categorical, not both",
+    )
+    def _disjoint(self) -> bool:
+        return not {f.name for f in self.numerical} & {f.name for f in self.categorical}
+
+
+class Analysis(ApiModel):
+    interval: Duration = Field("1m", description="How often metrics are measured.")
+    prometheus_address: str | None = Field(
+        None,
+        pattern=patterns.HTTP_URL,
+        max_length=512,
+        description="Overrides the operator's Prometheus URL.",
+    )
+    metrics: list[Metric] = Field(default_factory=list, max_length=16, json_schema_extra=_FEATURE_LIST)
+    drift: Drift | None = None
+
+    @cel("size(self.metrics) > 0 || has(self.drift)", "analysis needs at least one of metrics or drift")
+    def _not_empty(self) -> bool:
+        return bool(self.metrics or self.drift)

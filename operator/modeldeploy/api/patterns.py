@@ -1,0 +1,42 @@
+"""Regular expressions shared by the models (RE2-compatible: the apiserver evaluates them in Go)."""
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# Azure resource group: letters, digits, _ . ( ) -, not ending in a period.
+RESOURCE_GROUP = r"^[-\w.()]{0,89}[-\w()]$"
+# Azure ML workspace: 3-33 characters, starting with a letter or digit.
+WORKSPACE = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,32}$"
+# Azure ML online endpoint: 3-32 characters, a letter first, letters, digits and hyphens, no trailing hyphen.
+ENDPOINT = r"^[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]$"
+AZUREML_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}"
+ASSET_VERSION = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+SEMVER = (
+    r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$"
+)
+
+
+def azureml_asset(kind: str) -> str:
+    """``azureml:name:version`` or ``azureml://registries/<r>/<kind>/<name>/versions/<v>``."""
+    return (
+        rf"^(azureml:{AZUREML_NAME}:{ASSET_VERSION}"
+        rf"|azureml://registries/[A-Za-z0-9][A-Za-z0-9_-]{{1,62}}/{kind}/{AZUREML_NAME}/versions/{ASSET_VERSION})$"
+    )
+
+
+MODEL_REF = azureml_asset("models")
+ENVIRONMENT_REF = azureml_asset("environments")
+COMPONENT_REF = azureml_asset("components")
+ARTIFACT_URI = r"^(https://|azureml://(datastores|subscriptions|jobs)/|abfss://|wasbs://|runs:/|models:/|oci://|file:///)\S+$"
+DATA_URI = r"^(https://|azureml://(datastores|subscriptions)/|abfss://|wasbs://|file:///)\S+$"
+HTTP_URL = r"^https?://[^\s/]+(/\S*)?$"
+# An OCI image reference: registry[:port]/path[:tag][@sha256:digest].
+IMAGE = (
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+)
+# Kubernetes quantity (cpu "500m", memory "2Gi").
+QUANTITY = r"^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+# Five-field cron (minute hour day-of-month month day-of-week).
+CRON = r"^([0-9*/,A-Za-z-]+ ){4}[0-9*/,A-Za-z-]+$"

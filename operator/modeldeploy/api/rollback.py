@@ -1,0 +1,68 @@
+"""When to go back to stable, and what to start when drift is confirmed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from . import patterns
+from .base import ApiModel, cel
+from .duration import Duration
+
+_InputValue = Annotated[str, Field(max_length=2048)]
+
+
+class PipelineRetrain(ApiModel):
+    """Submit an Azure ML pipeline job from a registered pipeline component."""
+
+    component: str = Field(
+        pattern=patterns.COMPONENT_REF,
+        max_length=512,
+        description="azureml:name:version or azureml://registries/<registry>/components/<name>/versions/<v>",
+    )
+    experiment_name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$", max_length=255)
+    compute: str | None = Field(None, pattern=r"^[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]$", max_length=32)
+    inputs: dict[Annotated[str, Field(max_length=128)], _InputValue] = Field(
+        default_factory=dict, max_length=32
+    )
+
+
+class EventRetrain(ApiModel):
+    """POST a CloudEvent (structured JSON) to a webhook or an Event Grid topic endpoint."""
+
+    url: str = Field(pattern=r"^https://\S+$", max_length=2048)
+    event_type: str = Field("io.kdap.mlops.drift.confirmed", pattern=r"^[A-Za-z0-9.-]+$", max_length=253)
+    secret_ref: str | None = Field(
+        None,
+        pattern=patterns.DNS_SUBDOMAIN,
+        max_length=253,
+        description="A Secret in the namespace whose 'token' key is sent as a bearer token.",
+    )
+
+
+class Retrain(ApiModel):
+    type: Literal["azuremlPipeline", "event"]
+    azureml_pipeline: PipelineRetrain | None = None
+    event: EventRetrain | None = None
+    cooldown: Duration = Field(
+        "24h", description="At most one trigger per cooldown, however often drift recurs."
+    )
+
+    @cel(
+        "(self.type == 'azuremlPipeline') == has(self.azuremlPipeline) && (self.type == 'event') == "
+        "has(self.event)",
+        "rollback.retrain.type names the one block to set: rollback.retrain.azuremlPipeline or "
+        "rollback.retrain.event",
+    )
+    def _block_matches_type(self) -> bool:
+        return (self.type == "azuremlPipeline") == (self.azureml_pipeline is not None) and (
+            self.type == "event"
+        ) == (self.event is not None)
+
+
+class Rollback(ApiModel):
+    on_drift: bool = Field(True, description="Roll back when analysis.drift confirms drift during a rollout.")
+    on_metric_failure: bool = Field(True, description="Roll back when an analysis metric fails.")
+    failure_limit: int = Field(0, ge=0, le=100, description="Failed analyses tolerated before rolling back.")
+    retrain: Retrain | None = None

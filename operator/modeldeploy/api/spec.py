@@ -1,0 +1,218 @@
+"""``ModelDeployment.spec``: the whole desired state of one served model, and the rules that bind its parts.
+
+Parts live in their own modules (target, model, strategy, analysis, scaling, rollback); this module joins
+them, holds the rules that span parts, and re-exports every model so callers import from one place.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .analysis import (
+    Analysis,
+    CategoricalFeature,
+    DataSource,
+    Drift,
+    LiveData,
+    Metric,
+    NumericalFeature,
+    PredictionDrift,
+)
+from .base import ApiModel, CelRule, cel
+from .duration import Duration, format_duration, parse_duration
+from .model import Environment, ModelSource, ScoringCode
+from .rollback import EventRetrain, PipelineRetrain, Retrain, Rollback
+from .scaling import Autoscaling, ScheduledWindow
+from .strategy import (
+    BlueGreen,
+    Canary,
+    CanaryStep,
+    ErrorRateComparison,
+    LatencyComparison,
+    Pause,
+    PredictionComparison,
+    Shadow,
+    ShadowComparison,
+    Strategy,
+)
+from .target import (
+    AzureMLTarget,
+    EnvVar,
+    HttpProbe,
+    KubernetesTarget,
+    LivenessProbe,
+    ParentRef,
+    Probe,
+    RequestSettings,
+    Resources,
+    SecretKeyRef,
+    Target,
+)
+
+__all__ = [
+    "Analysis",
+    "Autoscaling",
+    "AzureMLTarget",
+    "BlueGreen",
+    "Canary",
+    "CanaryStep",
+    "CategoricalFeature",
+    "CelRule",
+    "DataSource",
+    "Drift",
+    "Duration",
+    "EnvVar",
+    "Environment",
+    "ErrorRateComparison",
+    "EventRetrain",
+    "HttpProbe",
+    "KubernetesTarget",
+    "LatencyComparison",
+    "LiveData",
+    "LivenessProbe",
+    "Metric",
+    "ModelDeploymentSpec",
+    "ModelSource",
+    "NumericalFeature",
+    "ParentRef",
+    "Pause",
+    "PipelineRetrain",
+    "PredictionComparison",
+    "PredictionDrift",
+    "Probe",
+    "RequestSettings",
+    "Resources",
+    "Retrain",
+    "Rollback",
+    "ScheduledWindow",
+    "ScoringCode",
+    "SecretKeyRef",
+    "Shadow",
+    "ShadowComparison",
+    "Strategy",
+    "Target",
+    "format_duration",
+    "parse_duration",
+]
+
+_ON_AZUREML = "self.target.type == 'azureml' && has(self.target.azureml)"
+
+
+class ModelDeploymentSpec(ApiModel):
+    """One model served behind one stable address, rolled out by ``strategy`` and guarded by ``analysis``."""
+
+    target: Target
+    model: ModelSource
+    strategy: Strategy
+    autoscaling: Autoscaling | None = None
+    analysis: Analysis | None = None
+    rollback: Rollback = Field(default_factory=Rollback)
+
+    @cel(
+        f"!({_ON_AZUREML}) || !has(self.strategy.shadow) || self.strategy.shadow.mirrorPercent <= 50",
+        "strategy.shadow.mirrorPercent must be at most 50 on an azureml target (Azure ML's mirror limit)",
+        field_path=".strategy.shadow.mirrorPercent",
+    )
+    def _azureml_mirror_limit(self) -> bool:
+        shadow, azureml = self.strategy.shadow, self.target.azureml
+        return azureml is None or shadow is None or shadow.mirror_percent <= 50
+
+    @cel(
+        f"!({_ON_AZUREML}) || self.target.azureml.endpointKind != 'kubernetes' || self.strategy.type != "
+        f"'shadow'",
+        "strategy.type shadow is not possible on target.azureml.endpointKind kubernetes (Azure ML cannot "
+        "mirror there): use canary or blueGreen",
+        field_path=".strategy.type",
+    )
+    def _no_mirror_on_aml_kubernetes(self) -> bool:
+        azureml = self.target.azureml
+        return azureml is None or azureml.endpoint_kind != "kubernetes" or self.strategy.type != "shadow"
+
+    @cel(
+        f"!({_ON_AZUREML}) || self.model.framework == 'mlflow' || (has(self.model.code) && "
+        f"has(self.model.environment))",
+        "model.code and model.environment are required on an azureml target unless model.framework is mlflow",
+        field_path=".model",
+    )
+    def _azureml_needs_code_and_env(self) -> bool:
+        if self.target.azureml is None or self.model.framework == "mlflow":
+            return True
+        return self.model.code is not None and self.model.environment is not None
+
+    @cel(
+        "self.target.type != 'kubernetes' || !has(self.model.environment) || "
+        "!has(self.model.environment.azureml)",
+        "model.environment.azureml cannot run on a kubernetes target: set target.kubernetes.image instead",
+        field_path=".model.environment",
+    )
+    def _kubernetes_needs_image(self) -> bool:
+        env = self.model.environment
+        return self.target.type != "kubernetes" or env is None or env.azureml is None
+
+    @cel(
+        "!(self.strategy.type == 'canary' && has(self.strategy.canary) && "
+        "self.strategy.canary.steps.exists(s, s.analysis)) || has(self.analysis)",
+        "strategy.canary.steps[].analysis is true but spec.analysis is missing: add analysis.metrics or "
+        "analysis.drift",
+        field_path=".analysis",
+    )
+    def _canary_analysis_defined(self) -> bool:
+        canary = self.strategy.canary
+        return canary is None or not any(s.analysis for s in canary.steps) or self.analysis is not None
+
+    @cel(
+        "!(self.strategy.type == 'blueGreen' && has(self.strategy.blueGreen) && "
+        "self.strategy.blueGreen.analysis) || has(self.analysis)",
+        "strategy.blueGreen.analysis is true but spec.analysis is missing: add analysis or set "
+        "blueGreen.analysis false",
+        field_path=".analysis",
+    )
+    def _blue_green_analysis_defined(self) -> bool:
+        bg = self.strategy.blue_green
+        return bg is None or not bg.analysis or self.analysis is not None
+
+    @cel(
+        "!has(self.rollback.retrain) || (has(self.analysis) && has(self.analysis.drift))",
+        "rollback.retrain fires on confirmed drift, so analysis.drift must be set",
+        field_path=".rollback.retrain",
+    )
+    def _retrain_needs_drift(self) -> bool:
+        return self.rollback.retrain is None or (
+            self.analysis is not None and self.analysis.drift is not None
+        )
+
+    @cel(
+        "!has(self.analysis) || self.target.type == 'azureml' || self.analysis.metrics.all(m, m.provider "
+        "!= 'azureMonitor' || !has(m.builtin))",
+        "analysis.metrics[].builtin with provider azureMonitor reads Azure ML endpoint metrics: use "
+        "provider prometheus on a kubernetes target",
+        field_path=".analysis.metrics",
+    )
+    def _builtin_provider_fits_target(self) -> bool:
+        if self.analysis is None or self.target.type == "azureml":
+            return True
+        return all(m.provider != "azureMonitor" or m.builtin is None for m in self.analysis.metrics)
+
+    # -- helpers the operator uses ------------------------------------------------------------------------
+
+    def canary_steps(self) -> list[CanaryStep]:
+        """The steps to walk: the canary's, or one full switch for shadow and blue-green."""
+        if self.strategy.canary is not None:
+            return list(self.strategy.canary.steps)
+        return [CanaryStep(weight=100)]
+
+    def replica_bounds(self) -> tuple[int, int]:
+        """(min, max) replicas per revision: autoscaling's bounds, else the target's fixed count twice."""
+        if self.autoscaling is not None:
+            return self.autoscaling.min_replicas, self.autoscaling.max_replicas
+        if self.target.azureml is not None:
+            return self.target.azureml.instance_count, self.target.azureml.instance_count
+        assert self.target.kubernetes is not None  # Target guarantees one block
+        return self.target.kubernetes.replicas, self.target.kubernetes.replicas
+
+    def analysis_interval_seconds(self) -> float:
+        return parse_duration(self.analysis.interval) if self.analysis is not None else 60.0
+
+    def serving_fingerprint(self) -> dict[str, object]:
+        """What a revision is made of: a change here cuts a new revision; strategy and analysis do not."""
+        return {"target": self.target.to_manifest(), "model": self.model.to_manifest()}
