@@ -6,9 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
+from scipy import stats
 
-from modeldeploy.analysis.drift import compare, detect_drift, profile_reference
-from modeldeploy.analysis.types import DriftConfig, DriftMethod, FeatureConfig, FeatureKind, Verdict
+from modeldeploy.analysis.drift import adjust_p_values, compare, detect_drift, profile_reference
+from modeldeploy.analysis.types import (
+    Correction,
+    DriftConfig,
+    DriftMethod,
+    FeatureConfig,
+    FeatureKind,
+    Verdict,
+)
 
 
 def _same(rng: np.random.Generator, n: int) -> dict[str, object]:
@@ -85,11 +93,24 @@ def test_bonferroni_divides_alpha_by_the_number_of_tests() -> None:
     rng = np.random.default_rng(5)
     ref = {f"f{i}": rng.normal(size=400) for i in range(10)}
     live = {f"f{i}": rng.normal(size=400) for i in range(10)}
+    live["f0"] = np.random.default_rng(5).normal(0.2, size=400)  # borderline: alpha/10 < p < alpha
     plain = detect_drift(DriftConfig(min_samples=50), ref, live)
-    corrected = detect_drift(DriftConfig(min_samples=50, bonferroni=True), ref, live)
-    assert {f.threshold for f in plain.features} == {0.05}
-    assert [f.threshold for f in corrected.features] == pytest.approx([0.005] * 10)
-    assert len(corrected.drifted_features) <= len(plain.drifted_features)
+    bonf = detect_drift(DriftConfig(min_samples=50, correction=Correction.BONFERRONI), ref, live)
+    raw = plain.features[0].statistic
+    assert raw is not None
+    assert 0.005 < raw < 0.05
+    assert plain.features[0].drifted
+    assert {f.threshold for f in bonf.features} == {0.05}
+    assert bonf.features[0].statistic == pytest.approx(raw * 10)
+    assert bonf.features[0].p_value == raw
+    assert not bonf.features[0].drifted
+
+
+def test_benjamini_hochberg_matches_scipy() -> None:
+    p = np.array([0.001, 0.04, 0.03, 0.2, 0.011, 0.5, 0.049])
+    got = adjust_p_values(p, Correction.BENJAMINI_HOCHBERG)
+    assert got == pytest.approx(stats.false_discovery_control(p, method="bh"), abs=1e-12)
+    assert adjust_p_values(p, Correction.BONFERRONI) == pytest.approx(np.minimum(p * 7, 1.0))
 
 
 def test_prediction_drift_fails_even_when_inputs_are_stable() -> None:

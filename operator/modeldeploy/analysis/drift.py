@@ -8,9 +8,10 @@ in either window is InsufficientData, and the dataset rule needs at least half o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from . import categorical, numerical
 from .methods import choose_method, infer_kind, threshold_for
@@ -18,6 +19,7 @@ from .types import (
     P_VALUE_METHODS,
     Column,
     Columns,
+    Correction,
     DriftConfig,
     DriftMethod,
     DriftResult,
@@ -26,6 +28,8 @@ from .types import (
     FeatureResult,
     Verdict,
 )
+
+F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -96,19 +100,47 @@ def detect_drift(config: DriftConfig, reference: Columns, live: Columns) -> Drif
 
 def compare(profile: ReferenceProfile, live: Columns) -> DriftResult:
     cfg = profile.config
-    tests = sum(1 for p in profile.planned if p.method in P_VALUE_METHODS)
-    correction = tests if cfg.bonferroni and tests else 1
-    results = _numerical_results(profile, live, correction) | _categorical_results(profile, live, correction)
+    results = _numerical_results(profile, live) | _categorical_results(profile, live)
+    results = _corrected(results, cfg.correction)
     features = tuple(results[p.name] for p in profile.planned if not p.prediction)
     predictions = tuple(results[p.name] for p in profile.planned if p.prediction)
     return _dataset_verdict(cfg, features, predictions)
 
 
-def _decide(plan: PlannedFeature, value: float, correction: int) -> tuple[bool, float]:
-    if plan.method in P_VALUE_METHODS:
-        alpha = plan.threshold / correction
-        return value < alpha, alpha
-    return value >= plan.threshold, plan.threshold
+def _decide(plan: PlannedFeature, value: float) -> bool:
+    return value < plan.threshold if plan.method in P_VALUE_METHODS else value >= plan.threshold
+
+
+def adjust_p_values(p: F64, correction: Correction) -> F64:
+    """Bonferroni: m * p. Benjamini-Hochberg: the step-up adjusted p-values, min over j >= i of m/j p_(j)."""
+    m = p.size
+    if correction is Correction.NONE or m == 0:
+        return p
+    if correction is Correction.BONFERRONI:
+        return np.asarray(np.minimum(p * m, 1.0), dtype=np.float64)
+    order = np.argsort(p)
+    scaled = p[order] * m / np.arange(1, m + 1)
+    stepped = np.minimum.accumulate(scaled[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(stepped, 1.0)
+    return out
+
+
+def _corrected(results: dict[str, FeatureResult], correction: Correction) -> dict[str, FeatureResult]:
+    """Re-decide the p-value tests on corrected p-values; thresholds stay the configured alpha."""
+    tested = [
+        r for r in results.values()
+        if r.method in P_VALUE_METHODS and r.verdict in (Verdict.SUCCESSFUL, Verdict.FAILED)
+    ]  # fmt: skip
+    if correction is Correction.NONE or not tested:
+        return results
+    adjusted = adjust_p_values(np.array([r.statistic for r in tested], dtype=np.float64), correction)
+    out = dict(results)
+    for r, p in zip(tested, adjusted, strict=True):
+        drifted = r.threshold is not None and p < r.threshold
+        verdict = Verdict.FAILED if drifted else Verdict.SUCCESSFUL
+        out[r.feature] = replace(r, statistic=float(p), verdict=verdict)
+    return out
 
 
 def _missing_share(valid: int, rows: int) -> float:
@@ -141,12 +173,11 @@ def _tested(
     plan: PlannedFeature,
     stats: dict[str, float],
     live: tuple[int, int],
-    correction: int,
     note: str,
 ) -> FeatureResult:
     """A feature with enough data: ``stats`` holds every statistic, keyed by the method's value."""
     value = stats[plan.method.value]
-    drifted, bound = _decide(plan, value, correction)
+    drifted = _decide(plan, value)
     p_value = stats.get(DriftMethod.KS.value if plan.kind is FeatureKind.NUMERICAL else "chisquared")
     return FeatureResult(
         feature=plan.name,
@@ -154,7 +185,7 @@ def _tested(
         method=plan.method,
         verdict=Verdict.FAILED if drifted else Verdict.SUCCESSFUL,
         statistic=value,
-        threshold=bound,
+        threshold=plan.threshold,
         p_value=p_value,
         distances=stats,
         reference_rows=profile.valid[plan.name],
@@ -165,7 +196,7 @@ def _tested(
     )
 
 
-def _numerical_results(profile: ReferenceProfile, live: Columns, correction: int) -> dict[str, FeatureResult]:
+def _numerical_results(profile: ReferenceProfile, live: Columns) -> dict[str, FeatureResult]:
     names = profile.numerical.names
     if not names:
         return {}
@@ -192,7 +223,7 @@ def _numerical_results(profile: ReferenceProfile, live: Columns, correction: int
                 DriftMethod.JENSEN_SHANNON.value: float(s.jensen_shannon[i]),
             }
             note = _numerical_note(profile, i, s)
-            out[name] = _tested(profile, plan, stats, (v2, rows[name]), correction, note)
+            out[name] = _tested(profile, plan, stats, (v2, rows[name]), note)
     return out
 
 
@@ -203,9 +234,7 @@ def _numerical_note(profile: ReferenceProfile, i: int, s: numerical.NumericalSta
     return ""
 
 
-def _categorical_results(
-    profile: ReferenceProfile, live: Columns, correction: int
-) -> dict[str, FeatureResult]:
+def _categorical_results(profile: ReferenceProfile, live: Columns) -> dict[str, FeatureResult]:
     out: dict[str, FeatureResult] = {}
     for plan in profile.planned:
         if plan.kind is not FeatureKind.CATEGORICAL:
@@ -227,7 +256,7 @@ def _categorical_results(
             DriftMethod.JENSEN_SHANNON.value: s.jensen_shannon,
         }
         live_rows = (counts.valid, counts.rows)
-        out[plan.name] = _tested(profile, plan, stats, live_rows, correction, _categorical_note(s))
+        out[plan.name] = _tested(profile, plan, stats, live_rows, _categorical_note(s))
     return out
 
 

@@ -26,6 +26,14 @@ class Verdict(StrEnum):
     ERROR = "Error"
 
 
+class Correction(StrEnum):
+    """Multiple-testing correction over the p-value tests of one analysis."""
+
+    NONE = "none"
+    BONFERRONI = "bonferroni"
+    BENJAMINI_HOCHBERG = "benjamini-hochberg"
+
+
 class FeatureKind(StrEnum):
     NUMERICAL = "numerical"
     CATEGORICAL = "categorical"
@@ -72,7 +80,7 @@ class DriftConfig:
     features: tuple[FeatureConfig, ...] = ()
     prediction_features: tuple[FeatureConfig, ...] = ()
     drift_share: float = 0.5
-    bonferroni: bool = False
+    correction: Correction = Correction.NONE
     min_samples: int = 100
     n_bins: int = 10
     small_sample_rows: int = 1000  # reference size up to which AUTO picks hypothesis tests
@@ -82,8 +90,9 @@ class DriftConfig:
 
 @dataclass(frozen=True)
 class FeatureResult:
-    """One feature's outcome. ``statistic`` is the value compared with ``threshold`` (a p-value for KS and
-    chi-squared); ``distances`` holds every statistic computed, so the report shows p-value and distance."""
+    """One feature's outcome. ``statistic`` is the value compared with ``threshold``: for KS and chi-squared
+    the p-value after the multiple-testing correction (``p_value`` is the raw one). ``distances`` holds every
+    statistic computed, so the report shows p-value and distance both."""
 
     feature: str
     kind: FeatureKind
