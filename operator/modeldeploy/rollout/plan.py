@@ -15,7 +15,8 @@ from dataclasses import dataclass
 class Step:
     """One stage of a rollout.
 
-    ``weight`` is the candidate's live percent; ``mirror_percent`` copies that share of requests to the
+    ``weight`` is the candidate's live percent (100 holds the candidate at full traffic while stable still
+    runs, for an instant rollback, until the step ends); ``mirror_percent`` copies that share of requests to the
     candidate without serving its answers, so it needs ``weight == 0``. ``duration`` is seconds to hold the
     step; ``None`` makes the step a manual gate that waits for ``promote``. With ``analysis`` the step also
     needs a successful analysis of the candidate before it can end.
@@ -27,8 +28,8 @@ class Step:
     analysis: bool = False
 
     def __post_init__(self) -> None:
-        if not 0 <= self.weight < 100:
-            raise ValueError(f"step weight must be in 0..99 (100 is promotion), got {self.weight}")
+        if not 0 <= self.weight <= 100:
+            raise ValueError(f"step weight must be in 0..100, got {self.weight}")
         if not 0 <= self.mirror_percent <= 100:
             raise ValueError(f"step mirror_percent must be in 0..100, got {self.mirror_percent}")
         if self.mirror_percent and self.weight:
