@@ -1,0 +1,186 @@
+"""The Kubernetes serving backend on the dynamic client, with server-side apply as field manager
+``modeldeploy``: repeated applies are no-ops, and fields other managers own (HPA replicas) stay theirs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import NotFoundError
+from kubernetes.dynamic.resource import Resource
+
+from modeldeploy.backends.base import (
+    BackendError,
+    Owner,
+    Readiness,
+    RevisionRequest,
+    RevisionState,
+    TrafficSplit,
+)
+from modeldeploy.backends.kubernetes import manifests as mf
+from modeldeploy.backends.kubernetes.schedule import Window, effective_min_replicas
+
+FIELD_MANAGER = "modeldeploy"
+# Container states that will not heal without a new image or config.
+_FATAL_WAITING = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError"}
+_CRASH_LOOP_RESTARTS = 3
+
+WorkloadFactory = Callable[[RevisionRequest], tuple[mf.Workload, tuple[Window, ...]]]
+
+
+class KubernetesBackend:
+    def __init__(
+        self,
+        dyn: DynamicClient,
+        route: mf.RouteSpec,
+        workload_for: WorkloadFactory,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._dyn = dyn
+        self._route = route
+        self._workload_for = workload_for
+        self._clock = clock
+
+    # ---- resources -------------------------------------------------------------------------------------
+
+    def _res(self, api_version: str, kind: str) -> Resource:
+        found: Resource = self._dyn.resources.get(api_version=api_version, kind=kind)
+        return found
+
+    @property
+    def _deployments(self) -> Resource:
+        return self._res("apps/v1", "Deployment")
+
+    @property
+    def _services(self) -> Resource:
+        return self._res("v1", "Service")
+
+    @property
+    def _hpas(self) -> Resource:
+        return self._res("autoscaling/v2", "HorizontalPodAutoscaler")
+
+    @property
+    def _routes(self) -> Resource:
+        try:
+            return self._res("gateway.networking.k8s.io/v1", "HTTPRoute")
+        except Exception as exc:  # ResourceNotFoundError: the Gateway API is not installed
+            raise BackendError(
+                "GatewayAPIMissing",
+                "the Gateway API (gateway.networking.k8s.io/v1 HTTPRoute) is not installed in this cluster: "
+                "install its standard-channel CRDs and a Gateway implementation",
+                retryable=False,
+            ) from exc
+
+    def _apply(self, resource: Resource, body: dict[str, Any]) -> Any:
+        try:
+            return self._dyn.server_side_apply(  # type: ignore[no-untyped-call]
+                resource,
+                body=body,
+                namespace=body["metadata"]["namespace"],
+                field_manager=FIELD_MANAGER,
+                force_conflicts=True,
+            )
+        except ApiException as exc:
+            raise _backend_error(exc, f"{body['kind']} {body['metadata']['name']}") from exc
+
+    def _get(self, resource: Resource, namespace: str, name: str) -> Any | None:
+        try:
+            return resource.get(name=name, namespace=namespace)
+        except NotFoundError:
+            return None
+        except ApiException as exc:
+            raise _backend_error(exc, f"{resource.kind} {name}") from exc
+
+    def _delete(self, resource: Resource, namespace: str, name: str) -> None:
+        try:
+            resource.delete(name=name, namespace=namespace, body={"propagationPolicy": "Background"})
+        except NotFoundError:
+            pass
+        except ApiException as exc:
+            raise _backend_error(exc, f"{resource.kind} {name}") from exc
+
+    # ---- protocol ----------------------------------------------------------------------------------------
+
+    def ensure_revision(self, owner: Owner, revision: RevisionRequest) -> RevisionState:
+        workload, windows = self._workload_for(revision)
+        base_min = revision.min_replicas
+        if base_min is None:
+            base_min = workload.autoscaling.min_replicas if workload.autoscaling else workload.replicas
+        self._apply(self._deployments, mf.deployment(owner, workload))
+        self._apply(self._services, mf.service(owner, workload))
+        hpa = mf.hpa(owner, workload, effective_min_replicas(base_min, windows, self._clock()))
+        if hpa is not None:
+            self._apply(self._hpas, hpa)
+        return self.revision_state(owner, revision.name)
+
+    def revision_state(self, owner: Owner, name: str) -> RevisionState:
+        dep = self._get(self._deployments, owner.namespace, name)
+        if dep is None:
+            return RevisionState(name, Readiness.MISSING)
+        return _deployment_state(name, dep.to_dict(), self._pods(owner, name))
+
+    def _pods(self, owner: Owner, revision: str) -> list[dict[str, Any]]:
+        selector = ",".join(f"{k}={v}" for k, v in mf.labels(owner, revision).items())
+        pods = self._res("v1", "Pod").get(namespace=owner.namespace, label_selector=selector)
+        return [p.to_dict() for p in pods.items]
+
+    def set_traffic(self, owner: Owner, split: TrafficSplit) -> None:
+        self._apply(self._routes, mf.httproute(owner, self._route, split))
+
+    def observed_traffic(self, owner: Owner) -> TrafficSplit | None:
+        route = self._get(self._routes, owner.namespace, owner.name)
+        return None if route is None else mf.split_from_route(route.to_dict())
+
+    def delete_revision(self, owner: Owner, name: str) -> None:
+        for res in (self._hpas, self._services, self._deployments):
+            self._delete(res, owner.namespace, name)
+
+    def delete_all(self, owner: Owner) -> None:
+        selector = ",".join(f"{k}={v}" for k, v in mf.labels(owner).items())
+        for res in (self._hpas, self._services, self._deployments):
+            for item in res.get(namespace=owner.namespace, label_selector=selector).items:
+                self._delete(res, owner.namespace, item.metadata.name)
+        try:
+            routes = self._routes
+        except BackendError:
+            return
+        self._delete(routes, owner.namespace, owner.name)
+
+
+def _deployment_state(name: str, dep: dict[str, Any], pods: list[dict[str, Any]]) -> RevisionState:
+    spec, status = dep.get("spec", {}), dep.get("status", {})
+    desired = int(spec.get("replicas", 1) or 0)
+    ready = int(status.get("readyReplicas", 0) or 0)
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            return RevisionState(
+                name, Readiness.FAILED, ready, desired, "ProgressDeadlineExceeded", cond.get("message", "")
+            )
+    for pod in pods:
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (cs.get("state") or {}).get("waiting") or {}
+            reason = waiting.get("reason", "")
+            if reason in _FATAL_WAITING or (
+                reason == "CrashLoopBackOff" and int(cs.get("restartCount", 0)) >= _CRASH_LOOP_RESTARTS
+            ):
+                message = f"pod {pod['metadata']['name']}: {reason}: {waiting.get('message', '')}".strip(": ")
+                return RevisionState(name, Readiness.FAILED, ready, desired, reason, message)
+    current = int(status.get("observedGeneration", 0) or 0) >= int(dep["metadata"].get("generation", 1))
+    updated = int(status.get("updatedReplicas", 0) or 0)
+    if current and ready >= desired and updated >= desired:
+        return RevisionState(name, Readiness.READY, ready, desired)
+    return RevisionState(
+        name, Readiness.PROGRESSING, ready, desired, "Progressing", f"{ready}/{desired} ready"
+    )
+
+
+def _backend_error(exc: ApiException, what: str) -> BackendError:
+    status = int(exc.status or 0)
+    retryable = status in (0, 409, 429) or status >= 500
+    reason = {403: "Forbidden", 404: "NotFound", 409: "Conflict", 422: "Invalid", 429: "TooManyRequests"}.get(
+        status, f"HTTP{status}"
+    )
+    return BackendError(reason, f"{what}: {exc.reason}: {str(exc.body)[:500]}", retryable=retryable)
