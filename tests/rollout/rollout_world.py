@@ -124,7 +124,9 @@ class World:
     def _apply(self, action: Any) -> None:
         if isinstance(action, SetTraffic):
             for name, weight in action.split.weights.items():
-                assert weight == 0 or self.revisions.get(name) is Readiness.READY, f"traffic to unready {name}"
+                assert weight == 0 or self.revisions.get(name) is Readiness.READY, (
+                    f"traffic to unready {name}"
+                )
             self.traffic = action.split
             self.applied.append(action.split)
         elif isinstance(action, EnsureRevision):

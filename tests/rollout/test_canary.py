@@ -159,7 +159,9 @@ def test_hold_at_100_keeps_stable_until_the_step_ends() -> None:
     w.set_model("v2")
     w.run(100)
     assert w.traffic is not None and dict(w.traffic.weights) == {V2: 100}
-    assert w.status.stable is not None and w.status.stable.name == V1, "stable still runs for instant rollback"
+    assert w.status.stable is not None and w.status.stable.name == V1, (
+        "stable still runs for instant rollback"
+    )
     w.run(120)
     assert w.status.stable is not None and w.status.stable.name == V2
 
