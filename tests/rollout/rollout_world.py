@@ -167,5 +167,17 @@ class World:
             drift_id=f"drift-{model}" if drifted else None,
         )
 
+    def weights(self) -> dict[str, int]:
+        return dict(self.traffic.weights) if self.traffic else {}
+
+    def mirror(self) -> str | None:
+        return self.traffic.mirror if self.traffic else None
+
+    def stable(self) -> str | None:
+        return self.status.stable.name if self.status.stable else None
+
+    def candidate(self) -> str | None:
+        return self.status.candidate.name if self.status.candidate else None
+
     def reasons(self) -> list[str]:
         return [e.reason for e in self.events]

@@ -16,7 +16,7 @@ def promoted_v1(plan: RolloutPlan) -> World:
     w.tick()
     w.tick(10)
     assert w.status.phase is Phase.PROMOTED
-    assert w.traffic is not None and dict(w.traffic.weights) == {V1: 100}
+    assert w.weights() == {V1: 100}
     return w
 
 
@@ -27,7 +27,7 @@ def test_first_revision_goes_straight_to_100_once_ready() -> None:
     assert w.traffic is None, "no traffic before the first revision is Ready"
     w.tick(10)
     assert w.status.phase is Phase.PROMOTED
-    assert w.status.stable is not None and w.status.stable.name == V1
+    assert w.stable() == V1
     assert w.reasons() == ["RolloutStarted", "RevisionReady", "FirstRevisionPromoted"]
 
 
@@ -37,7 +37,7 @@ def test_canary_10_25_50_then_promoted() -> None:
     w.run(300)
     assert [dict(s.weights).get(V2, 0) for s in w.applied] == [0, 10, 25, 50, 100]
     assert w.status.phase is Phase.PROMOTED
-    assert w.status.stable is not None and w.status.stable.name == V2
+    assert w.stable() == V2
     assert w.status.candidate is None
     assert w.analyses == 3, "one successful analysis per step"
     assert V1 in w.deleted, "the old stable is deleted after its grace period"
@@ -61,7 +61,7 @@ def test_champion_challenger_holds_90_10_until_analysis_passes() -> None:
     w = promoted_v1(RolloutPlan(steps=champion_challenger_steps(10, 600)))
     w.set_model("v2")
     w.run(300)
-    assert w.traffic is not None and dict(w.traffic.weights) == {V1: 90, V2: 10}
+    assert w.weights() == {V1: 90, V2: 10}
     assert w.status.message.startswith("step 1/1: revision")
     w.run(320)
     assert w.status.phase is Phase.PROMOTED
@@ -72,7 +72,7 @@ def test_failed_analysis_rolls_back_to_stable_and_reports_git_holds_failed_revis
     w.verdicts["v2"] = Verdict.FAILED
     w.set_model("v2")
     w.run(120)
-    assert w.traffic is not None and dict(w.traffic.weights) == {V1: 100}
+    assert w.weights() == {V1: 100}
     assert w.status.phase is Phase.ROLLED_BACK
     assert f"Git holds revision {V2} which failed (AnalysisFailed" in w.status.message
     assert w.status.is_failed(desired("v2").spec_hash)
@@ -109,7 +109,7 @@ def test_inconclusive_beyond_limit_pauses_for_a_human() -> None:
     w.run(200)
     assert w.status.phase is Phase.PAUSED
     assert "AnalysisInconclusive" in w.reasons()
-    assert w.traffic is not None and dict(w.traffic.weights) == {V1: 90, V2: 10}, "traffic holds while paused"
+    assert w.weights() == {V1: 90, V2: 10}, "traffic holds while paused"
 
 
 def test_analysis_errors_fail_only_past_the_error_limit() -> None:
@@ -131,7 +131,8 @@ def test_drift_rolls_back_and_fires_retraining_once() -> None:
     assert w.status.phase is Phase.ROLLED_BACK
     assert "data drift" in w.status.message
     assert [r.drift_id for r in w.retrained] == ["drift-v2"]
-    assert w.status.retraining is not None and w.status.retraining.features == ["amount"]
+    assert w.status.retraining is not None
+    assert w.status.retraining.features == ["amount"]
     w.run(300)
     assert len(w.retrained) == 1, "fired once per confirmed drift"
 
@@ -158,12 +159,10 @@ def test_hold_at_100_keeps_stable_until_the_step_ends() -> None:
     w = promoted_v1(RolloutPlan(steps=(Step(50, duration=60), Step(100, duration=120))))
     w.set_model("v2")
     w.run(100)
-    assert w.traffic is not None and dict(w.traffic.weights) == {V2: 100}
-    assert w.status.stable is not None and w.status.stable.name == V1, (
-        "stable still runs for instant rollback"
-    )
+    assert w.weights() == {V2: 100}
+    assert w.stable() == V1, "stable still runs for instant rollback"
     w.run(120)
-    assert w.status.stable is not None and w.status.stable.name == V2
+    assert w.stable() == V2
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ def test_shadow_with_failed_comparison_discards_the_candidate() -> None:
     w.verdicts["v2"] = Verdict.FAILED
     w.run(200)
     assert w.status.phase is Phase.ROLLED_BACK
-    assert w.traffic is not None and w.traffic.mirror is None
+    assert w.mirror() is None
     assert all(dict(s.weights).get(V2, 0) == 0 for s in w.applied), "a shadow never served live traffic"
     assert V2 in w.deleted
 
@@ -47,7 +47,7 @@ def test_shadow_with_manual_promotion_waits_at_a_gate_while_still_mirroring() ->
     w.run(300)
     assert w.status.phase is Phase.PAUSED
     assert w.status.message.startswith("waiting at step 2/2 for promote")
-    assert w.traffic is not None and w.traffic.mirror == V2
+    assert w.mirror() == V2
     w.request(ManualAction.PROMOTE)
     w.tick(10)
     assert w.status.phase is Phase.PROMOTED
@@ -57,7 +57,7 @@ def test_blue_green_previews_without_traffic_then_switches_at_once() -> None:
     w = started(RolloutPlan(steps=blue_green_steps(300), scale_down_delay=120))
     w.run(200)
     assert w.status.phase is Phase.PROGRESSING
-    assert w.traffic is not None and dict(w.traffic.weights) == {V1: 100}
+    assert w.weights() == {V1: 100}
     assert w.analyses >= 1, "the preview is analysed"
     w.run(200)
     assert w.status.phase is Phase.PROMOTED

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 class Step:
     """One stage of a rollout.
 
-    ``weight`` is the candidate's live percent (100 holds the candidate at full traffic while stable still
-    runs, for an instant rollback, until the step ends); ``mirror_percent`` copies that share of requests to the
-    candidate without serving its answers, so it needs ``weight == 0``. ``duration`` is seconds to hold the
-    step; ``None`` makes the step a manual gate that waits for ``promote``. With ``analysis`` the step also
-    needs a successful analysis of the candidate before it can end.
+    ``weight`` is the candidate's live percent; 100 holds it at full traffic while stable still runs (for an
+    instant rollback) until the step ends. ``mirror_percent`` copies that share of requests to the candidate
+    without serving its answers, so it needs ``weight == 0``. ``duration`` is seconds to hold the step;
+    ``None`` makes the step a manual gate that waits for ``promote``. With ``analysis`` the step also needs a
+    successful analysis of the candidate before it can end.
     """
 
     weight: int
