@@ -37,13 +37,14 @@ def _legacy_tls(resource: Resource, config: PolicyConfig) -> Iterator[Finding]:
     # Keys contain dots, so they are read from the mapping, not by dotted path.
     custom = resource.props.get("customProperties")
     custom = custom if isinstance(custom, Mapping) else {}
-    for key in LEGACY_SETTINGS:
-        if not is_false(custom.get(key)):
-            yield Finding(
-                f"customProperties['{key}']",
-                f"is {custom.get(key) or 'not set'}, not 'False'",
-                f"set custom_properties['{key}']='False'",
-            )
+    left_on = [key for key in LEGACY_SETTINGS if not is_false(custom.get(key))]
+    if left_on:
+        short = ", ".join(f"{key.removeprefix(_SECURITY)}={custom.get(key) or 'unset'}" for key in left_on)
+        yield Finding(
+            "customProperties",
+            f"does not set 'False' for {short} (under {_SECURITY})",
+            "set custom_properties={" + ", ".join(f"'{key}': 'False'" for key in left_on) + "}",
+        )
 
 
 def _https_url(resource: Resource, prop: str) -> Iterator[Finding]:
