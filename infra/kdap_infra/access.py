@@ -1,0 +1,71 @@
+"""Who may do what: the grants each workload needs, in two batches around the workspace's creation."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import keyvault
+
+from kdap_infra.foundation import Foundation
+from kdap_infra.identities import Identities, Workload
+from kdap_infra.rbac import Grant
+from kdap_infra.roles import Role
+
+
+def _grant(
+    ids: Identities, who: Workload, role: Role, scope_name: str, scope: pulumi.Input[str], why: str
+) -> Grant:
+    return Grant(who.value, ids[who], role, scope_name, scope, why)
+
+
+def foundation_grants(foundation: Foundation, ids: Identities, cmk_key: keyvault.Key | None) -> list[Grant]:
+    """Grants on shared resources; the workspace validates its identity's access when it is created."""
+    st, kv, acr = foundation.storage.id, foundation.key_vault.id, foundation.registry.id
+    ws, cp, ep, op = Workload.WORKSPACE, Workload.COMPUTE, Workload.ENDPOINTS, Workload.OPERATOR
+    grants = [
+        _grant(
+            ids, ws, Role.STORAGE_BLOB_DATA_CONTRIBUTOR, "storage", st, "workspace artifacts and datastores"
+        ),
+        _grant(ids, ws, Role.KEY_VAULT_ADMINISTRATOR, "vault", kv, "the workspace keeps connection secrets"),
+        _grant(ids, ws, Role.ACR_PUSH, "registry", acr, "environment image builds"),
+        _grant(
+            ids, cp, Role.STORAGE_BLOB_DATA_CONTRIBUTOR, "storage", st, "jobs read data and write outputs"
+        ),
+        _grant(ids, cp, Role.ACR_PULL, "registry", acr, "jobs pull environment images"),
+        _grant(ids, cp, Role.KEY_VAULT_SECRETS_USER, "vault", kv, "jobs read connection secrets"),
+        _grant(ids, ep, Role.STORAGE_BLOB_DATA_READER, "storage", st, "deployments download models"),
+        _grant(ids, ep, Role.ACR_PULL, "registry", acr, "deployments pull serving images"),
+        _grant(ids, ep, Role.KEY_VAULT_SECRETS_USER, "vault", kv, "deployments read their secrets"),
+        _grant(
+            ids,
+            op,
+            Role.STORAGE_BLOB_DATA_READER,
+            "storage",
+            st,
+            "the operator reads inference data for drift",
+        ),
+    ]
+    if cmk_key is not None:
+        grants.append(
+            _grant(
+                ids, ws, Role.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, "cmk-key", cmk_key.id, "wraps the CMK"
+            )
+        )
+    return grants
+
+
+def workspace_grants(
+    ids: Identities, resource_group_id: pulumi.Input[str], workspace_id: pulumi.Input[str]
+) -> list[Grant]:
+    ws, cp, op = Workload.WORKSPACE, Workload.COMPUTE, Workload.OPERATOR
+    return [
+        _grant(
+            ids, ws, Role.CONTRIBUTOR, "workspace", workspace_id, "the workspace manages its own children"
+        ),
+        _grant(
+            ids, cp, Role.AZUREML_DATA_SCIENTIST, "workspace", workspace_id, "jobs log runs, register models"
+        ),
+        _grant(ids, op, Role.AZUREML_DATA_SCIENTIST, "workspace", workspace_id, "deployments and traffic"),
+        _grant(ids, op, Role.MONITORING_READER, "workspace", workspace_id, "endpoint metrics for analysis"),
+        # Autoscale settings are resource-group resources, so this is the narrowest scope that works.
+        _grant(ids, op, Role.MONITORING_CONTRIBUTOR, "resource-group", resource_group_id, "autoscale writes"),
+    ]

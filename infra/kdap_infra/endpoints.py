@@ -1,0 +1,67 @@
+"""Managed online endpoints. Their deployments and traffic belong to the operator, not to this program."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import machinelearningservices as ml
+from pulumi_azure_native import managedidentity
+
+from kdap_infra.config import EndpointConfig, PlatformConfig
+from kdap_infra.diagnostics import send_to_log_analytics
+from kdap_infra.foundation import public_access
+from kdap_infra.naming import Naming
+
+# The operator shifts traffic during rollouts; Pulumi must not reset it on the next `up`.
+OPERATOR_OWNED = ["properties.traffic", "properties.mirrorTraffic"]
+
+
+class OnlineEndpoints(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        config: PlatformConfig,
+        naming: Naming,
+        resource_group_name: pulumi.Input[str],
+        workspace_name: pulumi.Input[str],
+        identity: managedidentity.UserAssignedIdentity,
+        log_analytics_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("kdap:ml:OnlineEndpoints", name, None, opts)
+        self.endpoints: dict[str, ml.OnlineEndpoint] = {}
+        for spec in config.endpoints:
+            endpoint = self._endpoint(spec, config, naming, resource_group_name, workspace_name, identity)
+            send_to_log_analytics(
+                f"ep-{spec.name}", target_id=endpoint.id, workspace_id=log_analytics_id, parent=self
+            )
+            self.endpoints[spec.name] = endpoint
+        self.register_outputs({"endpoints": {k: v.id for k, v in self.endpoints.items()}})
+
+    def _endpoint(
+        self,
+        spec: EndpointConfig,
+        config: PlatformConfig,
+        naming: Naming,
+        resource_group_name: pulumi.Input[str],
+        workspace_name: pulumi.Input[str],
+        identity: managedidentity.UserAssignedIdentity,
+    ) -> ml.OnlineEndpoint:
+        return ml.OnlineEndpoint(
+            f"ep-{spec.name}",
+            endpoint_name=naming.name(spec.name),
+            workspace_name=workspace_name,
+            resource_group_name=resource_group_name,
+            location=config.location,
+            kind="Managed",
+            identity=ml.ManagedServiceIdentityArgs(
+                type="UserAssigned", user_assigned_identities=[identity.id]
+            ),
+            properties=ml.OnlineEndpointPropertiesArgs(
+                # Entra ID tokens only: API Management calls with its managed identity, no keys to leak.
+                auth_mode="AADToken",
+                public_network_access=public_access(config),
+                description=f"{spec.name} (deployments managed by the kdap operator)",
+            ),
+            tags=naming.tags,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=OPERATOR_OWNED),
+        )

@@ -1,0 +1,161 @@
+"""Foundation: resource group, Log Analytics, Application Insights, Storage, Key Vault, Container Registry."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import (
+    applicationinsights,
+    containerregistry,
+    keyvault,
+    operationalinsights,
+    resources,
+    storage,
+)
+
+from kdap_infra.config import PlatformConfig
+from kdap_infra.diagnostics import send_to_log_analytics
+from kdap_infra.naming import Naming
+
+
+def public_access(config: PlatformConfig) -> str:
+    """Prod is reachable only through private endpoints; dev keeps public access (behind RBAC) for laptops."""
+    return "Disabled" if config.is_prod else "Enabled"
+
+
+class Foundation(pulumi.ComponentResource):
+    """Shared resources every other component builds on."""
+
+    def __init__(
+        self, name: str, config: PlatformConfig, naming: Naming, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("kdap:foundation:Foundation", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = naming.tags
+        self.resource_group = resources.ResourceGroup(
+            "rg", resource_group_name=naming.name("rg"), location=config.location, tags=tags, opts=child
+        )
+        rg = self.resource_group.name
+        self.log_analytics = operationalinsights.Workspace(
+            "logs",
+            workspace_name=naming.name("logs"),
+            resource_group_name=rg,
+            location=config.location,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=config.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        self.app_insights = applicationinsights.Component(
+            "appi",
+            resource_name_=naming.name("appi"),
+            resource_group_name=rg,
+            location=config.location,
+            kind="web",
+            application_type="web",
+            ingestion_mode="LogAnalytics",
+            workspace_resource_id=self.log_analytics.id,
+            tags=tags,
+            opts=child,
+        )
+        self.storage = self._storage(config, naming)
+        self.key_vault = self._key_vault(config, naming)
+        self.registry = self._registry(config, naming)
+        self._diagnostics()
+        self.register_outputs(
+            {
+                "resource_group_name": rg,
+                "log_analytics_id": self.log_analytics.id,
+                "app_insights_id": self.app_insights.id,
+                "storage_id": self.storage.id,
+                "key_vault_id": self.key_vault.id,
+                "registry_id": self.registry.id,
+            }
+        )
+
+    def _storage(self, config: PlatformConfig, naming: Naming) -> storage.StorageAccount:
+        account = storage.StorageAccount(
+            "storage",
+            account_name=naming.global_name("st"),
+            resource_group_name=self.resource_group.name,
+            location=config.location,
+            kind="StorageV2",
+            sku=storage.SkuArgs(name="Standard_ZRS" if config.is_prod else "Standard_LRS"),
+            minimum_tls_version="TLS1_2",
+            enable_https_traffic_only=True,
+            allow_blob_public_access=False,
+            # Entra ID only: the workspace uses identity-based datastores, so no account keys are needed.
+            allow_shared_key_access=False,
+            default_to_o_auth_authentication=True,
+            allow_cross_tenant_replication=False,
+            public_network_access=public_access(config),
+            network_rule_set=storage.NetworkRuleSetArgs(
+                default_action="Deny" if config.is_prod else "Allow", bypass="AzureServices"
+            ),
+            tags=naming.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        storage.BlobServiceProperties(
+            "storage-blob",
+            account_name=account.name,
+            resource_group_name=self.resource_group.name,
+            blob_services_name="default",
+            is_versioning_enabled=True,
+            delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=14),
+            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=14),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return account
+
+    def _key_vault(self, config: PlatformConfig, naming: Naming) -> keyvault.Vault:
+        return keyvault.Vault(
+            "vault",
+            vault_name=naming.hyphen_global_name("kv"),
+            resource_group_name=self.resource_group.name,
+            location=config.location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=config.tenant_id,
+                sku=keyvault.SkuArgs(family="A", name="premium" if config.is_prod else "standard"),
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=90,
+                enable_purge_protection=True,
+                public_network_access=public_access(config),
+                network_acls=keyvault.NetworkRuleSetArgs(
+                    default_action="Deny" if config.is_prod else "Allow", bypass="AzureServices"
+                ),
+            ),
+            tags=naming.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _registry(self, config: PlatformConfig, naming: Naming) -> containerregistry.Registry:
+        return containerregistry.Registry(
+            "registry",
+            registry_name=naming.global_name("acr", max_len=50),
+            resource_group_name=self.resource_group.name,
+            location=config.location,
+            # Premium is what a managed-network workspace and private endpoints require.
+            sku=containerregistry.SkuArgs(name="Premium" if config.is_prod else "Standard"),
+            admin_user_enabled=False,
+            anonymous_pull_enabled=False,
+            public_network_access=public_access(config),
+            network_rule_bypass_options="AzureServices",
+            tags=naming.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _diagnostics(self) -> None:
+        workspace_id = self.log_analytics.id
+        blob_service_id = self.storage.id.apply(lambda i: f"{i}/blobServices/default")
+        targets: list[tuple[str, pulumi.Input[str], str | None]] = [
+            ("logs", self.log_analytics.id, "audit"),
+            ("appi", self.app_insights.id, "allLogs"),
+            ("storage", self.storage.id, None),  # the account level emits metrics only
+            ("storage-blob", blob_service_id, "allLogs"),
+            ("vault", self.key_vault.id, "allLogs"),
+            ("registry", self.registry.id, "allLogs"),
+        ]
+        for name, target, group in targets:
+            send_to_log_analytics(
+                name, target_id=target, workspace_id=workspace_id, parent=self, log_group=group
+            )

@@ -1,0 +1,111 @@
+"""The Azure ML workspace: user-assigned identity, identity-based datastores, prod isolation, optional CMK."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import keyvault, managedidentity, storage
+from pulumi_azure_native import machinelearningservices as ml
+
+from kdap_infra.config import PlatformConfig
+from kdap_infra.diagnostics import send_to_log_analytics
+from kdap_infra.foundation import Foundation, public_access
+from kdap_infra.naming import Naming
+
+# Containers the platform owns, each exposed as an identity-based datastore.
+DATASTORES: dict[str, str] = {"training_data": "training-data", "inference_data": "inference-data"}
+IMAGE_BUILD_CLUSTER = "cpu-spot"
+
+
+def isolation_mode(config: PlatformConfig) -> str:
+    """Prod egress goes only to approved destinations; dev may reach the internet (package mirrors)."""
+    return "AllowOnlyApprovedOutbound" if config.is_prod else "AllowInternetOutbound"
+
+
+class MlWorkspace(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        config: PlatformConfig,
+        naming: Naming,
+        foundation: Foundation,
+        identity: managedidentity.UserAssignedIdentity,
+        cmk_key: keyvault.Key | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("kdap:ml:MlWorkspace", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        rg = foundation.resource_group.name
+        self.workspace = ml.Workspace(
+            "mlw",
+            workspace_name=naming.name("mlw"),
+            resource_group_name=rg,
+            location=config.location,
+            friendly_name=config.workspace.friendly_name,
+            sku=ml.SkuArgs(name="Basic", tier="Basic"),
+            identity=ml.ManagedServiceIdentityArgs(
+                type="UserAssigned", user_assigned_identities=[identity.id]
+            ),
+            primary_user_assigned_identity=identity.id,
+            storage_account=foundation.storage.id,
+            key_vault=foundation.key_vault.id,
+            application_insights=foundation.app_insights.id,
+            container_registry=foundation.registry.id,
+            # Shared-key access is off on the storage account, so system datastores must use Entra ID too.
+            system_datastores_auth_mode="identity",
+            public_network_access=public_access(config),
+            allow_public_access_when_behind_vnet=False,
+            managed_network=ml.ManagedNetworkSettingsArgs(isolation_mode=isolation_mode(config)),
+            # The registry is closed to the public: images are built on a cluster in the managed network.
+            image_build_compute=IMAGE_BUILD_CLUSTER,
+            hbi_workspace=config.workspace.hbi,
+            encryption=self._encryption(foundation, identity, cmk_key),
+            v1_legacy_mode=False,
+            tags=naming.tags,
+            opts=child,
+        )
+        self.datastores = [self._datastore(ds, container, foundation) for ds, container in DATASTORES.items()]
+        send_to_log_analytics(
+            "mlw", target_id=self.workspace.id, workspace_id=foundation.log_analytics.id, parent=self
+        )
+        self.register_outputs({"workspace_name": self.workspace.name, "workspace_id": self.workspace.id})
+
+    @staticmethod
+    def _encryption(
+        foundation: Foundation, identity: managedidentity.UserAssignedIdentity, key: keyvault.Key | None
+    ) -> ml.EncryptionPropertyArgs | None:
+        if key is None:
+            return None
+        return ml.EncryptionPropertyArgs(
+            status="Enabled",
+            identity=ml.IdentityForCmkArgs(user_assigned_identity=identity.id),
+            key_vault_properties=ml.KeyVaultPropertiesArgs(
+                key_vault_arm_id=foundation.key_vault.id, key_identifier=key.key_uri_with_version
+            ),
+        )
+
+    def _datastore(self, name: str, container_name: str, foundation: Foundation) -> ml.Datastore:
+        container = storage.BlobContainer(
+            f"container-{container_name}",
+            container_name=container_name,
+            account_name=foundation.storage.name,
+            resource_group_name=foundation.resource_group.name,
+            public_access="None",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return ml.Datastore(
+            f"datastore-{container_name}",
+            name=name,
+            workspace_name=self.workspace.name,
+            resource_group_name=foundation.resource_group.name,
+            properties=ml.AzureBlobDatastoreArgs(
+                datastore_type="AzureBlob",
+                account_name=foundation.storage.name,
+                container_name=container.name,
+                endpoint="core.windows.net",
+                protocol="https",
+                # No stored secret: access runs as the caller's or the workspace's identity.
+                credentials=ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
+                service_data_access_auth_identity="WorkspaceUserAssignedIdentity",
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
