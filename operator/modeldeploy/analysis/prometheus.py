@@ -1,0 +1,100 @@
+"""Prometheus over its HTTP query API (``/api/v1/query``, evaluated at the window's end).
+
+Built-in queries take their selector from ``params``; any other query is PromQL where ``$window`` becomes
+the window as a range (``300s``). The answer must be one sample: a vector of several series is an error
+that tells the author to aggregate, and an empty vector or NaN (e.g. 0/0 with no traffic) is no data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from .providers import RetryPolicy, TransientError, with_retries
+from .types import MetricValue
+
+# Built-ins over conventional names; params: selector (label matchers), requests/duration metric names,
+# error_codes (regex over the code label).
+BUILTINS: dict[str, str] = {
+    "errorRate": (
+        'sum(rate({requests}{{{selector}{sep}{code_label}=~"{error_codes}"}}[$window])) '
+        "/ sum(rate({requests}{{{selector}}}[$window]))"
+    ),
+    "requestRate": "sum(rate({requests}{{{selector}}}[$window]))",
+    "latencyP50": "histogram_quantile(0.5, sum by (le) (rate({duration}_bucket{{{selector}}}[$window])))",
+    "latencyP90": "histogram_quantile(0.9, sum by (le) (rate({duration}_bucket{{{selector}}}[$window])))",
+    "latencyP95": "histogram_quantile(0.95, sum by (le) (rate({duration}_bucket{{{selector}}}[$window])))",
+    "latencyP99": "histogram_quantile(0.99, sum by (le) (rate({duration}_bucket{{{selector}}}[$window])))",
+}
+DEFAULT_PARAMS = {
+    "selector": "",
+    "requests": "http_requests_total",
+    "duration": "http_request_duration_seconds",
+    "code_label": "code",
+    "error_codes": "5..",
+}
+
+
+def render(query: str, params: Mapping[str, str], window_seconds: float) -> str:
+    if query in BUILTINS:
+        p = DEFAULT_PARAMS | dict(params)
+        p["sep"] = "," if p["selector"] else ""
+        query = BUILTINS[query].format(**p)
+    return query.replace("$window", f"{max(int(window_seconds), 1)}s")
+
+
+class PrometheusProvider:
+    def __init__(self, address: str, policy: RetryPolicy | None = None) -> None:
+        self.address = address.rstrip("/")
+        self.policy = policy or RetryPolicy()
+
+    def query(self, query: str, params: Mapping[str, str], start: datetime, end: datetime) -> MetricValue:
+        promql = render(query, params, (end - start).total_seconds())
+        return with_retries(f"prometheus {self.address}", self.policy, lambda: self._once(promql, end))
+
+    def _once(self, promql: str, at: datetime) -> MetricValue:
+        args = urllib.parse.urlencode({"query": promql, "time": f"{at.timestamp():.3f}"})
+        url = f"{self.address}/api/v1/query?{args}"
+        try:
+            with urllib.request.urlopen(url, timeout=self.policy.timeout_seconds) as resp:
+                body: dict[str, Any] = json.load(resp)
+        except urllib.error.HTTPError as exc:
+            if exc.code >= 500 or exc.code == 429:
+                raise TransientError(f"HTTP {exc.code}") from exc
+            detail = _error_text(exc)
+            return MetricValue(None, f"prometheus rejected {promql!r}: HTTP {exc.code} {detail}")
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise TransientError(f"{self.address} unreachable: {getattr(exc, 'reason', exc)}") from exc
+        return _value(promql, body)
+
+
+def _error_text(exc: urllib.error.HTTPError) -> str:
+    try:
+        return str(json.load(exc).get("error", ""))
+    except (ValueError, OSError):
+        return ""
+
+
+def _value(promql: str, body: dict[str, Any]) -> MetricValue:
+    data = body.get("data", {})
+    kind, result = data.get("resultType"), data.get("result")
+    if kind == "scalar":
+        samples = [result]
+    elif kind == "vector":
+        samples = [r["value"] for r in result]
+    else:
+        return MetricValue(None, f"{promql!r} returned a {kind}; the query must return one number")
+    if not samples:
+        return MetricValue(None, f"no data for {promql!r}")
+    if len(samples) > 1:
+        return MetricValue(None, f"{promql!r} returned {len(samples)} series; aggregate it to one (sum/avg)")
+    value = float(samples[0][1])
+    if math.isnan(value):
+        return MetricValue(None, f"no data for {promql!r} (NaN: no traffic in the window?)")
+    return MetricValue(value)
