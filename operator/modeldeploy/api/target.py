@@ -37,7 +37,7 @@ class Probe(ApiModel):
 class LivenessProbe(Probe):
     @cel(
         "self.successThreshold == 1",
-        "livenessProbe.successThreshold must be 1 (a liveness probe cannot require more)",
+        "target.azureml.livenessProbe.successThreshold must be 1 (liveness cannot require more)",
     )
     def _liveness_success_one(self) -> bool:
         return self.success_threshold == 1

@@ -1,0 +1,122 @@
+"""The models on their own: defaults, helpers, and every rule rejecting with words that name the field."""
+
+from __future__ import annotations
+
+import pytest
+from mdep_cases import INVALID, Invalid, azureml_shadow, kubernetes_canary
+from pydantic import ValidationError
+
+from modeldeploy.api import ModelDeploymentSpec, format_duration, parse_duration
+from modeldeploy.api.analysis import NumericalFeature
+from modeldeploy.api.quantity import parse_quantity
+from modeldeploy.api.strategy import Pause
+
+
+def test_valid_bases_parse() -> None:
+    k8s = ModelDeploymentSpec.model_validate(kubernetes_canary())
+    aml = ModelDeploymentSpec.model_validate(azureml_shadow())
+    assert k8s.target.kubernetes is not None and k8s.target.kubernetes.port == 8080
+    assert aml.target.azureml is not None and aml.target.azureml.endpoint_kind == "managed"
+
+
+def test_defaults() -> None:
+    spec = ModelDeploymentSpec.model_validate(kubernetes_canary())
+    assert spec.autoscaling is not None
+    assert spec.autoscaling.target_cpu_utilization == 70
+    assert spec.autoscaling.scale_in_delay == "5m"
+    assert spec.analysis is not None and spec.analysis.interval == "1m"
+    drift = spec.analysis.drift
+    assert drift is not None and drift.drifted_share_threshold == 0.5 and drift.min_sample_size == 1000
+    assert drift.numerical[0].test == "wasserstein" and drift.categorical[0].test == "jensenShannon"
+    assert spec.rollback.on_drift and spec.rollback.on_metric_failure and spec.rollback.failure_limit == 0
+    aml = ModelDeploymentSpec.model_validate(azureml_shadow()).target.azureml
+    assert aml is not None and aml.auth_mode == "key" and aml.request_settings.request_timeout_ms == 5000
+    assert aml.liveness_probe.failure_threshold == 30 and aml.readiness_probe.period_seconds == 10
+
+
+def test_manifest_uses_camel_case_and_round_trips() -> None:
+    spec = ModelDeploymentSpec.model_validate(kubernetes_canary())
+    manifest = spec.to_manifest()
+    assert manifest["autoscaling"]["targetCPUUtilization"] == 70
+    assert manifest["target"]["kubernetes"]["resources"]["limits"]["cpu"] == "1"  # int quantities become text
+    assert ModelDeploymentSpec.model_validate(manifest) == spec
+
+
+@pytest.mark.parametrize("case", INVALID, ids=[c.id for c in INVALID])
+def test_invalid_rejected_with_field_named(case: Invalid) -> None:
+    with pytest.raises(ValidationError) as err:
+        ModelDeploymentSpec.model_validate(case.spec())
+    assert case.python in str(err.value)
+
+
+def test_at_least_thirty_invalid_cases_with_distinct_ids() -> None:
+    assert len(INVALID) >= 30
+    assert len({c.id for c in INVALID}) == len(INVALID)
+
+
+def test_canary_helpers() -> None:
+    spec = ModelDeploymentSpec.model_validate(kubernetes_canary())
+    steps = spec.canary_steps()
+    assert [s.weight for s in steps] == [10, 100]
+    assert steps[0].pause is not None and steps[0].pause.seconds() == 600 and not steps[0].pause.is_manual
+    assert Pause().is_manual and Pause().seconds() is None
+    assert spec.strategy.wants_analysis()
+    shadow = ModelDeploymentSpec.model_validate(azureml_shadow())
+    assert [s.weight for s in shadow.canary_steps()] == [100]
+    assert shadow.replica_bounds() == (1, 1)
+    assert spec.replica_bounds() == (2, 6)
+
+
+def test_serving_fingerprint_ignores_strategy() -> None:
+    a = ModelDeploymentSpec.model_validate(kubernetes_canary())
+    changed = kubernetes_canary()
+    changed["strategy"]["canary"]["steps"][0]["weight"] = 20
+    b = ModelDeploymentSpec.model_validate(changed)
+    assert a.serving_fingerprint() == b.serving_fingerprint()
+    changed["model"]["version"] = "1.5.0"
+    assert ModelDeploymentSpec.model_validate(changed).serving_fingerprint() != a.serving_fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("5m", 300), ("1h30m", 5400), ("250ms", 0.25), ("1.5h", 5400)]
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "5", "5 m", "1d", "-5m", "m5"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match=r"invalid duration .*Go duration such as"):
+        parse_duration(text)
+
+
+def test_format_duration() -> None:
+    assert [format_duration(s) for s in (0, 45, 300, 5400, 3661)] == ["0s", "45s", "5m", "1h30m", "1h1m1s"]
+
+
+def test_quantities() -> None:
+    assert parse_quantity("500m") < parse_quantity("1") < parse_quantity("1.5")
+    assert parse_quantity("1Gi") == 2**30 and parse_quantity("1e3") == 1000
+    with pytest.raises(ValueError, match="invalid quantity '1 GB'"):
+        parse_quantity("1 GB")
+
+
+def test_feature_threshold_defaults_by_test() -> None:
+    assert NumericalFeature(name="x", test="ks").effective_threshold() == 0.05
+    assert NumericalFeature(name="x", test="psi").effective_threshold() == 0.2
+    assert NumericalFeature(name="x", threshold=0.3).effective_threshold() == 0.3
+
+
+def test_every_cel_rule_has_a_python_twin_and_a_field_named_message() -> None:
+    from modeldeploy.api import spec as spec_module
+    from modeldeploy.api.base import ApiModel
+
+    models = [m for m in vars(spec_module).values() if isinstance(m, type) and issubclass(m, ApiModel)]
+    rules = [(m, rule, check) for m in models for rule, check in m.cel_rules()]
+    assert len(rules) >= 25
+    roots = {"target", "model", "strategy", "autoscaling", "analysis", "rollback", "spec", "env[]", "pause"}
+    for model, rule, check in rules:
+        assert callable(check), model
+        first = rule.message.split(" ")[0].split(".")[0]
+        fields = {info.alias or name for name, info in model.model_fields.items()}
+        assert first in roots | fields, f"{model.__name__}: a message starts with the field: {rule.message!r}"
