@@ -1,0 +1,92 @@
+"""One analysis run: every metric check, then drift, folded into one verdict.
+
+Failed beats everything (a breached metric or confirmed drift); otherwise any Inconclusive or missing data
+makes the run Inconclusive; otherwise Successful. Nothing here raises for bad or missing data: the verdict
+and its message say what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .drift import ReferenceProfile, compare, profile_reference
+from .providers import MetricProvider
+from .sources import DataSource, DataUnavailable
+from .types import AnalysisConfig, AnalysisResult, DriftResult, MetricCheck, MetricOutcome, Verdict
+
+
+@dataclass(frozen=True)
+class Sources:
+    reference: DataSource
+    live: DataSource
+    live_window: timedelta = timedelta(hours=1)
+
+
+def check_metric(
+    check: MetricCheck, providers: Mapping[str, MetricProvider], start: datetime, end: datetime
+) -> MetricOutcome:
+    provider = providers.get(check.provider)
+    if provider is None:
+        known = ", ".join(sorted(providers)) or "none"
+        msg = f"metric {check.name!r}: no provider {check.provider!r} configured (configured: {known})"
+        return MetricOutcome(check.name, Verdict.ERROR, None, msg)
+    answer = provider.query(check.query, check.params, start, end)
+    if answer.value is None:
+        return MetricOutcome(check.name, Verdict.INCONCLUSIVE, None, answer.message)
+    v = answer.value
+    if check.min is not None and v < check.min:
+        return MetricOutcome(
+            check.name, Verdict.FAILED, v, f"{check.name} = {v:g} is below the minimum {check.min:g}"
+        )
+    if check.max is not None and v > check.max:
+        return MetricOutcome(
+            check.name, Verdict.FAILED, v, f"{check.name} = {v:g} is above the maximum {check.max:g}"
+        )
+    return MetricOutcome(check.name, Verdict.SUCCESSFUL, v, "")
+
+
+class DriftAnalyzer:
+    """Keeps the reference profile between runs: the reference is read and sorted once, not per interval."""
+
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
+        self._profile: ReferenceProfile | None = None
+
+    def run(self, config: AnalysisConfig, now: datetime) -> DriftResult:
+        assert config.drift is not None
+        try:
+            if self._profile is None or self._profile.config != config.drift:
+                self._profile = profile_reference(config.drift, self.sources.reference.load(None, None))
+            live = self.sources.live.load(now - self.sources.live_window, now)
+        except DataUnavailable as exc:
+            return DriftResult(Verdict.INCONCLUSIVE, (), message=f"drift not evaluated: {exc}")
+        except ValueError as exc:
+            return DriftResult(Verdict.ERROR, (), message=f"drift not evaluated: {exc}")
+        return compare(self._profile, live)
+
+
+def run_analysis(
+    config: AnalysisConfig,
+    drift: DriftAnalyzer | None,
+    providers: Mapping[str, MetricProvider],
+    now: datetime,
+) -> AnalysisResult:
+    start = now - timedelta(seconds=config.window_seconds)
+    metrics = tuple(check_metric(c, providers, start, now) for c in config.metrics)
+    drift_result = drift.run(config, now) if config.drift is not None and drift is not None else None
+    verdicts = [m.verdict for m in metrics] + ([drift_result.verdict] if drift_result else [])
+    failed = [m.message for m in metrics if m.verdict is Verdict.FAILED]
+    if drift_result and drift_result.verdict is Verdict.FAILED:
+        failed.append(f"drift: {drift_result.message}")
+    if failed:
+        return AnalysisResult(Verdict.FAILED, metrics, drift_result, "; ".join(failed))
+    open_ = [m.message for m in metrics if m.verdict is not Verdict.SUCCESSFUL]
+    if drift_result and drift_result.verdict is not Verdict.SUCCESSFUL:
+        open_.append(drift_result.message)
+    if Verdict.ERROR in verdicts:
+        return AnalysisResult(Verdict.ERROR, metrics, drift_result, "; ".join(open_))
+    if open_:
+        return AnalysisResult(Verdict.INCONCLUSIVE, metrics, drift_result, "; ".join(open_))
+    return AnalysisResult(Verdict.SUCCESSFUL, metrics, drift_result, "all checks passed")
