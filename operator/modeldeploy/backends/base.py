@@ -73,9 +73,14 @@ class RevisionState:
     desired_replicas: int = 0
     reason: str = ""
     message: str = ""
+    # A long-running operation still in flight (backend-defined, str -> str, e.g. kind, startedAt) that the
+    # operator may keep in status; empty when none. Backends recover it after a restart without help.
+    operation: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+# Not frozen: Python (contextlib, traceback chaining) assigns __traceback__ on exceptions it re-raises, which a
+# frozen dataclass refuses. eq=False keeps identity equality and hashing, as for any exception.
+@dataclass(eq=False)
 class BackendError(Exception):
     """A failure the operator turns into a condition. ``retryable`` errors are retried with backoff."""
 
