@@ -41,6 +41,11 @@ _NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
 _TERMINAL = {"Succeeded", "Failed", "Canceled"}
 
 
+def _state(entity: Any) -> str:
+    state = entity.provisioning_state
+    return str(getattr(state, "value", state))
+
+
 def http_error(status: int, code: str, message: str, *, retry_after: str | None = None) -> HttpResponseError:
     """An ``HttpResponseError`` built from a real transport response with an ARM error body."""
     raw = requests.Response()
@@ -71,7 +76,7 @@ class FakePoller:
         if self.key is None:
             return True
         rest = self.workspace.deployments.get(self.key)
-        return rest is None or str(rest.properties.provisioning_state) in _TERMINAL
+        return rest is None or _state(rest.properties) in _TERMINAL
 
     def result(self, timeout: float | None = None) -> Any:
         if not self.done():
@@ -143,7 +148,7 @@ class FakeWorkspace:
         for name in self.endpoints:
             self.complete_endpoint(name)
         for (endpoint, name), rest in self.deployments.items():
-            if str(rest.properties.provisioning_state) not in _TERMINAL:
+            if _state(rest.properties) not in _TERMINAL:
                 self.complete(endpoint, name)
 
     def count(self, operation: str) -> int:
@@ -211,7 +216,7 @@ class FakeOnlineEndpoints:
         if existing is not None:
             if type(OnlineEndpoint._from_rest_object(existing)) is not type(endpoint):
                 raise _bad_request("An endpoint's compute type cannot change")
-            if str(existing.properties.provisioning_state) not in _TERMINAL:
+            if _state(existing.properties) not in _TERMINAL:
                 raise http_error(409, "Conflict", f"Endpoint {endpoint.name} has an operation in progress")
         _check_traffic(self._ws, endpoint)
         rest.name = endpoint.name
@@ -259,7 +264,7 @@ class FakeOnlineDeployments:
         self._ws.hit("online_deployments.begin_create_or_update")
         endpoint_name = str(deployment.endpoint_name)
         endpoint = OnlineEndpoint._from_rest_object(self._ws.endpoint_rest(endpoint_name))
-        if str(endpoint.provisioning_state) != "Succeeded":
+        if _state(endpoint) != "Succeeded":
             raise http_error(409, "Conflict", f"Endpoint {endpoint_name} is not in a terminal state")
         kubernetes = isinstance(endpoint, KubernetesOnlineEndpoint)
         if kubernetes != isinstance(deployment, KubernetesOnlineDeployment):
@@ -274,7 +279,7 @@ class FakeOnlineDeployments:
             raise _bad_request("A model is required")
         key = (endpoint_name, deployment.name)
         previous = self._ws.deployments.get(key)
-        if previous is not None and str(previous.properties.provisioning_state) not in _TERMINAL:
+        if previous is not None and _state(previous.properties) not in _TERMINAL:
             raise http_error(409, "Conflict", f"Deployment {deployment.name} has an operation in progress")
         rest = deployment._to_rest_object(self._ws.location)
         rest.id, rest.name = self._ws.deployment_id(*key), deployment.name
@@ -306,9 +311,9 @@ class FakeOnlineDeployments:
 
 
 def _check_autoscale(ws: FakeWorkspace, setting: AutoscaleSettingResource) -> None:
-    errors = setting.validate()
-    if errors:
-        raise _bad_request(f"Invalid autoscale setting: {errors}", code="InvalidRequestContent")
+    missing = [f for f in ("location", "profiles") if getattr(setting, f, None) in (None, "")]
+    if missing:
+        raise _bad_request(f"Invalid autoscale setting: {missing} required", code="InvalidRequestContent")
     target = str(setting.target_resource_uri or "")
     match = re.search(r"/onlineEndpoints/([^/]+)/deployments/([^/]+)$", target)
     if match is None or (match.group(1), match.group(2)) not in ws.deployments:

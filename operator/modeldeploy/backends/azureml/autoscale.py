@@ -41,6 +41,7 @@ class Window:
     cron: str
     duration: timedelta
     min_replicas: int
+    time_zone: str = "UTC"  # a Windows time zone name, as Azure Monitor takes it
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,6 @@ class AutoscalePlan:
     target_cpu: int = 70
     scale_in_delay: timedelta = timedelta(minutes=5)
     windows: Sequence[Window] = ()
-    time_zone: str = "UTC"
 
     def validate(self) -> None:
         if not 1 <= self.min_replicas <= self.max_replicas:
@@ -59,8 +59,8 @@ class AutoscalePlan:
                 f"autoscaling: minReplicas ({self.min_replicas}) must be >= 1 and <= maxReplicas "
                 f"({self.max_replicas}) on a managed Azure ML deployment"
             )
-        if not 2 <= self.target_cpu <= 100:
-            raise ValueError(f"autoscaling.targetCPUUtilization must be in 2..100, got {self.target_cpu}")
+        if not 1 <= self.target_cpu <= 100:
+            raise ValueError(f"autoscaling.targetCPUUtilization must be in 1..100, got {self.target_cpu}")
         if not timedelta(minutes=1) <= self.scale_in_delay <= timedelta(weeks=1):
             raise ValueError(
                 f"autoscaling.scaleInDelay must be between 1m and 7d (Azure cooldown bounds), "
@@ -128,7 +128,7 @@ def profiles(plan: AutoscalePlan, resource_id: str) -> list[AutoscaleProfile]:
                 name=name,
                 capacity=capacity(max(window.min_replicas, plan.min_replicas)),
                 rules=cpu_rules(plan, resource_id),
-                recurrence=_recurrence(start, plan.time_zone),
+                recurrence=_recurrence(start, window.time_zone),
             )
         )
         out.append(
@@ -136,7 +136,7 @@ def profiles(plan: AutoscalePlan, resource_id: str) -> list[AutoscaleProfile]:
                 name=json.dumps({"name": "default", "for": name}),
                 capacity=capacity(plan.min_replicas),
                 rules=cpu_rules(plan, resource_id),
-                recurrence=_recurrence(window_end(start, window.duration), plan.time_zone),
+                recurrence=_recurrence(window_end(start, window.duration), window.time_zone),
             )
         )
     return out
