@@ -86,7 +86,10 @@ def test_per_feature_method_and_threshold_from_the_spec() -> None:
     only = drifted.features[0]
     assert only.method is DriftMethod.PSI
     assert only.statistic == only.distances["psi"]
-    assert only.p_value == only.distances["ks"]  # a p-value is reported alongside the distance
+    assert only.p_value is None  # KS p-values cost time at large n: only when asked for
+    with_p = detect_drift(DriftConfig(features=(tight,), all_p_values=True), ref, live).features[0]
+    assert with_p.p_value == with_p.distances["ks"]
+    assert with_p.p_value == pytest.approx(stats.ks_2samp(ref["x"], live["x"]).pvalue, abs=1e-9)
 
 
 def test_bonferroni_divides_alpha_by_the_number_of_tests() -> None:

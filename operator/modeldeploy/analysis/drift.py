@@ -204,8 +204,9 @@ def _numerical_results(profile: ReferenceProfile, live: Columns) -> dict[str, Fe
     cols = [numerical.as_float(np.asarray(live[n])) if rows[n] else np.full(1, np.nan) for n in names]
     width = max(c.size for c in cols)
     cols = [c if c.size == width else np.concatenate([c, np.full(width - c.size, np.nan)]) for c in cols]
-    s = numerical.compare(profile.numerical, cols)
     plans = {p.name: p for p in profile.planned}
+    want_p = np.array([plans[n].method is DriftMethod.KS or profile.config.all_p_values for n in names])
+    s = numerical.compare(profile.numerical, cols, want_p)
     out: dict[str, FeatureResult] = {}
     for i, name in enumerate(names):
         plan, v2 = plans[name], int(s.valid[i])
@@ -215,13 +216,14 @@ def _numerical_results(profile: ReferenceProfile, live: Columns) -> dict[str, Fe
             out[name] = _insufficient(profile, plan, v2, rows[name], "")
         else:
             stats = {
-                DriftMethod.KS.value: float(s.ks_p[i]),
                 "ks_statistic": float(s.ks[i]),
                 "wasserstein_raw": float(s.wasserstein[i]),
                 DriftMethod.WASSERSTEIN.value: float(s.wasserstein_norm[i]),
                 DriftMethod.PSI.value: float(s.psi[i]),
                 DriftMethod.JENSEN_SHANNON.value: float(s.jensen_shannon[i]),
             }
+            if not np.isnan(s.ks_p[i]):
+                stats[DriftMethod.KS.value] = float(s.ks_p[i])
             note = _numerical_note(profile, i, s)
             out[name] = _tested(profile, plan, stats, (v2, rows[name]), note)
     return out

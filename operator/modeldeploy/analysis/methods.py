@@ -36,6 +36,13 @@ def infer_kind(feature: FeatureConfig, reference: Column, config: DriftConfig) -
     if feature.kind is not None:
         return feature.kind
     if isinstance(reference, np.ndarray) and reference.dtype.kind in "iuf":
+        # A prefix with more distinct values settles it without hashing the whole column.
+        head = reference[:4096]
+        if (
+            np.unique(head[~np.isnan(head)] if head.dtype.kind == "f" else head).size
+            > config.categorical_max_unique
+        ):
+            return FeatureKind.NUMERICAL
         distinct = pc.count_distinct(pa.array(reference, from_pandas=True)).as_py()
         return FeatureKind.CATEGORICAL if distinct <= config.categorical_max_unique else FeatureKind.NUMERICAL
     arr = to_arrow(reference)

@@ -76,7 +76,11 @@ def _bin_counts(sorted_valid: F64, edges: F64) -> F64:
     return np.diff(np.concatenate([[0], le, [sorted_valid.size]])).astype(np.float64)
 
 
-def compare(ref: NumericalReference, live: list[F64]) -> NumericalStats:
+def compare(
+    ref: NumericalReference, live: list[F64], want_p: npt.NDArray[np.bool_] | None = None
+) -> NumericalStats:
+    """``want_p`` limits the KS p-value (costly for large samples: scipy's kstwo.sf) to the features whose
+    decision needs it; the others report the KS statistic with a NaN p-value."""
     if len(live) != len(ref.names):
         raise ValueError(f"expected {len(ref.names)} live numerical columns, got {len(live)}")
     ks_d, wass, live_valid, live_counts = [], [], [], []
@@ -94,8 +98,8 @@ def compare(ref: NumericalReference, live: list[F64]) -> NumericalStats:
         start += k
     d_all, w_all = np.concatenate(ks_d), np.concatenate(wass)
     v2_all = np.concatenate(live_valid)
-    ok = (ref.valid > 0) & (v2_all > 0)
-    stat, p = np.full(d_all.shape, np.nan), np.full(d_all.shape, np.nan)
+    ok = (ref.valid > 0) & (v2_all > 0) & (want_p if want_p is not None else True)
+    stat, p = d_all.copy(), np.full(d_all.shape, np.nan)
     if ok.any():
         stat[ok], p[ok] = ks_pvalues(d_all[ok], ref.valid[ok], v2_all[ok])
     psis = np.array([psi(r, lv) for r, lv in zip(ref.counts, live_counts, strict=True)])

@@ -86,6 +86,7 @@ class DriftConfig:
     small_sample_rows: int = 1000  # reference size up to which AUTO picks hypothesis tests
     categorical_max_unique: int = 5  # numerical columns with this few distinct values are categorical
     block_features: int = 4  # numerical features sorted together: bounds peak memory
+    all_p_values: bool = False  # KS p-values for numerical features not tested by KS (slow at large n)
 
 
 @dataclass(frozen=True)
