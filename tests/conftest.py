@@ -59,3 +59,21 @@ def namespace(request: pytest.FixtureRequest, cluster: ClusterHandle) -> Iterato
         yield name
     finally:
         cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+GATEWAY = {
+    "apiVersion": "gateway.networking.k8s.io/v1",
+    "kind": "Gateway",
+    "metadata": {"name": "public", "namespace": "gateways"},
+    "spec": {"gatewayClassName": "example", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]},
+}
+
+
+@pytest.fixture(scope="session")
+def gateway(cluster: ClusterHandle) -> str:
+    """The Gateway ``gateways/public`` that test HTTPRoutes attach to (no controller serves it here)."""
+    import json
+
+    cluster.kubectl("create", "namespace", "gateways", check=False)
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(GATEWAY))
+    return "gateways/public"

@@ -10,7 +10,14 @@ import pytest
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 
-from modeldeploy.backends.base import Owner, Readiness, RevisionRequest, RevisionState, TrafficSplit
+from modeldeploy.backends.base import (
+    BackendError,
+    Owner,
+    Readiness,
+    RevisionRequest,
+    RevisionState,
+    TrafficSplit,
+)
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from tests.backends.kubernetes.specs import kubernetes_spec
@@ -29,7 +36,7 @@ def _wait_state(get: Callable[[], RevisionState], want: Readiness, timeout: floa
 
 
 @pytest.fixture
-def backend(k8s_api: client.ApiClient) -> KubernetesBackend:
+def backend(k8s_api: client.ApiClient, gateway: str) -> KubernetesBackend:
     return KubernetesBackend(DynamicClient(k8s_api), from_spec.route(kubernetes_spec()), from_spec.workload)
 
 
@@ -60,6 +67,19 @@ def test_traffic_split_and_mirror_round_trip(backend: KubernetesBackend, owner: 
     assert backend.observed_traffic(owner) == shadow
     backend.set_traffic(owner, TrafficSplit({"scorer-b": 100}))
     assert backend.observed_traffic(owner) == TrafficSplit({"scorer-b": 100})
+
+
+def test_missing_gateway_is_a_clear_error_and_leaves_traffic_alone(
+    k8s_api: client.ApiClient, owner: Owner
+) -> None:
+    spec = kubernetes_spec()
+    spec.target.kubernetes.gateway.name = "nowhere"  # type: ignore[union-attr]
+    lost = KubernetesBackend(DynamicClient(k8s_api), from_spec.route(spec), from_spec.workload)
+    with pytest.raises(
+        BackendError, match=r"Gateway gateways/nowhere \(spec.target.kubernetes.gateway\) does not exist"
+    ):
+        lost.set_traffic(owner, TrafficSplit({"scorer-a": 100}))
+    assert lost.observed_traffic(owner) is None
 
 
 def test_autoscaled_revision_gets_an_hpa(

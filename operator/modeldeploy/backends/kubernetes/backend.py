@@ -128,7 +128,17 @@ class KubernetesBackend:
         return [p.to_dict() for p in pods.items]
 
     def set_traffic(self, owner: Owner, split: TrafficSplit) -> None:
-        self._apply(self._routes, mf.httproute(owner, self._route, split))
+        routes = self._routes
+        gateway_ns = self._route.gateway_namespace or owner.namespace
+        gateways = self._res("gateway.networking.k8s.io/v1", "Gateway")
+        if self._get(gateways, gateway_ns, self._route.gateway_name) is None:
+            # Retryable: the platform team may create the Gateway after the model team applies.
+            raise BackendError(
+                "GatewayNotFound",
+                f"Gateway {gateway_ns}/{self._route.gateway_name} (spec.target.kubernetes.gateway) does not "
+                "exist: create it or point the spec at an existing Gateway; traffic is unchanged until then",
+            )
+        self._apply(routes, mf.httproute(owner, self._route, split))
 
     def observed_traffic(self, owner: Owner) -> TrafficSplit | None:
         route = self._get(self._routes, owner.namespace, owner.name)

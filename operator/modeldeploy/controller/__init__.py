@@ -1,0 +1,1 @@
+"""The kopf side of the operator: thin handlers around one idempotent reconcile."""

@@ -1,0 +1,44 @@
+"""Submit the retraining pipeline with azure-ai-ml (DefaultAzureCredential: workload identity in AKS)."""
+
+from __future__ import annotations
+
+from modeldeploy.api.spec import ModelDeploymentSpec, PipelineRetrain
+from modeldeploy.backends.base import BackendError, Owner
+from modeldeploy.rollout.actions import FireRetraining
+
+
+def _component_ref(ref: str) -> tuple[str, str]:
+    # azureml:name:version
+    parts = ref.split(":")
+    if len(parts) == 3 and parts[0] == "azureml":
+        return parts[1], parts[2]
+    raise BackendError(
+        "RetrainingComponentInvalid",
+        f"rollback.retrain.azuremlPipeline.component {ref!r}: use azureml:name:version",
+        False,
+    )
+
+
+def submit_pipeline(
+    owner: Owner, spec: ModelDeploymentSpec, request: FireRetraining, job: PipelineRetrain
+) -> str:
+    from azure.ai.ml import MLClient
+    from azure.identity import DefaultAzureCredential
+
+    target = spec.target.azureml
+    if target is None:
+        raise BackendError(
+            "RetrainingWorkspaceUnknown",
+            "rollback.retrain.azuremlPipeline needs an azureml target (for the workspace): "
+            "use rollback.retrain.event on kubernetes targets",
+            False,
+        )
+    ml = MLClient(DefaultAzureCredential(), target.subscription_id, target.resource_group, target.workspace)
+    name, version = _component_ref(job.component)
+    component = ml.components.get(name=name, version=version)
+    node = component(**job.inputs)
+    if job.compute:
+        node.compute = job.compute
+    node.tags = {"modeldeploy/deployment": owner.name, "modeldeploy/driftId": request.drift_id}
+    created = ml.jobs.create_or_update(node, experiment_name=job.experiment_name)
+    return f"Azure ML job {created.name}"

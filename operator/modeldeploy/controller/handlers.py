@@ -1,0 +1,111 @@
+"""kopf registrations. Thin by design: create/update/resume handlers only wake the object's daemon, the
+daemon runs :class:`Reconciler` passes, and the delete handler (kopf's finalizer) removes what was created.
+
+One daemon per ModelDeployment serialises its reconciles; kopf peering keeps a second operator replica idle.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from typing import Any
+
+import kopf
+
+from modeldeploy.api import GROUP, PLURAL, VERSION
+from modeldeploy.controller.ports import Conflict
+from modeldeploy.controller.reconciler import Reconciler, owner_of
+from modeldeploy.controller.wiring import Wiring, build_wiring
+
+log = logging.getLogger(__name__)
+
+# Without an explicit requeue, resync this often (observes drift of the world, e.g. a deleted Deployment).
+RESYNC_SECONDS = 30.0
+CONFLICT_RETRY_SECONDS = 0.2
+ERROR_RETRY_SECONDS = 5.0
+
+
+def _wakers(memo: Any) -> dict[str, threading.Event]:
+    wakers: dict[str, threading.Event] = memo.setdefault("wakers", {})
+    return wakers
+
+
+def _wake(memo: Any, uid: str) -> None:
+    _wakers(memo).setdefault(uid, threading.Event()).set()
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    # Annotations, not status: the status schema is ours, and GitOps tools ignore annotations they do not own.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP, key="last-handled")
+    settings.posting.level = logging.WARNING
+    settings.peering.name = "modeldeploy"
+    settings.execution.max_workers = 32  # azure-ai-ml and the kubernetes client are synchronous
+    settings.watching.server_timeout = 120
+    if "wiring" not in memo:
+        memo["wiring"] = build_wiring()
+
+
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+def wake(uid: str, memo: kopf.Memo, **_: Any) -> None:
+    _wake(memo, uid)
+
+
+@kopf.on.field(GROUP, VERSION, PLURAL, field="status.request")
+def manual_request(uid: str, memo: kopf.Memo, **_: Any) -> None:
+    _wake(memo, uid)
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, initial_delay=0, cancellation_timeout=30)
+def rollout(stopped: kopf.DaemonStopped, body: kopf.Body, uid: str, memo: kopf.Memo, **_: Any) -> None:
+    wiring: Wiring = memo["wiring"]
+    reconciler: Reconciler = wiring.reconciler
+    waker = _wakers(memo).setdefault(uid, threading.Event())
+    while not stopped:
+        waker.clear()
+        snapshot: dict[str, Any] = copy.deepcopy(dict(body))
+        if snapshot.get("metadata", {}).get("deletionTimestamp"):
+            return
+        read_version = snapshot["metadata"]["resourceVersion"]
+        try:
+            outcome = reconciler.reconcile(snapshot)
+            delay = outcome.requeue_after if outcome.requeue_after is not None else RESYNC_SECONDS
+        except Conflict:
+            delay = CONFLICT_RETRY_SECONDS
+        except Exception:
+            log.exception(
+                "reconcile of %s/%s failed",
+                snapshot["metadata"].get("namespace"),
+                snapshot["metadata"]["name"],
+            )
+            delay = ERROR_RETRY_SECONDS
+        else:
+            # Our own status write comes back through the watch; wait for it so the next pass reads it.
+            if outcome.resource_version != read_version:
+                _wait_for_version(body, read_version, stopped)
+        waker.wait(timeout=max(delay, 0.05))
+        if stopped:
+            return
+
+
+def _wait_for_version(body: kopf.Body, old: str, stopped: kopf.DaemonStopped, timeout: float = 5.0) -> None:
+    waited = 0.0
+    while body.get("metadata", {}).get("resourceVersion") == old and waited < timeout and not stopped:
+        stopped.wait(0.05)
+        waited += 0.05
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+def delete(body: kopf.Body, memo: kopf.Memo, uid: str, **_: Any) -> None:
+    wiring: Wiring = memo["wiring"]
+    snapshot: dict[str, Any] = copy.deepcopy(dict(body))
+    owner = owner_of(snapshot)
+    backend = wiring.backend_for_body(snapshot)
+    if backend is not None:
+        backend.delete_all(owner)
+    _wakers(memo).pop(uid, None)

@@ -1,0 +1,232 @@
+"""One reconcile: parse, observe, decide, record, act.
+
+The order is what makes a crash harmless: the decided status is written (with the resourceVersion it was
+read at, so a concurrent writer costs a retry, not a lost update) before any action touches the world. If
+the process dies after the write, the next reconcile sees the same status and the same mismatch between the
+desired and observed traffic, and emits the same actions again. A revision that failed analysis is recorded
+as failed in that first write, so no later decision can route to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from modeldeploy.api.spec import ModelDeploymentSpec
+from modeldeploy.api.status import AnalysisResult, Condition, ConditionStatus, ModelDeploymentStatus
+from modeldeploy.backends.base import (
+    BackendError,
+    Owner,
+    Readiness,
+    RevisionRequest,
+    RevisionState,
+    TrafficSplit,
+)
+from modeldeploy.controller.ports import (
+    AnalysisRunner,
+    BackendFactory,
+    Body,
+    EventSink,
+    RetrainingTrigger,
+    StatusStore,
+)
+from modeldeploy.controller.translate import desired_revision, plan_of
+from modeldeploy.rollout import Inputs, decide, names_to_observe
+from modeldeploy.rollout.actions import (
+    DeleteRevision,
+    EmitEvent,
+    EnsureRevision,
+    EventType,
+    FireRetraining,
+    RequeueAfter,
+    RunAnalysis,
+    SetTraffic,
+)
+from modeldeploy.rollout.report import set_condition
+
+log = logging.getLogger(__name__)
+
+BACKEND_CONDITION = "BackendHealthy"
+SPEC_CONDITION = "SpecValid"
+# A decision may ask for analysis; the result is fed straight back, so a reconcile takes at most a few passes.
+MAX_PASSES = 4
+RETRY_BACKOFF = (5.0, 10.0, 30.0, 60.0)
+
+
+def owner_of(body: Body) -> Owner:
+    meta = body["metadata"]
+    return Owner(namespace=meta["namespace"], name=meta["name"], uid=meta["uid"])
+
+
+@dataclass
+class Outcome:
+    status: ModelDeploymentStatus
+    requeue_after: float | None
+    resource_version: str
+    error: BackendError | None = None
+    actions_run: list[str] = field(default_factory=list)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        backends: BackendFactory,
+        store: StatusStore,
+        events: EventSink,
+        analysis: AnalysisRunner,
+        retraining: RetrainingTrigger,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.backends = backends
+        self.store = store
+        self.events = events
+        self.analysis = analysis
+        self.retraining = retraining
+        self.clock = clock
+        self._failures: dict[str, int] = {}
+
+    def reconcile(self, body: Body) -> Outcome:
+        owner = owner_of(body)
+        meta = body["metadata"]
+        rv: str = meta["resourceVersion"]
+        generation = int(meta.get("generation", 1))
+        previous = ModelDeploymentStatus.model_validate(body.get("status") or {})
+        try:
+            spec = ModelDeploymentSpec.model_validate(body.get("spec") or {})
+        except ValidationError as exc:
+            return self._invalid(owner, rv, generation, previous, exc)
+
+        outcome = Outcome(previous, None, rv)
+        try:
+            self._run(owner, spec, generation, outcome)
+            self._failures.pop(owner.uid, None)
+        except BackendError as err:
+            outcome.error = err
+            n = self._failures[owner.uid] = self._failures.get(owner.uid, 0) + 1
+            log.warning("backend error for %s/%s: %s", owner.namespace, owner.name, err)
+            self.events.emit(owner, EventType.WARNING, err.reason, err.message)
+            backoff = RETRY_BACKOFF[min(n, len(RETRY_BACKOFF)) - 1]
+            outcome.requeue_after = backoff if err.retryable else None
+        self._record_backend_condition(owner, generation, outcome)
+        return outcome
+
+    # ---- the passes ---------------------------------------------------------------------------------------
+
+    def _run(self, owner: Owner, spec: ModelDeploymentSpec, generation: int, outcome: Outcome) -> None:
+        backend = self.backends(owner, spec)
+        desired = desired_revision(owner.name, spec)
+        plan = plan_of(spec)
+        observed: dict[str, RevisionState] = {
+            n: backend.revision_state(owner, n) for n in names_to_observe(outcome.status, desired)
+        }
+        traffic: TrafficSplit | None = backend.observed_traffic(owner)
+        analysis: AnalysisResult | None = None
+        for _ in range(MAX_PASSES):
+            now = self.clock()
+            decision = decide(
+                Inputs(generation, desired, plan, outcome.status, now, dict(observed), traffic, analysis)
+            )
+            status = _with_condition(
+                decision.status, SPEC_CONDITION, ConditionStatus.TRUE, "Valid", "", generation, now
+            )
+            if status != outcome.status:
+                outcome.resource_version = self.store.write_status(
+                    owner, outcome.resource_version, status, outcome.status
+                )
+                outcome.status = status
+            analysis = None
+            outcome.requeue_after = None
+            for action in decision.actions:
+                outcome.actions_run.append(type(action).__name__)
+                match action:
+                    case SetTraffic(split=split):
+                        backend.set_traffic(owner, split)
+                        traffic = split
+                    case EnsureRevision(name=name):
+                        observed[name] = backend.ensure_revision(owner, RevisionRequest(name, spec))
+                    case DeleteRevision(name=name, not_before=not_before):
+                        if now >= not_before:
+                            backend.delete_revision(owner, name)
+                            observed[name] = RevisionState(name, Readiness.MISSING)
+                    case RunAnalysis():
+                        analysis = self.analysis.run(owner, spec, action, now)
+                    case FireRetraining():
+                        ref = self.retraining.fire(owner, spec, action, now)
+                        features = ", ".join(action.features) or "prediction"
+                        self.events.emit(
+                            owner,
+                            EventType.NORMAL,
+                            "RetrainingTriggered",
+                            f"drift in {features}: started {ref}",
+                        )
+                    case EmitEvent(type=type_, reason=reason, message=message):
+                        self.events.emit(owner, type_, reason, message)
+                    case RequeueAfter(seconds=seconds):
+                        outcome.requeue_after = seconds
+            if analysis is None:
+                return
+
+    # ---- conditions the machine does not own ------------------------------------------------------------
+
+    def _invalid(
+        self, owner: Owner, rv: str, generation: int, previous: ModelDeploymentStatus, exc: ValidationError
+    ) -> Outcome:
+        message = invalid_spec_message(exc)
+        now = self.clock()
+        status = _with_condition(
+            previous, SPEC_CONDITION, ConditionStatus.FALSE, "InvalidSpec", message, generation, now
+        )
+        status = status.model_copy(update={"observed_generation": generation})
+        if status != previous:
+            rv = self.store.write_status(owner, rv, status, previous)
+            self.events.emit(owner, EventType.WARNING, "InvalidSpec", message)
+        return Outcome(status, None, rv)
+
+    def _record_backend_condition(self, owner: Owner, generation: int, outcome: Outcome) -> None:
+        err = outcome.error
+        now = self.clock()
+        if err is None:
+            status = _with_condition(
+                outcome.status, BACKEND_CONDITION, ConditionStatus.TRUE, "Reachable", "", generation, now
+            )
+        else:
+            status = _with_condition(
+                outcome.status,
+                BACKEND_CONDITION,
+                ConditionStatus.FALSE,
+                err.reason,
+                err.message,
+                generation,
+                now,
+            )
+        if status != outcome.status:
+            outcome.resource_version = self.store.write_status(
+                owner, outcome.resource_version, status, outcome.status
+            )
+            outcome.status = status
+
+
+def invalid_spec_message(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:5]:
+        where = "spec." + ".".join(str(p) for p in e["loc"]) if e["loc"] else "spec"
+        parts.append(f"{where}: {e['msg']}")
+    more = f" (+{exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
+    return "; ".join(parts) + more
+
+
+def _with_condition(
+    status: ModelDeploymentStatus,
+    type_: str,
+    value: ConditionStatus,
+    reason: str,
+    message: str,
+    generation: int,
+    now: datetime,
+) -> ModelDeploymentStatus:
+    new = Condition(type=type_, status=value, reason=reason, message=message, observed_generation=generation)
+    return status.model_copy(update={"conditions": set_condition(status.conditions, new, now)})

@@ -1,0 +1,108 @@
+"""Retraining fired once per confirmed drift: a CloudEvent to a webhook, or an Azure ML pipeline job."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from kubernetes import client
+
+from modeldeploy.api.spec import EventRetrain, ModelDeploymentSpec, PipelineRetrain
+from modeldeploy.backends.base import BackendError, Owner
+from modeldeploy.rollout.actions import FireRetraining
+
+Post = Callable[[urllib.request.Request], None]
+
+
+def _post(request: urllib.request.Request) -> None:
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        if resp.status >= 300:
+            raise BackendError("RetrainingEventRejected", f"{request.full_url} answered HTTP {resp.status}")
+
+
+def cloud_event(
+    owner: Owner, spec: ModelDeploymentSpec, request: FireRetraining, now: datetime, type_: str
+) -> dict[str, Any]:
+    """A CloudEvents 1.0 structured-mode body naming the deployment, revision and drifting features."""
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{owner.uid}/{request.drift_id}")),
+        "source": f"/apis/mlops.kdap.io/v1alpha1/namespaces/{owner.namespace}/modeldeployments/{owner.name}",
+        "type": type_,
+        "time": now.isoformat(),
+        "datacontenttype": "application/json",
+        "data": {
+            "model": spec.model.name,
+            "modelVersion": spec.model.version,
+            "revision": request.revision,
+            "driftId": request.drift_id,
+            "features": list(request.features),
+        },
+    }
+
+
+class DefaultRetrainingTrigger:
+    def __init__(
+        self, api: client.ApiClient | None, post: Post = _post, submit: Callable[..., str] | None = None
+    ) -> None:
+        self._api = api
+        self._post = post
+        self._submit = submit
+
+    def fire(self, owner: Owner, spec: ModelDeploymentSpec, request: FireRetraining, now: datetime) -> str:
+        retrain = spec.rollback.retrain
+        if retrain is None:
+            return "nothing (spec.rollback.retrain is not set)"
+        if retrain.event is not None:
+            return self._fire_event(owner, spec, request, now, retrain.event)
+        assert retrain.azureml_pipeline is not None
+        return self._fire_pipeline(owner, spec, request, retrain.azureml_pipeline)
+
+    def _fire_event(
+        self,
+        owner: Owner,
+        spec: ModelDeploymentSpec,
+        request: FireRetraining,
+        now: datetime,
+        event: EventRetrain,
+    ) -> str:
+        body = cloud_event(owner, spec, request, now, event.event_type)
+        headers = {"Content-Type": "application/cloudevents+json"}
+        if event.secret_ref:
+            headers["Authorization"] = f"Bearer {self._token(owner.namespace, event.secret_ref)}"
+        req = urllib.request.Request(
+            event.url, data=json.dumps(body).encode(), headers=headers, method="POST"
+        )
+        try:
+            self._post(req)
+        except OSError as exc:
+            raise BackendError("RetrainingEventFailed", f"POST {event.url}: {exc}") from exc
+        return f"CloudEvent {body['id']}"
+
+    def _token(self, namespace: str, secret: str) -> str:
+        if self._api is None:
+            raise BackendError(
+                "RetrainingSecretUnavailable", "no Kubernetes client to read the retraining secret"
+            )
+        data = client.CoreV1Api(self._api).read_namespaced_secret(secret, namespace).data or {}
+        if "token" not in data:
+            raise BackendError(
+                "RetrainingSecretInvalid",
+                f"Secret {namespace}/{secret} has no 'token' key (rollback.retrain.event.secretRef)",
+                False,
+            )
+        return base64.b64decode(data["token"]).decode()
+
+    def _fire_pipeline(
+        self, owner: Owner, spec: ModelDeploymentSpec, request: FireRetraining, job: PipelineRetrain
+    ) -> str:
+        if self._submit is None:
+            from modeldeploy.controller.azureml_jobs import submit_pipeline
+
+            self._submit = submit_pipeline
+        return self._submit(owner, spec, request, job)

@@ -1,0 +1,69 @@
+"""From the spec in Git to what the pure machine reasons about: the desired revision and the rollout plan."""
+
+from __future__ import annotations
+
+from modeldeploy.api.duration import parse_duration
+from modeldeploy.api.spec import ModelDeploymentSpec
+from modeldeploy.rollout.plan import RolloutPlan, Step, blue_green_steps, shadow_steps
+from modeldeploy.rollout.revision import DesiredRevision
+
+DEFAULT_PROGRESS_DEADLINE = 600.0
+DEFAULT_SCALE_DOWN_DELAY = 30.0
+
+
+def desired_revision(name: str, spec: ModelDeploymentSpec) -> DesiredRevision:
+    # Only what answers a request defines a revision: model and target. Strategy, analysis, autoscaling and
+    # rollback edits apply to the running rollout without cutting a new revision.
+    serving = {"model": spec.model.model_dump(mode="json"), "target": spec.target.model_dump(mode="json")}
+    return DesiredRevision.of(name, serving, spec.model.version)
+
+
+def _steps(spec: ModelDeploymentSpec) -> tuple[Step, ...]:
+    s = spec.strategy
+    if s.type == "canary" and s.canary is not None:
+        steps = []
+        for step in s.canary.steps:
+            if step.pause is None:
+                duration: float | None = 0.0
+            else:
+                duration = step.pause.seconds()  # None: a manual gate
+            steps.append(Step(step.weight, duration=duration, analysis=step.analysis))
+        return tuple(steps)
+    if s.type == "shadow" and s.shadow is not None:
+        sh = s.shadow
+        mirrored = shadow_steps(sh.mirror_percent, parse_duration(sh.duration))
+        if sh.promotion == "manual":  # keep mirroring after the trial until someone promotes
+            mirrored += (Step(0, mirror_percent=sh.mirror_percent, duration=None),)
+        return mirrored
+    if s.type == "blueGreen" and s.blue_green is not None:
+        bg = s.blue_green
+        preview = blue_green_steps(parse_duration(bg.preview_duration), analysis=bg.analysis)
+        if bg.promotion == "manual":
+            preview += (Step(0, duration=None),)
+        return preview
+    raise ValueError(
+        f"strategy.type {s.type} has no matching strategy block"
+    )  # the model already refuses this
+
+
+def plan_of(spec: ModelDeploymentSpec) -> RolloutPlan:
+    analysis = spec.analysis
+    interval = parse_duration(analysis.interval) if analysis is not None else 60.0
+    inconclusive = max((m.inconclusive_limit for m in analysis.metrics), default=2) if analysis else 2
+    monitor = None
+    if analysis is not None and analysis.drift is not None:
+        drift_interval = parse_duration(analysis.drift.interval)
+        interval = min(interval, drift_interval) if analysis.metrics else drift_interval
+        monitor = drift_interval
+    bg = spec.strategy.blue_green
+    scale_down = parse_duration(bg.scale_down_delay) if bg is not None else DEFAULT_SCALE_DOWN_DELAY
+    return RolloutPlan(
+        steps=_steps(spec),
+        analysis_interval=interval,
+        failure_limit=spec.rollback.failure_limit,
+        inconclusive_limit=inconclusive,
+        progress_deadline=DEFAULT_PROGRESS_DEADLINE,
+        scale_down_delay=scale_down,
+        retrain_on_drift=spec.rollback.retrain is not None,
+        monitor_interval=monitor,
+    )
