@@ -6,6 +6,7 @@ every traffic split that was applied, so tests can check what was ever routed, n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,16 +59,15 @@ class World:
     analyses: int = 0
     request_seq: int = 0
     last: Decision | None = None
+    decider: Callable[[Inputs], Decision] = decide
+    observer: Callable[[World, Inputs, Decision], None] | None = None
 
     @property
     def desired(self) -> DesiredRevision:
         return desired(self.model)
 
     def inputs(self) -> Inputs:
-        observed = {
-            n: RevisionState(n, self.revisions.get(n, Readiness.MISSING))
-            for n in names_to_observe(self.status, self.desired)
-        }
+        observed = self.observe(names_to_observe(self.status, self.desired))
         return Inputs(
             generation=self.generation,
             desired=self.desired,
@@ -79,18 +79,27 @@ class World:
             analysis=self.analysis,
         )
 
-    def tick(self, seconds: float = 0) -> Decision:
-        """Let time pass, let revisions progress, decide once and apply the decision."""
+    def tick(self, seconds: float = 0, keep: int | None = None) -> Decision:
+        """Let time pass, let revisions progress, decide once and apply the decision.
+
+        ``keep`` simulates a crash: the status was written but only the first ``keep`` actions ran.
+        """
         self.now += timedelta(seconds=seconds)
         for name, state in list(self.revisions.items()):
             if state is Readiness.PROGRESSING:
                 self.revisions[name] = self._settle(name)
-        decision = decide(self.inputs())
+        inputs = self.inputs()
+        decision = self.decider(inputs)
+        if self.observer is not None:
+            self.observer(self, inputs, decision)
         self.status = decision.status  # status first, then the actions in order
-        for action in decision.actions:
+        for action in decision.actions[:keep]:
             self._apply(action)
         self.last = decision
         return decision
+
+    def observe(self, names: list[str]) -> dict[str, RevisionState]:
+        return {n: RevisionState(n, self.revisions.get(n, Readiness.MISSING)) for n in names}
 
     def run(self, seconds: float, every: float = 10) -> None:
         elapsed = 0.0
