@@ -5,14 +5,20 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import keyvault
 
+from kdap_infra.ai_services import AiServices
 from kdap_infra.foundation import Foundation
 from kdap_infra.identities import Identities, Workload
-from kdap_infra.rbac import Grant
+from kdap_infra.rbac import CustomRole, Grant
 from kdap_infra.roles import Role
 
 
 def _grant(
-    ids: Identities, who: Workload, role: Role, scope_name: str, scope: pulumi.Input[str], why: str
+    ids: Identities,
+    who: Workload,
+    role: Role | CustomRole,
+    scope_name: str,
+    scope: pulumi.Input[str],
+    why: str,
 ) -> Grant:
     return Grant(who.value, ids[who], role, scope_name, scope, why)
 
@@ -68,4 +74,41 @@ def workspace_grants(
         _grant(ids, op, Role.MONITORING_READER, "workspace", workspace_id, "endpoint metrics for analysis"),
         # Autoscale settings are resource-group resources, so this is the narrowest scope that works.
         _grant(ids, op, Role.MONITORING_CONTRIBUTOR, "resource-group", resource_group_id, "autoscale writes"),
+    ]
+
+
+def gateway_grants(
+    ids: Identities,
+    app_insights_id: pulumi.Input[str],
+    scorer: CustomRole,
+    endpoint_ids: dict[str, pulumi.Input[str]],
+) -> list[Grant]:
+    gw = Workload.GATEWAY
+    grants = [
+        _grant(
+            ids,
+            gw,
+            Role.MONITORING_METRICS_PUBLISHER,
+            "app-insights",
+            app_insights_id,
+            "APIM logs via Entra ID",
+        ),
+    ]
+    grants += [
+        _grant(ids, gw, scorer, f"endpoint-{key}", endpoint_id, "the gateway calls this endpoint")
+        for key, endpoint_id in endpoint_ids.items()
+    ]
+    return grants
+
+
+def ai_service_grants(ids: Identities, ai: AiServices) -> list[Grant]:
+    ep = Workload.ENDPOINTS
+    return [
+        _grant(
+            ids, ep, Role.COGNITIVE_SERVICES_OPENAI_USER, "openai", ai.openai.id, "personalization prompts"
+        ),
+        _grant(
+            ids, ep, Role.COGNITIVE_SERVICES_USER, "content-safety", ai.content_safety.id, "moderate outputs"
+        ),
+        _grant(ids, ep, Role.SEARCH_INDEX_DATA_READER, "search", ai.search.id, "retrieve candidates"),
     ]

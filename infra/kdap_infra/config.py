@@ -104,6 +104,22 @@ class BudgetConfig(_Model):
         [80.0, 100.0], min_length=1, description="percentages of actual spend"
     )
     forecast_percent: list[float] = Field([100.0], min_length=1, description="percentages of forecast spend")
+
+    @model_validator(mode="after")
+    def _at_most_five(self) -> BudgetConfig:
+        count = len(self.actual_percent) + len(self.forecast_percent)
+        if count > 5:
+            raise ValueError(
+                f"{NAMESPACE}:budget has {count} thresholds and Azure allows 5. "
+                "Fix: shorten budget.actualPercent or budget.forecastPercent"
+            )
+        if any(not 0 < p <= 1000 for p in [*self.actual_percent, *self.forecast_percent]):
+            raise ValueError(
+                f"{NAMESPACE}:budget.actualPercent/forecastPercent hold a value outside 0-1000. "
+                "Fix: give percentages of the budget amount, such as 80 or 100"
+            )
+        return self
+
     start_date: str = Field(
         "2026-01-01",
         pattern=r"^\d{4}-\d{2}-01$",
@@ -214,7 +230,7 @@ def _field_description(loc: tuple[int | str, ...]) -> str | None:
 def _format(error: Any) -> str:
     loc: tuple[int | str, ...] = error["loc"]
     msg: str = error["msg"]
-    if not loc and f"{NAMESPACE}:" in msg:
+    if f"{NAMESPACE}:" in msg:  # a cross-field rule that already names its keys and fix
         return msg.removeprefix("Value error, ")
     key = f"{NAMESPACE}:" + ".".join(f"[{p}]" if isinstance(p, int) else p for p in loc).replace(".[", "[")
     if error["type"] == "missing":

@@ -7,15 +7,20 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import authorization, keyvault
 
-from kdap_infra.access import foundation_grants, workspace_grants
+from kdap_infra import access
+from kdap_infra.ai_services import AiServices
 from kdap_infra.aks import OperatorCluster
+from kdap_infra.alert_queries import DRIFT_METRIC
+from kdap_infra.apim import ScoringGateway
 from kdap_infra.compute import ComputeClusters
 from kdap_infra.config import PlatformConfig
 from kdap_infra.endpoints import OnlineEndpoints
 from kdap_infra.foundation import Foundation
 from kdap_infra.identities import Identities, Workload
+from kdap_infra.monitoring import Alerting
 from kdap_infra.naming import Naming
-from kdap_infra.rbac import AccessGrants
+from kdap_infra.rbac import AccessGrants, Grant, endpoint_scorer_role
+from kdap_infra.serverless import ServerlessModel
 from kdap_infra.workspace import MlWorkspace
 
 
@@ -32,54 +37,76 @@ def _cmk_key(config: PlatformConfig, foundation: Foundation) -> keyvault.Key | N
     )
 
 
+def _operator_issuer(config: PlatformConfig, naming: Naming, foundation: Foundation) -> pulumi.Input[str]:
+    if not config.aks.enabled:
+        return str(config.operator.oidc_issuer_url)
+    rg, logs = foundation.resource_group.name, foundation.log_analytics.id
+    return OperatorCluster("operator-cluster", config, naming, rg, logs).oidc_issuer_url
+
+
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
     naming = Naming.of(config)
     subscription_id = authorization.get_client_config_output().subscription_id
     foundation = Foundation("foundation", config, naming)
-    rg = foundation.resource_group.name
-    cluster = (
-        OperatorCluster("operator-cluster", config, naming, rg, foundation.log_analytics.id)
-        if config.aks.enabled
-        else None
-    )
-    issuer: pulumi.Input[str] = cluster.oidc_issuer_url if cluster else str(config.operator.oidc_issuer_url)
+    rg, logs = foundation.resource_group.name, foundation.log_analytics.id
+    issuer = _operator_issuer(config, naming, foundation)
     ids = Identities("identities", config, naming, rg, issuer)
     cmk_key = _cmk_key(config, foundation)
     before = AccessGrants(
-        "foundation-access", naming, subscription_id, foundation_grants(foundation, ids, cmk_key)
+        "foundation-access", naming, subscription_id, access.foundation_grants(foundation, ids, cmk_key)
     )
-    workspace = MlWorkspace(
-        "ml-workspace",
-        config,
-        naming,
-        foundation,
-        ids[Workload.WORKSPACE],
-        cmk_key,
+    ml = MlWorkspace(
+        "ml-workspace", config, naming, foundation, ids[Workload.WORKSPACE], cmk_key,
         opts=pulumi.ResourceOptions(depends_on=[before]),
-    )
-    ws_name = workspace.workspace.name
+    )  # fmt: skip
+    ws_name = ml.workspace.name
     ComputeClusters("compute", config, naming, rg, ws_name, ids[Workload.COMPUTE])
     endpoints = OnlineEndpoints(
-        "online-endpoints", config, naming, rg, ws_name, ids[Workload.ENDPOINTS], foundation.log_analytics.id
+        "online-endpoints", config, naming, rg, ws_name, ids[Workload.ENDPOINTS], logs
     )
-    AccessGrants(
-        "workspace-access",
-        naming,
-        subscription_id,
-        workspace_grants(ids, foundation.resource_group.id, workspace.workspace.id),
+    gateway = ScoringGateway(
+        "scoring-gateway", config, naming, rg, ids[Workload.GATEWAY], foundation.app_insights, logs,
+        endpoints.endpoints,
+    )  # fmt: skip
+    alerting = Alerting(
+        "alerting", config, naming, rg, foundation.resource_group.id, logs, endpoints.endpoints
     )
-    outputs: dict[str, Any] = {
+    scorer = endpoint_scorer_role(naming, ml.workspace.id, parent=ml)
+    grants: list[Grant] = access.workspace_grants(ids, foundation.resource_group.id, ml.workspace.id)
+    grants += access.gateway_grants(
+        ids, foundation.app_insights.id, scorer, {k: e.id for k, e in endpoints.endpoints.items()}
+    )
+    outputs: dict[str, Any] = {}
+    if config.ai_services.enabled:
+        ai = AiServices("ai-services", config, naming, rg, logs)
+        grants += access.ai_service_grants(ids, ai)
+        outputs |= {
+            "openai_id": ai.openai.id,
+            "search_id": ai.search.id,
+            "content_safety_id": ai.content_safety.id,
+        }
+    if config.serverless.enabled:
+        serverless = ServerlessModel("serverless-model", config, naming, rg, ws_name)
+        outputs["serverless_endpoint_id"] = serverless.endpoint.id
+    AccessGrants("workspace-access", naming, subscription_id, grants)
+    return outputs | {
         "resource_group_name": rg,
         "workspace_name": ws_name,
-        "workspace_id": workspace.workspace.id,
-        "log_analytics_id": foundation.log_analytics.id,
+        "workspace_id": ml.workspace.id,
+        "log_analytics_id": logs,
         "app_insights_id": foundation.app_insights.id,
         "storage_account_id": foundation.storage.id,
         "key_vault_id": foundation.key_vault.id,
         "container_registry_id": foundation.registry.id,
-        "online_endpoint_ids": {k: v.id for k, v in endpoints.endpoints.items()},
+        "online_endpoint_ids": {k: e.id for k, e in endpoints.endpoints.items()},
         "identity_client_ids": {w.value: i.client_id for w, i in ids.by_workload.items()},
         "operator_client_id": ids[Workload.OPERATOR].client_id,
         "oidc_issuer_url": issuer,
+        "apim_gateway_url": gateway.gateway_url,
+        "scoring_urls": {
+            k: pulumi.Output.concat(gateway.gateway_url, f"/models/{k}/score") for k in endpoints.endpoints
+        },
+        "critical_action_group_id": alerting.critical.id,
+        "warning_action_group_id": alerting.warning.id,
+        "drift_metric_name": DRIFT_METRIC,
     }
-    return outputs

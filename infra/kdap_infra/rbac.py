@@ -12,10 +12,19 @@ from kdap_infra.roles import Role, role_definition_id
 
 
 @dataclass(frozen=True)
+class CustomRole:
+    """A role this program defines, for permissions no built-in role grants narrowly enough."""
+
+    label: str
+    guid: str
+    definition: authorization.RoleDefinition
+
+
+@dataclass(frozen=True)
 class Grant:
     principal: str  # logical name of the identity, for stable assignment names
     identity: managedidentity.UserAssignedIdentity
-    role: Role
+    role: Role | CustomRole
     scope_name: str  # logical name of the scope, for stable assignment names
     scope: pulumi.Input[str]
     why: str
@@ -33,13 +42,13 @@ class AccessGrants(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:identity:AccessGrants", name, None, opts)
-        seen: set[tuple[str, Role, str]] = set()
+        seen: set[tuple[str, str, str]] = set()
         self.assignments: list[authorization.RoleAssignment] = []
         for grant in grants:
-            key = (grant.principal, grant.role, grant.scope_name)
+            key = (grant.principal, _role_guid(grant.role), grant.scope_name)
             if key in seen:
                 raise ValueError(
-                    f"role {grant.role.name} granted twice to {grant.principal} on {grant.scope_name}"
+                    f"{_label(grant.role)} granted twice to {grant.principal} on {grant.scope_name}"
                 )
             seen.add(key)
             self.assignments.append(self._assign(naming, subscription_id, grant))
@@ -48,17 +57,51 @@ class AccessGrants(pulumi.ComponentResource):
     def _assign(
         self, naming: Naming, subscription_id: pulumi.Input[str], grant: Grant
     ) -> authorization.RoleAssignment:
-        role_id = pulumi.Output.from_input(subscription_id).apply(
-            lambda sub: role_definition_id(sub, grant.role)
-        )
+        guid = _role_guid(grant.role)
+        role_id = pulumi.Output.from_input(subscription_id).apply(lambda sub: role_definition_id(sub, guid))
+        depends: list[pulumi.Resource] = [grant.role.definition] if isinstance(grant.role, CustomRole) else []
         return authorization.RoleAssignment(
-            f"ra-{grant.principal}-{grant.role.name.lower().replace('_', '-')}-{grant.scope_name}",
-            role_assignment_name=naming.assignment_id(grant.principal, grant.role.value, grant.scope_name),
+            f"ra-{grant.principal}-{_label(grant.role)}-{grant.scope_name}",
+            role_assignment_name=naming.assignment_id(grant.principal, guid, grant.scope_name),
             principal_id=grant.identity.principal_id,
             # Without it a freshly created identity can fail with PrincipalNotFound (Entra replication delay).
             principal_type="ServicePrincipal",
             role_definition_id=role_id,
             scope=grant.scope,
             description=grant.why,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
+
+
+def _role_guid(role: Role | CustomRole) -> str:
+    return role.value if isinstance(role, Role) else role.guid
+
+
+def _label(role: Role | CustomRole) -> str:
+    return role.name.lower().replace("_", "-") if isinstance(role, Role) else role.label
+
+
+# The only permission the gateway needs on an endpoint; AzureML Data Scientist would also let it redeploy.
+SCORE_ACTION = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action"
+
+
+def endpoint_scorer_role(
+    naming: Naming, workspace_id: pulumi.Input[str], parent: pulumi.Resource
+) -> CustomRole:
+    guid = naming.assignment_id("custom-role", "endpoint-scorer", "workspace")
+    definition = authorization.RoleDefinition(
+        "role-endpoint-scorer",
+        role_definition_id=guid,
+        # Role names are unique per tenant, so the stack's name and suffix are part of it.
+        role_name=f"kdap {naming.env} {naming.suffix} online endpoint scorer",
+        description="Score Azure ML online endpoints; nothing else.",
+        scope=workspace_id,
+        assignable_scopes=[workspace_id],
+        permissions=[
+            authorization.PermissionArgs(
+                actions=["Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read", SCORE_ACTION]
+            )
+        ],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return CustomRole("endpoint-scorer", guid, definition)

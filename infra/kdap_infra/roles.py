@@ -17,11 +17,15 @@ class Role(StrEnum):
     ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
     MONITORING_READER = "43d0d8ad-25c7-4714-9337-8ba259a9fe05"
     MONITORING_CONTRIBUTOR = "749f88d5-cbae-40b8-bcfc-e573ddc772fa"
+    MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+    COGNITIVE_SERVICES_OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+    COGNITIVE_SERVICES_USER = "a97b65f3-24c7-4388-baec-2e87135dc908"
+    SEARCH_INDEX_DATA_READER = "1407120a-92aa-4202-b7e9-c0e197c71c8f"
 
 
 # Never granted by this program; tests assert it stays that way.
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
 
-def role_definition_id(subscription_id: str, role: Role) -> str:
-    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role.value}"
+def role_definition_id(subscription_id: str, guid: str) -> str:
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{guid}"

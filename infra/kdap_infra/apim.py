@@ -1,0 +1,162 @@
+"""API Management before the online endpoints: Entra ID tokens in, managed identity out, logs out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi_azure_native import apimanagement as apim
+from pulumi_azure_native import applicationinsights, managedidentity
+from pulumi_azure_native import machinelearningservices as ml
+
+from kdap_infra.apim_policy import ScoringPolicy, scoring_policy_xml
+from kdap_infra.config import PlatformConfig
+from kdap_infra.diagnostics import send_to_log_analytics
+from kdap_infra.naming import Naming
+
+_SECURITY = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security"
+# Legacy protocols and 3DES off on both sides of the gateway.
+TLS_HARDENING: dict[str, str] = {
+    f"{_SECURITY}.Protocols.Tls10": "False",
+    f"{_SECURITY}.Protocols.Tls11": "False",
+    f"{_SECURITY}.Protocols.Ssl30": "False",
+    f"{_SECURITY}.Backend.Protocols.Tls10": "False",
+    f"{_SECURITY}.Backend.Protocols.Tls11": "False",
+    f"{_SECURITY}.Backend.Protocols.Ssl30": "False",
+    f"{_SECURITY}.Ciphers.TripleDes168": "False",
+}
+
+
+class ScoringGateway(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        config: PlatformConfig,
+        naming: Naming,
+        resource_group_name: pulumi.Input[str],
+        identity: managedidentity.UserAssignedIdentity,
+        app_insights: applicationinsights.Component,
+        log_analytics_id: pulumi.Input[str],
+        endpoints: dict[str, ml.OnlineEndpoint],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("kdap:apim:ScoringGateway", name, None, opts)
+        self._rg = resource_group_name
+        self.service = apim.ApiManagementService(
+            "apim",
+            service_name=naming.hyphen_global_name("apim", max_len=50),
+            resource_group_name=resource_group_name,
+            location=config.location,
+            sku=apim.ApiManagementServiceSkuPropertiesArgs(
+                name=config.apim.sku, capacity=config.apim.capacity
+            ),
+            publisher_email=config.apim.publisher_email,
+            publisher_name=config.apim.publisher_name,
+            identity=identity.id.apply(
+                lambda i: apim.ApiManagementServiceIdentityArgs(
+                    type="UserAssigned", user_assigned_identities={i: {}}
+                )
+            ),
+            custom_properties=TLS_HARDENING,
+            legacy_portal_status="Disabled",
+            tags=naming.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.gateway_url: pulumi.Output[str] = self.service.gateway_url
+        logger = self._logging(identity, app_insights)
+        send_to_log_analytics("apim", target_id=self.service.id, workspace_id=log_analytics_id, parent=self)
+        policy = pulumi.Output.from_input(identity.client_id).apply(
+            lambda client_id: scoring_policy_xml(
+                ScoringPolicy(
+                    tenant_id=config.tenant_id,
+                    audience=config.apim.audience,
+                    calls=config.apim.rate_limit_calls,
+                    renewal_period_seconds=config.apim.rate_limit_period_seconds,
+                    backend_client_id=client_id,
+                )
+            )
+        )
+        self.apis = {key: self._api(key, endpoint, policy) for key, endpoint in endpoints.items()}
+        self.register_outputs({"gateway_url": self.gateway_url, "logger_id": logger.id})
+
+    def _logging(
+        self, identity: managedidentity.UserAssignedIdentity, app_insights: applicationinsights.Component
+    ) -> apim.Logger:
+        child = pulumi.ResourceOptions(parent=self)
+        logger = apim.Logger(
+            "apim-logger",
+            logger_id="app-insights",
+            service_name=self.service.name,
+            resource_group_name=self._rg,
+            logger_type="applicationInsights",
+            resource_id=app_insights.id,
+            # Entra ID ingestion as the gateway's identity (Monitoring Metrics Publisher on the component).
+            credentials=_secret(
+                pulumi.Output.all(app_insights.connection_string, identity.client_id).apply(
+                    _logger_credentials
+                )
+            ),
+            opts=child,
+        )
+        apim.Diagnostic(
+            "apim-diagnostic",
+            diagnostic_id="applicationinsights",
+            service_name=self.service.name,
+            resource_group_name=self._rg,
+            logger_id=logger.id,
+            always_log="allErrors",
+            http_correlation_protocol="W3C",
+            verbosity="information",
+            log_client_ip=False,
+            sampling=apim.SamplingSettingsArgs(sampling_type="fixed", percentage=100.0),
+            opts=child,
+        )
+        return logger
+
+    def _api(self, key: str, endpoint: ml.OnlineEndpoint, policy: pulumi.Output[str]) -> apim.Api:
+        child = pulumi.ResourceOptions(parent=self)
+        scoring_uri = endpoint.properties.apply(lambda p: p.scoring_uri or "")
+        api = apim.Api(
+            f"api-{key}",
+            api_id=key,
+            service_name=self.service.name,
+            resource_group_name=self._rg,
+            display_name=f"{key} scoring",
+            path=f"models/{key}",
+            protocols=["https"],
+            service_url=scoring_uri.apply(lambda uri: uri.removesuffix("/score")),
+            subscription_required=True,
+            api_type="http",
+            opts=child,
+        )
+        apim.ApiOperation(
+            f"api-{key}-score",
+            operation_id="score",
+            api_id=api.name,
+            service_name=self.service.name,
+            resource_group_name=self._rg,
+            display_name="Score",
+            method="POST",
+            url_template="/score",
+            opts=child,
+        )
+        apim.ApiPolicy(
+            f"api-{key}-policy",
+            policy_id="policy",
+            api_id=api.name,
+            service_name=self.service.name,
+            resource_group_name=self._rg,
+            format="rawxml",
+            value=policy,
+            opts=child,
+        )
+        return api
+
+
+def _logger_credentials(values: list[Any]) -> dict[str, str]:
+    return {"connectionString": str(values[0]), "identityClientId": str(values[1])}
+
+
+def _secret(value: pulumi.Output[dict[str, str]]) -> pulumi.Output[dict[str, str]]:
+    # The connection string carries the instrumentation key: keep it encrypted in the state.
+    return pulumi.Output.secret(value)
