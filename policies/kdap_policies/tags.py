@@ -11,15 +11,14 @@ from kdap_policies.config import PolicyConfig
 from kdap_policies.resource import ENV_TAG, Resource
 from kdap_policies.rules import AnyResourceRule, Finding, ResourceRule
 
-# Types that take tags though a declaration may omit them; any other resource carrying `tags` is checked too.
+# ARM types with tags and a location (Azure Policy's "Indexed" mode, which the built-in uses) that a
+# declaration may leave untagged; any other azure-native resource that carries `tags` is checked too.
 TAGGABLE = frozenset(
     f"azure-native:{token}"
     for token in (
         "resources:ResourceGroup",
         "storage:StorageAccount",
         "keyvault:Vault",
-        "keyvault:Key",
-        "keyvault:Secret",
         "machinelearningservices:Workspace",
         "machinelearningservices:Compute",
         "machinelearningservices:OnlineEndpoint",

@@ -1,0 +1,5 @@
+import sys
+
+from kdap_policies.check import main
+
+sys.exit(main())

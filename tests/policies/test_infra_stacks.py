@@ -1,0 +1,71 @@
+"""The pack over what the infra program registers under Pulumi mocks, for the dev and prod stacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from kdap_policies.check import main, program_resources, stack_config
+from kdap_policies.evaluate import Declared, evaluate
+from kdap_policies.stack import BUDGET, DIAGNOSTIC_SETTING, ENDPOINT, LOGGED, METRIC_ALERT
+
+STACKS = ("dev", "prod")
+# Each kind the pack judges must be declared, or a clean run would prove nothing about it.
+EXPECTED_KINDS = {
+    "azure-native:storage:StorageAccount",
+    "azure-native:keyvault:Vault",
+    "azure-native:machinelearningservices:Workspace",
+    "azure-native:machinelearningservices:Compute",
+    "azure-native:containerregistry:Registry",
+    "azure-native:apimanagement:ApiManagementService",
+    "azure-native:authorization:RoleAssignment",
+    ENDPOINT,
+    METRIC_ALERT,
+    BUDGET,
+    DIAGNOSTIC_SETTING,
+    *LOGGED,
+}
+
+
+# Findings against the infra program, reported to its owner and pinned here so the suite stays a ratchet: a new
+# violation fails, and so does fixing one of these without deleting its entry. The policy is not relaxed.
+KNOWN_FINDINGS: dict[str, set[tuple[str, str]]] = {
+    # The issue asks for low-priority clusters outside production; dev declares a dedicated GPU cluster.
+    "dev": {("compute-cluster-low-priority-outside-prod", "Compute 'compute-gpu-dedicated'")},
+    "prod": set(),
+}
+
+
+@pytest.fixture(scope="module")
+def programs() -> dict[str, list[Declared]]:
+    return {stack: program_resources(stack) for stack in STACKS}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_infra_stack_passes_every_policy_but_known_findings(
+    programs: dict[str, list[Declared]], stack: str
+) -> None:
+    violations = evaluate(programs[stack], stack_config(stack))
+    found = {(v.policy, v.message.split(":", 1)[0]) for v in violations}
+    assert found == KNOWN_FINDINGS[stack], [f"{v.policy}: {v.message}" for v in violations]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_infra_stack_declares_every_kind_the_pack_judges(
+    programs: dict[str, list[Declared]], stack: str
+) -> None:
+    assert sorted(EXPECTED_KINDS - {r.type for r in programs[stack]}) == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_infra_resources_carry_their_stack_env_tag(programs: dict[str, list[Declared]], stack: str) -> None:
+    # The env tag selects production rules; a prod resource tagged otherwise would escape them.
+    envs = {r.props["tags"].get("env") for r in programs[stack] if isinstance(r.props.get("tags"), dict)}
+    assert envs == {stack}
+
+
+def test_cli_exit_code_follows_mandatory_violations(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["dev"])
+    out, err = capsys.readouterr()
+    mandatory = [line for line in out.splitlines() if line.startswith("[mandatory]")]
+    assert code == (1 if mandatory else 0)
+    assert f"dev: {len(out.splitlines())} violation(s), {len(mandatory)} mandatory" in err
