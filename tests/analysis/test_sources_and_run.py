@@ -1,0 +1,185 @@
+"""Data sources (local files, Blob through a fake ContainerClient, the data collector layout) and the
+run_analysis entry point folding metrics and drift into one verdict."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import BlobProperties
+
+from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
+from modeldeploy.analysis.sources import BlobSource, DataCollectorSource, DataUnavailable, FileSource
+from modeldeploy.analysis.types import AnalysisConfig, DriftConfig, MetricCheck, MetricValue, Verdict
+
+NOW = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
+
+
+def _table(seed: int, shift: float, n: int = 2000) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    return pa.table({"x": rng.normal(shift, size=n), "c": rng.choice(["a", "b"], size=n).tolist()})
+
+
+def test_file_source_reads_parquet_and_csv(tmp_path: Path) -> None:
+    pq.write_table(_table(1, 0.0), tmp_path / "ref.parquet")
+    (tmp_path / "live.csv").write_text("x,c\n1.5,a\n,b\n2.5,a\n")
+    ref = FileSource(str(tmp_path / "ref.parquet")).load(None, None)
+    assert isinstance(ref["x"], np.ndarray)
+    assert len(ref["x"]) == 2000
+    live = FileSource(f"file://{tmp_path}/live.csv").load(None, None)
+    assert np.isnan(live["x"][1])  # a blank number is missing, not zero
+    assert live["c"].to_pylist() == ["a", "b", "a"]
+
+
+def test_file_source_filters_the_window_on_a_time_column(tmp_path: Path) -> None:
+    times = [NOW - timedelta(hours=2), NOW - timedelta(minutes=10), NOW]
+    pq.write_table(pa.table({"ts": times, "x": [1.0, 2.0, 3.0]}), tmp_path / "w.parquet")
+    cols = FileSource(str(tmp_path / "w.parquet"), time_column="ts").load(NOW - timedelta(hours=1), NOW)
+    assert list(cols["x"]) == [2.0]
+
+
+def test_missing_and_unreadable_files_say_where(tmp_path: Path) -> None:
+    with pytest.raises(DataUnavailable, match=f"no data files at {tmp_path}/nothing"):
+        FileSource(str(tmp_path / "nothing*.parquet")).load(None, None)
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    with pytest.raises(DataUnavailable, match=r"unreadable data at .*bad\.parquet"):
+        FileSource(str(tmp_path / "bad.parquet")).load(None, None)
+
+
+class _Download:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def readall(self) -> bytes:
+        return self.data
+
+
+class FakeContainer:
+    """azure.storage.blob.ContainerClient's two calls, answering with BlobProperties like the SDK."""
+
+    def __init__(self, blobs: Mapping[str, bytes]) -> None:
+        self.blobs = dict(blobs)
+        self.prefixes: list[str | None] = []
+
+    def list_blobs(self, name_starts_with: str | None = None, **kwargs: Any) -> Iterable[BlobProperties]:
+        self.prefixes.append(name_starts_with)
+        return [BlobProperties(name=n) for n in sorted(self.blobs) if n.startswith(name_starts_with or "")]
+
+    def download_blob(self, blob: str, **kwargs: Any) -> _Download:
+        if blob not in self.blobs:
+            raise ResourceNotFoundError(f"The specified blob does not exist: {blob}")
+        return _Download(self.blobs[blob])
+
+
+def _parquet(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def test_blob_source_concatenates_files_under_a_prefix() -> None:
+    fake = FakeContainer(
+        {
+            "ref/part-0.parquet": _parquet(_table(1, 0.0, 10)),
+            "ref/part-1.parquet": _parquet(_table(2, 0.0, 5)),
+        }
+    )
+    cols = BlobSource(fake, "ref/").load(None, None)
+    assert len(cols["x"]) == 15
+
+
+def test_blob_errors_are_data_unavailable() -> None:
+    class Broken(FakeContainer):
+        def download_blob(self, blob: str, **kwargs: Any) -> _Download:
+            raise ResourceNotFoundError("gone")
+
+    with pytest.raises(DataUnavailable, match="cannot read blob prefix 'ref/': ResourceNotFoundError: gone"):
+        BlobSource(Broken({"ref/a.parquet": b""}), "ref/").load(None, None)
+
+
+def _collector_line(rows: list[dict[str, Any]]) -> str:
+    return json.dumps({"specversion": "1.0", "type": "azureml.inference.model_inputs", "data": rows})
+
+
+def test_data_collector_reads_only_the_hours_of_the_window() -> None:
+    base = "modelDataCollector/ep/green/model_inputs"
+    fake = FakeContainer({
+        f"{base}/2025/03/01/10/a.jsonl": _collector_line([{"x": 100.0}]).encode(),
+        f"{base}/2025/03/01/11/a.jsonl": (_collector_line([{"x": 1.0}, {"x": 2.0}]) + "\n").encode(),
+        f"{base}/2025/03/01/12/b.jsonl": _collector_line([{"x": 3.0}]).encode(),
+    })  # fmt: skip
+    src = DataCollectorSource(fake, "modelDataCollector", "ep", "green", "model_inputs")
+    cols = src.load(NOW - timedelta(hours=1), NOW)
+    assert sorted(cols["x"]) == [1.0, 2.0, 3.0]
+    assert fake.prefixes == [f"{base}/2025/03/01/11/", f"{base}/2025/03/01/12/"]
+
+
+class FixedProvider:
+    def __init__(self, value: float | None, message: str = "") -> None:
+        self.answer = MetricValue(value, message)
+        self.seen: list[tuple[str, datetime, datetime]] = []
+
+    def query(self, query: str, params: Mapping[str, str], start: datetime, end: datetime) -> MetricValue:
+        self.seen.append((query, start, end))
+        return self.answer
+
+
+def _sources(tmp_path: Path, live_shift: float) -> Sources:
+    pq.write_table(_table(1, 0.0), tmp_path / "ref.parquet")
+    pq.write_table(_table(2, live_shift), tmp_path / "live.parquet")
+    return Sources(FileSource(str(tmp_path / "ref.parquet")), FileSource(str(tmp_path / "live.parquet")))
+
+
+def test_run_analysis_passes_when_everything_is_within_bounds(tmp_path: Path) -> None:
+    prom = FixedProvider(0.01)
+    cfg = AnalysisConfig(
+        metrics=(MetricCheck("errors", "prometheus", "errorRate", max=0.05),), drift=DriftConfig()
+    )
+    result = run_analysis(cfg, DriftAnalyzer(_sources(tmp_path, 0.0)), {"prometheus": prom}, NOW)
+    assert result.verdict is Verdict.SUCCESSFUL
+    assert prom.seen == [("errorRate", NOW - timedelta(seconds=300), NOW)]
+    assert result.drift is not None
+    assert result.drift.verdict is Verdict.SUCCESSFUL
+
+
+def test_run_analysis_fails_on_a_breached_metric_or_on_drift(tmp_path: Path) -> None:
+    cfg = AnalysisConfig(metrics=(MetricCheck("errors", "prometheus", "errorRate", max=0.05),))
+    breached = run_analysis(cfg, None, {"prometheus": FixedProvider(0.2)}, NOW)
+    assert breached.verdict is Verdict.FAILED
+    assert breached.message == "errors = 0.2 is above the maximum 0.05"
+    drifted = run_analysis(
+        AnalysisConfig(drift=DriftConfig()), DriftAnalyzer(_sources(tmp_path, 1.0)), {}, NOW
+    )
+    assert drifted.verdict is Verdict.FAILED
+    assert drifted.message.startswith("drift: 1 of 2 evaluated features drifted")
+
+
+def test_no_data_and_missing_providers_never_fail_the_rollout(tmp_path: Path) -> None:
+    cfg = AnalysisConfig(
+        metrics=(MetricCheck("p99", "azureMonitor", "latencyP99", max=0.5),),
+        drift=DriftConfig(),
+    )
+    missing = Sources(FileSource(str(tmp_path / "none.parquet")), FileSource(str(tmp_path / "none.parquet")))
+    result = run_analysis(cfg, DriftAnalyzer(missing), {"azureMonitor": FixedProvider(None, "no data")}, NOW)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert result.message == f"no data; drift not evaluated: no data files at {tmp_path}/none.parquet"
+    unknown = run_analysis(cfg, None, {}, NOW)
+    assert unknown.verdict is Verdict.ERROR
+    assert "no provider 'azureMonitor' configured (configured: none)" in unknown.message
+
+
+def test_reference_is_profiled_once_across_runs(tmp_path: Path) -> None:
+    analyzer = DriftAnalyzer(_sources(tmp_path, 0.0))
+    cfg = AnalysisConfig(drift=DriftConfig())
+    run_analysis(cfg, analyzer, {}, NOW)
+    first = analyzer._profile
+    run_analysis(cfg, analyzer, {}, NOW + timedelta(minutes=15))
+    assert analyzer._profile is first
