@@ -1,0 +1,115 @@
+"""The thin mapping between the CRD (api.analysis / api.status) and the engine's own dataclasses."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from ..api import analysis as spec
+from ..api import status
+from .types import (
+    AnalysisConfig,
+    AnalysisResult,
+    Correction,
+    DriftConfig,
+    DriftMethod,
+    FeatureConfig,
+    FeatureKind,
+    FeatureResult,
+    MetricCheck,
+)
+
+_METHODS: dict[str, DriftMethod] = {
+    "ks": DriftMethod.KS,
+    "wasserstein": DriftMethod.WASSERSTEIN,
+    "psi": DriftMethod.PSI,
+    "jensenShannon": DriftMethod.JENSEN_SHANNON,
+    "chiSquared": DriftMethod.CHI_SQUARED,
+}
+_CORRECTIONS = {
+    "none": Correction.NONE,
+    "bonferroni": Correction.BONFERRONI,
+    "benjaminiHochberg": Correction.BENJAMINI_HOCHBERG,
+}
+_TEST_NAMES = {v: k for k, v in _METHODS.items()}
+
+
+def metric_check(metric: spec.Metric, params: dict[str, str] | None = None) -> MetricCheck:
+    """``params`` carries what the spec leaves to the operator: the endpoint's resource id, the selector."""
+    query = metric.builtin or metric.query or ""
+    return MetricCheck(metric.name, metric.provider, query, metric.min, metric.max, dict(params or {}))
+
+
+def drift_config(drift: spec.Drift) -> DriftConfig:
+    features = tuple(
+        FeatureConfig(f.name, FeatureKind.NUMERICAL, _METHODS[f.test], f.effective_threshold())
+        for f in drift.numerical
+    ) + tuple(
+        FeatureConfig(f.name, FeatureKind.CATEGORICAL, _METHODS[f.test], f.effective_threshold())
+        for f in drift.categorical
+    )
+    predictions: tuple[FeatureConfig, ...] = ()
+    if drift.prediction is not None:
+        p = drift.prediction
+        predictions = (
+            FeatureConfig(p.column, FeatureKind(p.type), _METHODS[p.test], p.effective_threshold()),
+        )
+    return DriftConfig(
+        features=features,
+        prediction_features=predictions,
+        drift_share=drift.drifted_share_threshold,
+        correction=_CORRECTIONS[drift.correction],
+        min_samples=drift.min_sample_size,
+    )
+
+
+def analysis_config(
+    analysis: spec.Analysis, window_seconds: float, params: dict[str, str] | None = None
+) -> AnalysisConfig:
+    metrics = tuple(metric_check(m, params) for m in analysis.metrics)
+    drift = drift_config(analysis.drift) if analysis.drift is not None else None
+    return AnalysisConfig(metrics=metrics, drift=drift, window_seconds=window_seconds)
+
+
+def feature_record(f: FeatureResult) -> status.FeatureDrift:
+    is_p = f.method in (DriftMethod.KS, DriftMethod.CHI_SQUARED)
+    return status.FeatureDrift(
+        feature=f.feature,
+        test=_TEST_NAMES[f.method],
+        statistic=f.statistic,
+        p_value=f.p_value,
+        distance=None if is_p else f.statistic,
+        threshold=f.threshold,
+        verdict=status.Verdict(f.verdict.value),
+    )
+
+
+def drift_id(result: AnalysisResult) -> str | None:
+    """Stable across runs that see the same drifted features, so retraining fires once per drift."""
+    if result.drift is None or result.drift.verdict.value != "Failed":
+        return None
+    names = sorted(f.feature for f in result.drift.features + result.drift.predictions if f.drifted)
+    return hashlib.sha256(",".join(names).encode()).hexdigest()[:12]
+
+
+def status_record(
+    result: AnalysisResult, revision: str, step_index: int | None, time: datetime
+) -> status.AnalysisResult:
+    drift = result.drift
+    return status.AnalysisResult(
+        revision=revision,
+        step_index=step_index,
+        time=time,
+        verdict=status.Verdict(result.verdict.value),
+        message=result.message,
+        metrics=[
+            status.MetricResult(
+                name=m.name, value=m.value, verdict=status.Verdict(m.verdict.value), message=m.message
+            )
+            for m in result.metrics
+        ],
+        drift=[feature_record(f) for f in (drift.features + drift.predictions if drift else ())],
+        dataset_drift_share=drift.drifted_share if drift else None,
+        drift_detected=bool(drift and drift.verdict.value == "Failed"),
+        drift_id=drift_id(result),
+    )

@@ -1,0 +1,77 @@
+"""Spec -> engine config and engine result -> status records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from modeldeploy.analysis.drift import detect_drift
+from modeldeploy.analysis.from_spec import analysis_config, status_record
+from modeldeploy.analysis.types import (
+    AnalysisResult,
+    Correction,
+    DriftMethod,
+    FeatureKind,
+    MetricOutcome,
+    Verdict,
+)
+from modeldeploy.api import analysis as spec
+from modeldeploy.api import status
+
+SPEC = spec.Analysis.model_validate(
+    {
+        "metrics": [{"name": "errors", "provider": "prometheus", "builtin": "errorRate", "max": 0.02}],
+        "drift": {
+            "reference": {"uri": "file:///data/ref.parquet"},
+            "live": {"uri": "file:///data/live", "format": "jsonl"},
+            "numerical": [{"name": "age", "test": "psi"}],
+            "categorical": [{"name": "city"}],
+            "prediction": {"column": "score"},
+            "correction": "bonferroni",
+            "minSampleSize": 200,
+        },
+    }
+)
+
+
+def test_spec_maps_to_engine_config() -> None:
+    cfg = analysis_config(SPEC, 300.0, {"selector": 'job="m"'})
+    assert cfg.metrics[0].query == "errorRate"
+    assert cfg.metrics[0].params == {"selector": 'job="m"'}
+    assert cfg.drift is not None
+    age, city = cfg.drift.features
+    assert (age.kind, age.method, age.threshold) == (FeatureKind.NUMERICAL, DriftMethod.PSI, 0.2)
+    assert (city.kind, city.method, city.threshold) == (
+        FeatureKind.CATEGORICAL,
+        DriftMethod.JENSEN_SHANNON,
+        0.1,
+    )
+    assert cfg.drift.prediction_features[0].method is DriftMethod.JENSEN_SHANNON
+    assert (cfg.drift.correction, cfg.drift.min_samples) == (Correction.BONFERRONI, 200)
+
+
+def test_results_map_to_status_records() -> None:
+    cfg = analysis_config(SPEC, 300.0)
+    assert cfg.drift is not None
+    rng = np.random.default_rng(0)
+    ref = {"age": rng.normal(40, 10, 3000), "city": rng.choice(["a", "b"], 3000), "score": rng.random(3000)}
+    live = {"age": rng.normal(55, 10, 3000), "city": rng.choice(["a", "c"], 3000), "score": rng.random(3000)}
+    drift = detect_drift(cfg.drift, ref, live)
+    outcome = MetricOutcome("errors", Verdict.SUCCESSFUL, 0.01)
+    result = AnalysisResult(Verdict.FAILED, (outcome,), drift, "drift")
+    when = datetime(2025, 1, 1, tzinfo=UTC)
+    record = status_record(result, "rev-2", 1, when)
+    assert record.verdict is status.Verdict.FAILED
+    assert record.metrics[0].value == 0.01
+    assert [(d.feature, d.test, d.verdict) for d in record.drift] == [
+        ("age", "psi", status.Verdict.FAILED),
+        ("city", "jensenShannon", status.Verdict.FAILED),
+        ("score", "jensenShannon", status.Verdict.SUCCESSFUL),
+    ]
+    assert record.drift[0].distance == record.drift[0].statistic
+    assert record.drift_detected
+    assert record.dataset_drift_share == 1.0
+    again = status_record(result, "rev-2", 2, when)
+    assert record.drift_id is not None
+    assert again.drift_id == record.drift_id
