@@ -1,0 +1,124 @@
+"""The operator as a real process against the real control plane, one per test, watching the test's namespace."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localkube.testing import ClusterHandle
+from tests.conftest import ROOT
+
+
+@dataclass
+class OperatorProcess:
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def peering(cluster: ClusterHandle) -> None:
+    cluster.kubectl("apply", "-f", str(ROOT / "deploy" / "crds" / "kopf-peering.yaml"))
+    cluster.kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s", "crd/clusterkopfpeerings.kopf.dev"
+    )
+    cluster.kubectl("apply", "-f", str(ROOT / "deploy" / "peering.yaml"))
+
+
+StartOperator = Callable[..., OperatorProcess]
+
+
+@pytest.fixture
+def start_operator(
+    cluster: ClusterHandle, crds: list[str], peering: None, gateway: str, namespace: str, tmp_path: Path
+) -> Iterator[StartOperator]:
+    started: list[OperatorProcess] = []
+
+    def start(*extra: str) -> OperatorProcess:
+        log = tmp_path / f"operator-{len(started)}.log"
+        env = {**cluster.env, "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "modeldeploy",
+                "operator",
+                "--namespace",
+                namespace,
+                "--liveness",
+                "",
+                *extra,
+            ],
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
+        op = OperatorProcess(proc, log)
+        started.append(op)
+        return op
+
+    yield start
+    for op in started:
+        op.stop(signal.SIGKILL)
+    if os.environ.get("KDAP_SHOW_OPERATOR_LOGS"):
+        for op in started:
+            print(op.output())
+
+
+def get_md(cluster: ClusterHandle, namespace: str, name: str) -> dict[str, Any]:
+    out = cluster.kubectl("get", "modeldeployment", name, "-n", namespace, "-o", "json").stdout
+    body: dict[str, Any] = json.loads(out)
+    return body
+
+
+def wait_for(
+    cluster: ClusterHandle,
+    namespace: str,
+    name: str,
+    check: Callable[[dict[str, Any]], bool],
+    what: str,
+    timeout: float = 90,
+    operator: OperatorProcess | None = None,
+) -> dict[str, Any]:
+    end = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < end:
+        body = get_md(cluster, namespace, name)
+        if check(body):
+            return body
+        if operator is not None and operator.proc.poll() is not None:
+            raise AssertionError(
+                f"operator exited ({operator.proc.returncode}):\n{operator.output()[-4000:]}"
+            )
+        time.sleep(0.3)
+    logs = operator.output()[-6000:] if operator else ""
+    raise AssertionError(
+        f"timed out waiting for {what}; status: {json.dumps(body.get('status'), indent=1)}\n{logs}"
+    )
+
+
+def phase(body: dict[str, Any]) -> str | None:
+    status: dict[str, Any] = body.get("status") or {}
+    return status.get("phase")
