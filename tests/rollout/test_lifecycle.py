@@ -138,3 +138,30 @@ def test_merge_patch_nulls_revisions_that_left_the_traffic() -> None:
     assert isinstance(traffic, dict)
     assert traffic["weights"] == {V1: None, V2: 100}
     assert patch["candidate"] is None, "cleared fields are sent as null so the apiserver drops them"
+
+
+def test_reverting_within_the_grace_period_reuses_the_old_revision() -> None:
+    w = promoted_v1(RolloutPlan(steps=canary_steps((50,), 30), scale_down_delay=600))
+    w.set_model("v2")
+    w.run(100)
+    assert w.stable() == V2
+    assert [r.name for r in w.status.retired_revisions] == [V1]
+    w.set_model("v1")
+    w.tick(10)
+    assert w.candidate() == V1
+    assert w.status.retired_revisions == []
+    w.run(900)
+    assert w.stable() == V1
+    assert V1 not in w.deleted, "the revision still running was taken back, not deleted and recreated"
+
+
+def test_the_stable_is_still_watched_for_drift_after_a_rollback() -> None:
+    w = promoted_v1(RolloutPlan(steps=canary_steps((10,), 60), monitor_interval=120, retrain_on_drift=True))
+    w.verdicts["v2"] = Verdict.FAILED
+    w.set_model("v2")
+    w.run(120)
+    assert w.status.phase is Phase.ROLLED_BACK
+    w.drift.add("v1")
+    w.run(300)
+    assert [r.revision for r in w.retrained] == [V1]
+    assert w.status.phase is Phase.ROLLED_BACK

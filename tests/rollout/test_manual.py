@@ -124,3 +124,21 @@ def test_resume_does_not_open_a_gate_and_promote_needs_a_ready_candidate() -> No
     v3 = desired("v3").name
     assert w.status.last_handled_request_result == f"promote-full rejected: revision {v3} is not Ready"
     assert v3 not in w.weights()
+
+
+def test_a_pause_before_the_candidate_is_ready_is_kept_until_resume() -> None:
+    w = World(plan=RolloutPlan(steps=canary_steps((10,), 60)))
+    w.tick()
+    w.tick(10)
+    w.slow.add("v2")
+    w.set_model("v2")
+    w.tick(10)
+    w.request(ManualAction.PAUSE)
+    w.tick(10)
+    w.slow.discard("v2")
+    w.run(300)
+    assert w.status.phase is Phase.PAUSED
+    assert w.weights() == {V1: 100}, "no step starts while paused"
+    w.request(ManualAction.RESUME)
+    w.run(200)
+    assert w.status.phase is Phase.PROMOTED

@@ -84,6 +84,8 @@ def _candidate(w: Work) -> bool:
     if readiness != "ready":
         return readiness == "changed"
     if s.current_step_index is None:
+        if s.pause is not None:  # paused by hand before it became Ready: hold until resumed
+            return False
         if s.stable is None:
             promote(w, "FirstRevisionPromoted")
         else:
@@ -94,9 +96,10 @@ def _candidate(w: Work) -> bool:
 
 def _idle(w: Work) -> bool:
     s, desired = w.status, w.inputs.desired
-    if s.stable is not None and s.stable.spec_hash == desired.spec_hash:
-        return judge_stable(w)
-    if s.is_failed(desired.spec_hash):
+    failed = s.is_failed(desired.spec_hash)
+    if s.stable is not None and (failed or s.stable.spec_hash == desired.spec_hash):
+        return judge_stable(w)  # stable serves (after a rollback too): keep watching it for drift
+    if failed:
         return False
     start_candidate(w)
     return True
@@ -173,8 +176,8 @@ def _analysis_due(i: Inputs, s: ModelDeploymentStatus) -> tuple[datetime, RunAna
         run = RunAnalysis(s.candidate.name, s.stable.name, idx, window_start=start)
         return since + timedelta(seconds=i.plan.analysis_interval), run
     if s.candidate is None and s.stable is not None and i.plan.monitor_interval is not None:
-        if s.stable.spec_hash != i.desired.spec_hash:
-            return None
+        if s.stable.spec_hash != i.desired.spec_hash and not s.is_failed(i.desired.spec_hash):
+            return None  # a candidate is about to be cut
         since = s.stable.ready_at or s.stable.created_at or i.now
         if last is not None and last.revision == s.stable.name and last.step_index is None and last.time:
             since = max(since, last.time)
