@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from mdep_cases import INVALID, Invalid, azureml_shadow, kubernetes_canary
 from pydantic import ValidationError
 
 from modeldeploy.api import ModelDeploymentSpec, format_duration, parse_duration
 from modeldeploy.api.analysis import NumericalFeature
 from modeldeploy.api.quantity import parse_quantity
 from modeldeploy.api.strategy import Pause
+from tests.api.mdep_cases import INVALID, Invalid, azureml_shadow, kubernetes_canary
 
 
 def test_valid_bases_parse() -> None:
     k8s = ModelDeploymentSpec.model_validate(kubernetes_canary())
     aml = ModelDeploymentSpec.model_validate(azureml_shadow())
-    assert k8s.target.kubernetes is not None and k8s.target.kubernetes.port == 8080
-    assert aml.target.azureml is not None and aml.target.azureml.endpoint_kind == "managed"
+    assert k8s.target.kubernetes is not None
+    assert k8s.target.kubernetes.port == 8080
+    assert aml.target.azureml is not None
+    assert aml.target.azureml.endpoint_kind == "managed"
 
 
 def test_defaults() -> None:
@@ -24,14 +26,23 @@ def test_defaults() -> None:
     assert spec.autoscaling is not None
     assert spec.autoscaling.target_cpu_utilization == 70
     assert spec.autoscaling.scale_in_delay == "5m"
-    assert spec.analysis is not None and spec.analysis.interval == "1m"
+    assert spec.analysis is not None
+    assert spec.analysis.interval == "1m"
     drift = spec.analysis.drift
-    assert drift is not None and drift.drifted_share_threshold == 0.5 and drift.min_sample_size == 1000
-    assert drift.numerical[0].test == "wasserstein" and drift.categorical[0].test == "jensenShannon"
-    assert spec.rollback.on_drift and spec.rollback.on_metric_failure and spec.rollback.failure_limit == 0
+    assert drift is not None
+    assert drift.drifted_share_threshold == 0.5
+    assert drift.min_sample_size == 1000
+    assert drift.numerical[0].test == "wasserstein"
+    assert drift.categorical[0].test == "jensenShannon"
+    assert spec.rollback.on_drift
+    assert spec.rollback.on_metric_failure
+    assert spec.rollback.failure_limit == 0
     aml = ModelDeploymentSpec.model_validate(azureml_shadow()).target.azureml
-    assert aml is not None and aml.auth_mode == "key" and aml.request_settings.request_timeout_ms == 5000
-    assert aml.liveness_probe.failure_threshold == 30 and aml.readiness_probe.period_seconds == 10
+    assert aml is not None
+    assert aml.auth_mode == "key"
+    assert aml.request_settings.request_timeout_ms == 5000
+    assert aml.liveness_probe.failure_threshold == 30
+    assert aml.readiness_probe.period_seconds == 10
 
 
 def test_manifest_uses_camel_case_and_round_trips() -> None:
@@ -58,8 +69,11 @@ def test_canary_helpers() -> None:
     spec = ModelDeploymentSpec.model_validate(kubernetes_canary())
     steps = spec.canary_steps()
     assert [s.weight for s in steps] == [10, 100]
-    assert steps[0].pause is not None and steps[0].pause.seconds() == 600 and not steps[0].pause.is_manual
-    assert Pause().is_manual and Pause().seconds() is None
+    assert steps[0].pause is not None
+    assert steps[0].pause.seconds() == 600
+    assert not steps[0].pause.is_manual
+    assert Pause().is_manual
+    assert Pause().seconds() is None
     assert spec.strategy.wants_analysis()
     shadow = ModelDeploymentSpec.model_validate(azureml_shadow())
     assert [s.weight for s in shadow.canary_steps()] == [100]
@@ -96,7 +110,8 @@ def test_format_duration() -> None:
 
 def test_quantities() -> None:
     assert parse_quantity("500m") < parse_quantity("1") < parse_quantity("1.5")
-    assert parse_quantity("1Gi") == 2**30 and parse_quantity("1e3") == 1000
+    assert parse_quantity("1Gi") == 2**30
+    assert parse_quantity("1e3") == 1000
     with pytest.raises(ValueError, match="invalid quantity '1 GB'"):
         parse_quantity("1 GB")
 
