@@ -1,0 +1,49 @@
+"""Evaluate each stack once per session under mocks; tests read the recorded resource graph."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from kdap_infra.testing import ProgramRun, run_stack
+
+
+@pytest.fixture(scope="session")
+def dev() -> ProgramRun:
+    return run_stack("dev")
+
+
+@pytest.fixture(scope="session")
+def prod() -> ProgramRun:
+    return run_stack("prod")
+
+
+@pytest.fixture(params=["dev", "prod"])
+def stack(request: pytest.FixtureRequest) -> ProgramRun:
+    run: ProgramRun = request.getfixturevalue(request.param)
+    return run
+
+
+MINIMAL: dict[str, Any] = {
+    "env": "dev",
+    "location": "westeurope",
+    "prefix": "kdap",
+    "uniqueSuffix": "t3st",
+    "owner": "ml-platform",
+    "costCenter": "CC-1",
+    "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+    "endpoints": [{"name": "churn"}],
+    "apim": {"publisherEmail": "p@example.com", "publisherName": "kdap", "audience": "api://kdap"},
+    "alerts": {"onCallEmails": ["oncall@example.com"], "devTeamEmails": ["dev@example.com"]},
+    "budget": {"amount": 100, "contactEmails": ["fin@example.com"]},
+    "operator": {"oidcIssuerUrl": "https://oidc.example.com/cluster"},
+}
+
+
+def minimal(**overrides: Any) -> dict[str, Any]:
+    """The smallest valid config (no AKS, no optional services), with top-level keys replaced."""
+    config = copy.deepcopy(MINIMAL)
+    config.update(overrides)
+    return config

@@ -1,0 +1,170 @@
+"""The resource graph per stack: types and counts, parents, names, tags, outputs."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from conftest import minimal
+
+from kdap_infra.config import parse_config
+from kdap_infra.testing import ProgramRun, run_config
+
+# Resources every stack has, whatever the number of endpoints or optional services.
+BASE = {
+    "azure-native:resources:ResourceGroup": 1,
+    "azure-native:operationalinsights:Workspace": 1,
+    "azure-native:applicationinsights:Component": 1,
+    "azure-native:storage:StorageAccount": 1,
+    "azure-native:storage:BlobServiceProperties": 1,
+    "azure-native:storage:BlobContainer": 2,
+    "azure-native:keyvault:Vault": 1,
+    "azure-native:containerregistry:Registry": 1,
+    "azure-native:managedidentity:UserAssignedIdentity": 5,
+    "azure-native:managedidentity:FederatedIdentityCredential": 1,
+    "azure-native:machinelearningservices:Workspace": 1,
+    "azure-native:machinelearningservices:Datastore": 2,
+    "azure-native:machinelearningservices:Compute": 3,
+    "azure-native:apimanagement:ApiManagementService": 1,
+    "azure-native:apimanagement:Logger": 1,
+    "azure-native:apimanagement:Diagnostic": 1,
+    "azure-native:authorization:RoleDefinition": 1,
+    "azure-native:monitor:ActionGroup": 2,
+    "azure-native:consumption:Budget": 1,
+}
+
+
+def expected_counts(run: ProgramRun) -> Counter[str]:
+    config = run.config
+    n = len(config.endpoints)
+    counts = Counter(BASE)
+    counts.update(
+        {
+            "azure-native:machinelearningservices:OnlineEndpoint": n,
+            "azure-native:apimanagement:Api": n,
+            "azure-native:apimanagement:ApiOperation": n,
+            "azure-native:apimanagement:ApiPolicy": n,
+            "azure-native:monitor:MetricAlert": 2 * n,  # latency p99, 5xx rate
+            "azure-native:monitor:ScheduledQueryRule": n + 1,  # CPU per endpoint, drift
+            # foundation (6) + workspace + endpoints + APIM, then the optional services
+            "azure-native:monitor:DiagnosticSetting": 6
+            + 1
+            + n
+            + 1
+            + config.aks.enabled
+            + 3 * config.ai_services.enabled,
+            # 10 foundation + 5 workspace + gateway (1 + endpoints) + CMK + AI services
+            "azure-native:authorization:RoleAssignment": 16
+            + n
+            + config.workspace.customer_managed_key
+            + 3 * config.ai_services.enabled,
+        }
+    )
+    optional = {
+        "azure-native:containerservice:ManagedCluster": config.aks.enabled,
+        "azure-native:keyvault:Key": config.workspace.customer_managed_key,
+        "azure-native:cognitiveservices:Account": 2 * config.ai_services.enabled,
+        "azure-native:search:Service": config.ai_services.enabled,
+        "azure-native:machinelearningservices:ServerlessEndpoint": config.serverless.enabled,
+    }
+    counts.update({k: int(v) for k, v in optional.items() if v})
+    return counts
+
+
+def custom_counts(run: ProgramRun) -> Counter[str]:
+    return Counter(r.type for r in run.resources if r.custom)
+
+
+def test_dev_graph_matches_config(dev: ProgramRun) -> None:
+    assert custom_counts(dev) == expected_counts(dev)
+    assert sum(custom_counts(dev).values()) == 74
+
+
+def test_prod_graph_matches_config(prod: ProgramRun) -> None:
+    assert custom_counts(prod) == expected_counts(prod)
+    assert sum(custom_counts(prod).values()) == 94
+
+
+def test_minimal_config_leaves_optional_services_out() -> None:
+    run = run_config(parse_config(minimal()))
+    counts = custom_counts(run)
+    assert counts == expected_counts(run)
+    for token in (
+        "containerservice:ManagedCluster",
+        "cognitiveservices:Account",
+        "keyvault:Key",
+        "ServerlessEndpoint",
+    ):
+        assert not any(token in t for t in counts), token
+    fic = run.of_type("azure-native:managedidentity:FederatedIdentityCredential")[0]
+    assert fic.inputs["issuer"] == "https://oidc.example.com/cluster"
+
+
+def test_every_resource_sits_in_a_kdap_component(stack: ProgramRun) -> None:
+    components = {r.urn: r.type for r in stack.resources if not r.custom}
+    assert all(re.fullmatch(r"kdap:[a-z]+:[A-Z][A-Za-z]+", t) for t in components.values())
+    orphans = [r.name for r in stack.resources if r.custom and r.parent not in components]
+    assert orphans == []
+
+
+def test_no_resource_declared_twice(stack: ProgramRun) -> None:
+    urns = [r.urn for r in stack.resources]
+    assert len(urns) == len(set(urns))
+    assignments = [
+        r.inputs["roleAssignmentName"] for r in stack.of_type("azure-native:authorization:RoleAssignment")
+    ]
+    assert len(assignments) == len(set(assignments))
+    settings = [r.inputs["resourceUri"] for r in stack.of_type("azure-native:monitor:DiagnosticSetting")]
+    assert len(settings) == len(set(settings))
+
+
+def test_tags_come_from_one_place(stack: ProgramRun) -> None:
+    expected = {
+        "env": stack.config.env,
+        "owner": stack.config.owner,
+        "cost-center": stack.config.cost_center,
+        "managed-by": "pulumi",
+        "project": "kdap",
+    }
+    tagged = [r for r in stack.resources if "tags" in r.inputs]
+    assert len(tagged) >= 25
+    assert all(r.inputs["tags"] == expected for r in tagged)
+    must_tag = [
+        "ResourceGroup",
+        "StorageAccount",
+        "Vault",
+        "Registry",
+        "Workspace",
+        "Compute",
+        "OnlineEndpoint",
+    ]
+    for kind in must_tag:
+        assert all("tags" in r.inputs for r in stack.resources if r.custom and r.type.endswith(f":{kind}")), (
+            kind
+        )
+
+
+def test_names_follow_the_stack(stack: ProgramRun) -> None:
+    env = stack.config.env
+    assert stack.outputs["resource_group_name"] == f"kdap-{env}-rg"
+    storage = stack.of_type("azure-native:storage:StorageAccount")[0].inputs["accountName"]
+    assert re.fullmatch(r"[a-z0-9]{3,24}", storage)
+    assert storage.endswith(stack.config.unique_suffix)
+    vault = stack.of_type("azure-native:keyvault:Vault")[0].inputs["vaultName"]
+    assert len(vault) <= 24
+    for endpoint in stack.of_type("azure-native:machinelearningservices:OnlineEndpoint"):
+        assert len(endpoint.inputs["endpointName"]) <= 32
+        assert endpoint.inputs["endpointName"].startswith(f"kdap-{env}-")
+
+
+def test_outputs_give_the_operator_what_it_needs(stack: ProgramRun) -> None:
+    out = stack.outputs
+    assert out["workspace_name"] == f"kdap-{stack.config.env}-mlw"
+    assert out["workspace_id"].endswith(f"/workspaces/{out['workspace_name']}")
+    assert set(out["identity_client_ids"]) == {"workspace", "compute", "endpoints", "operator", "gateway"}
+    assert out["operator_client_id"] == out["identity_client_ids"]["operator"]
+    assert out["apim_gateway_url"].startswith("https://")
+    assert set(out["scoring_urls"]) == {e.name for e in stack.config.endpoints}
+    assert all(u.startswith(out["apim_gateway_url"]) for u in out["scoring_urls"].values())
+    assert out["oidc_issuer_url"].startswith("https://")
+    assert out["drift_metric_name"] == "kdap.drift.distance"
