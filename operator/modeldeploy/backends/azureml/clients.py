@@ -1,0 +1,57 @@
+"""Real SDK clients for a target, authenticated with DefaultAzureCredential (workload identity in AKS).
+
+No secret ever comes from the ModelDeployment: the credential chain finds the pod's federated token
+(AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE set by the workload identity webhook), or a
+developer's `az login` when run locally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from azure.ai.ml import MLClient
+from azure.identity import DefaultAzureCredential
+from azure.mgmt.monitor import MonitorManagementClient
+
+from modeldeploy.api.spec import AzureMLTarget
+from modeldeploy.backends.azureml.backend import AzureMLBackend, AzureMLClients
+from modeldeploy.backends.azureml.guard import Guard
+
+
+def azureml_clients(target: AzureMLTarget, credential: Any) -> AzureMLClients:
+    ml = MLClient(
+        credential,
+        subscription_id=target.subscription_id,
+        resource_group_name=target.resource_group,
+        workspace_name=target.workspace,
+    )
+    monitor = MonitorManagementClient(credential, target.subscription_id)
+    return AzureMLClients(ml.online_endpoints, ml.online_deployments, monitor.autoscale_settings)
+
+
+@dataclass
+class AzureMLBackends:
+    """Backends by endpoint; one credential, clients per workspace, one guard (breaker per endpoint)."""
+
+    credential: Any = None
+    guard: Guard = field(default_factory=Guard)
+    make_clients: Callable[[AzureMLTarget, Any], AzureMLClients] = azureml_clients
+    _clients: dict[tuple[str, str, str], AzureMLClients] = field(default_factory=dict)
+    _backends: dict[tuple[str, str, str, str], AzureMLBackend] = field(default_factory=dict)
+
+    def for_target(self, target: AzureMLTarget) -> AzureMLBackend:
+        workspace = (target.subscription_id, target.resource_group.lower(), target.workspace.lower())
+        key = (*workspace, target.endpoint_name.lower())
+        backend = self._backends.get(key)
+        if backend is None or backend.target != target:
+            if self.credential is None:
+                self.credential = DefaultAzureCredential()
+            clients = self._clients.get(workspace)
+            if clients is None:
+                clients = self._clients[workspace] = self.make_clients(target, self.credential)
+            previous = backend._pollers if backend is not None else {}
+            backend = AzureMLBackend(clients, target, guard=self.guard, _pollers=previous)
+            self._backends[key] = backend
+        return backend
