@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+from pulumi_policy import Severity
 from pydantic import Field, field_validator
 
 from kdap_policies import builtins
@@ -149,6 +150,7 @@ RULES: tuple[AnyResourceRule, ...] = (
         _scale_to_zero,
         ScaleConfig,
         None,
+        severity=Severity.MEDIUM,
     ),
     ResourceRule(
         "compute-cluster-idle-scale-down",
@@ -157,6 +159,7 @@ RULES: tuple[AnyResourceRule, ...] = (
         _scale_down,
         ScaleDownConfig,
         None,
+        severity=Severity.MEDIUM,
     ),
     ResourceRule(
         "compute-cluster-low-priority-outside-prod",
@@ -165,6 +168,7 @@ RULES: tuple[AnyResourceRule, ...] = (
         _low_priority,
         EnvironmentConfig,
         None,
+        severity=Severity.LOW,
     ),
     ResourceRule(
         "compute-instance-idle-shutdown",
@@ -173,5 +177,6 @@ RULES: tuple[AnyResourceRule, ...] = (
         _instance_shutdown,
         ShutdownConfig,
         builtins.ML_INSTANCE_IDLE_SHUTDOWN,
+        severity=Severity.MEDIUM,
     ),
 )

@@ -98,8 +98,6 @@ class Stack:
         """Whether `source.prop` points at `target`: by dependency (known in preview) or by resource id."""
         if target.urn in source.dependencies.get(prop, ()):
             return True
-        return any(target.matches_id(ref) for ref in as_strings(source.get(prop)) + _single(source.get(prop)))
-
-
-def _single(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else []
+        value = source.get(prop)
+        refs = [value] if isinstance(value, str) else as_strings(value)
+        return any(target.matches_id(ref) for ref in refs)

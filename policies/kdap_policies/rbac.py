@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from pulumi_policy import Severity
 from pydantic import Field
 
 from kdap_policies import builtins
@@ -66,6 +67,7 @@ RULES: tuple[AnyResourceRule, ...] = (
         _privileged_role,
         PrivilegedRolesConfig,
         builtins.closest(builtins.MAX_THREE_OWNERS),
+        severity=Severity.CRITICAL,
     ),
     ResourceRule(
         "rbac-no-subscription-scope",

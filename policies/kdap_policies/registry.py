@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pulumi_policy import Severity
+
 from kdap_policies import builtins
 from kdap_policies.config import PolicyConfig
 from kdap_policies.resource import Resource, is_true
@@ -47,5 +49,6 @@ RULES: tuple[AnyResourceRule, ...] = (
         _anonymous_pull,
         PolicyConfig,
         builtins.ACR_ANONYMOUS_PULL,
+        severity=Severity.CRITICAL,
     ),
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from pulumi_policy import Severity
 from pydantic import Field
 
 from kdap_policies import builtins
@@ -177,7 +178,13 @@ RULES: tuple[AnyStackRule, ...] = (
         _endpoint_alerts,
         AlertsConfig,
     ),
-    StackRule("budget-exists", "The stack declares a budget that notifies someone.", _budget, BudgetConfig),
+    StackRule(
+        "budget-exists",
+        "The stack declares a budget that notifies someone.",
+        _budget,
+        BudgetConfig,
+        severity=Severity.MEDIUM,
+    ),
     StackRule(
         "diagnostics-to-log-analytics",
         "ML workspaces, key vaults and API Management send resource logs to Log Analytics.",

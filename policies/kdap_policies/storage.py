@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
+from pulumi_policy import Severity
 from pydantic import Field
 
 from kdap_policies import builtins
@@ -104,6 +105,7 @@ RULES: tuple[AnyResourceRule, ...] = (
         _no_public_blob,
         PolicyConfig,
         builtins.STORAGE_NO_PUBLIC_BLOB,
+        severity=Severity.CRITICAL,
     ),
     ResourceRule(
         "storage-no-shared-key",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pulumi_policy import Severity
 from pydantic import Field
 
 from kdap_policies import builtins
@@ -88,5 +89,6 @@ RULES: tuple[AnyResourceRule, ...] = (
         _required_tags,
         TagsConfig,
         builtins.REQUIRE_TAG,
+        severity=Severity.LOW,
     ),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pulumi_policy import Severity
 from pydantic import Field
 
 from kdap_policies import builtins
@@ -148,6 +149,7 @@ RULES: tuple[AnyResourceRule, ...] = (
         _high_business_impact,
         HbiConfig,
         builtins.closest(builtins.ML_CMK),
+        severity=Severity.MEDIUM,
     ),
     ResourceRule(
         "workspace-user-assigned-identity",

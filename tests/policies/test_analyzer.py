@@ -51,6 +51,8 @@ def test_analyzer_info_lists_every_policy_with_schema_and_link() -> None:
     assert tls.url.endswith("fe83a0eb-a853-422d-aac2-1bffd182c5d0")
     assert dict(tls.configSchema.properties["minimumTlsVersion"])["enum"] == ["TLS1_2", "TLS1_3"]
     assert by_name["endpoint-alerts"].policy_type == proto.POLICY_TYPE_STACK
+    assert by_name["rbac-no-privileged-roles"].severity == proto.POLICY_SEVERITY_CRITICAL
+    assert by_name["required-tags"].severity == proto.POLICY_SEVERITY_LOW
 
 
 def test_engine_config_sets_threshold_and_enforcement_level() -> None:

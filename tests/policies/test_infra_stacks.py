@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
+
 import pytest
 
 from kdap_policies.check import main, program_resources, stack_config
@@ -69,3 +72,64 @@ def test_cli_exit_code_follows_mandatory_violations(capsys: pytest.CaptureFixtur
     mandatory = [line for line in out.splitlines() if line.startswith("[mandatory]")]
     assert code == (1 if mandatory else 0)
     assert f"dev: {len(out.splitlines())} violation(s), {len(mandatory)} mandatory" in err
+
+
+def _break(resources: list[Declared], type_: str, path: tuple[str, ...], value: object) -> list[Declared]:
+    """The program's resources with one input of every resource of `type_` changed."""
+    out = []
+    for r in resources:
+        if r.type == type_:
+            props = copy.deepcopy(dict(r.props))
+            node = props
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = value
+            r = replace(r, props=props)
+        out.append(r)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("type_", "path", "value", "policy"),
+    [
+        ("azure-native:storage:StorageAccount", ("allowSharedKeyAccess",), True, "storage-no-shared-key"),
+        (
+            "azure-native:keyvault:Vault",
+            ("properties", "publicNetworkAccess"),
+            "Enabled",
+            "keyvault-network-closed-in-prod",
+        ),
+        (
+            "azure-native:machinelearningservices:Workspace",
+            ("managedNetwork", "isolationMode"),
+            "AllowInternetOutbound",
+            "workspace-approved-outbound-in-prod",
+        ),
+        (
+            "azure-native:machinelearningservices:Compute",
+            ("properties", "disableLocalAuth"),
+            False,
+            "compute-local-auth-disabled",
+        ),
+        (
+            "azure-native:containerregistry:Registry",
+            ("adminUserEnabled",),
+            True,
+            "registry-admin-user-disabled",
+        ),
+        ("azure-native:apimanagement:Api", ("protocols",), ["http"], "apim-api-encrypted-protocols"),
+        (
+            "azure-native:authorization:RoleAssignment",
+            ("roleDefinitionId",),
+            "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+            "rbac-no-privileged-roles",
+        ),
+        (METRIC_ALERT, ("enabled",), False, "endpoint-alerts"),
+        (DIAGNOSTIC_SETTING, ("workspaceId",), None, "diagnostics-to-log-analytics"),
+    ],
+)
+def test_breaking_the_prod_program_is_caught(
+    programs: dict[str, list[Declared]], type_: str, path: tuple[str, ...], value: object, policy: str
+) -> None:
+    broken = _break(programs["prod"], type_, path, value)
+    assert policy in {v.policy for v in evaluate(broken, stack_config("prod"))}
