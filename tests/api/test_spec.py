@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from modeldeploy.api import ModelDeploymentSpec, format_duration, parse_duration
@@ -135,3 +138,29 @@ def test_every_cel_rule_has_a_python_twin_and_a_field_named_message() -> None:
         first = rule.message.split(" ")[0].split(".")[0]
         fields = {info.alias or name for name, info in model.model_fields.items()}
         assert first in roots | fields, f"{model.__name__}: a message starts with the field: {rule.message!r}"
+
+
+_EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+
+
+def _example_specs() -> dict[str, ModelDeploymentSpec]:
+    specs = {}
+    for path in _EXAMPLES:
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "ModelDeployment":
+                specs[f"{path.stem}/{doc['metadata']['name']}"] = ModelDeploymentSpec.model_validate(
+                    doc["spec"]
+                )
+    return specs
+
+
+def test_examples_cover_every_strategy_target_and_seed_model() -> None:
+    specs = _example_specs().values()
+    assert {s.strategy.type for s in specs} == {"canary", "shadow", "blueGreen"}
+    assert {s.target.type for s in specs} == {"kubernetes", "azureml"}
+    assert {s.target.azureml.endpoint_kind for s in specs if s.target.azureml} == {"managed", "kubernetes"}
+    models = {s.model.name for s in specs}
+    assert {"budget-optimizer", "propensity-scorer", "anomaly-detector"} <= models
+    champion_challenger = [s for s in specs if [st.weight for st in s.canary_steps()] == [10, 100]]
+    gates = [s.canary_steps()[0].pause for s in champion_challenger]
+    assert any(pause is not None and pause.is_manual for pause in gates)
