@@ -13,8 +13,10 @@ _DURATION = re.compile(
 
 def parse_duration(text: str) -> timedelta:
     """Parse a day/time ISO 8601 duration; years, months and weeks are refused because their length varies."""
-    match = _DURATION.match(text.strip().upper())
-    if match is None or text.strip().upper() in ("P", "PT") or text.strip().upper().endswith("T"):
+    cleaned = text.strip().upper()
+    match = _DURATION.match(cleaned)
+    # The pattern alone accepts "P", "PT" and a dangling "T", which carry no duration.
+    if match is None or cleaned in ("P", "PT") or cleaned.endswith("T"):
         raise ValueError(f"not an ISO 8601 day/time duration: {text!r} (expected e.g. 'PT30M' or 'P1DT2H')")
     parts = {unit: float(value) for unit, value in match.groupdict().items() if value is not None}
     return timedelta(**parts)

@@ -70,7 +70,7 @@ def _required_tags(resource: Resource, config: TagsConfig) -> Iterator[Finding]:
         yield Finding(
             "tags",
             f"lacks {', '.join(missing)}",
-            f"set tags={{{', '.join(repr(t) + ': ...' for t in missing)}}} (kdap_infra passes common tags)",
+            f"set tags={{{', '.join(repr(t) + ': ...' for t in missing)}}}",
         )
     env = tags.get(ENV_TAG)
     if env and ENV_TAG in config.required_tags and env not in config.allowed_environments:
