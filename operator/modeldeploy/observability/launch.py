@@ -1,0 +1,54 @@
+"""``python -m modeldeploy.observability.launch``: the operator with its metrics endpoint and JSON logs.
+
+The same kopf handlers as ``python -m modeldeploy operator``; the wiring is handed over through kopf's memo
+(the controller's startup handler keeps a wiring it finds there), wrapped by ``instrument``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+import kopf
+
+from modeldeploy.observability.instrument import instrumented_wiring
+from modeldeploy.observability.logs import configure_json_logging
+from modeldeploy.observability.metrics import start_metrics_server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="modeldeploy-operator")
+    parser.add_argument("--namespace", "-n", action="append", default=[], help="watch only these namespaces")
+    parser.add_argument("--standalone", action="store_true", help="no peering (a single replica)")
+    parser.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL")
+    parser.add_argument("--metrics-port", type=int, default=9090, help="Prometheus /metrics port (0: free)")
+    parser.add_argument("--metrics-addr", default="0.0.0.0")
+    parser.add_argument("--log-format", choices=("json", "text"), default="json")
+    parser.add_argument("--verbose", "-v", action="store_true")
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.INFO
+    if args.log_format == "json":
+        configure_json_logging(level)
+    else:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from modeldeploy.controller import handlers
+
+    assert handlers.rollout  # registered on import
+    port = start_metrics_server(args.metrics_port, args.metrics_addr)
+    logging.getLogger(__name__).info("metrics on :%d/metrics", port, extra={"metricsPort": port})
+    asyncio.run(
+        kopf.operator(
+            clusterwide=not args.namespace,
+            namespaces=args.namespace,
+            standalone=args.standalone,
+            liveness_endpoint=args.liveness or None,
+            memo=kopf.Memo(wiring=instrumented_wiring()),
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
