@@ -27,6 +27,7 @@ from azure.ai.ml.entities import (
     KubernetesOnlineEndpoint,
     ManagedOnlineDeployment,
     ManagedOnlineEndpoint,
+    Model,
     OnlineDeployment,
     OnlineEndpoint,
     ResourceRequirementsSettings,
@@ -277,6 +278,16 @@ class FakeOnlineDeployments:
             raise _bad_request("instance_type and an instance_count >= 1 are required")
         if deployment.model is None:
             raise _bad_request("A model is required")
+        if isinstance(deployment.model, Model):  # the SDK's orchestrator registers inline models first
+            path = str(deployment.model.path or "")
+            if not re.match(r"^(azureml://|https://)", path):
+                raise _bad_request(f"Model path {path!r} must be a datastore or https URI, not a local path")
+            ws = self._ws
+            deployment.model = (
+                f"/subscriptions/{ws.subscription}/resourceGroups/{ws.resource_group}/providers/"
+                f"Microsoft.MachineLearningServices/workspaces/{ws.workspace}/models/"
+                f"{deployment.model.name}/versions/{deployment.model.version}"
+            )
         key = (endpoint_name, deployment.name)
         previous = self._ws.deployments.get(key)
         if previous is not None and _state(previous.properties) not in _TERMINAL:

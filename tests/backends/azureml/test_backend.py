@@ -108,6 +108,8 @@ def test_kubernetes_endpoint_scales_in_cluster_not_through_azure_monitor() -> No
     assert sent.scale_settings.target_utilization_percentage == 60
     assert rig.ws.autoscale == {}
     assert rig.ws.count("autoscale_settings.create_or_update") == 0
+    # model.artifactUri: an inline Model the SDK registers (as anomaly-detector:1.0.0) before creating.
+    assert str(sent.model).endswith("/models/anomaly-detector/versions/1.0.0")
 
 
 def test_min_replicas_scales_a_revision_down_in_place(budget: Rig) -> None:
