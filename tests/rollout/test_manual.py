@@ -142,3 +142,17 @@ def test_a_pause_before_the_candidate_is_ready_is_kept_until_resume() -> None:
     w.request(ManualAction.RESUME)
     w.run(200)
     assert w.status.phase is Phase.PROMOTED
+
+
+def test_promote_is_refused_for_a_candidate_git_no_longer_holds() -> None:
+    w = at_first_step(RolloutPlan(steps=canary_steps((10, 50), 600)))
+    w.request(ManualAction.PROMOTE_FULL)
+    w.set_model("v1")  # the revert and the request land in the same reconcile
+    w.tick(10)
+    assert (
+        w.status.last_handled_request_result
+        == f"promote-full rejected: revision {V2} is no longer the spec in Git"
+    )
+    assert w.stable() == V1
+    assert w.weights() == {V1: 100}
+    assert "PromotedByRequest" not in w.reasons()

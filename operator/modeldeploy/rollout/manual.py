@@ -47,6 +47,8 @@ def _ready_candidate(w: Work) -> str | None:
     c = w.status.candidate
     if c is None:
         return "no rollout in progress"
+    if c.spec_hash != w.inputs.desired.spec_hash:  # Git moved on: never promote what it no longer holds
+        return f"revision {c.name} is no longer the spec in Git"
     if w.inputs.readiness(c.name) is not Readiness.READY or c.ready_at is None:
         return f"revision {c.name} is not Ready"
     return None
