@@ -14,6 +14,8 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.rpc import _special_secret_sig as rpc_secret_sig
+from pulumi.runtime.rpc import _special_sig_key as rpc_sig_key
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -33,6 +35,7 @@ class RegisteredResource:
     parent: str | None
     urn: str = ""
     custom: bool = True
+    secret_inputs: frozenset[str] = frozenset()  # top-level inputs that were marked secret (shown unwrapped)
 
 
 @dataclass
@@ -264,6 +267,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     type=request.type,
                     name=request.name,
                     inputs=_plain(inputs),
+                    secret_inputs=frozenset(k for k, v in inputs.items() if _is_secret(v)),
                     parent=request.parent or None,
                     urn=response.urn,
                     custom=bool(request.custom),
@@ -272,7 +276,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(rpc_sig_key) == rpc_secret_sig
+
+
 def _plain(value: Any) -> Any:
+    """Inputs as a policy pack sees them: secrets unwrapped, nested values plain."""
+    if _is_secret(value):
+        return _plain(value["value"])
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):

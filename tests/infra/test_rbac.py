@@ -1,0 +1,134 @@
+"""Role assignments: built-in ids, narrowest scopes, ServicePrincipal principals, nothing broad."""
+
+from __future__ import annotations
+
+import uuid
+
+from kdap_infra.rbac import SCORE_ACTION
+from kdap_infra.roles import OWNER, Role
+from kdap_infra.testing import SUBSCRIPTION_ID, ProgramRun
+
+
+def assignments(run: ProgramRun) -> set[tuple[str, str, str]]:
+    """(identity, role guid, scope kind) for every role assignment."""
+    principals = {
+        r.name.removeprefix("id-"): r.inputs["resourceName"]
+        for r in run.of_type("azure-native:managedidentity:UserAssignedIdentity")
+    }
+    by_principal_id = {_principal_id(run, name): who for who, name in principals.items()}
+    out = set()
+    for ra in run.of_type("azure-native:authorization:RoleAssignment"):
+        role = ra.inputs["roleDefinitionId"].rsplit("/", 1)[1]
+        out.add((by_principal_id[ra.inputs["principalId"]], role, scope_kind(run, ra.inputs["scope"])))
+    return out
+
+
+def _principal_id(run: ProgramRun, physical: str) -> str:
+    from kdap_infra.testing import fake_guid
+
+    return fake_guid(f"principal/{physical}")
+
+
+def scope_kind(run: ProgramRun, scope: str) -> str:
+    out = run.outputs
+    named = {
+        out["storage_account_id"]: "storage",
+        out["key_vault_id"]: "vault",
+        out["container_registry_id"]: "registry",
+        out["workspace_id"]: "workspace",
+        out["app_insights_id"]: "app-insights",
+        f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{out['resource_group_name']}": "resource-group",
+    }
+    named |= {v: f"endpoint:{k}" for k, v in out["online_endpoint_ids"].items()}
+    named |= {out.get(k, "-"): k.removesuffix("_id") for k in ("openai_id", "search_id", "content_safety_id")}
+    if "/keys/" in scope:
+        return "cmk-key"
+    return named[scope]
+
+
+def custom_role_guid(run: ProgramRun) -> str:
+    (definition,) = run.of_type("azure-native:authorization:RoleDefinition")
+    guid: str = definition.inputs["roleDefinitionId"]
+    return guid
+
+
+def test_grants_are_exactly_the_narrow_set(dev: ProgramRun) -> None:
+    scorer = custom_role_guid(dev)
+    expected = {
+        ("workspace", Role.STORAGE_BLOB_DATA_CONTRIBUTOR, "storage"),
+        ("workspace", Role.KEY_VAULT_ADMINISTRATOR, "vault"),
+        ("workspace", Role.ACR_PUSH, "registry"),
+        ("workspace", Role.CONTRIBUTOR, "workspace"),
+        ("compute", Role.STORAGE_BLOB_DATA_CONTRIBUTOR, "storage"),
+        ("compute", Role.ACR_PULL, "registry"),
+        ("compute", Role.KEY_VAULT_SECRETS_USER, "vault"),
+        ("compute", Role.AZUREML_DATA_SCIENTIST, "workspace"),
+        ("endpoints", Role.STORAGE_BLOB_DATA_READER, "storage"),
+        ("endpoints", Role.ACR_PULL, "registry"),
+        ("endpoints", Role.KEY_VAULT_SECRETS_USER, "vault"),
+        ("operator", Role.STORAGE_BLOB_DATA_READER, "storage"),
+        ("operator", Role.AZUREML_DATA_SCIENTIST, "workspace"),
+        ("operator", Role.MONITORING_READER, "workspace"),
+        ("operator", Role.MONITORING_CONTRIBUTOR, "resource-group"),
+        ("gateway", Role.MONITORING_METRICS_PUBLISHER, "app-insights"),
+        ("gateway", scorer, "endpoint:churn"),
+        ("gateway", scorer, "endpoint:recommender"),
+    }
+    assert assignments(dev) == {(who, str(role), scope) for who, role, scope in expected}
+
+
+def test_prod_adds_cmk_and_ai_service_grants(prod: ProgramRun, dev: ProgramRun) -> None:
+    extra = assignments(prod) - assignments(dev)
+    scorer = custom_role_guid(prod)
+    assert extra - {
+        ("gateway", scorer, f"endpoint:{e}") for e in ("churn", "recommender", "personalizer")
+    } == {
+        ("workspace", Role.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER.value, "cmk-key"),
+        ("endpoints", Role.COGNITIVE_SERVICES_OPENAI_USER.value, "openai"),
+        ("endpoints", Role.COGNITIVE_SERVICES_USER.value, "content_safety"),
+        ("endpoints", Role.SEARCH_INDEX_DATA_READER.value, "search"),
+    }
+
+
+def test_every_assignment_survives_replication_delay_and_is_a_guid(stack: ProgramRun) -> None:
+    for ra in stack.of_type("azure-native:authorization:RoleAssignment"):
+        assert ra.inputs["principalType"] == "ServicePrincipal"
+        uuid.UUID(ra.inputs["roleAssignmentName"])
+        prefix = f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/"
+        assert ra.inputs["roleDefinitionId"].startswith(prefix)
+        assert ra.inputs["description"]
+
+
+def test_nothing_broad_is_granted(stack: ProgramRun) -> None:
+    for ra in stack.of_type("azure-native:authorization:RoleAssignment"):
+        role = ra.inputs["roleDefinitionId"].rsplit("/", 1)[1]
+        scope = ra.inputs["scope"]
+        assert role != OWNER
+        assert scope.count("/") > 2, "never at subscription scope"
+        if scope.endswith(f"/resourceGroups/{stack.outputs['resource_group_name']}"):
+            assert role == Role.MONITORING_CONTRIBUTOR, "only autoscale writes need the resource group"
+        if role == Role.CONTRIBUTOR:
+            assert scope == stack.outputs["workspace_id"]
+
+
+def test_custom_scorer_role_only_scores(stack: ProgramRun) -> None:
+    (definition,) = stack.of_type("azure-native:authorization:RoleDefinition")
+    inputs = definition.inputs
+    assert inputs["assignableScopes"] == [stack.outputs["workspace_id"]]
+    assert inputs["permissions"] == [
+        {"actions": ["Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read", SCORE_ACTION]}
+    ]
+    assert stack.config.unique_suffix in inputs["roleName"]
+
+
+def test_assignment_names_are_stable_across_runs(dev: ProgramRun) -> None:
+    from kdap_infra.testing import run_stack
+
+    again = run_stack("dev")
+    first = sorted(
+        r.inputs["roleAssignmentName"] for r in dev.of_type("azure-native:authorization:RoleAssignment")
+    )
+    second = sorted(
+        r.inputs["roleAssignmentName"] for r in again.of_type("azure-native:authorization:RoleAssignment")
+    )
+    assert first == second
