@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+import time
 from typing import Any
 
 import kopf
@@ -27,7 +28,7 @@ ERROR_RETRY_SECONDS = 5.0
 
 
 def _wakers(memo: Any) -> dict[str, threading.Event]:
-    wakers: dict[str, threading.Event] = memo.setdefault("wakers", {})
+    wakers: dict[str, threading.Event] = memo["wakers"]
     return wakers
 
 
@@ -47,6 +48,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.watching.server_timeout = 120
     if "wiring" not in memo:
         memo["wiring"] = build_wiring()
+    # Per-object memos are shallow copies of this one: the dict must exist here to be shared by all of them.
+    memo["wakers"] = {}
 
 
 @kopf.on.create(GROUP, VERSION, PLURAL)
@@ -61,6 +64,14 @@ def manual_request(uid: str, memo: kopf.Memo, **_: Any) -> None:
     _wake(memo, uid)
 
 
+@kopf.on.event("apps", "v1", "deployments", labels={"app.kubernetes.io/managed-by": "modeldeploy"})
+def child_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """A revision's Deployment moved (e.g. became Ready): reconcile its owner now, not at the next poll."""
+    for ref in body.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("kind") == "ModelDeployment":
+            _wake(memo, ref["uid"])
+
+
 @kopf.daemon(GROUP, VERSION, PLURAL, initial_delay=0, cancellation_timeout=30)
 def rollout(stopped: kopf.DaemonStopped, body: kopf.Body, uid: str, memo: kopf.Memo, **_: Any) -> None:
     wiring: Wiring = memo["wiring"]
@@ -72,9 +83,15 @@ def rollout(stopped: kopf.DaemonStopped, body: kopf.Body, uid: str, memo: kopf.M
         if snapshot.get("metadata", {}).get("deletionTimestamp"):
             return
         read_version = snapshot["metadata"]["resourceVersion"]
+        started = time.monotonic()
         try:
             outcome = reconciler.reconcile(snapshot)
             delay = outcome.requeue_after if outcome.requeue_after is not None else RESYNC_SECONDS
+            log.info(
+                "reconciled %s/%s in %.3fs: phase=%s actions=%s next in %.1fs",
+                snapshot["metadata"].get("namespace"), snapshot["metadata"]["name"], time.monotonic() - started,
+                outcome.status.phase, ",".join(outcome.actions_run) or "-", delay,
+            )
         except Conflict:
             delay = CONFLICT_RETRY_SECONDS
         except Exception:
