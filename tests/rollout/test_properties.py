@@ -42,7 +42,8 @@ def test_invariants_hold_over_random_event_sequences() -> None:
     assert runs["examples"] == EXAMPLES
     for reason in ("Promoted", "FirstRevisionPromoted", "AnalysisFailed", "Superseded", "StepStarted",
                    "ProgressDeadlineExceeded", "RevisionFailed", "DriftDetected", "ManualRequest",
-                   "RetrainingTriggered", "AnalysisInconclusive"):  # fmt: skip
+                   "RetrainingTriggered", "AnalysisInconclusive", "AnalysisError", "Aborted",
+                   "PromotedByRequest"):  # fmt: skip
         assert seen[reason] > 0, f"no generated run reached {reason}: {dict(seen)}"
     for phase in ("Promoted", "Progressing", "Paused", "RolledBack", "Degraded", "Failed", "Pending"):
         assert seen[f"phase:{phase}"] > 0, f"no generated run reached phase {phase}"
