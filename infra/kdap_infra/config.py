@@ -271,10 +271,19 @@ def strip_namespace(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_from_engine() -> PlatformConfig:
-    """The config of the running `pulumi up`/preview."""
-    from pulumi.runtime.config import get_config_env
+    """The config of the running `pulumi up`/preview.
 
-    return parse_config(strip_namespace(get_config_env()))
+    Values are read through the public `pulumi.Config`; the key scan also picks up misspelt keys, so a typo
+    is reported rather than silently ignored.
+    """
+    import pulumi
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    present = strip_namespace({**get_config_env(), **CONFIG.get()})
+    known = [field.alias or name for name, field in PlatformConfig.model_fields.items()]
+    config = pulumi.Config(NAMESPACE)
+    values = {key: config.get(key) for key in {*known, *present}}
+    return parse_config({k: v for k, v in values.items() if v is not None})
 
 
 def load_stack_file(path: str) -> PlatformConfig:
