@@ -29,6 +29,8 @@ from localkube.binaries import Binaries
 from localkube.certs import Pki, make_pki
 
 FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+EXTRA_STAGES = Path(__file__).resolve().parent.parent / "kwok-extra-stages.yaml"
+NEVER_READY_TAG = "never-ready"  # an image tag kwok keeps in ImagePullBackOff (see kwok-extra-stages.yaml)
 # Components in start order; stop goes in reverse.
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 
@@ -186,6 +188,7 @@ class LocalCluster:
             str(self.binaries.kwok),
             f"--kubeconfig={self.kubeconfig}",
             f"--config={self.binaries.kwok_stages}",
+            f"--config={EXTRA_STAGES}",
             "--manage-all-nodes=false",
             f"--manage-nodes-with-annotation-selector={FAKE_NODE_ANNOTATION}=fake",
             "--cidr=10.244.0.1/16",

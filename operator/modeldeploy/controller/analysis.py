@@ -11,7 +11,9 @@ from modeldeploy.rollout.actions import RunAnalysis
 
 
 class DefaultAnalysisRunner:
-    def run(self, owner: Owner, spec: ModelDeploymentSpec, request: RunAnalysis, now: datetime) -> AnalysisResult:
+    def run(
+        self, owner: Owner, spec: ModelDeploymentSpec, request: RunAnalysis, now: datetime
+    ) -> AnalysisResult:
         from modeldeploy.analysis.from_spec import analyse  # type: ignore[import-not-found,unused-ignore]
 
         result: AnalysisResult = analyse(owner, spec, request, now)

@@ -89,8 +89,12 @@ def rollout(stopped: kopf.DaemonStopped, body: kopf.Body, uid: str, memo: kopf.M
             delay = outcome.requeue_after if outcome.requeue_after is not None else RESYNC_SECONDS
             log.info(
                 "reconciled %s/%s in %.3fs: phase=%s actions=%s next in %.1fs",
-                snapshot["metadata"].get("namespace"), snapshot["metadata"]["name"], time.monotonic() - started,
-                outcome.status.phase, ",".join(outcome.actions_run) or "-", delay,
+                snapshot["metadata"].get("namespace"),
+                snapshot["metadata"]["name"],
+                time.monotonic() - started,
+                outcome.status.phase,
+                ",".join(outcome.actions_run) or "-",
+                delay,
             )
         except Conflict:
             delay = CONFLICT_RETRY_SECONDS

@@ -33,7 +33,7 @@ def _steps(spec: ModelDeploymentSpec) -> tuple[Step, ...]:
         sh = s.shadow
         mirrored = shadow_steps(sh.mirror_percent, parse_duration(sh.duration))
         if sh.promotion == "manual":  # keep mirroring after the trial until someone promotes
-            mirrored += (Step(0, mirror_percent=sh.mirror_percent, duration=None),)
+            mirrored += (Step(0, mirror_percent=sh.mirror_percent, duration=None, analysis=True),)
         return mirrored
     if s.type == "blueGreen" and s.blue_green is not None:
         bg = s.blue_green

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client, config
@@ -11,6 +11,7 @@ from kubernetes.dynamic import DynamicClient
 from pydantic import ValidationError
 
 from modeldeploy.api.spec import ModelDeploymentSpec
+from modeldeploy.backends.azureml.clients import AzureMLBackends
 from modeldeploy.backends.base import BackendError, Owner, ServingBackend
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def load_kube_config() -> client.ApiClient:
     try:
-        config.load_incluster_config()
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
     except config.ConfigException:
         config.load_kube_config()  # type: ignore[no-untyped-call]
     return client.ApiClient()
@@ -35,13 +36,13 @@ class Wiring:
     api: client.ApiClient
     dyn: DynamicClient
     reconciler: Reconciler
+    azureml: AzureMLBackends = field(default_factory=AzureMLBackends)
 
     def backend_for(self, owner: Owner, spec: ModelDeploymentSpec) -> ServingBackend:
-        if spec.target.type == "kubernetes":
+        if spec.target.kubernetes is not None:
             return KubernetesBackend(self.dyn, from_spec.route(spec), from_spec.workload)
-        from modeldeploy.backends.azureml.factory import azureml_backend
-
-        return azureml_backend(owner, spec)
+        assert spec.target.azureml is not None  # the model guarantees exactly one target block
+        return self.azureml.for_target(spec.target.azureml)
 
     def backend_for_body(self, body: dict[str, Any]) -> ServingBackend | None:
         try:
