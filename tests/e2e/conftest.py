@@ -1,4 +1,4 @@
-"""The operator as a real process against the real control plane, one per test, watching the test's namespace."""
+"""The operator as a real process against the real control plane: one per test, watching its namespace."""
 
 from __future__ import annotations
 
@@ -122,3 +122,37 @@ def wait_for(
 def phase(body: dict[str, Any]) -> str | None:
     status: dict[str, Any] = body.get("status") or {}
     return status.get("phase")
+
+
+def request_action(cluster: ClusterHandle, namespace: str, name: str, action: str) -> str:
+    """A manual action the GitOps-safe way: ``status.request`` through the status subresource."""
+    import uuid
+
+    rid = uuid.uuid4().hex[:12]
+    patch = {"status": {"request": {"action": action, "id": rid}}}
+    cluster.kubectl(
+        "patch",
+        "modeldeployment",
+        name,
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(patch),
+    )
+    return rid
+
+
+def apply(cluster: ClusterHandle, namespace: str, manifest: dict[str, Any]) -> None:
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
+
+
+def status_of(body: dict[str, Any]) -> dict[str, Any]:
+    status: dict[str, Any] = body.get("status") or {}
+    return status
+
+
+def route_weights(cluster: ClusterHandle, namespace: str, name: str) -> dict[str, int]:
+    route = json.loads(cluster.kubectl("get", "httproute", name, "-n", namespace, "-o", "json").stdout)
+    return {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"] if b["weight"]}

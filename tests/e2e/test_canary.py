@@ -56,7 +56,7 @@ def test_first_revision_then_canary_10_25_50_100_promoted(
     reasons = {e["reason"] for e in json.loads(events)["items"]}
     assert reasons, "the operator posted no Events"
     print(
-        f"\napply-to-promoted for a 4-step zero-pause canary: {elapsed:.1f}s; weights seen: {sorted(seen_weights)}"
+        f"\napply-to-promoted, 4-step zero-pause canary: {elapsed:.1f}s; weights seen: {sorted(seen_weights)}"
     )
     # the spec in Git was never touched by the operator
     assert get_md(cluster, namespace, "budget")["spec"]["model"]["version"] == "1.1.0"
