@@ -18,7 +18,7 @@ from modeldeploy.observability.logs import configure_json_logging
 from modeldeploy.observability.metrics import start_metrics_server
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modeldeploy-operator")
     parser.add_argument("--namespace", "-n", action="append", default=[], help="watch only these namespaces")
     parser.add_argument("--standalone", action="store_true", help="no peering (a single replica)")
@@ -27,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics-addr", default="0.0.0.0")
     parser.add_argument("--log-format", choices=("json", "text"), default="json")
     parser.add_argument("--verbose", "-v", action="store_true")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.INFO
     if args.log_format == "json":
         configure_json_logging(level)

@@ -1,0 +1,138 @@
+"""The GitOps install: what base and overlays render to; the copies and the image agree with the repo."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+import yaml
+
+from modeldeploy.observability import launch
+from tests.conftest import ROOT
+from tests.deploy.render import KUSTOMIZE, one, render
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, list[dict[str, object]]]:
+    return {t: render(t) for t in ("base", "overlays/dev", "overlays/prod")}
+
+
+def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, object]]]) -> None:
+    docs = rendered["base"]
+    kinds = sorted(f"{d['kind']}/{d['metadata']['name']}" for d in docs)  # type: ignore[index]
+    assert kinds == [
+        "ClusterKopfPeering/modeldeploy",
+        "ClusterRole/modeldeploy-operator",
+        "ClusterRole/modeldeploy-retraining-secrets",
+        "ClusterRoleBinding/modeldeploy-operator",
+        "CustomResourceDefinition/clusterkopfpeerings.kopf.dev",
+        "CustomResourceDefinition/kopfpeerings.kopf.dev",
+        "CustomResourceDefinition/modeldeployments.mlops.kdap.io",
+        "Deployment/modeldeploy",
+        "Namespace/kdap-system",
+        "PodDisruptionBudget/modeldeploy",
+        "Service/modeldeploy-metrics",
+        "ServiceAccount/modeldeploy",
+    ]
+    binding = one(docs, "ClusterRoleBinding", "modeldeploy-operator")  # type: ignore[arg-type]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "modeldeploy", "namespace": "kdap-system"}
+    ]
+
+
+def test_deployment_is_ha_probed_bounded_and_locked_down(
+    rendered: dict[str, list[dict[str, object]]],
+) -> None:
+    dep = one(rendered["base"], "Deployment", "modeldeploy")  # type: ignore[arg-type]
+    pod = dep["spec"]["template"]
+    c = pod["spec"]["containers"][0]
+    assert dep["metadata"]["namespace"] == "kdap-system"
+    assert dep["spec"]["replicas"] == 2
+    assert pod["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    assert pod["spec"]["serviceAccountName"] == "modeldeploy"
+    assert c["image"] == "ghcr.io/kdap/modeldeploy-operator:0.1.0"
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert c[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert set(c["resources"]) == {"requests", "limits"}
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    # the args are ones the entry point accepts, and they serve the ports the probes and Service use
+    args = launch.build_parser().parse_args(c["args"])
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert args.metrics_port == ports["metrics"]
+    assert args.liveness == f"http://0.0.0.0:{ports['health']}/healthz"
+    assert args.standalone is False  # peering: two replicas, one active
+    pdb = one(rendered["base"], "PodDisruptionBudget", "modeldeploy")  # type: ignore[arg-type]
+    assert pdb["spec"] == {"minAvailable": 1, "selector": dep["spec"]["selector"]}
+
+
+def test_overlays(rendered: dict[str, list[dict[str, object]]]) -> None:
+    dev = one(rendered["overlays/dev"], "Deployment", "modeldeploy")  # type: ignore[arg-type]
+    assert dev["spec"]["replicas"] == 1
+    assert dev["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":dev")
+    assert "--verbose" in dev["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert one(rendered["overlays/dev"], "PodDisruptionBudget", "modeldeploy")["spec"]["maxUnavailable"] == 1  # type: ignore[arg-type]
+    prod = one(rendered["overlays/prod"], "Deployment", "modeldeploy")  # type: ignore[arg-type]
+    assert prod["spec"]["replicas"] == 2
+    anti = prod["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    assert (
+        anti["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"] == "kubernetes.io/hostname"
+    )
+    sa = one(rendered["overlays/prod"], "ServiceAccount", "modeldeploy")  # type: ignore[arg-type]
+    assert (
+        sa["metadata"]["annotations"]["azure.workload.identity/client-id"]
+        == "11111111-2222-3333-4444-555555555555"
+    )
+    rb = one(rendered["overlays/prod"], "RoleBinding", "modeldeploy-retraining-secrets")  # type: ignore[arg-type]
+    assert rb["metadata"]["namespace"] == "models"
+    assert rb["roleRef"]["name"] == "modeldeploy-retraining-secrets"
+
+
+def test_cluster_role_has_no_wildcards_and_no_cluster_wide_secrets(
+    rendered: dict[str, list[dict[str, object]]],
+) -> None:
+    role = one(rendered["base"], "ClusterRole", "modeldeploy-operator")  # type: ignore[arg-type]
+    for rule in role["rules"]:
+        assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
+        assert "secrets" not in rule["resources"]
+        assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
+
+
+@pytest.mark.parametrize(
+    ("copy", "source"),
+    [
+        ("base/crds/modeldeployments.mlops.kdap.io.yaml", "crds/modeldeployments.mlops.kdap.io.yaml"),
+        ("base/crds/kopf-peering.yaml", "deploy/crds/kopf-peering.yaml"),
+        ("base/peering.yaml", "deploy/peering.yaml"),
+    ],
+)
+def test_copies_match_their_source(copy: str, source: str) -> None:
+    assert (KUSTOMIZE / copy).read_text() == (ROOT / source).read_text(), (
+        f"deploy/kustomize/{copy} is stale: cp {source} deploy/kustomize/{copy}"
+    )
+
+
+def test_container_image_installs_the_runtime_dependencies_and_runs_as_the_pod_user(
+    rendered: dict[str, list[dict[str, object]]],
+) -> None:
+    text = (ROOT / "deploy" / "Containerfile").read_text()
+    install = re.search(r"# RUNTIME-DEPS.*?\nRUN ((?:.*\\\n)*.*)\n", text)
+    assert install, "the RUNTIME-DEPS pip install is missing from deploy/Containerfile"
+    listed = set(install.group(1).replace("\\\n", " ").split()) - {
+        "/opt/venv/bin/pip",
+        "install",
+        "-q",
+        "-c",
+        "requirements.lock",
+    }
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=!~ \[]", d, maxsplit=1)[0].lower() for d in deps}
+    assert listed == {n for n in names if not n.startswith("pulumi")}
+    dep = one(rendered["base"], "Deployment", "modeldeploy")  # type: ignore[arg-type]
+    uid = dep["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
+    assert f"USER {uid}:{uid}" in text
+    assert 'ENTRYPOINT ["python", "-m", "modeldeploy.observability.launch"]' in text
+    assert (
+        yaml.safe_load((KUSTOMIZE / "base" / "kustomization.yaml").read_text())["namespace"] == "kdap-system"
+    )
