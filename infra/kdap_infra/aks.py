@@ -18,6 +18,7 @@ class OperatorCluster(pulumi.ComponentResource):
         naming: Naming,
         resource_group_name: pulumi.Input[str],
         log_analytics_id: pulumi.Input[str],
+        subnet_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:aks:OperatorCluster", name, None, opts)
@@ -63,6 +64,7 @@ class OperatorCluster(pulumi.ComponentResource):
                     os_sku="AzureLinux",
                     enable_node_public_ip=False,
                     availability_zones=["1", "2", "3"] if config.is_prod else None,
+                    vnet_subnet_id=subnet_id,
                 )
             ],
             addon_profiles={

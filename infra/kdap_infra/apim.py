@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 from pulumi_azure_native import apimanagement as apim
-from pulumi_azure_native import applicationinsights, managedidentity
+from pulumi_azure_native import applicationinsights, managedidentity, network
 from pulumi_azure_native import machinelearningservices as ml
 
 from kdap_infra.apim_policy import ScoringPolicy, scoring_policy_xml
@@ -38,6 +38,7 @@ class ScoringGateway(pulumi.ComponentResource):
         app_insights: applicationinsights.Component,
         log_analytics_id: pulumi.Input[str],
         endpoints: dict[str, ml.OnlineEndpoint],
+        subnet_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:apim:ScoringGateway", name, None, opts)
@@ -58,6 +59,7 @@ class ScoringGateway(pulumi.ComponentResource):
                 )
             ),
             custom_properties=TLS_HARDENING,
+            **self._vnet(config, naming, subnet_id),
             legacy_portal_status="Disabled",
             tags=naming.tags,
             opts=pulumi.ResourceOptions(parent=self),
@@ -78,6 +80,32 @@ class ScoringGateway(pulumi.ComponentResource):
         )
         self.apis = {key: self._api(key, endpoint, policy) for key, endpoint in endpoints.items()}
         self.register_outputs({"gateway_url": self.gateway_url, "logger_id": logger.id})
+
+    def _vnet(
+        self, config: PlatformConfig, naming: Naming, subnet_id: pulumi.Input[str] | None
+    ) -> dict[str, Any]:
+        """External VNet mode: public gateway for callers, private path to the closed endpoints behind it."""
+        if subnet_id is None:
+            return {}
+        label = naming.hyphen_global_name("apim", max_len=50)
+        ip = network.PublicIPAddress(
+            "apim-ip",
+            public_ip_address_name=naming.name("apim-ip"),
+            resource_group_name=self._rg,
+            location=config.location,
+            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+            public_ip_allocation_method="Static",
+            dns_settings=network.PublicIPAddressDnsSettingsArgs(domain_name_label=label),
+            tags=naming.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return {
+            "virtual_network_type": "External",
+            "virtual_network_configuration": apim.VirtualNetworkConfigurationArgs(
+                subnet_resource_id=subnet_id
+            ),
+            "public_ip_address_id": ip.id,
+        }
 
     def _logging(
         self, identity: managedidentity.UserAssignedIdentity, app_insights: applicationinsights.Component

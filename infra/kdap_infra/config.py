@@ -6,6 +6,7 @@ Both `pulumi up` (through the engine's config) and the mock runner (through Pulu
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -137,6 +138,47 @@ class OperatorConfig(_Model):
     )
 
 
+class NetworkConfig(_Model):
+    enabled: bool | None = Field(
+        None,
+        description="true for a VNet with private endpoints; unset follows env (on in prod, required there)",
+    )
+    address_space: str = Field("10.40.0.0/16", description="the VNet's CIDR, such as 10.40.0.0/16")
+    private_endpoint_subnet: str = Field("10.40.1.0/24", description="a CIDR inside addressSpace")
+    apim_subnet: str = Field("10.40.2.0/27", description="a CIDR inside addressSpace, /27 or larger")
+    aks_subnet: str = Field("10.40.16.0/20", description="a CIDR inside addressSpace for AKS nodes")
+
+    @model_validator(mode="after")
+    def _subnets_fit(self) -> NetworkConfig:
+        try:
+            space = ipaddress.ip_network(self.address_space)
+            subnets = {k: ipaddress.ip_network(getattr(self, k)) for k in _SUBNETS}
+        except ValueError as exc:
+            raise ValueError(
+                f"{NAMESPACE}:network: {exc}. Fix: write each range as a CIDR (10.40.1.0/24)"
+            ) from None
+        for key, net in subnets.items():
+            if not net.subnet_of(space):  # type: ignore[arg-type]
+                raise ValueError(
+                    f"{NAMESPACE}:network.{to_camel(key)} ({net}) is outside network.addressSpace ({space}). "
+                    "Fix: pick a range inside the address space"
+                )
+        nets = list(subnets.items())
+        for i, (a, net_a) in enumerate(nets):
+            for b, net_b in nets[i + 1 :]:
+                if net_a.overlaps(net_b):
+                    raise ValueError(
+                        f"{NAMESPACE}:network.{to_camel(a)} overlaps network.{to_camel(b)}. "
+                        "Fix: give each subnet its own range"
+                    )
+        if subnets["apim_subnet"].prefixlen > 27:
+            raise ValueError(f"{NAMESPACE}:network.apimSubnet is smaller than /27. Fix: use a /27 or larger")
+        return self
+
+
+_SUBNETS = ("private_endpoint_subnet", "apim_subnet", "aks_subnet")
+
+
 class AksConfig(_Model):
     enabled: bool = Field(False, description="true to create an AKS cluster for the operator")
     kubernetes_version: str | None = Field(None, description="a supported AKS version, or leave unset")
@@ -182,6 +224,7 @@ class PlatformConfig(_Model):
     alerts: AlertsConfig = Field(description="alert routing and thresholds")
     budget: BudgetConfig = Field(description="the consumption budget")
     operator: OperatorConfig = Field(OperatorConfig(), description="where the operator runs")
+    network: NetworkConfig = Field(NetworkConfig(), description="the private network")
     aks: AksConfig = Field(AksConfig(), description="the optional AKS cluster")
     ai_services: AiServicesConfig = Field(AiServicesConfig(), description="the optional AI services")
     serverless: ServerlessConfig = Field(ServerlessConfig(), description="the optional serverless endpoint")
@@ -189,6 +232,10 @@ class PlatformConfig(_Model):
     @property
     def is_prod(self) -> bool:
         return self.env == "prod"
+
+    @property
+    def private_networking(self) -> bool:
+        return self.is_prod if self.network.enabled is None else self.network.enabled
 
     @model_validator(mode="after")
     def _coherent(self) -> PlatformConfig:
@@ -201,6 +248,16 @@ class PlatformConfig(_Model):
             raise ValueError(
                 f"{NAMESPACE}:operator.oidcIssuerUrl is required when {NAMESPACE}:aks.enabled is false. "
                 "Fix: set it to the OIDC issuer URL of the cluster the operator runs in, or enable AKS"
+            )
+        if self.is_prod and self.network.enabled is False:
+            raise ValueError(
+                f"{NAMESPACE}:network.enabled is false in prod, where public access is off and private "
+                "endpoints are the only way in. Fix: remove the setting or set it to true"
+            )
+        if self.private_networking and self.apim.sku not in ("Premium", "Developer"):
+            raise ValueError(
+                f"{NAMESPACE}:apim.sku {self.apim.sku} cannot join a VNet to reach private endpoints. "
+                "Fix: use Premium (or Developer outside prod), or disable network"
             )
         if self.is_prod and self.apim.sku == "Developer":
             raise ValueError(

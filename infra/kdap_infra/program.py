@@ -19,6 +19,7 @@ from kdap_infra.foundation import Foundation
 from kdap_infra.identities import Identities, Workload
 from kdap_infra.monitoring import Alerting
 from kdap_infra.naming import Naming
+from kdap_infra.network import PrivateNetwork
 from kdap_infra.rbac import AccessGrants, Grant, endpoint_scorer_role
 from kdap_infra.serverless import ServerlessModel
 from kdap_infra.workspace import MlWorkspace
@@ -37,11 +38,28 @@ def _cmk_key(config: PlatformConfig, foundation: Foundation) -> keyvault.Key | N
     )
 
 
-def _operator_issuer(config: PlatformConfig, naming: Naming, foundation: Foundation) -> pulumi.Input[str]:
+def _operator_issuer(
+    config: PlatformConfig, naming: Naming, foundation: Foundation, net: PrivateNetwork | None
+) -> pulumi.Input[str]:
     if not config.aks.enabled:
         return str(config.operator.oidc_issuer_url)
     rg, logs = foundation.resource_group.name, foundation.log_analytics.id
-    return OperatorCluster("operator-cluster", config, naming, rg, logs).oidc_issuer_url
+    subnet = net.subnet_id("aks") if net else None
+    return OperatorCluster("operator-cluster", config, naming, rg, logs, subnet).oidc_issuer_url
+
+
+def _private_endpoints(
+    net: PrivateNetwork, foundation: Foundation, ml: MlWorkspace, ai: AiServices | None
+) -> None:
+    net.connect("storage-blob", foundation.storage.id, "blob")
+    net.connect("storage-file", foundation.storage.id, "file")
+    net.connect("vault", foundation.key_vault.id, "vault")
+    net.connect("registry", foundation.registry.id, "registry")
+    net.connect("workspace", ml.workspace.id, "amlworkspace")
+    if ai is not None:
+        net.connect("openai", ai.openai.id, "account", zone_key="openai")
+        net.connect("content-safety", ai.content_safety.id, "account", zone_key="cognitiveservices")
+        net.connect("search", ai.search.id, "searchService")
 
 
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
@@ -49,7 +67,8 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     subscription_id = authorization.get_client_config_output().subscription_id
     foundation = Foundation("foundation", config, naming)
     rg, logs = foundation.resource_group.name, foundation.log_analytics.id
-    issuer = _operator_issuer(config, naming, foundation)
+    net = PrivateNetwork("network", config, naming, rg) if config.private_networking else None
+    issuer = _operator_issuer(config, naming, foundation, net)
     ids = Identities("identities", config, naming, rg, issuer)
     cmk_key = _cmk_key(config, foundation)
     before = AccessGrants(
@@ -66,7 +85,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     )
     gateway = ScoringGateway(
         "scoring-gateway", config, naming, rg, ids[Workload.GATEWAY], foundation.app_insights, logs,
-        endpoints.endpoints,
+        endpoints.endpoints, subnet_id=net.subnet_id("apim") if net else None,
     )  # fmt: skip
     alerting = Alerting(
         "alerting", config, naming, rg, foundation.resource_group.id, logs, endpoints.endpoints
@@ -77,14 +96,17 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         ids, foundation.app_insights.id, scorer, {k: e.id for k, e in endpoints.endpoints.items()}
     )
     outputs: dict[str, Any] = {}
-    if config.ai_services.enabled:
-        ai = AiServices("ai-services", config, naming, rg, logs)
+    ai = AiServices("ai-services", config, naming, rg, logs) if config.ai_services.enabled else None
+    if ai is not None:
         grants += access.ai_service_grants(ids, ai)
         outputs |= {
             "openai_id": ai.openai.id,
             "search_id": ai.search.id,
             "content_safety_id": ai.content_safety.id,
         }
+    if net is not None:
+        _private_endpoints(net, foundation, ml, ai)
+        outputs["vnet_id"] = net.vnet.id
     if config.serverless.enabled:
         serverless = ServerlessModel("serverless-model", config, naming, rg, ws_name)
         outputs["serverless_endpoint_id"] = serverless.endpoint.id

@@ -130,6 +130,37 @@ _ARM: dict[str, tuple[str, str]] = {
     ),
     "azure-native:cognitiveservices:Account": ("Microsoft.CognitiveServices/accounts/{n}", "accountName"),
     "azure-native:search:Service": ("Microsoft.Search/searchServices/{n}", "searchServiceName"),
+    "azure-native:network:VirtualNetwork": ("Microsoft.Network/virtualNetworks/{n}", "virtualNetworkName"),
+    "azure-native:network:NetworkSecurityGroup": (
+        "Microsoft.Network/networkSecurityGroups/{n}",
+        "networkSecurityGroupName",
+    ),
+    "azure-native:network:PublicIPAddress": (
+        "Microsoft.Network/publicIPAddresses/{n}",
+        "publicIpAddressName",
+    ),
+    "azure-native:network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints/{n}", "privateEndpointName"),
+    "azure-native:network:PrivateDnsZoneGroup": (
+        "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{n}",
+        "privateDnsZoneGroupName",
+    ),
+    "azure-native:privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones/{n}", "privateZoneName"),
+    "azure-native:privatedns:VirtualNetworkLink": (
+        "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{n}",
+        "virtualNetworkLinkName",
+    ),
+    "azure-native:machinelearningservices:MarketplaceSubscription": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/marketplaceSubscriptions/{n}",
+        "name",
+    ),
+    "azure-native:apimanagement:ApiOperation": (
+        "Microsoft.ApiManagement/service/{serviceName}/apis/{apiId}/operations/{n}",
+        "operationId",
+    ),
+    "azure-native:storage:BlobContainer": (
+        "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{n}",
+        "containerName",
+    ),
 }
 
 # Resources whose id hangs off another resource's id rather than the resource group.

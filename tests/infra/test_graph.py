@@ -68,6 +68,19 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
         "azure-native:machinelearningservices:ServerlessEndpoint": config.serverless.enabled,
     }
     counts.update({k: int(v) for k, v in optional.items() if v})
+    if config.private_networking:
+        endpoints = 5 + 3 * config.ai_services.enabled  # blob, file, vault, registry, workspace (+ AI)
+        counts.update(
+            {
+                "azure-native:network:VirtualNetwork": 1,
+                "azure-native:network:NetworkSecurityGroup": 1,
+                "azure-native:network:PublicIPAddress": 1,  # APIM in external VNet mode
+                "azure-native:privatedns:PrivateZone": 9,
+                "azure-native:privatedns:VirtualNetworkLink": 9,
+                "azure-native:network:PrivateEndpoint": endpoints,
+                "azure-native:network:PrivateDnsZoneGroup": endpoints,
+            }
+        )
     return counts
 
 
@@ -82,7 +95,7 @@ def test_dev_graph_matches_config(dev: ProgramRun) -> None:
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 94
+    assert sum(custom_counts(prod).values()) == 131
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:
