@@ -9,12 +9,12 @@ from typing import Any
 
 import pulumi
 import pytest
-from conftest import minimal
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from kdap_infra.config import ConfigError, load_from_engine, load_stack_file, parse_config
 from kdap_infra.testing import REPO_ROOT, PlatformMocks, RecordingMonitor, stack_file
+from tests.infra.configs import minimal
 
 
 def error_of(raw: dict[str, Any]) -> str:

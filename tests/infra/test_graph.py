@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from conftest import minimal
-
 from kdap_infra.config import parse_config
 from kdap_infra.testing import ProgramRun, run_config
+from tests.infra.configs import minimal
 
 # Resources every stack has, whatever the number of endpoints or optional services.
 BASE = {

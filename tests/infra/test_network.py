@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import minimal
 
 from kdap_infra.config import ConfigError, parse_config
 from kdap_infra.network import ZONES
 from kdap_infra.testing import ProgramRun, run_config
+from tests.infra.configs import minimal
 
 
 def endpoints_by_target(run: ProgramRun) -> dict[tuple[str, str], dict[str, Any]]:
