@@ -1,20 +1,135 @@
-"""The production analysis runner: the spec's metrics and drift checks through ``modeldeploy.analysis``."""
+"""The production analysis runner: the spec's metric checks and drift tests through ``modeldeploy.analysis``.
+
+Providers and drift analyzers are kept between runs (a drift analyzer holds the sorted reference profile, the
+costly part), keyed by what they depend on, so a spec edit builds fresh ones.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
+from modeldeploy.analysis.from_spec import analysis_config, status_record
+from modeldeploy.analysis.providers import MetricProvider
+from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
+from modeldeploy.analysis.uris import fill, source_for
+from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.api.status import AnalysisResult
+from modeldeploy.api.status import AnalysisResult, Verdict
+from modeldeploy.backends.azureml.naming import deployment_name, deployment_resource_id
 from modeldeploy.backends.base import Owner
 from modeldeploy.rollout.actions import RunAnalysis
 
+DEFAULT_PROMETHEUS = os.environ.get(
+    "MODELDEPLOY_PROMETHEUS_URL", "http://prometheus-operated.monitoring:9090"
+)
+MIN_WINDOW = timedelta(seconds=30)
+
+
+def _default_providers(spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
+    from modeldeploy.analysis.prometheus import PrometheusProvider
+
+    providers: dict[str, MetricProvider] = {}
+    address = spec.analysis.prometheus_address if spec.analysis else None
+    providers["prometheus"] = PrometheusProvider(address or DEFAULT_PROMETHEUS)
+    if spec.target.azureml is not None:
+        from azure.identity import DefaultAzureCredential
+        from azure.mgmt.monitor import MonitorManagementClient
+
+        from modeldeploy.analysis.azure_monitor import AzureMonitorProvider
+
+        monitor = MonitorManagementClient(DefaultAzureCredential(), spec.target.azureml.subscription_id)
+        providers["azureMonitor"] = AzureMonitorProvider(monitor.metrics)
+    return providers
+
 
 class DefaultAnalysisRunner:
+    def __init__(
+        self, providers_for: Callable[[ModelDeploymentSpec], dict[str, MetricProvider]] = _default_providers
+    ) -> None:
+        self._providers_for = providers_for
+        self._providers: dict[str, tuple[Any, dict[str, MetricProvider]]] = {}
+        self._drift: dict[str, tuple[Any, DriftAnalyzer]] = {}
+
     def run(
         self, owner: Owner, spec: ModelDeploymentSpec, request: RunAnalysis, now: datetime
     ) -> AnalysisResult:
-        from modeldeploy.analysis.from_spec import analyse  # type: ignore[import-not-found,unused-ignore]
+        analysis = spec.analysis
+        if analysis is None:
+            return AnalysisResult(
+                revision=request.revision,
+                step_index=request.step_index,
+                time=now,
+                verdict=Verdict.SUCCESSFUL,
+                message="no analysis configured",
+            )
+        window = max(now - request.window_start, MIN_WINDOW)
+        params = self._params(owner, spec, request.revision)
+        config = analysis_config(analysis, window.total_seconds(), params)
+        config = dataclasses.replace(
+            config,
+            metrics=tuple(dataclasses.replace(m, query=_substitute(m.query, params)) for m in config.metrics),
+        )
+        result = run_analysis(
+            config, self._drift_for(owner, spec, request.revision), self._cached_providers(owner, spec), now
+        )
+        return status_record(result, request.revision, request.step_index, now)
 
-        result: AnalysisResult = analyse(owner, spec, request, now)
-        return result
+    @staticmethod
+    def _params(owner: Owner, spec: ModelDeploymentSpec, revision: str) -> dict[str, str]:
+        params = {
+            "namespace": owner.namespace,
+            "name": owner.name,
+            "revision": revision,
+            # Pods carry the revision label; scrape configs relabel it to `revision` (see the README).
+            "selector": f'namespace="{owner.namespace}",revision="{revision}"',
+        }
+        target = spec.target.azureml
+        if target is not None:
+            deployment = deployment_name(revision)
+            params["deployment"] = deployment
+            params["resource"] = (
+                f"/subscriptions/{target.subscription_id}/resourceGroups/{target.resource_group}/providers/"
+                f"Microsoft.MachineLearningServices/workspaces/{target.workspace}/onlineEndpoints/{target.endpoint_name}"
+            )
+            params["deploymentResource"] = deployment_resource_id(
+                target.subscription_id,
+                target.resource_group,
+                target.workspace,
+                target.endpoint_name,
+                deployment,
+            )
+        return params
+
+    def _cached_providers(self, owner: Owner, spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
+        key = (spec.analysis.prometheus_address if spec.analysis else None, spec.target.azureml)
+        cached = self._providers.get(owner.uid)
+        if cached is None or cached[0] != key:
+            cached = self._providers[owner.uid] = (key, self._providers_for(spec))
+        return cached[1]
+
+    def _drift_for(self, owner: Owner, spec: ModelDeploymentSpec, revision: str) -> DriftAnalyzer | None:
+        drift = spec.analysis.drift if spec.analysis else None
+        if drift is None:
+            return None
+        values = {"namespace": owner.namespace, "name": owner.name, "revision": revision}
+        key = (drift, revision)
+        cached = self._drift.get(owner.uid)
+        if cached is None or cached[0] != key:
+            sources = Sources(
+                reference=source_for(fill(drift.reference.uri, values), drift.reference.format),
+                live=source_for(fill(drift.live.uri, values), drift.live.format),
+                live_window=timedelta(seconds=parse_duration(drift.live.window)),
+            )
+            cached = self._drift[owner.uid] = (key, DriftAnalyzer(sources))
+        return cached[1]
+
+
+def _substitute(query: str, params: dict[str, str]) -> str:
+    for key in ("namespace", "name", "revision", "deployment"):
+        if key in params:
+            query = query.replace(f"${key}", params[key])
+    return query
