@@ -78,8 +78,8 @@ class RevisionState:
     operation: Mapping[str, str] = field(default_factory=dict)
 
 
-# Not frozen: Python (contextlib, traceback chaining) assigns __traceback__ on exceptions it re-raises, which a
-# frozen dataclass refuses. eq=False keeps identity equality and hashing, as for any exception.
+# Not frozen: Python (contextlib, traceback chaining) assigns __traceback__ on exceptions it re-raises, which
+# a frozen dataclass refuses. eq=False keeps identity equality and hashing, as for any exception.
 @dataclass(eq=False)
 class BackendError(Exception):
     """A failure the operator turns into a condition. ``retryable`` errors are retried with backoff."""
