@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import (
     applicationinsights,
+    authorization,
     containerregistry,
     keyvault,
     operationalinsights,
@@ -61,6 +62,7 @@ class Foundation(pulumi.ComponentResource):
         self.key_vault = self._key_vault(config, naming)
         self.registry = self._registry(config, naming)
         self._diagnostics()
+        self._locks(config)
         self.register_outputs(
             {
                 "resource_group_name": rg,
@@ -140,9 +142,34 @@ class Foundation(pulumi.ComponentResource):
             anonymous_pull_enabled=False,
             public_network_access=public_access(config),
             network_rule_bypass_options="AzureServices",
+            policies=self._registry_policies(config),
             tags=naming.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+    @staticmethod
+    def _registry_policies(config: PlatformConfig) -> containerregistry.PoliciesArgs | None:
+        if not config.is_prod:
+            return None  # these policies need the Premium tier
+        return containerregistry.PoliciesArgs(
+            # No `az acr import`/export path around the private network; untagged manifests expire.
+            export_policy=containerregistry.ExportPolicyArgs(status="disabled"),
+            retention_policy=containerregistry.RetentionPolicyArgs(status="enabled", days=30),
+        )
+
+    def _locks(self, config: PlatformConfig) -> None:
+        """Prod data (training data, models, audit logs) cannot be deleted by a stray `pulumi destroy`."""
+        if not config.is_prod:
+            return
+        for key, target in (("storage", self.storage.id), ("logs", self.log_analytics.id)):
+            authorization.ManagementLockByScope(
+                f"lock-{key}",
+                lock_name="do-not-delete",
+                level="CanNotDelete",
+                scope=target,
+                notes="kdap prod data: remove this lock deliberately before deleting",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     def _diagnostics(self) -> None:
         workspace_id = self.log_analytics.id

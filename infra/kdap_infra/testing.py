@@ -181,6 +181,11 @@ _EXTENSION_IDS: dict[str, tuple[str, str, str]] = {
         "name",
     ),
     "azure-native:consumption:Budget": ("scope", "Microsoft.Consumption/budgets", "budgetName"),
+    "azure-native:authorization:ManagementLockByScope": (
+        "scope",
+        "Microsoft.Authorization/locks",
+        "lockName",
+    ),
 }
 
 

@@ -67,6 +67,8 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
         "azure-native:machinelearningservices:ServerlessEndpoint": config.serverless.enabled,
     }
     counts.update({k: int(v) for k, v in optional.items() if v})
+    if config.is_prod:
+        counts["azure-native:authorization:ManagementLockByScope"] = 2  # storage, Log Analytics
     if config.private_networking:
         endpoints = 5 + 3 * config.ai_services.enabled  # blob, file, vault, registry, workspace (+ AI)
         counts.update(
@@ -94,7 +96,7 @@ def test_dev_graph_matches_config(dev: ProgramRun) -> None:
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 131
+    assert sum(custom_counts(prod).values()) == 133
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:

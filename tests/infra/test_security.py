@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kdap_infra.testing import ProgramRun
+from kdap_infra.config import parse_config
+from kdap_infra.testing import ProgramRun, run_config
+from tests.infra.configs import minimal
 
 
 def only(run: ProgramRun, token: str) -> dict[str, Any]:
@@ -46,6 +48,24 @@ def test_registry_has_no_admin_user_or_anonymous_pull(stack: ProgramRun) -> None
     assert acr["anonymousPullEnabled"] is False
     assert acr["publicNetworkAccess"] == closed(stack)
     assert acr["sku"]["name"] == ("Premium" if stack.config.is_prod else "Standard")
+
+
+def test_prod_registry_blocks_export_and_prunes_untagged(prod: ProgramRun, dev: ProgramRun) -> None:
+    policies = only(prod, "azure-native:containerregistry:Registry")["policies"]
+    assert policies["exportPolicy"] == {"status": "disabled"}
+    assert policies["retentionPolicy"] == {"status": "enabled", "days": 30}
+    assert "policies" not in only(dev, "azure-native:containerregistry:Registry")
+
+
+def test_prod_data_is_locked_against_deletion(prod: ProgramRun, dev: ProgramRun) -> None:
+    locks = {
+        r.inputs["scope"]: r.inputs for r in prod.of_type("azure-native:authorization:ManagementLockByScope")
+    }
+    assert set(locks) == {prod.outputs["storage_account_id"], prod.outputs["log_analytics_id"]}
+    assert all(lock["level"] == "CanNotDelete" for lock in locks.values())
+    # Never on the workspace: a lock there would also stop the operator deleting old deployments.
+    assert prod.outputs["workspace_id"] not in locks
+    assert not dev.of_type("azure-native:authorization:ManagementLockByScope")
 
 
 def test_every_foundation_resource_logs_to_log_analytics(stack: ProgramRun) -> None:
@@ -169,6 +189,15 @@ def test_ai_services_have_local_auth_off(prod: ProgramRun) -> None:
     search = only(prod, "azure-native:search:Service")
     assert search["disableLocalAuth"] is True
     assert search["publicNetworkAccess"] == "Disabled"
+
+
+def test_partner_model_gets_a_marketplace_subscription_first() -> None:
+    partner = "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct"
+    run = run_config(parse_config(minimal(serverless={"enabled": True, "modelId": partner})))
+    (subscription,) = run.of_type("azure-native:machinelearningservices:MarketplaceSubscription")
+    assert subscription.inputs["properties"] == {"modelId": partner}
+    (endpoint,) = run.of_type("azure-native:machinelearningservices:ServerlessEndpoint")
+    assert endpoint.inputs["properties"]["modelSettings"]["modelId"] == partner
 
 
 def test_serverless_endpoint_uses_entra_and_content_safety(stack: ProgramRun) -> None:
