@@ -42,8 +42,9 @@ class RegisteredResource:
 class ProgramRun:
     resources: list[RegisteredResource]
     outputs: dict[str, Any]
-    seconds: float
+    seconds: float  # wall clock
     config: PlatformConfig
+    cpu_seconds: float = 0.0  # this process's CPU time, steadier than wall clock on a shared machine
 
     def of_type(self, token: str) -> list[RegisteredResource]:
         return [r for r in self.resources if r.type == token]
@@ -344,10 +345,15 @@ def run_config(config: PlatformConfig, stack: str = "test") -> ProgramRun:
         outputs = build_platform(config)
         pulumi.Output.all(**outputs).apply(collected.update)
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     _sync_await(run_pulumi_func(program))
-    seconds = time.perf_counter() - started
-    return ProgramRun(resources=list(monitor.registered), outputs=collected, seconds=seconds, config=config)
+    return ProgramRun(
+        resources=list(monitor.registered),
+        outputs=collected,
+        seconds=time.perf_counter() - started,
+        config=config,
+        cpu_seconds=time.process_time() - cpu_started,
+    )
 
 
 def run_stack(stack: str) -> ProgramRun:
