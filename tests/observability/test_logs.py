@@ -42,3 +42,17 @@ def test_extra_fields_and_exceptions_are_kept() -> None:
     assert line["step"] == 2
     assert line["k8s_obj"] == "{'a': 1}"
     assert "ValueError: boom" in line["exception"]
+
+
+def test_kopf_object_loggers_name_the_object_and_drop_their_settings_blob() -> None:
+    rec = _record(
+        "Handler succeeded.",
+        settings=object(),
+        k8s_skip=False,
+        k8s_ref={"namespace": "ns1", "name": "m1", "uid": "u"},
+    )
+    line = json.loads(JsonFormatter().format(rec))
+    assert (line["namespace"], line["name"]) == ("ns1", "m1")
+    assert "settings" not in line
+    assert "k8s_skip" not in line
+    assert "k8s_ref" not in line

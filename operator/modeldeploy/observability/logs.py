@@ -20,6 +20,8 @@ _RESOURCE: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVa
 )
 # LogRecord attributes that are not user "extra" fields.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+# kopf's per-object extras: its whole settings object and a skip flag are noise in every line.
+_DROPPED = {"settings", "k8s_skip"}
 
 
 @contextlib.contextmanager
@@ -44,7 +46,12 @@ class JsonFormatter(logging.Formatter):
         resource = _RESOURCE.get()
         if resource:
             out.update({k: v for k, v in resource.items() if v})
+        ref = getattr(record, "k8s_ref", None)
+        if isinstance(ref, dict) and "name" not in out:  # kopf's object loggers name the object here
+            out.update({k: ref[k] for k in ("namespace", "name") if ref.get(k)})
         for key, value in vars(record).items():
+            if key in _DROPPED or key == "k8s_ref":
+                continue
             if key not in _STANDARD and not key.startswith("_") and key not in out:
                 out[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
         if record.exc_info:

@@ -1,0 +1,222 @@
+"""Least privilege, for real: the rendered install applied to the real control plane, then the operator run
+under a token of its ServiceAccount (bound to the rendered ClusterRole and nothing else) rolls a canary to
+Promoted, serves its metrics and logs JSON; the CLI, under the admin identity, steers a manual gate."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from localkube.testing import ClusterHandle
+from tests.conftest import ROOT
+from tests.deploy.render import render
+from tests.e2e.conftest import get_md, phase, wait_for
+from tests.e2e.manifests import model_deployment
+
+pytestmark = pytest.mark.cluster
+SA = "system:serviceaccount:kdap-system:modeldeploy"
+
+
+@pytest.fixture(scope="module")
+def installed(cluster: ClusterHandle, gateway: str) -> list[dict[str, Any]]:
+    docs = render("base")
+    crds = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
+    rest = [d for d in docs if d["kind"] != "CustomResourceDefinition"]
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=yaml.safe_dump_all(crds))
+    for crd in crds:
+        cluster.kubectl(
+            "wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd['metadata']['name']}"
+        )
+    for _ in range(40):  # kubectl's discovery may not list the new kinds at once
+        out = cluster.kubectl(
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            "-",
+            input=yaml.safe_dump_all(rest),
+            check=False,
+        )
+        if out.returncode == 0:
+            break
+        time.sleep(0.5)
+    assert out.returncode == 0, out.stderr
+    return docs
+
+
+def _sa_kubeconfig(cluster: ClusterHandle, path: Path) -> Path:
+    token = cluster.kubectl(
+        "create", "token", "modeldeploy", "-n", "kdap-system", "--duration=1h"
+    ).stdout.strip()
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    server = admin["clusters"][0]["cluster"]
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": server}],
+                "users": [{"name": "modeldeploy", "user": {"token": token}}],
+                "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "modeldeploy"}}],
+                "current-context": "sa",
+            }
+        )
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("verb", "resource", "where", "allowed"),
+    [
+        ("patch", "modeldeployments.mlops.kdap.io/status", "-A", "yes"),
+        ("create", "deployments.apps", "-A", "yes"),
+        ("patch", "httproutes.gateway.networking.k8s.io", "-A", "yes"),
+        ("list", "pods", "-A", "yes"),
+        ("get", "secrets", "-A", "no"),
+        ("list", "secrets", "-A", "no"),
+        ("delete", "namespaces", "-A", "no"),
+        ("create", "pods", "-A", "no"),
+        ("update", "modeldeployments.mlops.kdap.io", "-A", "no"),  # never rewrites the spec Git owns
+        ("delete", "modeldeployments.mlops.kdap.io", "-A", "no"),
+        ("create", "clusterrolebindings.rbac.authorization.k8s.io", "-A", "no"),
+        ("patch", "gateways.gateway.networking.k8s.io", "-A", "no"),
+        ("delete", "customresourcedefinitions.apiextensions.k8s.io", "-A", "no"),
+    ],
+)
+def test_can_i(
+    cluster: ClusterHandle,
+    installed: list[dict[str, Any]],
+    verb: str,
+    resource: str,
+    where: str,
+    allowed: str,
+) -> None:
+    out = cluster.kubectl("auth", "can-i", verb, resource, where, f"--as={SA}", check=False)
+    assert out.stdout.strip() == allowed, f"can-i {verb} {resource}: {out.stdout} {out.stderr}"
+
+
+@pytest.fixture
+def restricted_operator(
+    cluster: ClusterHandle, installed: list[dict[str, Any]], tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    kubeconfig = _sa_kubeconfig(cluster, tmp_path / "sa.kubeconfig")
+    log = tmp_path / "operator.log"
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
+    # clusterwide and peered, exactly as the Deployment runs it
+    args = ["--metrics-port=0", "--metrics-addr=127.0.0.1", "--liveness="]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modeldeploy.observability.launch", *args],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        yield proc, log
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _metrics_port(log: Path, proc: subprocess.Popen[bytes]) -> int:
+    for _ in range(200):
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("{") and "metricsPort" in line:
+                return int(json.loads(line)["metricsPort"])
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.1)
+    raise AssertionError(f"no metricsPort log line:\n{log.read_text()[-3000:]}")
+
+
+def _mdep(cluster: ClusterHandle, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**cluster.env, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
+    return subprocess.run(["kubectl", "mdep", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_operator_under_the_rendered_role_rolls_a_gated_canary_to_promoted(
+    cluster: ClusterHandle,
+    namespace: str,
+    restricted_operator: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    proc, log = restricted_operator
+    port = _metrics_port(log, proc)
+
+    class Op:  # what wait_for needs to report a dead operator
+        def __init__(self) -> None:
+            self.proc = proc
+
+        def output(self) -> str:
+            return log.read_text(errors="replace")
+
+    op: Any = Op()
+    steps = {
+        "type": "canary",
+        "canary": {"steps": [{"weight": 20}, {"weight": 50, "pause": {}}, {"weight": 100}]},
+    }
+    cluster.kubectl(
+        "apply", "-n", namespace, "-f", "-", input=json.dumps(model_deployment("gated", strategy=steps))
+    )
+    first = wait_for(
+        cluster, namespace, "gated", lambda b: phase(b) == "Promoted", "first revision", operator=op
+    )
+    v2 = model_deployment(
+        "gated", image="registry.example/budget-optimizer:1.1.0", version="1.1.0", strategy=steps
+    )
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(v2))
+    gate = wait_for(
+        cluster, namespace, "gated",
+        lambda b: ((b.get("status") or {}).get("pause") or {}).get("reason") == "Gate",
+        "the manual gate at 50%", operator=op,
+    )  # fmt: skip
+    cand = gate["status"]["candidate"]["name"]
+    assert gate["status"]["traffic"]["weights"][cand] == 50
+
+    # the CLI as a kubectl plugin: a wrong action is refused client-side, with the way out
+    wrong = _mdep(cluster, "resume", "gated", "-n", namespace)
+    assert wrong.returncode == 2
+    assert "waits at a manual gate; use `kubectl mdep promote gated`" in wrong.stderr
+    shown = _mdep(cluster, "status", "gated", "-n", namespace)
+    assert "  [>] 2. weight 50%, manual gate" in shown.stdout
+    promoted = _mdep(cluster, "promote", "gated", "-n", namespace, "--timeout=60")
+    assert promoted.returncode == 0, promoted.stderr + op.output()[-3000:]
+    assert "promote accepted" in promoted.stdout
+    done = wait_for(
+        cluster, namespace, "gated",
+        lambda b: phase(b) == "Promoted" and b["status"]["stable"]["name"] == cand, "promoted after the gate",
+        operator=op,
+    )  # fmt: skip
+    assert done["status"]["stable"]["name"] != first["status"]["stable"]["name"]
+    assert get_md(cluster, namespace, "gated")["spec"]["model"]["version"] == "1.1.0"  # spec untouched
+    history = _mdep(cluster, "history", "gated", "-n", namespace)
+    assert history.returncode == 0
+    assert "Promoted" in history.stdout
+
+    output = op.output()
+    assert "Forbidden" not in output, output[-4000:]
+    assert " 403" not in output, output[-4000:]
+    json_lines = [json.loads(ln) for ln in output.splitlines() if ln.startswith("{")]
+    assert any(r.get("namespace") == namespace and r.get("name") == "gated" for r in json_lines), output[
+        -3000:
+    ]
+
+    import urllib.request
+
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert f'modeldeploy_rollout_phase{{name="gated",namespace="{namespace}",phase="Promoted"}} 1.0' in body
+    assert f'modeldeploy_reconciles_total{{name="gated",namespace="{namespace}",outcome="ok"}}' in body
+    events = json.loads(cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout)["items"]
+    assert any(e["reason"] == "ManualRequest" for e in events), [e["reason"] for e in events]
