@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -62,8 +63,26 @@ def _private_endpoints(
         net.connect("search", ai.search.id, "searchService")
 
 
+@dataclass
+class Platform:
+    """The components of one stack, kept together so outputs can be read off them."""
+
+    foundation: Foundation
+    identities: Identities
+    ml: MlWorkspace
+    endpoints: OnlineEndpoints
+    gateway: ScoringGateway
+    alerting: Alerting
+    issuer: pulumi.Input[str]
+    extra_outputs: dict[str, Any] = field(default_factory=dict)
+
+
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
-    naming = Naming.of(config)
+    """Declare every resource of the stack; returns the stack outputs."""
+    return _outputs(_build(config, Naming.of(config)))
+
+
+def _build(config: PlatformConfig, naming: Naming) -> Platform:
     subscription_id = authorization.get_client_config_output().subscription_id
     foundation = Foundation("foundation", config, naming)
     rg, logs = foundation.resource_group.name, foundation.log_analytics.id
@@ -71,6 +90,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     issuer = _operator_issuer(config, naming, foundation, net)
     ids = Identities("identities", config, naming, rg, issuer)
     cmk_key = _cmk_key(config, foundation)
+    # The workspace checks its identity's access to storage, vault and registry when it is created.
     before = AccessGrants(
         "foundation-access", naming, subscription_id, access.foundation_grants(foundation, ids, cmk_key)
     )
@@ -90,45 +110,65 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     alerting = Alerting(
         "alerting", config, naming, rg, foundation.resource_group.id, logs, endpoints.endpoints
     )
-    scorer = endpoint_scorer_role(naming, ml.workspace.id, parent=ml)
-    grants: list[Grant] = access.workspace_grants(ids, foundation.resource_group.id, ml.workspace.id)
-    grants += access.gateway_grants(
-        ids, foundation.app_insights.id, scorer, {k: e.id for k, e in endpoints.endpoints.items()}
-    )
-    outputs: dict[str, Any] = {}
+    platform = Platform(foundation, ids, ml, endpoints, gateway, alerting, issuer)
+    grants = _workspace_grants(naming, platform)
+    grants += _optional_services(config, naming, platform, net)
+    AccessGrants("workspace-access", naming, subscription_id, grants)
+    return platform
+
+
+def _workspace_grants(naming: Naming, p: Platform) -> list[Grant]:
+    scorer = endpoint_scorer_role(naming, p.ml.workspace.id, parent=p.ml)
+    endpoint_ids = {k: e.id for k, e in p.endpoints.endpoints.items()}
+    rg_id = p.foundation.resource_group.id
+    grants = access.workspace_grants(p.identities, rg_id, p.ml.workspace.id)
+    return grants + access.gateway_grants(p.identities, p.foundation.app_insights.id, scorer, endpoint_ids)
+
+
+def _optional_services(
+    config: PlatformConfig, naming: Naming, p: Platform, net: PrivateNetwork | None
+) -> list[Grant]:
+    """AI services, private endpoints and the serverless model; returns the grants they need."""
+    rg, logs = p.foundation.resource_group.name, p.foundation.log_analytics.id
+    grants: list[Grant] = []
     ai = AiServices("ai-services", config, naming, rg, logs) if config.ai_services.enabled else None
     if ai is not None:
-        grants += access.ai_service_grants(ids, ai)
-        outputs |= {
+        grants += access.ai_service_grants(p.identities, ai)
+        p.extra_outputs |= {
             "openai_id": ai.openai.id,
             "search_id": ai.search.id,
             "content_safety_id": ai.content_safety.id,
         }
     if net is not None:
-        _private_endpoints(net, foundation, ml, ai)
-        outputs["vnet_id"] = net.vnet.id
+        _private_endpoints(net, p.foundation, p.ml, ai)
+        p.extra_outputs["vnet_id"] = net.vnet.id
     if config.serverless.enabled:
-        serverless = ServerlessModel("serverless-model", config, naming, rg, ws_name)
-        outputs["serverless_endpoint_id"] = serverless.endpoint.id
-    AccessGrants("workspace-access", naming, subscription_id, grants)
-    return outputs | {
-        "resource_group_name": rg,
-        "workspace_name": ws_name,
-        "workspace_id": ml.workspace.id,
-        "log_analytics_id": logs,
-        "app_insights_id": foundation.app_insights.id,
-        "storage_account_id": foundation.storage.id,
-        "key_vault_id": foundation.key_vault.id,
-        "container_registry_id": foundation.registry.id,
-        "online_endpoint_ids": {k: e.id for k, e in endpoints.endpoints.items()},
-        "identity_client_ids": {w.value: i.client_id for w, i in ids.by_workload.items()},
-        "operator_client_id": ids[Workload.OPERATOR].client_id,
-        "oidc_issuer_url": issuer,
-        "apim_gateway_url": gateway.gateway_url,
+        serverless = ServerlessModel("serverless-model", config, naming, rg, p.ml.workspace.name)
+        p.extra_outputs["serverless_endpoint_id"] = serverless.endpoint.id
+    return grants
+
+
+def _outputs(p: Platform) -> dict[str, Any]:
+    """What the operator and users need: names, ids, client ids, URLs."""
+    f, gateway_url = p.foundation, p.gateway.gateway_url
+    return p.extra_outputs | {
+        "resource_group_name": f.resource_group.name,
+        "workspace_name": p.ml.workspace.name,
+        "workspace_id": p.ml.workspace.id,
+        "log_analytics_id": f.log_analytics.id,
+        "app_insights_id": f.app_insights.id,
+        "storage_account_id": f.storage.id,
+        "key_vault_id": f.key_vault.id,
+        "container_registry_id": f.registry.id,
+        "online_endpoint_ids": {k: e.id for k, e in p.endpoints.endpoints.items()},
+        "identity_client_ids": {w.value: i.client_id for w, i in p.identities.by_workload.items()},
+        "operator_client_id": p.identities[Workload.OPERATOR].client_id,
+        "oidc_issuer_url": p.issuer,
+        "apim_gateway_url": gateway_url,
         "scoring_urls": {
-            k: pulumi.Output.concat(gateway.gateway_url, f"/models/{k}/score") for k in endpoints.endpoints
+            k: pulumi.Output.concat(gateway_url, f"/models/{k}/score") for k in p.endpoints.endpoints
         },
-        "critical_action_group_id": alerting.critical.id,
-        "warning_action_group_id": alerting.warning.id,
+        "critical_action_group_id": p.alerting.critical.id,
+        "warning_action_group_id": p.alerting.warning.id,
         "drift_metric_name": DRIFT_METRIC,
     }
