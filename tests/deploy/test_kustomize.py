@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from typing import Any
 
 import pytest
 
@@ -13,13 +14,13 @@ from tests.deploy.render import KUSTOMIZE, one, render
 
 
 @pytest.fixture(scope="module")
-def rendered() -> dict[str, list[dict[str, object]]]:
+def rendered() -> dict[str, list[dict[str, Any]]]:
     return {t: render(t) for t in ("base", "overlays/dev", "overlays/prod")}
 
 
-def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, object]]]) -> None:
+def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, Any]]]) -> None:
     docs = rendered["base"]
-    kinds = sorted(f"{d['kind']}/{d['metadata']['name']}" for d in docs)  # type: ignore[index]
+    kinds = sorted(f"{d['kind']}/{d['metadata']['name']}" for d in docs)
     assert kinds == [
         "ClusterKopfPeering/modeldeploy",
         "ClusterRole/modeldeploy-operator",
@@ -37,17 +38,17 @@ def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, 
     for d in docs:  # cluster-scoped objects carry no namespace, namespaced ones all land in kdap-system
         cluster_scoped = d["kind"] in ("ClusterKopfPeering", "ClusterRole", "ClusterRoleBinding", "Namespace",
                                        "CustomResourceDefinition")  # fmt: skip
-        assert d["metadata"].get("namespace") == (None if cluster_scoped else "kdap-system"), d["metadata"]  # type: ignore[index,union-attr]
-    binding = one(docs, "ClusterRoleBinding", "modeldeploy-operator")  # type: ignore[arg-type]
+        assert d["metadata"].get("namespace") == (None if cluster_scoped else "kdap-system"), d["metadata"]
+    binding = one(docs, "ClusterRoleBinding", "modeldeploy-operator")
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "modeldeploy", "namespace": "kdap-system"}
     ]
 
 
 def test_deployment_is_ha_probed_bounded_and_locked_down(
-    rendered: dict[str, list[dict[str, object]]],
+    rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
-    dep = one(rendered["base"], "Deployment", "modeldeploy")  # type: ignore[arg-type]
+    dep = one(rendered["base"], "Deployment", "modeldeploy")
     pod = dep["spec"]["template"]
     c = pod["spec"]["containers"][0]
     assert dep["metadata"]["namespace"] == "kdap-system"
@@ -66,36 +67,36 @@ def test_deployment_is_ha_probed_bounded_and_locked_down(
     assert args.metrics_port == ports["metrics"]
     assert args.liveness == f"http://0.0.0.0:{ports['health']}/healthz"
     assert args.standalone is False  # peering: two replicas, one active
-    pdb = one(rendered["base"], "PodDisruptionBudget", "modeldeploy")  # type: ignore[arg-type]
+    pdb = one(rendered["base"], "PodDisruptionBudget", "modeldeploy")
     assert pdb["spec"] == {"minAvailable": 1, "selector": dep["spec"]["selector"]}
 
 
-def test_overlays(rendered: dict[str, list[dict[str, object]]]) -> None:
-    dev = one(rendered["overlays/dev"], "Deployment", "modeldeploy")  # type: ignore[arg-type]
+def test_overlays(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    dev = one(rendered["overlays/dev"], "Deployment", "modeldeploy")
     assert dev["spec"]["replicas"] == 1
     assert dev["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":dev")
     assert "--verbose" in dev["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert one(rendered["overlays/dev"], "PodDisruptionBudget", "modeldeploy")["spec"]["maxUnavailable"] == 1  # type: ignore[arg-type]
-    prod = one(rendered["overlays/prod"], "Deployment", "modeldeploy")  # type: ignore[arg-type]
+    assert one(rendered["overlays/dev"], "PodDisruptionBudget", "modeldeploy")["spec"]["maxUnavailable"] == 1
+    prod = one(rendered["overlays/prod"], "Deployment", "modeldeploy")
     assert prod["spec"]["replicas"] == 2
     anti = prod["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
     assert (
         anti["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"] == "kubernetes.io/hostname"
     )
-    sa = one(rendered["overlays/prod"], "ServiceAccount", "modeldeploy")  # type: ignore[arg-type]
+    sa = one(rendered["overlays/prod"], "ServiceAccount", "modeldeploy")
     assert (
         sa["metadata"]["annotations"]["azure.workload.identity/client-id"]
         == "11111111-2222-3333-4444-555555555555"
     )
-    rb = one(rendered["overlays/prod"], "RoleBinding", "modeldeploy-retraining-secrets")  # type: ignore[arg-type]
+    rb = one(rendered["overlays/prod"], "RoleBinding", "modeldeploy-retraining-secrets")
     assert rb["metadata"]["namespace"] == "models"
     assert rb["roleRef"]["name"] == "modeldeploy-retraining-secrets"
 
 
 def test_cluster_role_has_no_wildcards_and_no_cluster_wide_secrets(
-    rendered: dict[str, list[dict[str, object]]],
+    rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
-    role = one(rendered["base"], "ClusterRole", "modeldeploy-operator")  # type: ignore[arg-type]
+    role = one(rendered["base"], "ClusterRole", "modeldeploy-operator")
     for rule in role["rules"]:
         assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
         assert "secrets" not in rule["resources"]
@@ -117,7 +118,7 @@ def test_copies_match_their_source(copy: str, source: str) -> None:
 
 
 def test_container_image_installs_the_runtime_dependencies_and_runs_as_the_pod_user(
-    rendered: dict[str, list[dict[str, object]]],
+    rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
     text = (ROOT / "deploy" / "Containerfile").read_text()
     install = re.search(r"# RUNTIME-DEPS.*?\nRUN ((?:.*\\\n)*.*)\n", text)
@@ -132,7 +133,7 @@ def test_container_image_installs_the_runtime_dependencies_and_runs_as_the_pod_u
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     names = {re.split(r"[<>=!~ \[]", d, maxsplit=1)[0].lower() for d in deps}
     assert listed == {n for n in names if not n.startswith("pulumi")}
-    dep = one(rendered["base"], "Deployment", "modeldeploy")  # type: ignore[arg-type]
+    dep = one(rendered["base"], "Deployment", "modeldeploy")
     uid = dep["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
     assert f"USER {uid}:{uid}" in text
     assert 'ENTRYPOINT ["python", "-m", "modeldeploy.observability.launch"]' in text
