@@ -132,6 +132,22 @@ def test_no_resource_declared_twice(stack: ProgramRun) -> None:
     assert len(settings) == len(set(settings))
 
 
+def test_references_carry_real_arm_ids(stack: ProgramRun) -> None:
+    """Every id one resource passes to another looks like Azure's, so policies can parse it."""
+
+    def strings(value: object) -> list[str]:
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return [value] if isinstance(value, str) else []
+
+    ids = [s for r in stack.resources for s in strings(r.inputs) if s.startswith("/subscriptions/")]
+    assert len(ids) > 50
+    assert [i for i in ids if "/providers/Mock." in i] == []
+    assert all(re.match(r"/subscriptions/[0-9a-f-]{36}/(resourceGroups/kdap-(dev|prod)-rg|providers/)", i) for i in ids)
+
+
 def test_tags_come_from_one_place(stack: ProgramRun) -> None:
     expected = {
         "env": stack.config.env,
