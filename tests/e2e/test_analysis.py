@@ -19,17 +19,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from localkube.testing import ClusterHandle
-from tests.e2e.conftest import StartOperator, apply, phase, route_weights, status_of, wait_for
+from tests.e2e.conftest import StartOperator, apply, phase, request_action, route_weights, status_of, wait_for
 from tests.e2e.manifests import model_deployment
 
 pytestmark = pytest.mark.cluster
 
 
 class PromAPI:
-    """Answers /api/v1/query with an instant vector: ``values[revision]`` for queries naming that revision."""
+    """Answers /api/v1/query with an instant vector for queries naming a revision: ``latency[revision]`` for
+    histogram quantiles, ``values[revision]`` for anything else."""
 
     def __init__(self) -> None:
         self.values: dict[str, float] = {}
+        self.latency: dict[str, float] = {}
         self.queries: list[str] = []
         api = self
 
@@ -38,7 +40,8 @@ class PromAPI:
                 query = parse_qs(urlparse(self.path).query).get("query", [""])[0]
                 api.queries.append(query)
                 m = re.search(r'revision="([^"]+)"', query)
-                value = api.values.get(m.group(1)) if m else None
+                table = api.latency if "histogram_quantile" in query else api.values
+                value = table.get(m.group(1)) if m else None
                 result = [] if value is None else [{"metric": {}, "value": [0, str(value)]}]
                 body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}})
                 self.send_response(200)
@@ -187,3 +190,124 @@ def test_drift_decides(
         assert any("spend" in e["message"] for e in events if e["type"] == "Warning")
     else:
         assert features["spend"]["verdict"] == "Successful"
+
+
+def _route(cluster: ClusterHandle, namespace: str) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(
+        cluster.kubectl("get", "httproute", "m", "-n", namespace, "-o", "json").stdout
+    )
+    return out
+
+
+@pytest.mark.parametrize(("candidate_latency", "outcome"), [(0.105, "Promoted"), (0.2, "RolledBack")])
+def test_shadow_mirrors_then_promotes_or_discards(
+    cluster: ClusterHandle,
+    namespace: str,
+    start_operator: StartOperator,
+    prom: PromAPI,
+    candidate_latency: float,
+    outcome: str,
+) -> None:
+    op = start_operator()
+    spec = {
+        "strategy": {
+            "type": "shadow",
+            "shadow": {
+                "mirrorPercent": 30,
+                "duration": "1m",
+                "promotion": "manual",
+                "comparison": {"latency": {"percentile": 99, "maxIncreasePercent": 20}},
+            },
+        },
+        "analysis": {"interval": "1s", "prometheusAddress": prom.url, "metrics": [ERROR_RATE]},
+    }
+    stable = _first(cluster, namespace, op, **dict(spec))
+    prom.latency[stable], prom.values[stable] = 0.1, 0.0
+    apply(cluster, namespace, _v2(**dict(spec)))
+    mirroring = wait_for(
+        cluster,
+        namespace,
+        "m",
+        lambda b: bool((status_of(b).get("traffic") or {}).get("mirror")),
+        "mirroring",
+        operator=op,
+    )
+    candidate = mirroring["status"]["candidate"]["name"]
+    prom.latency[candidate], prom.values[candidate] = candidate_latency, 0.0
+    rule = _route(cluster, namespace)["spec"]["rules"][0]
+    assert rule["filters"][0]["requestMirror"]["backendRef"]["name"] == candidate
+    assert rule["filters"][0]["requestMirror"]["percent"] == 30
+    assert route_weights(cluster, namespace, "m") == {stable: 100}  # mirrored, never served
+
+    def judged(b: dict[str, Any]) -> bool:
+        last = status_of(b).get("lastAnalysis") or {}
+        return last.get("revision") == candidate and last.get("verdict") in ("Successful", "Failed")
+
+    judged_body = wait_for(cluster, namespace, "m", judged, "an analysis of the candidate", operator=op)
+    shadow = next(
+        m for m in judged_body["status"]["lastAnalysis"]["metrics"] if m["name"] == "shadow.latencyP99"
+    )
+    assert shadow["value"] == pytest.approx(candidate_latency)
+    if outcome == "Promoted":
+        assert shadow["verdict"] == "Successful"
+        for _ in range(2):  # end the mirrored trial, then the manual gate that keeps mirroring
+            rid = request_action(cluster, namespace, "m", "promote")
+            wait_for(
+                cluster,
+                namespace,
+                "m",
+                lambda b, r=rid: status_of(b).get("lastHandledRequestId") == r,
+                "promote handled",
+                operator=op,
+            )
+    done = wait_for(
+        cluster,
+        namespace,
+        "m",
+        lambda b: (
+            phase(b) == outcome and (outcome != "Promoted" or status_of(b)["stable"]["name"] == candidate)
+        ),
+        outcome,
+        operator=op,
+    )
+    assert "filters" not in _route(cluster, namespace)["spec"]["rules"][0]
+    expected = candidate if outcome == "Promoted" else stable
+    assert route_weights(cluster, namespace, "m") == {expected: 100}
+    if outcome == "RolledBack":
+        assert "shadow.latencyP99 = 0.2s is more than 20% above stable's 0.1s" in done["status"]["message"]
+
+
+def test_blue_green_previews_then_switches_at_once(
+    cluster: ClusterHandle, namespace: str, start_operator: StartOperator
+) -> None:
+    op = start_operator()
+    spec = {
+        "strategy": {
+            "type": "blueGreen",
+            "blueGreen": {
+                "previewDuration": "2s",
+                "analysis": False,
+                "promotion": "auto",
+                "scaleDownDelay": "1s",
+            },
+        }
+    }
+    stable = _first(cluster, namespace, op, **dict(spec))
+    apply(cluster, namespace, _v2(**dict(spec)))
+    weights_seen: list[dict[str, int]] = []
+
+    def switched(b: dict[str, Any]) -> bool:
+        weights_seen.append(dict((status_of(b).get("traffic") or {}).get("weights") or {}))
+        return phase(b) == "Promoted" and status_of(b)["stable"]["name"] != stable
+
+    done = wait_for(cluster, namespace, "m", switched, "blue-green switch", operator=op)
+    green = done["status"]["stable"]["name"]
+    # never a split: traffic was all blue, then all green
+    assert all(set(w.values()) <= {0, 100} for w in weights_seen)
+    assert route_weights(cluster, namespace, "m") == {green: 100}
+
+    def blue_gone(_: dict[str, Any]) -> bool:
+        names = cluster.kubectl("get", "deploy", "-n", namespace, "-o", "name").stdout.split()
+        return names == [f"deployment.apps/{green}"]
+
+    wait_for(cluster, namespace, "m", blue_gone, "old colour removed after the delay", operator=op)

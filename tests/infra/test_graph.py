@@ -145,7 +145,10 @@ def test_references_carry_real_arm_ids(stack: ProgramRun) -> None:
     ids = [s for r in stack.resources for s in strings(r.inputs) if s.startswith("/subscriptions/")]
     assert len(ids) > 50
     assert [i for i in ids if "/providers/Mock." in i] == []
-    assert all(re.match(r"/subscriptions/[0-9a-f-]{36}/(resourceGroups/kdap-(dev|prod)-rg|providers/)", i) for i in ids)
+    assert all(
+        re.match(r"/subscriptions/[0-9a-f-]{36}/(resourceGroups/kdap-(dev|prod)-rg|providers/)", i)
+        for i in ids
+    )
 
 
 def test_tags_come_from_one_place(stack: ProgramRun) -> None:

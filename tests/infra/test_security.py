@@ -113,6 +113,18 @@ def test_workspace_identity_and_isolation(stack: ProgramRun) -> None:
     }
 
 
+def test_prod_egress_only_to_approved_hosts(prod: ProgramRun, dev: ProgramRun) -> None:
+    network = only(prod, "azure-native:machinelearningservices:Workspace")["managedNetwork"]
+    rules = network["outboundRules"]
+    assert {r["destination"] for r in rules.values()} == set(prod.config.workspace.approved_fqdns)
+    assert all(r["type"] == "FQDN" and r["category"] == "UserDefined" for r in rules.values())
+    assert network["firewallSku"] == "Standard"
+    assert only(prod, "azure-native:machinelearningservices:Workspace")["provisionNetworkNow"] is True
+    dev_network = only(dev, "azure-native:machinelearningservices:Workspace")["managedNetwork"]
+    assert "outboundRules" not in dev_network
+    assert "firewallSku" not in dev_network
+
+
 def test_prod_workspace_uses_customer_managed_key(prod: ProgramRun, dev: ProgramRun) -> None:
     ws = only(prod, "azure-native:machinelearningservices:Workspace")
     key = only(prod, "azure-native:keyvault:Key")

@@ -72,10 +72,16 @@ def run_analysis(
     drift: DriftAnalyzer | None,
     providers: Mapping[str, MetricProvider],
     now: datetime,
+    extra: tuple[MetricOutcome, ...] = (),
 ) -> AnalysisResult:
+    """``extra``: outcomes measured elsewhere (e.g. shadow comparisons), folded in like any metric."""
     start = now - timedelta(seconds=config.window_seconds)
-    metrics = tuple(check_metric(c, providers, start, now) for c in config.metrics)
+    metrics = tuple(check_metric(c, providers, start, now) for c in config.metrics) + extra
     drift_result = drift.run(config, now) if config.drift is not None and drift is not None else None
+    return fold(metrics, drift_result)
+
+
+def fold(metrics: tuple[MetricOutcome, ...], drift_result: DriftResult | None) -> AnalysisResult:
     verdicts = [m.verdict for m in metrics] + ([drift_result.verdict] if drift_result else [])
     failed = [m.message for m in metrics if m.verdict is Verdict.FAILED]
     if drift_result and drift_result.verdict is Verdict.FAILED:

@@ -210,9 +210,6 @@ class ModelDeploymentSpec(ApiModel):
         assert self.target.kubernetes is not None  # Target guarantees one block
         return self.target.kubernetes.replicas, self.target.kubernetes.replicas
 
-    def analysis_interval_seconds(self) -> float:
-        return parse_duration(self.analysis.interval) if self.analysis is not None else 60.0
-
     def serving_fingerprint(self) -> dict[str, object]:
         """What a revision is made of: a change here cuts a new revision; strategy and analysis do not."""
         return {"target": self.target.to_manifest(), "model": self.model.to_manifest()}

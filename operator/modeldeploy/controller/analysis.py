@@ -15,6 +15,8 @@ from typing import Any
 from modeldeploy.analysis.from_spec import analysis_config, status_record
 from modeldeploy.analysis.providers import MetricProvider
 from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
+from modeldeploy.analysis.shadow import Side, compare_error_rate, compare_latency, compare_predictions
+from modeldeploy.analysis.types import FeatureKind, MetricOutcome
 from modeldeploy.analysis.uris import fill, source_for
 from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import ModelDeploymentSpec
@@ -73,9 +75,9 @@ class DefaultAnalysisRunner:
             config,
             metrics=tuple(dataclasses.replace(m, query=_substitute(m.query, params)) for m in config.metrics),
         )
-        result = run_analysis(
-            config, self._drift_for(owner, spec, request.revision), self._cached_providers(owner, spec), now
-        )
+        providers = self._cached_providers(owner, spec)
+        extra = self._shadow(owner, spec, request, providers, now - window, now)
+        result = run_analysis(config, self._drift_for(owner, spec, request.revision), providers, now, extra)
         return status_record(result, request.revision, request.step_index, now)
 
     @staticmethod
@@ -103,6 +105,60 @@ class DefaultAnalysisRunner:
                 deployment,
             )
         return params
+
+    def _shadow(
+        self,
+        owner: Owner,
+        spec: ModelDeploymentSpec,
+        request: RunAnalysis,
+        providers: dict[str, MetricProvider],
+        start: datetime,
+        end: datetime,
+    ) -> tuple[MetricOutcome, ...]:
+        """The shadow strategy's comparisons, candidate against stable (the baseline) on mirrored traffic."""
+        shadow = spec.strategy.shadow
+        if shadow is None or request.baseline is None:
+            return ()
+        cmp = shadow.comparison
+        provider = providers["azureMonitor" if spec.target.azureml is not None else "prometheus"]
+        drift = spec.analysis.drift if spec.analysis else None
+
+        def side(revision: str) -> Side:
+            predictions = None
+            if drift is not None and "{revision}" in drift.live.uri:
+                values = {"namespace": owner.namespace, "name": owner.name, "revision": revision}
+                predictions = source_for(fill(drift.live.uri, values), drift.live.format)
+            return Side(self._params(owner, spec, revision), predictions)
+
+        cand, base = side(request.revision), side(request.baseline)
+        out: list[MetricOutcome] = []
+        if cmp.latency is not None:
+            out.append(
+                compare_latency(
+                    provider, cmp.latency.percentile, cmp.latency.max_increase_percent, cand, base, start, end
+                )
+            )
+        if cmp.error_rate is not None:
+            out.append(compare_error_rate(provider, cmp.error_rate.max_increase, cand, base, start, end))
+        if cmp.prediction is not None:
+            column, kind = "prediction", FeatureKind.NUMERICAL
+            if drift is not None and drift.prediction is not None:
+                column, kind = drift.prediction.column, FeatureKind(drift.prediction.type)
+            min_samples = drift.min_sample_size if drift is not None else 1000
+            out.append(
+                compare_predictions(
+                    column,
+                    kind,
+                    cmp.prediction.test,
+                    cmp.prediction.threshold,
+                    min_samples,
+                    cand,
+                    base,
+                    start,
+                    end,
+                )
+            )
+        return tuple(out)
 
     def _cached_providers(self, owner: Owner, spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
         key = (spec.analysis.prometheus_address if spec.analysis else None, spec.target.azureml)

@@ -12,10 +12,9 @@ DEFAULT_SCALE_DOWN_DELAY = 30.0
 
 
 def desired_revision(name: str, spec: ModelDeploymentSpec) -> DesiredRevision:
-    # Only what answers a request defines a revision: model and target. Strategy, analysis, autoscaling and
-    # rollback edits apply to the running rollout without cutting a new revision.
-    serving = {"model": spec.model.model_dump(mode="json"), "target": spec.target.model_dump(mode="json")}
-    return DesiredRevision.of(name, serving, spec.model.version)
+    # Only what answers a request defines a revision; strategy, analysis, autoscaling and rollback edits
+    # apply to the running rollout without cutting a new revision.
+    return DesiredRevision.of(name, spec.serving_fingerprint(), spec.model.version)
 
 
 def _steps(spec: ModelDeploymentSpec) -> tuple[Step, ...]:

@@ -109,12 +109,13 @@ class KubernetesBackend:
         base_min = revision.min_replicas
         if base_min is None:
             base_min = workload.autoscaling.min_replicas if workload.autoscaling else workload.replicas
-        self._apply(self._deployments, mf.deployment(owner, workload))
+        applied = self._apply(self._deployments, mf.deployment(owner, workload))
         self._apply(self._services, mf.service(owner, workload))
         hpa = mf.hpa(owner, workload, effective_min_replicas(base_min, windows, self._clock()))
         if hpa is not None:
             self._apply(self._hpas, hpa)
-        return self.revision_state(owner, revision.name)
+        # The apply answer is the stored Deployment: judge it directly instead of reading it back.
+        return _deployment_state(revision.name, applied.to_dict(), self._pods(owner, revision.name))
 
     def revision_state(self, owner: Owner, name: str) -> RevisionState:
         dep = self._get(self._deployments, owner.namespace, name)
