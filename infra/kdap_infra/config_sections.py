@@ -35,6 +35,10 @@ class WorkspaceConfig(Section):
         False, description="true to encrypt the workspace with a key held in the platform Key Vault"
     )
     hbi: bool = Field(False, description="true for high-business-impact data (less telemetry to Microsoft)")
+    approved_fqdns: list[Annotated[str, Field(pattern=r"^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+$")]] = Field(
+        [],
+        description="host names (such as pypi.org or *.anaconda.org) prod jobs and image builds may reach",
+    )
 
 
 class ComputeConfig(Section):

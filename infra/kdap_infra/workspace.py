@@ -21,6 +21,22 @@ def isolation_mode(config: PlatformConfig) -> str:
     return "AllowOnlyApprovedOutbound" if config.is_prod else "AllowInternetOutbound"
 
 
+def managed_network(config: PlatformConfig) -> ml.ManagedNetworkSettingsArgs:
+    """Approved destinations become FQDN rules; they need the managed firewall, so it is added only then."""
+    fqdns = config.workspace.approved_fqdns if config.is_prod else []
+    rules = {
+        f"allow-{fqdn.replace('*.', 'any-').replace('.', '-')}": ml.FqdnOutboundRuleArgs(
+            type="FQDN", category="UserDefined", destination=fqdn
+        )
+        for fqdn in fqdns
+    }
+    return ml.ManagedNetworkSettingsArgs(
+        isolation_mode=isolation_mode(config),
+        outbound_rules=rules or None,
+        firewall_sku="Standard" if rules else None,
+    )
+
+
 class MlWorkspace(pulumi.ComponentResource):
     def __init__(
         self,
@@ -54,7 +70,9 @@ class MlWorkspace(pulumi.ComponentResource):
             system_datastores_auth_mode="identity",
             public_network_access=public_access(config),
             allow_public_access_when_behind_vnet=False,
-            managed_network=ml.ManagedNetworkSettingsArgs(isolation_mode=isolation_mode(config)),
+            managed_network=managed_network(config),
+            # Provision the managed VNet with the workspace, not lazily on the first compute.
+            provision_network_now=config.is_prod,
             # The registry is closed to the public: images are built on a cluster in the managed network.
             image_build_compute=IMAGE_BUILD_CLUSTER,
             hbi_workspace=config.workspace.hbi,

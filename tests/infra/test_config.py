@@ -109,6 +109,11 @@ def test_engine_strings_parse_like_yaml_values() -> None:
             "kdap-platform:serverless.modelId",
             "azureml://",
         ),
+        (
+            {"workspace": {"approvedFqdns": ["https://pypi.org/simple"]}},
+            "kdap-platform:workspace.approvedFqdns[0]",
+            "host names (such as pypi.org",
+        ),
     ],
 )
 def test_bad_value_names_key_and_fix(override: dict[str, Any], key: str, fix: str) -> None:
