@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import yaml
@@ -118,7 +118,10 @@ class TrafficExporter:
 
     def _weights(self) -> dict[str, int]:
         out: dict[str, int] = {}
-        items = self.custom.list_namespaced_custom_object("mlops.kdap.io", "v1alpha1", NS, "modeldeployments")
+        items = cast(
+            dict[str, Any],
+            self.custom.list_namespaced_custom_object("mlops.kdap.io", "v1alpha1", NS, "modeldeployments"),
+        )
         for md in items["items"]:
             st = md.get("status") or {}
             out.update((st.get("traffic") or {}).get("weights") or {})
@@ -263,8 +266,9 @@ def manifest(name: str, prometheus: str, data_dir: Path, version: str | None = N
 def apply(custom: client.CustomObjectsApi, body: dict[str, Any]) -> None:
     name = body["metadata"]["name"]
     try:
-        current = custom.get_namespaced_custom_object(
-            "mlops.kdap.io", "v1alpha1", NS, "modeldeployments", name
+        current = cast(
+            dict[str, Any],
+            custom.get_namespaced_custom_object("mlops.kdap.io", "v1alpha1", NS, "modeldeployments", name),
         )
     except client.ApiException as exc:
         if exc.status != 404:
@@ -292,7 +296,8 @@ class Screen:
 
 
 def _events(core: client.CoreV1Api) -> list[str]:
-    items = core.list_namespaced_event(NS).items
+    # the rollouts' own events; the ReplicaSet/Pod chatter of the revisions would crowd them out
+    items = [e for e in core.list_namespaced_event(NS).items if e.involved_object.kind == "ModelDeployment"]
     items.sort(key=lambda e: str(e.last_timestamp or e.event_time or ""))
     return [
         f"  {e.involved_object.name:<16} {e.type:<8} {e.reason:<22} {(e.message or '')[:80]}" for e in items
@@ -304,9 +309,11 @@ def watch(
 ) -> list[dict[str, Any]]:
     end = time.monotonic() + TIMEOUT
     while True:
-        items = custom.list_namespaced_custom_object("mlops.kdap.io", "v1alpha1", NS, "modeldeployments")[
-            "items"
-        ]
+        listed = cast(
+            dict[str, Any],
+            custom.list_namespaced_custom_object("mlops.kdap.io", "v1alpha1", NS, "modeldeployments"),
+        )
+        items: list[dict[str, Any]] = listed["items"]
         items.sort(key=lambda b: b["metadata"]["name"])
         screen.show(title, items, _events(core))
         if done(items):
@@ -409,7 +416,7 @@ def run(out_dir: Path) -> int:
             for name in EXAMPLES:
                 apply(custom, manifest(name, prom_url, data_dir))
             final = watch(
-                custom, core, screen, "2/2  new versions: fraud-scorer canary, churn-predictor with drifted inputs",
+                custom, core, screen, "2/2  new versions (churn-predictor sees drifted inputs)",
                 _settled(EXPECTED),
             )  # fmt: skip
 
