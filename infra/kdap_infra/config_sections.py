@@ -56,7 +56,7 @@ class ComputeConfig(Section):
 class EndpointConfig(Section):
     name: str = Field(
         pattern=r"^[a-z][a-z0-9-]{2,15}$",
-        # Endpoint names are unique per region, so the stack prefixes them; Azure allows 32 characters.
+        # Names are unique per region, so the stack adds prefix and suffix; Azure allows 32 characters.
         description="3-16 lowercase letters, digits or hyphens, starting with a letter",
     )
     latency_p99_ms: float | None = Field(
@@ -191,7 +191,7 @@ class AiServicesConfig(Section):
 
 class ServerlessConfig(Section):
     enabled: bool = Field(False, description="true for a pay-per-token model endpoint")
-    name: str = Field("lora-base", pattern=r"^[a-z][a-z0-9-]{2,31}$", description="3-32 lowercase characters")
+    name: str = Field("lora-base", pattern=r"^[a-z][a-z0-9-]{2,15}$", description="3-16 lowercase characters")
     model_id: str = Field(
         "azureml://registries/azureml/models/Phi-3-mini-4k-instruct",
         pattern=r"^azureml://registries/",

@@ -48,7 +48,7 @@ class OnlineEndpoints(pulumi.ComponentResource):
     ) -> ml.OnlineEndpoint:
         return ml.OnlineEndpoint(
             f"ep-{spec.name}",
-            endpoint_name=naming.name(spec.name),
+            endpoint_name=naming.regional_name(spec.name),
             workspace_name=workspace_name,
             resource_group_name=resource_group_name,
             location=config.location,

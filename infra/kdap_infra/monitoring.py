@@ -100,7 +100,7 @@ class Alerting(pulumi.ComponentResource):
             logs,
             WARNING,
             monitor.ConditionArgs(
-                query=cpu_query(self._naming.name(spec.name)),
+                query=cpu_query(self._naming.regional_name(spec.name)),
                 time_aggregation="Average",
                 metric_measure_column="Average",
                 resource_id_column="_ResourceId",

@@ -33,6 +33,10 @@ class Naming:
         base = re.sub(r"[^a-z0-9]", "", f"{self.prefix}{self.env}{kind}")
         return (base[: max_len - len(self.suffix)] + self.suffix).lower()
 
+    def regional_name(self, kind: str) -> str:
+        """Online and serverless endpoint names are unique per Azure region across all customers."""
+        return f"{self.prefix}-{kind}-{self.suffix}"
+
     def hyphen_global_name(self, kind: str, max_len: int = 24) -> str:
         """A DNS-global name that may hold hyphens (Key Vault, API Management, Cognitive Services)."""
         base = f"{self.prefix}-{self.env}-{kind}-"

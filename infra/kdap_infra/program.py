@@ -161,6 +161,7 @@ def _outputs(p: Platform) -> dict[str, Any]:
         "key_vault_id": f.key_vault.id,
         "container_registry_id": f.registry.id,
         "online_endpoint_ids": {k: e.id for k, e in p.endpoints.endpoints.items()},
+        "online_endpoint_names": {k: e.name for k, e in p.endpoints.endpoints.items()},
         "identity_client_ids": {w.value: i.client_id for w, i in p.identities.by_workload.items()},
         "operator_client_id": p.identities[Workload.OPERATOR].client_id,
         "oidc_issuer_url": p.issuer,

@@ -42,7 +42,7 @@ class ServerlessModel(pulumi.ComponentResource):
             )
         self.endpoint = ml.ServerlessEndpoint(
             "serverless",
-            name=naming.name(spec.name)[:32],
+            name=naming.regional_name(spec.name),
             workspace_name=workspace_name,
             resource_group_name=resource_group_name,
             location=config.location,

@@ -60,7 +60,7 @@ def test_cpu_alert_watches_the_endpoints_deployments(prod: ProgramRun) -> None:
     (condition,) = rule["criteria"]["allOf"]
     assert condition["threshold"] == 80
     assert "CpuUtilizationPercentage" in condition["query"]
-    assert "/onlineendpoints/kdap-prod-personalizer/deployments/" in condition["query"]
+    assert "/onlineendpoints/kdap-personalizer-p4k9/deployments/" in condition["query"]
     assert condition["resourceIdColumn"] == "_ResourceId"
     assert rule["scopes"] == [prod.outputs["log_analytics_id"]]
 

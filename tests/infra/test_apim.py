@@ -117,7 +117,8 @@ def test_one_https_api_per_endpoint(stack: ProgramRun) -> None:
         assert api["protocols"] == ["https"]
         assert api["subscriptionRequired"] is True
         assert api["path"] == f"models/{key}"
-        assert api["serviceUrl"] == f"https://kdap-{stack.config.env}-{key}.westeurope.inference.ml.azure.com"
+        name = stack.outputs["online_endpoint_names"][key]
+        assert api["serviceUrl"] == f"https://{name}.westeurope.inference.ml.azure.com"
 
 
 def test_logger_connection_string_is_a_secret(stack: ProgramRun) -> None:

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 
 from kdap_infra.config import parse_config
+from kdap_infra.naming import Naming
 from kdap_infra.testing import ProgramRun, run_config
 from tests.infra.configs import minimal
 
@@ -186,8 +187,12 @@ def test_names_follow_the_stack(stack: ProgramRun) -> None:
     vault = stack.of_type("azure-native:keyvault:Vault")[0].inputs["vaultName"]
     assert len(vault) <= 24
     for endpoint in stack.of_type("azure-native:machinelearningservices:OnlineEndpoint"):
-        assert len(endpoint.inputs["endpointName"]) <= 32
-        assert endpoint.inputs["endpointName"].startswith(f"kdap-{env}-")
+        name = endpoint.inputs["endpointName"]
+        assert len(name) <= 32
+        # Unique per region across customers: the stack's suffix tells dev and prod apart.
+        assert re.fullmatch(rf"kdap-[a-z0-9-]+-{stack.config.unique_suffix}", name)
+    longest = Naming("abcdefgh", "prod", "abcdef", "o", "c").regional_name("a" * 16)
+    assert len(longest) == 32
 
 
 def test_outputs_give_the_operator_what_it_needs(stack: ProgramRun) -> None:
