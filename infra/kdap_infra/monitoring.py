@@ -143,7 +143,13 @@ class Alerting(pulumi.ComponentResource):
         )
 
     def _log_alert(
-        self, key: str, logs: pulumi.Input[str], severity: int, condition: monitor.ConditionArgs, text: str
+        self,
+        key: str,
+        logs: pulumi.Input[str],
+        severity: int,
+        condition: monitor.ConditionArgs,
+        text: str,
+        window: str = "PT5M",
     ) -> monitor.ScheduledQueryRule:
         return monitor.ScheduledQueryRule(
             f"alert-{key}",
@@ -156,7 +162,7 @@ class Alerting(pulumi.ComponentResource):
             enabled=True,
             scopes=[logs],
             evaluation_frequency="PT5M",
-            window_size="PT5M",
+            window_size=window,
             # The tables fill only once the operator's deployments report; validating now would fail.
             skip_query_validation=True,
             auto_mitigate=True,
@@ -184,6 +190,8 @@ class Alerting(pulumi.ComponentResource):
                 ),
             ),
             f"input drift distance above {threshold:g} on an endpoint",
+            # Drift is computed over batches of traffic, far less often than once a minute.
+            window="PT1H",
         )
 
     def _budget(self, resource_group_id: pulumi.Input[str]) -> consumption.Budget:

@@ -72,6 +72,7 @@ def test_drift_alert_threshold_from_config(stack: ProgramRun) -> None:
     assert stack.outputs["drift_metric_name"] in condition["query"]
     assert condition["dimensions"] == [{"name": "endpoint", "operator": "Include", "values": ["*"]}]
     assert rule["skipQueryValidation"] is True
+    assert rule["windowSize"] == "PT1H"
 
 
 def test_budget_has_actual_and_forecast_thresholds(prod: ProgramRun) -> None:
