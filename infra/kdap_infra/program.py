@@ -34,7 +34,10 @@ def _cmk_key(config: PlatformConfig, foundation: Foundation) -> keyvault.Key | N
         key_name="workspace-cmk",
         vault_name=foundation.key_vault.name,
         resource_group_name=foundation.resource_group.name,
-        properties=keyvault.KeyPropertiesArgs(kty="RSA", key_size=3072, key_ops=["wrapKey", "unwrapKey"]),
+        # Prod's vault is Premium, so its key never leaves an HSM.
+        properties=keyvault.KeyPropertiesArgs(
+            kty="RSA-HSM" if config.is_prod else "RSA", key_size=3072, key_ops=["wrapKey", "unwrapKey"]
+        ),
         opts=pulumi.ResourceOptions(parent=foundation),
     )
 

@@ -128,7 +128,9 @@ def test_prod_egress_only_to_approved_hosts(prod: ProgramRun, dev: ProgramRun) -
 def test_prod_workspace_uses_customer_managed_key(prod: ProgramRun, dev: ProgramRun) -> None:
     ws = only(prod, "azure-native:machinelearningservices:Workspace")
     key = only(prod, "azure-native:keyvault:Key")
-    assert key["properties"]["kty"] == "RSA"
+    assert key["properties"]["kty"] == "RSA-HSM"
+    assert key["properties"]["keyOps"] == ["wrapKey", "unwrapKey"]
+    assert only(prod, "azure-native:keyvault:Vault")["properties"]["sku"]["name"] == "premium"
     assert key["properties"]["keySize"] >= 3072
     encryption = ws["encryption"]
     assert encryption["status"] == "Enabled"
