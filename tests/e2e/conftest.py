@@ -54,10 +54,23 @@ def start_operator(
     cluster: ClusterHandle, crds: list[str], peering: None, gateway: str, namespace: str, tmp_path: Path
 ) -> Iterator[StartOperator]:
     started: list[OperatorProcess] = []
+    # A namespaced operator peers through a KopfPeering in its namespace.
+    cluster.kubectl(
+        "apply",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input=json.dumps(
+            {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": "modeldeploy"}}
+        ),
+    )
 
-    def start(*extra: str) -> OperatorProcess:
+    def start(*extra: str, priority: int | None = None) -> OperatorProcess:
         log = tmp_path / f"operator-{len(started)}.log"
         env = {**cluster.env, "PYTHONUNBUFFERED": "1"}
+        if priority is not None:
+            env["MODELDEPLOY_PEERING_PRIORITY"] = str(priority)
         proc = subprocess.Popen(
             [
                 sys.executable,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
+import random
 import threading
 import time
 from typing import Any
@@ -44,6 +46,11 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP, key="last-handled")
     settings.posting.level = logging.WARNING
     settings.peering.name = "modeldeploy"
+    # Replicas with equal priority all pause; a random one per process makes exactly one of them active.
+    settings.peering.priority = int(
+        os.environ.get("MODELDEPLOY_PEERING_PRIORITY") or random.randint(1, 2**31 - 1)
+    )
+    settings.peering.mandatory = True  # no peering object: refuse to start rather than act unguarded
     settings.execution.max_workers = 32  # azure-ai-ml and the kubernetes client are synchronous
     settings.watching.server_timeout = 120
     if "wiring" not in memo:

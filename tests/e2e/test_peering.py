@@ -1,0 +1,52 @@
+"""Two operator replicas: kopf peering keeps one idle; when the active one dies the other takes over."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from localkube.testing import ClusterHandle
+from tests.e2e.conftest import StartOperator, apply, phase, wait_for
+from tests.e2e.manifests import model_deployment
+
+pytestmark = pytest.mark.cluster
+
+
+def test_only_one_replica_acts_and_the_other_takes_over(
+    cluster: ClusterHandle, namespace: str, start_operator: StartOperator
+) -> None:
+    active = start_operator(priority=200)
+    standby = start_operator(priority=100)
+    apply(cluster, namespace, model_deployment("m"))
+    wait_for(
+        cluster,
+        namespace,
+        "m",
+        lambda b: phase(b) == "Promoted",
+        "promoted by the active replica",
+        operator=active,
+    )
+    time.sleep(1)
+    assert "reconciled " in active.output()
+    assert "Pausing operations in favour of" in standby.output()
+    assert "reconciled " not in standby.output()
+
+    active.stop(signal.SIGKILL)
+    apply(
+        cluster,
+        namespace,
+        model_deployment("m", image="registry.example/budget-optimizer:2.0.0", version="2.0.0"),
+    )
+    done = wait_for(
+        cluster,
+        namespace,
+        "m",
+        lambda b: phase(b) == "Promoted" and b["status"]["stable"]["modelVersion"] == "2.0.0",
+        "promoted by the standby once the active replica's peering entry expired",
+        timeout=150,
+        operator=standby,
+    )
+    assert done["status"]["stable"]["modelVersion"] == "2.0.0"
+    assert "reconciled " in standby.output()
