@@ -24,12 +24,14 @@ class ClusterSpec:
 def cluster_specs(config: PlatformConfig) -> list[ClusterSpec]:
     c = config.compute
     return [
+        # Never evicted in production; outside it the same cluster runs on spot capacity (a dev job can be
+        # retried, and the policy pack requires low priority there).
         ClusterSpec(
             "gpu-dedicated",
             c.gpu_vm_size,
             c.gpu_max_nodes,
-            "Dedicated",
-            "GPU training that must not be evicted",
+            "Dedicated" if config.is_prod else "LowPriority",
+            "GPU training that must not be evicted (in production)",
         ),
         ClusterSpec(
             "gpu-spot",

@@ -194,7 +194,7 @@ def start_operator(kubeconfig: Path, metrics_port: int, log: Path) -> subprocess
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
     args = ["--namespace", NS, "--standalone", "--liveness=", f"--metrics-port={metrics_port}"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "modeldeploy.observability.launch", *args, "--metrics-addr=127.0.0.1"],
+        [sys.executable, "-m", "modeldeploy", "operator", *args, "--metrics-addr=127.0.0.1"],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         env=env,

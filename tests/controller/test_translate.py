@@ -47,7 +47,12 @@ def test_shadow_with_manual_promotion_ends_in_an_analysed_gate() -> None:
     spec = _spec(
         strategy={
             "type": "shadow",
-            "shadow": {"mirrorPercent": 20, "duration": "10m", "comparison": {"latency": {}}, "promotion": "manual"},
+            "shadow": {
+                "mirrorPercent": 20,
+                "duration": "10m",
+                "comparison": {"latency": {}},
+                "promotion": "manual",
+            },
         }
     )
     plan = plan_of(spec)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from modeldeploy.observability import launch
+from modeldeploy.controller import main as operator_main
 from tests.conftest import ROOT
 from tests.deploy.render import KUSTOMIZE, one, render
 
@@ -62,7 +62,7 @@ def test_deployment_is_ha_probed_bounded_and_locked_down(
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     # the args are ones the entry point accepts, and they serve the ports the probes and Service use
-    args = launch.build_parser().parse_args(c["args"])
+    args = operator_main.build_parser().parse_args(c["args"])
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     assert args.metrics_port == ports["metrics"]
     assert args.liveness == f"http://0.0.0.0:{ports['health']}/healthz"
@@ -136,4 +136,4 @@ def test_container_image_installs_the_runtime_dependencies_and_runs_as_the_pod_u
     dep = one(rendered["base"], "Deployment", "modeldeploy")
     uid = dep["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
     assert f"USER {uid}:{uid}" in text
-    assert 'ENTRYPOINT ["python", "-m", "modeldeploy.observability.launch"]' in text
+    assert 'ENTRYPOINT ["python", "-m", "modeldeploy", "operator"]' in text

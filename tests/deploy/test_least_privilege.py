@@ -115,7 +115,7 @@ def restricted_operator(
     # clusterwide and peered, exactly as the Deployment runs it
     args = ["--metrics-port=0", "--metrics-addr=127.0.0.1", "--liveness="]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "modeldeploy.observability.launch", *args],
+        [sys.executable, "-m", "modeldeploy", "operator", *args],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         env=env,

@@ -20,6 +20,7 @@ from modeldeploy.api import GROUP, PLURAL, VERSION
 from modeldeploy.controller.ports import Conflict
 from modeldeploy.controller.reconciler import Reconciler, owner_of
 from modeldeploy.controller.wiring import Wiring, build_wiring
+from modeldeploy.observability import forget
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +138,4 @@ def delete(body: kopf.Body, memo: kopf.Memo, uid: str, **_: Any) -> None:
     if backend is not None:
         backend.delete_all(owner)
     _wakers(memo).pop(uid, None)
+    forget(owner.namespace, owner.name)

@@ -1,4 +1,5 @@
-"""The operator process: kopf with our handlers, peering on by default (two replicas never both act)."""
+"""The operator process: kopf with our handlers, peering on by default (two replicas never both act),
+Prometheus metrics and JSON logs carrying each resource's namespace, name and revision."""
 
 from __future__ import annotations
 
@@ -8,21 +9,38 @@ import logging
 
 import kopf
 
-from modeldeploy.controller import handlers
+from modeldeploy.observability.logs import configure_json_logging
+from modeldeploy.observability.metrics import start_metrics_server
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modeldeploy operator")
+    parser.add_argument("--namespace", "-n", action="append", default=[], help="watch only these namespaces")
+    parser.add_argument("--standalone", action="store_true", help="no peering (a single replica)")
+    parser.add_argument(
+        "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL ('': off)"
+    )
+    parser.add_argument(
+        "--metrics-port", type=int, default=9090, help="Prometheus /metrics port (0: a free one)"
+    )
+    parser.add_argument("--metrics-addr", default="0.0.0.0")
+    parser.add_argument("--log-format", choices=("json", "text"), default="json")
+    parser.add_argument("--verbose", "-v", action="store_true")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="modeldeploy operator")
-    parser.add_argument("--namespace", "-n", action="append", default=[], help="watch only these namespaces")
-    parser.add_argument("--standalone", action="store_true", help="no peering (a single replica, tests)")
-    parser.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL")
-    parser.add_argument("--verbose", "-v", action="store_true")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    args = build_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.INFO
+    if args.log_format == "json":
+        configure_json_logging(level)
+    else:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from modeldeploy.controller import handlers
+
     assert handlers.rollout  # registered on import
+    port = start_metrics_server(args.metrics_port, args.metrics_addr)
+    logging.getLogger(__name__).info("metrics on :%d/metrics", port, extra={"metricsPort": port})
     asyncio.run(
         kopf.operator(
             clusterwide=not args.namespace,

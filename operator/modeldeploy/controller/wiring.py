@@ -19,6 +19,7 @@ from modeldeploy.controller.analysis import DefaultAnalysisRunner
 from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
 from modeldeploy.controller.reconciler import Reconciler, owner_of
 from modeldeploy.controller.retraining import DefaultRetrainingTrigger
+from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +64,11 @@ def build_wiring(api: client.ApiClient | None = None) -> Wiring:
     def backends(owner: Owner, spec: ModelDeploymentSpec) -> ServingBackend:
         return holder["w"].backend_for(owner, spec)
 
-    reconciler = Reconciler(
+    # Metered wrappers: every status write and Event feeds the operator's Prometheus metrics.
+    reconciler = MeteredReconciler(
         backends=backends,
-        store=KubeStatusStore(api),
-        events=KubeEventSink(api),
+        store=MeteredStatusStore(KubeStatusStore(api)),
+        events=MeteredEventSink(KubeEventSink(api)),
         analysis=DefaultAnalysisRunner(),
         retraining=DefaultRetrainingTrigger(api),
     )

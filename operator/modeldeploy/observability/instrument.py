@@ -1,8 +1,8 @@
 """Metrics, log context and events wrapped around the reconciler's ports, so the controller stays unaware.
 
-``instrumented_wiring`` builds the same wiring as ``controller.wiring.build_wiring`` with the status store,
-event sink and reconciler wrapped: every status write updates the phase/traffic/analysis/drift/rollback
-metrics, every Event is counted, every reconcile is timed and logged with its resource bound.
+``controller.wiring.build_wiring`` wraps the status store, event sink and reconciler with these: every status
+write updates the phase/traffic/analysis/drift/rollback metrics, every Event is counted, every reconcile is
+timed and logged with its resource bound.
 """
 
 from __future__ import annotations
@@ -11,17 +11,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from kubernetes import client
-from kubernetes.dynamic import DynamicClient
-
 from modeldeploy.api.status import ModelDeploymentStatus
 from modeldeploy.backends.base import Owner
-from modeldeploy.controller.analysis import DefaultAnalysisRunner
-from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
 from modeldeploy.controller.ports import Conflict, EventSink, StatusStore
 from modeldeploy.controller.reconciler import Outcome, Reconciler
-from modeldeploy.controller.retraining import DefaultRetrainingTrigger
-from modeldeploy.controller.wiring import Wiring, load_kube_config
 from modeldeploy.observability import metrics
 from modeldeploy.observability.logs import bound
 from modeldeploy.rollout.actions import EventType
@@ -81,22 +74,3 @@ class MeteredReconciler(Reconciler):
                 raise
             finally:
                 metrics.observe_reconcile(ns, name, time.perf_counter() - start, outcome_label)
-
-
-def instrumented_wiring(api: client.ApiClient | None = None) -> Wiring:
-    api = api or load_kube_config()
-    dyn = DynamicClient(api)  # type: ignore[no-untyped-call]
-    holder: dict[str, Wiring] = {}
-
-    def backends(owner: Owner, spec: Any) -> Any:
-        return holder["w"].backend_for(owner, spec)
-
-    reconciler = MeteredReconciler(
-        backends=backends,
-        store=MeteredStatusStore(KubeStatusStore(api)),
-        events=MeteredEventSink(KubeEventSink(api)),
-        analysis=DefaultAnalysisRunner(),
-        retraining=DefaultRetrainingTrigger(api),
-    )
-    holder["w"] = Wiring(api, dyn, reconciler)
-    return holder["w"]
