@@ -75,3 +75,35 @@ def test_results_map_to_status_records() -> None:
     again = status_record(result, "rev-2", 2, when)
     assert record.drift_id is not None
     assert again.drift_id == record.drift_id
+
+
+def test_p_value_tests_report_the_statistic_and_the_p_value_apart() -> None:
+    from scipy import stats
+
+    drift = spec.Drift.model_validate(
+        {
+            "reference": {"uri": "file:///r.parquet"},
+            "live": {"uri": "file:///l.parquet"},
+            "numerical": [{"name": "x", "test": "ks"}],
+            "categorical": [{"name": "c", "test": "chiSquared"}],
+            "correction": "none",
+            "minSampleSize": 100,
+        }
+    )
+    cfg = analysis_config(spec.Analysis(drift=drift), 60.0)
+    assert cfg.drift is not None
+    rng = np.random.default_rng(1)
+    ref = {"x": rng.normal(0, 1, 800), "c": rng.choice(["a", "b", "c"], 800)}
+    live = {"x": rng.normal(0.3, 1, 800), "c": rng.choice(["a", "b", "c"], 800, p=[0.5, 0.3, 0.2])}
+    result = AnalysisResult(Verdict.FAILED, (), detect_drift(cfg.drift, ref, live), "")
+    x, c = status_record(result, "r", 0, datetime(2025, 1, 1, tzinfo=UTC)).drift
+    ks = stats.ks_2samp(ref["x"], live["x"])
+    assert x.statistic is not None
+    assert x.p_value is not None
+    assert abs(x.statistic - ks.statistic) < 1e-9
+    assert abs(x.p_value - ks.pvalue) < 1e-9
+    assert x.distance is None
+    assert c.statistic is not None
+    assert c.statistic > 1.0  # the chi-squared statistic, not a probability
+    assert c.p_value is not None
+    assert 0.0 <= c.p_value <= 1.0

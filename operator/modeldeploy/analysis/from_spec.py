@@ -72,13 +72,19 @@ def analysis_config(
 
 
 def feature_record(f: FeatureResult) -> status.FeatureDrift:
-    is_p = f.method in (DriftMethod.KS, DriftMethod.CHI_SQUARED)
+    """For KS and chi-squared the engine compares a (corrected) p-value with the threshold: the status shows
+    that p-value and the test statistic itself (D, chi-squared) separately."""
+    if f.method in (DriftMethod.KS, DriftMethod.CHI_SQUARED):
+        raw = f.distances.get("ks_statistic" if f.method is DriftMethod.KS else "chi2_statistic")
+        statistic, p_value, distance = raw, f.statistic, None
+    else:
+        statistic, p_value, distance = f.statistic, f.p_value, f.statistic
     return status.FeatureDrift(
         feature=f.feature,
         test=_TEST_NAMES[f.method],
-        statistic=f.statistic,
-        p_value=f.p_value,
-        distance=None if is_p else f.statistic,
+        statistic=statistic,
+        p_value=p_value,
+        distance=distance,
         threshold=f.threshold,
         verdict=status.Verdict(f.verdict.value),
     )
