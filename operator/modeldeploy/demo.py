@@ -29,6 +29,7 @@ import yaml
 from kubernetes import client, config
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
+from localkube.cluster import die_with_parent
 from modeldeploy.cli import render
 from modeldeploy.report import write_report
 
@@ -184,6 +185,7 @@ def start_prometheus(work: Path, targets: list[str], log: Path) -> tuple[subproc
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     url = f"http://127.0.0.1:{port}"
     _wait_http(f"{url}/-/ready", proc, "prometheus", log)
@@ -199,6 +201,7 @@ def start_operator(kubeconfig: Path, metrics_port: int, log: Path) -> subprocess
         stderr=subprocess.STDOUT,
         env=env,
         start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     _wait_http(f"http://127.0.0.1:{metrics_port}/metrics", proc, "operator", log)
     return proc
@@ -449,7 +452,12 @@ def run(out_dir: Path) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through run()'s finally: everything is torn down
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     return run(Path(os.environ.get("KDAP_DEMO_OUT", ROOT / "out")))
 
 

@@ -45,7 +45,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # Linux prctl(PR_SET_PDEATHSIG, SIGKILL): a test run killed with -9 leaves no orphans behind.
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(1, signal.SIGKILL)
@@ -207,7 +207,7 @@ class LocalCluster:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent if self.attached else None,
+            preexec_fn=die_with_parent if self.attached else None,
         )
         log.close()
 

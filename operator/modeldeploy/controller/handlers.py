@@ -51,7 +51,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.peering.priority = int(
         os.environ.get("MODELDEPLOY_PEERING_PRIORITY") or random.randint(1, 2**31 - 1)
     )
-    settings.peering.mandatory = True  # no peering object: refuse to start rather than act unguarded
+    # Without a peering object a replica would act unguarded: wait for one (unless run --standalone).
+    settings.peering.mandatory = not settings.peering.standalone
     settings.execution.max_workers = 32  # azure-ai-ml and the kubernetes client are synchronous
     settings.watching.server_timeout = 120
     if "wiring" not in memo:
