@@ -159,15 +159,7 @@ def status_view(body: Body, now: datetime) -> str:
     if traffic.get("mirror"):
         pct = int(traffic.get("mirrorPercent") or 0)
         lines.append(f"  {traffic['mirror'] + ' (mirror)':<28} [{bar(pct)}] {pct:>3}%")
-    steps = strategy_steps(spec)
-    if steps:
-        current = st.get("currentStepIndex")
-        started = st.get("stepStartedAt")
-        lines.append(f"Steps ({(spec.get('strategy') or {}).get('type')}):")
-        for i, text in enumerate(steps):
-            mark = " " if current is None or i > current else ("x" if i < current else ">")
-            since = f"   (since {age(started, now)})" if i == current and started else ""
-            lines.append(f"  [{mark}] {i + 1}. {text}{since}")
+    lines.extend(steps_lines(body, now))
     lines.extend(analysis_lines(st.get("lastAnalysis"), now))
     req = st.get("request")
     if req:
@@ -185,6 +177,72 @@ def status_view(body: Body, now: datetime) -> str:
             msg = f": {c['message']}" if c.get("message") else ""
             lines.append(f"  {c['type']}={c.get('status', 'Unknown')} {c.get('reason', '')}{msg}")
     return "\n".join(lines)
+
+
+def _last_failure(st: Body) -> Body | None:
+    """The failed revision Git still holds: the newest entry of ``failedRevisions``."""
+    failed: list[Body] = st.get("failedRevisions") or []
+    return failed[-1] if failed else None
+
+
+def stopped_step(st: Body, revision: str) -> int | None:
+    """The step (0-based) at which ``revision`` stopped: its last analysis, else its last StepStarted event.
+
+    None when it never reached a step (e.g. it never became Ready).
+    """
+    last = st.get("lastAnalysis") or {}
+    if last.get("revision") == revision and last.get("stepIndex") is not None:
+        return int(last["stepIndex"])
+    for h in reversed(st.get("history") or []):
+        if h.get("revision") == revision and h.get("reason") == "StepStarted":
+            head = (h.get("message") or "").split(":", 1)[0]  # "step 2/4: revision ... takes ..."
+            number = head.removeprefix("step ").split("/", 1)[0]
+            if head.startswith("step ") and number.isdigit():
+                return int(number) - 1
+    return None
+
+
+def steps_lines(body: Body, now: datetime) -> list[str]:
+    """The strategy's steps: done [x], current [>], not reached [ ]; a rollback's stopping step is [!].
+
+    With no candidate the status has no current step, so the phase says how the last rollout ended: a
+    promoted revision walked every step; a rolled-back (or aborted, or failed) one stopped where its last
+    analysis or step event says.
+    """
+    spec, st = body.get("spec") or {}, _status(body)
+    steps = strategy_steps(spec)
+    if not steps:
+        return []
+    title = f"Steps ({(spec.get('strategy') or {}).get('type')}):"
+    phase = st.get("phase")
+    if not st.get("candidate") and phase == "Promoted":
+        stable = (st.get("stable") or {}).get("name", "?")
+        return [f"{title} all done, revision {stable} promoted"] + [
+            f"  [x] {i + 1}. {text}" for i, text in enumerate(steps)
+        ]
+    failure = _last_failure(st)
+    if not st.get("candidate") and phase in ("RolledBack", "Degraded", "Failed") and failure:
+        stop = stopped_step(st, failure.get("name", ""))
+        why = f"{failure.get('reason') or phase}" + (
+            f": {failure['message']}" if failure.get("message") else ""
+        )
+        if stop is None:
+            lines = [f"{title} revision {failure.get('name', '?')} stopped before step 1 ({why})"]
+            return lines + [f"  [ ] {i + 1}. {text}" for i, text in enumerate(steps)]
+        lines = [f"{title} revision {failure.get('name', '?')} stopped at step {stop + 1}/{len(steps)}"]
+        for i, text in enumerate(steps):
+            mark = "x" if i < stop else ("!" if i == stop else " ")
+            note = f"   <- stopped here: {why}" if i == stop else ""
+            lines.append(f"  [{mark}] {i + 1}. {text}{note}")
+        return lines
+    current = st.get("currentStepIndex")
+    started = st.get("stepStartedAt")
+    lines = [title]
+    for i, text in enumerate(steps):
+        mark = " " if current is None or i > current else ("x" if i < current else ">")
+        since = f"   (since {age(started, now)})" if i == current and started else ""
+        lines.append(f"  [{mark}] {i + 1}. {text}{since}")
+    return lines
 
 
 def analysis_lines(a: Body | None, now: datetime) -> list[str]:
