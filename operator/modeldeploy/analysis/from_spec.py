@@ -86,7 +86,7 @@ def feature_record(f: FeatureResult) -> status.FeatureDrift:
         p_value=p_value,
         distance=distance,
         threshold=f.threshold,
-        verdict=status.Verdict(f.verdict.value),
+        verdict=f.verdict,
     )
 
 
@@ -106,12 +106,10 @@ def status_record(
         revision=revision,
         step_index=step_index,
         time=time,
-        verdict=status.Verdict(result.verdict.value),
+        verdict=result.verdict,
         message=result.message,
         metrics=[
-            status.MetricResult(
-                name=m.name, value=m.value, verdict=status.Verdict(m.verdict.value), message=m.message
-            )
+            status.MetricResult(name=m.name, value=m.value, verdict=m.verdict, message=m.message)
             for m in result.metrics
         ],
         drift=[feature_record(f) for f in (drift.features + drift.predictions if drift else ())],

@@ -11,19 +11,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+# One verdict vocabulary from engine to status: the engine's results are stored as they are.
+from modeldeploy.api.status import Verdict as Verdict
+
 # A column as a data source hands it over: numpy for numbers, pyarrow for anything (strings stay in Arrow).
 Column: TypeAlias = npt.NDArray[np.generic] | pa.Array | pa.ChunkedArray
 Columns: TypeAlias = Mapping[str, Column]
-
-
-class Verdict(StrEnum):
-    """Same spellings as the status records, so mapping is the identity."""
-
-    SUCCESSFUL = "Successful"
-    FAILED = "Failed"
-    INCONCLUSIVE = "Inconclusive"
-    INSUFFICIENT_DATA = "InsufficientData"
-    ERROR = "Error"
 
 
 class Correction(StrEnum):
