@@ -4,6 +4,10 @@ It starts localkube, the operator (with its metrics endpoint), a model-traffic e
 Prometheus scraping both; applies the two ModelDeployments in examples/demo/ (each first at a stable version,
 then upgraded the way a Git commit would); shows their progress live; writes out/report.html; and tears
 everything down in ``finally``, checking that no process it started is left.
+
+The output directory is ``$KDAP_DEMO_OUT`` (default ``out/``). After a run that got as far as teardown,
+``summary.json`` there says, machine-readably, how it went (see ``summary``); a run that failed earlier leaves
+none (a stale one is removed at the start).
 """
 
 from __future__ import annotations
@@ -367,9 +371,35 @@ def kubectl(kubeconfig: Path, *args: str, input: str | None = None) -> None:
         raise SystemExit(f"kubectl {' '.join(args)} failed: {out.stderr.strip()}")
 
 
+def drifting_features(item: dict[str, Any]) -> list[str]:
+    """The features the last analysis found drifting (the ones the report plots)."""
+    analysis = (item.get("status") or {}).get("lastAnalysis") or {}
+    return [f["feature"] for f in analysis.get("drift") or [] if f.get("verdict") == "Failed"]
+
+
+def summary(
+    final: list[dict[str, Any]], report: Path | None, left: list[int], seconds: float
+) -> dict[str, Any]:
+    """``summary.json``: ``ok`` is true when every rollout ended as expected, the report was written and no
+    process was left behind."""
+    phases = {i["metadata"]["name"]: (i.get("status") or {}).get("phase") for i in final}
+    return {
+        "ok": phases == EXPECTED and report is not None and not left,
+        "expected": EXPECTED,
+        "phases": phases,
+        "drifting": {i["metadata"]["name"]: drifting_features(i) for i in final},
+        "report": str(report) if report is not None else None,
+        "processesLeft": left,
+        "seconds": round(seconds, 1),
+    }
+
+
 def run(out_dir: Path) -> int:
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "summary.json").unlink(missing_ok=True)
+    final: list[dict[str, Any]] = []
+    report: Path | None = None
     work = Path(tempfile.mkdtemp(prefix="kdap-demo-"))
     data_dir = out_dir / "demo-data"
     write_data(data_dir)
@@ -445,6 +475,8 @@ def run(out_dir: Path) -> int:
             stop(p)
         shutil.rmtree(work, ignore_errors=True)
     left = leftovers([p.pid for p in procs])
+    result = summary(final, report, left, time.monotonic() - started)
+    (out_dir / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     if left:
         print(f"processes left behind: {left}", file=sys.stderr)
         return 1
