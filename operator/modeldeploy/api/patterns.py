@@ -9,6 +9,12 @@ RESOURCE_GROUP = r"^[-\w.()]{0,89}[-\w()]$"
 WORKSPACE = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,32}$"
 # Azure ML online endpoint: 3-32 characters, a letter first, letters, digits and hyphens, no trailing hyphen.
 ENDPOINT = r"^[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]$"
+# A Log Analytics workspace's ARM id (ARM ids are case-insensitive).
+LOG_ANALYTICS_WORKSPACE_ID = (
+    r"(?i)^/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"/resourceGroups/[-\w.()]{0,89}[-\w()]/providers/Microsoft\.OperationalInsights/workspaces"
+    r"/[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$"
+)
 AZUREML_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}"
 ASSET_VERSION = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 SEMVER = (

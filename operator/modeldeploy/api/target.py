@@ -90,6 +90,16 @@ class AzureMLTarget(ApiModel):
     request_settings: RequestSettings = Field(default_factory=RequestSettings)
     liveness_probe: LivenessProbe = Field(default_factory=LivenessProbe)
     readiness_probe: Probe = Field(default_factory=Probe)
+    log_analytics_workspace_id: str | None = Field(
+        None,
+        pattern=patterns.LOG_ANALYTICS_WORKSPACE_ID,
+        max_length=512,
+        description=(
+            "The ARM id of the Log Analytics workspace (the infra stack output log_analytics_id). When set, "
+            "the operator puts a diagnostic setting on each managed online deployment it creates, sending "
+            "AllMetrics there: the platform's CPU alert reads them from AzureMetrics. Managed endpoints only."
+        ),
+    )
 
     @cel(
         "self.endpointKind == 'kubernetes' ? has(self.compute) : !has(self.compute)",
@@ -108,6 +118,15 @@ class AzureMLTarget(ApiModel):
     )
     def _aad_only_managed(self) -> bool:
         return self.auth_mode != "aad_token" or self.endpoint_kind == "managed"
+
+    @cel(
+        "!has(self.logAnalyticsWorkspaceId) || self.endpointKind == 'managed'",
+        "target.azureml.logAnalyticsWorkspaceId needs endpointKind managed: Kubernetes online deployments "
+        "send no platform metrics to Azure Monitor; remove the field",
+        field_path=".logAnalyticsWorkspaceId",
+    )
+    def _workspace_only_managed(self) -> bool:
+        return self.log_analytics_workspace_id is None or self.endpoint_kind == "managed"
 
 
 def _quantity_text(value: object) -> object:

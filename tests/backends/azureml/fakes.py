@@ -1,4 +1,4 @@
-"""In-memory Azure ML workspace and Azure Monitor autoscale, at the SDK boundary.
+"""In-memory Azure ML workspace, Azure Monitor autoscale and diagnostic settings, at the SDK boundary.
 
 The fakes take and return only the SDKs' own entity types, store what the SDK would send (the REST objects
 from the entities' own serialisers) and enforce the service's rules, answering violations the way Azure
@@ -36,10 +36,17 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.core.pipeline.transport import HttpRequest, RequestsTransportResponse
 from azure.mgmt.monitor.models import AutoscaleSettingResource
 
+from modeldeploy.backends.azureml.diagnostics import DiagnosticSetting
 from modeldeploy.backends.azureml.naming import deployment_resource_id
 
 _NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
 _TERMINAL = {"Succeeded", "Failed", "Canceled"}
+_LOG_ANALYTICS_ID = re.compile(
+    r"^/subscriptions/[0-9a-f-]{36}/resourcegroups/[^/]+/providers/microsoft\.operationalinsights/workspaces/[^/]+$",
+    re.IGNORECASE,
+)
+_DEPLOYMENT_METRIC_CATEGORIES = {"allmetrics"}  # online deployments have no log categories
+MAX_DIAGNOSTIC_SETTINGS = 5  # per resource
 
 
 def _state(entity: Any) -> str:
@@ -118,6 +125,8 @@ class FakeWorkspace:
         self.endpoints: dict[str, Any] = {}  # name -> REST OnlineEndpoint data
         self.deployments: dict[tuple[str, str], Any] = {}  # (endpoint, name) -> REST OnlineDeployment data
         self.autoscale: dict[tuple[str, str], dict[str, Any]] = {}  # (rg, name) -> serialised setting
+        # (lower-cased resource id, name) -> serialised diagnostic setting; like Azure, they outlive resources
+        self.diagnostics: dict[tuple[str, str], dict[str, Any]] = {}
         self.failures: dict[tuple[str, str], HttpResponseError] = {}
         self.faults = Faults()
         self.calls: list[str] = []
@@ -125,6 +134,7 @@ class FakeWorkspace:
         self.online_endpoints = FakeOnlineEndpoints(self)
         self.online_deployments = FakeOnlineDeployments(self)
         self.autoscale_settings = FakeAutoscaleSettings(self)
+        self.diagnostic_settings = FakeDiagnosticSettings(self)
 
     # --- test controls -------------------------------------------------------------------------------
     def hit(self, operation: str) -> None:
@@ -383,3 +393,70 @@ class FakeAutoscaleSettings:
     def delete(self, resource_group_name: str, autoscale_setting_name: str) -> None:
         self._ws.hit("autoscale_settings.delete")
         self._ws.autoscale.pop((resource_group_name, autoscale_setting_name), None)  # ARM: 200 or 204
+
+
+class FakeDiagnosticSettings:
+    """``Microsoft.Insights/diagnosticSettings`` on online deployments (an extension resource under them)."""
+
+    def __init__(self, ws: FakeWorkspace) -> None:
+        self._ws = ws
+
+    def _target(self, resource_uri: str) -> str:
+        match = re.search(r"/onlineEndpoints/([^/]+)/deployments/([^/]+)$", resource_uri, re.IGNORECASE)
+        key = None
+        if match is not None:
+            key = next(
+                (
+                    k
+                    for k in self._ws.deployments
+                    if self._ws.deployment_id(*k).lower() == resource_uri.lower()
+                ),
+                None,
+            )
+        if key is None:
+            raise http_error(404, "ResourceNotFound", f"The resource {resource_uri!r} was not found")
+        return resource_uri.lower()
+
+    def get(self, resource_uri: str, name: str) -> DiagnosticSetting:
+        self._ws.hit("diagnostic_settings.get")
+        body = self._ws.diagnostics.get((self._target(resource_uri), name))
+        if body is None:
+            raise http_error(404, "ResourceNotFound", f"diagnostic setting {name!r} not found")
+        return DiagnosticSetting.deserialize(body)
+
+    def create_or_update(
+        self, resource_uri: str, name: str, parameters: DiagnosticSetting
+    ) -> DiagnosticSetting:
+        if type(parameters) is not DiagnosticSetting:
+            raise TypeError(f"expected DiagnosticSetting, got {type(parameters)}")
+        self._ws.hit("diagnostic_settings.create_or_update")
+        target = self._target(resource_uri)
+        body = parameters.serialize()
+        props = body["properties"]
+        if not _LOG_ANALYTICS_ID.match(props.get("workspaceId") or ""):
+            raise _bad_request(f"Invalid workspaceId {props.get('workspaceId')!r}", code="InvalidParameter")
+        unsupported = sorted(
+            {
+                str(m["category"])
+                for m in props["metrics"]
+                if m["category"].lower() not in _DEPLOYMENT_METRIC_CATEGORIES
+            }
+            | {str(g["category"]) for g in props["logs"]}
+        )
+        if unsupported:
+            raise _bad_request(f"Categories {unsupported} are not supported", code="InvalidParameter")
+        if not any(m["enabled"] for m in props["metrics"]) and not any(g["enabled"] for g in props["logs"]):
+            raise _bad_request("At least one category must be enabled", code="InvalidParameter")
+        existing = [n for (uri, n) in self._ws.diagnostics if uri == target]
+        if name not in existing and len(existing) >= MAX_DIAGNOSTIC_SETTINGS:
+            raise _bad_request("At most 5 diagnostic settings per resource", code="Conflict")
+        body["name"], body["id"] = (
+            name,
+            f"{resource_uri}/providers/microsoft.insights/diagnosticSettings/{name}",
+        )
+        self._ws.diagnostics[(target, name)] = body
+        return DiagnosticSetting.deserialize(body)
+
+    def delete(self, resource_uri: str, name: str) -> None:
+        self._ws.hit("diagnostic_settings.delete")
+        self._ws.diagnostics.pop((self._target(resource_uri), name), None)  # ARM: 200 or 204

@@ -83,7 +83,10 @@ class Rig:
         target = self.spec.target.azureml
         assert target is not None
         clients = AzureMLClients(
-            self.ws.online_endpoints, self.ws.online_deployments, self.ws.autoscale_settings
+            self.ws.online_endpoints,
+            self.ws.online_deployments,
+            self.ws.autoscale_settings,
+            self.ws.diagnostic_settings,
         )
         retry = RetryPolicy(
             attempts=4, base_delay=1.0, max_delay=30.0, sleep=self.clock.sleep, jitter=lambda: 1.0

@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 from azure.ai.ml.operations import OnlineDeploymentOperations, OnlineEndpointOperations
+from azure.core.pipeline import Pipeline
+from azure.core.pipeline.policies import RetryPolicy
 from azure.mgmt.monitor.operations import AutoscaleSettingsOperations
 
 from modeldeploy.backends.azureml.clients import AzureMLBackends, azureml_clients
+from modeldeploy.backends.azureml.diagnostics import ArmDiagnosticSettings
 from tests.backends.azureml.rig import example_spec
 
 # Each call exactly as backend.py makes it (positional/keyword shape), against the real method.
@@ -25,6 +28,9 @@ CALLS: list[tuple[Any, str, tuple[Any, ...]]] = [
     (AutoscaleSettingsOperations, "get", ("rg", "name")),
     (AutoscaleSettingsOperations, "create_or_update", ("rg", "name", object())),
     (AutoscaleSettingsOperations, "delete", ("rg", "name")),
+    (ArmDiagnosticSettings, "get", ("uri", "name")),
+    (ArmDiagnosticSettings, "create_or_update", ("uri", "name", object())),
+    (ArmDiagnosticSettings, "delete", ("uri", "name")),
 ]
 
 
@@ -52,6 +58,66 @@ def test_real_clients_build_without_network() -> None:
     assert isinstance(clients.online_endpoints, OnlineEndpointOperations)
     assert isinstance(clients.online_deployments, OnlineDeploymentOperations)
     assert isinstance(clients.autoscale_settings, AutoscaleSettingsOperations)
+    assert isinstance(clients.diagnostic_settings, ArmDiagnosticSettings)
+
+
+def _pipelines(root: Any, depth: int = 5) -> list[Pipeline[Any, Any]]:
+    """Every azure-core pipeline reachable from an operations object through its attributes."""
+    found: list[Pipeline[Any, Any]] = []
+    seen: set[int] = set()
+
+    def walk(node: Any, left: int) -> None:
+        if id(node) in seen or left < 0 or isinstance(node, str | bytes | int | float | bool | type(None)):
+            return
+        seen.add(id(node))
+        if isinstance(node, Pipeline):
+            found.append(node)
+            return
+        bound = getattr(node, "__self__", None)  # a bound method: ArmDiagnosticSettings.send
+        children = [bound] if bound is not None else []
+        if isinstance(node, dict):
+            children += list(node.values())
+        elif isinstance(node, list | tuple):
+            children += list(node)
+        elif hasattr(node, "__dict__"):
+            children += list(vars(node).values())
+        for child in children:
+            walk(child, left - 1)
+
+    walk(root, depth)
+    return found
+
+
+def _retry_totals(ops: Any) -> list[int]:
+    pipelines = _pipelines(ops)
+    assert pipelines, f"no azure-core pipeline found under {type(ops).__name__}"
+    policies = [p for pipeline in pipelines for p in pipeline._impl_policies if isinstance(p, RetryPolicy)]
+    assert len(policies) >= len(pipelines), "every pipeline carries a RetryPolicy"
+    return [p.total_retries for p in policies]
+
+
+def test_the_sdk_pipelines_do_not_retry_because_the_guard_does() -> None:
+    target = example_spec("budget-optimizer").target.azureml
+    assert target is not None
+    clients = azureml_clients(target, _NoNetworkCredential())
+    for ops in (
+        clients.online_endpoints,
+        clients.online_deployments,
+        clients.autoscale_settings,
+        clients.diagnostic_settings,
+    ):
+        totals = _retry_totals(ops)
+        assert set(totals) == {0}, f"{type(ops).__name__}: RetryPolicy totals {totals}"
+
+
+def test_the_pipeline_walk_sees_the_sdk_default_retries() -> None:
+    """The check above can fail: without retry_total the same walk finds azure-core's default of 10."""
+    from azure.ai.ml import MLClient
+
+    target = example_spec("budget-optimizer").target.azureml
+    assert target is not None
+    ml = MLClient(_NoNetworkCredential(), target.subscription_id, target.resource_group, target.workspace)
+    assert set(_retry_totals(ml.online_deployments)) == {10}
 
 
 def test_registry_shares_clients_per_workspace_and_keeps_backends() -> None:

@@ -8,6 +8,7 @@ The only in-memory state is the pollers of operations this process started, used
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,10 +18,11 @@ from azure.ai.ml.entities import KubernetesOnlineEndpoint
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from modeldeploy.api.spec import AzureMLTarget
-from modeldeploy.backends.azureml import build
+from modeldeploy.backends.azureml import build, diagnostics
 from modeldeploy.backends.azureml.autoscale import build_setting, setting_fingerprint
 from modeldeploy.backends.azureml.guard import Guard
 from modeldeploy.backends.azureml.naming import (
+    DIAGNOSTIC_SETTING,
     TAG_OWNER,
     TAG_REVISION,
     TAG_SPEC_HASH,
@@ -31,7 +33,13 @@ from modeldeploy.backends.azureml.naming import (
 )
 from modeldeploy.backends.azureml.operation import IN_PROGRESS, Operation, provisioning
 from modeldeploy.backends.azureml.retry import error_code
-from modeldeploy.backends.azureml.sdk import AutoscaleOps, OnlineDeploymentOps, OnlineEndpointOps, Poller
+from modeldeploy.backends.azureml.sdk import (
+    AutoscaleOps,
+    DiagnosticSettingsOps,
+    OnlineDeploymentOps,
+    OnlineEndpointOps,
+    Poller,
+)
 from modeldeploy.backends.azureml.traffic import canonical, validate
 from modeldeploy.backends.base import (
     BackendError,
@@ -48,11 +56,13 @@ LOG_LINES = 20
 
 @dataclass(frozen=True)
 class AzureMLClients:
-    """``MLClient.online_endpoints``, ``MLClient.online_deployments`` and the monitor client's autoscale."""
+    """``MLClient.online_endpoints``, ``MLClient.online_deployments``, the monitor client's autoscale and
+    the deployments' diagnostic settings."""
 
     online_endpoints: OnlineEndpointOps
     online_deployments: OnlineDeploymentOps
     autoscale_settings: AutoscaleOps
+    diagnostic_settings: DiagnosticSettingsOps
 
 
 def _utcnow() -> datetime:
@@ -142,6 +152,7 @@ class AzureMLBackend:
         state = self._state_of(revision.name, current)
         if state.readiness is Readiness.READY:
             self._ensure_autoscale(owner, revision, plan, endpoint, current)
+            self._ensure_diagnostics(target, plan, current)
         return state
 
     def revision_state(self, owner: Owner, name: str) -> RevisionState:
@@ -315,6 +326,52 @@ class AzureMLBackend:
         if current is None or setting_fingerprint(current) != setting_fingerprint(setting):
             self._call(f"write autoscale {name}", lambda: ops.create_or_update(rg, name, setting))
 
+    def _resource_id(self, deployment: Any, name: str) -> str:
+        return (
+            str(deployment.id)
+            if getattr(deployment, "id", None)
+            else deployment_resource_id(
+                self.target.subscription_id,
+                self.target.resource_group,
+                self.target.workspace,
+                self.endpoint,
+                name,
+            )
+        )
+
+    def _ensure_diagnostics(self, target: AzureMLTarget, plan: build.DeploymentPlan, deployment: Any) -> None:
+        """AllMetrics of a managed deployment to the target's Log Analytics workspace; written on change."""
+        workspace = target.log_analytics_workspace_id
+        if plan.kubernetes or workspace is None:
+            return
+        ops, uri = self.clients.diagnostic_settings, self._resource_id(deployment, plan.deployment)
+        setting = diagnostics.deployment_setting(workspace)
+        try:
+            current = self._call(
+                f"get diagnostic setting of {plan.deployment}", lambda: ops.get(uri, DIAGNOSTIC_SETTING)
+            )
+        except ResourceNotFoundError:
+            current = None
+        if current is None or diagnostics.setting_fingerprint(current) != diagnostics.setting_fingerprint(
+            setting
+        ):
+            self._call(
+                f"write diagnostic setting of {plan.deployment}",
+                lambda: ops.create_or_update(uri, DIAGNOSTIC_SETTING, setting),
+            )
+
+    def _delete_diagnostics(self, deployment: Any) -> None:
+        """Azure keeps a resource's diagnostic settings after deleting it (and re-attaches them to a new
+        resource with the same id), so ours goes first. Attempted with or without a workspace id in the spec:
+        the field may have been removed after the setting was written."""
+        if self.target.endpoint_kind == "kubernetes":
+            return
+        ops, uri = self.clients.diagnostic_settings, self._resource_id(deployment, deployment.name)
+        with contextlib.suppress(ResourceNotFoundError):  # the deployment is already gone
+            self._call(
+                f"delete diagnostic setting of {deployment.name}", lambda: ops.delete(uri, DIAGNOSTIC_SETTING)
+            )
+
     # --- traffic -------------------------------------------------------------------------------------
     def set_traffic(self, owner: Owner, split: TrafficSplit) -> None:
         live = {deployment_name(rev): w for rev, w in split.weights.items()}
@@ -377,6 +434,7 @@ class AzureMLBackend:
                 f"revision {name} still receives traffic; route it elsewhere before deleting",
                 retryable=False,
             )
+        self._delete_diagnostics(current)
         ops = self.clients.online_deployments
         self._call(f"delete deployment {dep}", lambda: ops.begin_delete(dep, self.endpoint))
         self._pollers.pop(dep, None)
@@ -402,6 +460,7 @@ class AzureMLBackend:
             return
         for deployment in self._deployments():
             self._delete_autoscale(deployment.name)  # Azure leaves autoscale settings behind otherwise
+            self._delete_diagnostics(deployment)  # and diagnostic settings
         self._call(
             f"delete endpoint {self.endpoint}",
             lambda: self.clients.online_endpoints.begin_delete(self.endpoint),

@@ -3,6 +3,12 @@
 No secret ever comes from the ModelDeployment: the credential chain finds the pod's federated token
 (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE set by the workload identity webhook), or a
 developer's `az login` when run locally.
+
+The SDKs' own retries are off (``retry_total=0``): the backend's Guard retries 429/5xx/timeouts itself,
+honouring Retry-After, behind a circuit breaker; with the azure-core RetryPolicy on too, one failing call
+would become up to (1 + retry_total) x attempts requests. ``MLClient`` passes its keyword arguments to every
+generated service client it builds (azure/ai/ml/_ml_client.py: ``ServiceClient...(..., **kwargs)``), whose
+configuration builds ``RetryPolicy(**kwargs)``; ``MonitorManagementClient``'s configuration does the same.
 """
 
 from __future__ import annotations
@@ -17,18 +23,29 @@ from azure.mgmt.monitor import MonitorManagementClient
 
 from modeldeploy.api.spec import AzureMLTarget
 from modeldeploy.backends.azureml.backend import AzureMLBackend, AzureMLClients
+from modeldeploy.backends.azureml.diagnostics import arm_diagnostic_settings
 from modeldeploy.backends.azureml.guard import Guard
 
+SDK_RETRIES_OFF: dict[str, Any] = {"retry_total": 0}
 
-def azureml_clients(target: AzureMLTarget, credential: Any) -> AzureMLClients:
+
+def azureml_clients(target: AzureMLTarget, credential: Any, **sdk_kwargs: Any) -> AzureMLClients:
+    """The SDK clients of the target's workspace; ``sdk_kwargs`` (e.g. ``transport``) reach every pipeline."""
+    kwargs = SDK_RETRIES_OFF | sdk_kwargs
     ml = MLClient(
         credential,
         subscription_id=target.subscription_id,
         resource_group_name=target.resource_group,
         workspace_name=target.workspace,
+        **kwargs,
     )
-    monitor = MonitorManagementClient(credential, target.subscription_id)
-    return AzureMLClients(ml.online_endpoints, ml.online_deployments, monitor.autoscale_settings)
+    monitor = MonitorManagementClient(credential, target.subscription_id, **kwargs)
+    return AzureMLClients(
+        ml.online_endpoints,
+        ml.online_deployments,
+        monitor.autoscale_settings,
+        arm_diagnostic_settings(credential, **kwargs),
+    )
 
 
 @dataclass

@@ -40,6 +40,10 @@ def autoscale_setting_name(endpoint: str, deployment: str) -> str:
     return f"{endpoint}-{deployment}-autoscale"
 
 
+# The diagnostic setting the backend puts on each managed deployment (names are unique per resource).
+DIAGNOSTIC_SETTING = "kdap-metrics-to-log-analytics"
+
+
 def deployment_resource_id(
     subscription: str, resource_group: str, workspace: str, endpoint: str, deployment: str
 ) -> str:

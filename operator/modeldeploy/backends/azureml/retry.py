@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 _ROLE_HINT = (
     "the operator's identity needs 'AzureML Data Scientist' on the workspace and "
-    "'Monitoring Contributor' (autoscale write) on the resource group"
+    "'Monitoring Contributor' (autoscale and diagnostic settings write) on the resource group"
 )
 
 

@@ -1,8 +1,10 @@
 """The slice of the Azure SDKs the backend calls, as Protocols.
 
 ``MLClient.online_endpoints`` / ``MLClient.online_deployments`` (azure-ai-ml) and
-``MonitorManagementClient.autoscale_settings`` (azure-mgmt-monitor) satisfy these structurally; the test
-fakes do too, so the backend is exercised at exactly the boundary it has in production.
+``MonitorManagementClient.autoscale_settings`` (azure-mgmt-monitor) satisfy these structurally; so does
+``diagnostics.ArmDiagnosticSettings``, standing in for the diagnostic-settings operation group that
+azure-mgmt-monitor 7 no longer ships. The test fakes do too, so the backend is exercised at exactly the
+boundary it has in production.
 """
 
 from __future__ import annotations
@@ -53,3 +55,13 @@ class AutoscaleOps(Protocol):
     ) -> Any: ...
 
     def delete(self, resource_group_name: str, autoscale_setting_name: str) -> None: ...
+
+
+class DiagnosticSettingsOps(Protocol):
+    """``diagnostics.ArmDiagnosticSettings`` (the call shapes of azure-mgmt-monitor 6's operation group)."""
+
+    def get(self, resource_uri: str, name: str) -> Any: ...
+
+    def create_or_update(self, resource_uri: str, name: str, parameters: Any) -> Any: ...
+
+    def delete(self, resource_uri: str, name: str) -> None: ...
