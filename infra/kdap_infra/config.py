@@ -13,6 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from kdap_infra.config_sections import (
+    INSTALLED_NAMESPACE,
+    INSTALLED_SERVICE_ACCOUNT,
     NAMESPACE,
     UUID_PATTERN,
     AiServicesConfig,
@@ -78,6 +80,23 @@ class PlatformConfig(Section):
     def private_networking(self) -> bool:
         return self.is_prod if self.network.enabled is None else self.network.enabled
 
+    def _check_operator_install(self) -> None:
+        if not self.aks.install_operator:
+            return
+        if not self.aks.enabled:
+            raise ValueError(
+                f"{NAMESPACE}:aks.installOperator is true but {NAMESPACE}:aks.enabled is false: there is no "
+                "cluster to install into. Fix: enable AKS, or install the operator with kubectl apply -k"
+            )
+        installed = (INSTALLED_NAMESPACE, INSTALLED_SERVICE_ACCOUNT)
+        if (self.operator.namespace, self.operator.service_account) != installed:
+            raise ValueError(
+                f"{NAMESPACE}:operator.namespace/serviceAccount are {self.operator.namespace}/"
+                f"{self.operator.service_account}, but the installed operator runs as {'/'.join(installed)} "
+                "(deploy/kustomize), so its federated credential would name the wrong account. "
+                f"Fix: set {NAMESPACE}:operator.namespace: {installed[0]} and serviceAccount: {installed[1]}"
+            )
+
     @model_validator(mode="after")
     def _coherent(self) -> PlatformConfig:
         names = [e.name for e in self.endpoints]
@@ -90,6 +109,7 @@ class PlatformConfig(Section):
                 f"{NAMESPACE}:operator.oidcIssuerUrl is required when {NAMESPACE}:aks.enabled is false. "
                 "Fix: set it to the OIDC issuer URL of the cluster the operator runs in, or enable AKS"
             )
+        self._check_operator_install()
         if self.is_prod and self.network.enabled is False:
             raise ValueError(
                 f"{NAMESPACE}:network.enabled is false in prod, where public access is off and private "

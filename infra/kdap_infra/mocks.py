@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -177,6 +179,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "clientId": fake_guid("client"),
                 "objectId": fake_guid("deployer"),
             }, []
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            return {"kubeconfigs": [{"name": "clusterUser", "value": mock_kubeconfig(args.args)}]}, []
         return {}, []
 
     @staticmethod
@@ -248,3 +252,24 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         i, endpoint=f"https://{n}.cognitiveservices.azure.com/"
     ),
 }
+
+
+def mock_kubeconfig(args: dict[str, Any]) -> str:
+    """A base64 kubeconfig like AKS returns, naming the cluster it was asked for (kubelogin exec format)."""
+    name = str(args.get("resourceName", "aks"))
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": {"server": f"https://{name}.hcp.example.azmk8s.io:443"}}],
+        "users": [
+            {
+                "name": f"clusterUser_{name}",
+                "user": {
+                    "exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kubelogin"}
+                },
+            }
+        ],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": f"clusterUser_{name}"}}],
+        "current-context": name,
+    }
+    return base64.b64encode(json.dumps(config).encode()).decode()

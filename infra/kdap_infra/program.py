@@ -42,14 +42,16 @@ def _cmk_key(config: PlatformConfig, foundation: Foundation) -> keyvault.Key | N
     )
 
 
-def _operator_issuer(
+def _operator_cluster(
     config: PlatformConfig, naming: Naming, foundation: Foundation, net: PrivateNetwork | None
-) -> pulumi.Input[str]:
+) -> tuple[pulumi.Input[str], OperatorCluster | None]:
+    """The OIDC issuer the operator's identity trusts, and the AKS cluster when infra/ creates one."""
     if not config.aks.enabled:
-        return str(config.operator.oidc_issuer_url)
+        return str(config.operator.oidc_issuer_url), None
     rg, logs = foundation.resource_group.name, foundation.log_analytics.id
     subnet = net.subnet_id("aks") if net else None
-    return OperatorCluster("operator-cluster", config, naming, rg, logs, subnet).oidc_issuer_url
+    aks = OperatorCluster("operator-cluster", config, naming, rg, logs, subnet)
+    return aks.oidc_issuer_url, aks
 
 
 def _private_endpoints(
@@ -90,8 +92,15 @@ def _build(config: PlatformConfig, naming: Naming) -> Platform:
     foundation = Foundation("foundation", config, naming)
     rg, logs = foundation.resource_group.name, foundation.log_analytics.id
     net = PrivateNetwork("network", config, naming, rg) if config.private_networking else None
-    issuer = _operator_issuer(config, naming, foundation, net)
+    issuer, aks = _operator_cluster(config, naming, foundation, net)
     ids = Identities("identities", config, naming, rg, issuer)
+    if aks is not None and config.aks.install_operator:
+        from kdap_infra.operator_install import OperatorInstall  # pulumi-kubernetes: only when asked for
+
+        OperatorInstall(
+            "operator-install", config, aks.cluster, rg, ids[Workload.OPERATOR].client_id,
+            opts=pulumi.ResourceOptions(parent=aks),
+        )  # fmt: skip
     cmk_key = _cmk_key(config, foundation)
     # The workspace checks its identity's access to storage, vault and registry when it is created.
     before = AccessGrants(

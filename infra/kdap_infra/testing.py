@@ -46,6 +46,7 @@ class RegisteredResource:
     urn: str = ""
     custom: bool = True
     secret_inputs: frozenset[str] = frozenset()  # top-level inputs that were marked secret (shown unwrapped)
+    provider: str = ""  # the explicit provider reference ("urn::id"), "" for the default provider
 
 
 @dataclass
@@ -86,6 +87,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     parent=request.parent or None,
                     urn=response.urn,
                     custom=bool(request.custom),
+                    provider=request.provider,
                 )
             )
         return response

@@ -1,0 +1,121 @@
+"""The operator installed into the AKS cluster infra/ creates (``kdap-platform:aks.installOperator: true``).
+
+The kustomize overlay of the stack's env (``deploy/kustomize/overlays/<env>``) is rendered with
+``kubectl kustomize`` when the program runs, the ServiceAccount's workload-identity annotations are set to the
+operator's managed identity (client id) and the tenant, and the objects are applied by a
+``pulumi_kubernetes.yaml.v2.ConfigGroup`` (CRDs and namespaces first) through a ``pulumi_kubernetes.Provider``
+built from the cluster's Entra ID user kubeconfig (``listManagedClusterUserCredentials`` in ``exec`` format:
+the machine running ``pulumi up`` needs ``kubelogin`` and an AKS RBAC role on the cluster).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+from pulumi_azure_native import containerservice as cs
+
+from kdap_infra.config import PlatformConfig
+from kdap_infra.config_sections import INSTALLED_NAMESPACE, INSTALLED_SERVICE_ACCOUNT
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OVERLAYS = REPO_ROOT / "deploy" / "kustomize" / "overlays"
+CLIENT_ID = "azure.workload.identity/client-id"
+TENANT_ID = "azure.workload.identity/tenant-id"
+
+Manifest = dict[str, Any]
+
+
+class RenderError(RuntimeError):
+    pass
+
+
+def render_overlay(overlay: Path) -> list[Manifest]:
+    """The overlay's objects, as ``kubectl kustomize`` renders them (the same as ``kubectl apply -k``)."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise RenderError(
+            "kubectl is not on PATH: aks.installOperator renders deploy/kustomize with `kubectl kustomize`. "
+            "Fix: install kubectl, or set kdap-platform:aks.installOperator to false"
+        )
+    out = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RenderError(f"`kubectl kustomize {overlay}` failed: {out.stderr.strip()}")
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def with_workload_identity(objs: list[Manifest], client_id: str, tenant_id: str) -> list[Manifest]:
+    """A copy of ``objs`` whose operator ServiceAccount names the managed identity and the tenant."""
+    patched = copy.deepcopy(objs)
+    accounts = [
+        o
+        for o in patched
+        if o.get("kind") == "ServiceAccount"
+        and o["metadata"].get("name") == INSTALLED_SERVICE_ACCOUNT
+        and o["metadata"].get("namespace") == INSTALLED_NAMESPACE
+    ]
+    if len(accounts) != 1:
+        raise RenderError(
+            f"the rendered install has {len(accounts)} ServiceAccounts "
+            f"{INSTALLED_NAMESPACE}/{INSTALLED_SERVICE_ACCOUNT}, expected 1: deploy/kustomize and "
+            "infra/kdap_infra/operator_install.py disagree on the operator's account; make them name the same"
+        )
+    annotations = accounts[0]["metadata"].setdefault("annotations", {})
+    annotations[CLIENT_ID] = client_id
+    annotations[TENANT_ID] = tenant_id
+    return patched
+
+
+def user_kubeconfig(cluster: cs.ManagedCluster, resource_group_name: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The cluster's Entra ID kubeconfig (kubelogin exec plugin), decoded, as a secret."""
+    creds = cs.list_managed_cluster_user_credentials_output(
+        resource_group_name=resource_group_name, resource_name=cluster.name, format="exec"
+    )
+
+    def decode(result: Any) -> str:
+        kubeconfigs = result.kubeconfigs or []
+        if not kubeconfigs:
+            raise RenderError("AKS returned no user kubeconfig for the cluster")
+        return base64.b64decode(kubeconfigs[0].value).decode()
+
+    return pulumi.Output.secret(creds.apply(decode))
+
+
+class OperatorInstall(pulumi.ComponentResource):
+    """The operator's kustomize install, applied to ``cluster`` with the operator identity's client id."""
+
+    def __init__(
+        self,
+        name: str,
+        config: PlatformConfig,
+        cluster: cs.ManagedCluster,
+        resource_group_name: pulumi.Input[str],
+        operator_client_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("kdap:aks:OperatorInstall", name, None, opts)
+        self.overlay = OVERLAYS / config.env
+        rendered = render_overlay(self.overlay)
+        self.provider = k8s.Provider(
+            "aks",
+            kubeconfig=user_kubeconfig(cluster, resource_group_name),
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        tenant = config.tenant_id
+        objs = pulumi.Output.from_input(operator_client_id).apply(
+            lambda client_id: with_workload_identity(rendered, client_id, tenant)
+        )
+        self.install = k8s.yaml.v2.ConfigGroup(
+            "operator",
+            objs=objs,
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+        )
+        self.register_outputs({"overlay": str(self.overlay.relative_to(REPO_ROOT))})
