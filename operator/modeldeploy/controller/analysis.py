@@ -1,21 +1,25 @@
 """The production analysis runner: the spec's metric checks and drift tests through ``modeldeploy.analysis``.
 
 Providers and drift analyzers are kept between runs (a drift analyzer holds the sorted reference profile, the
-costly part), keyed by what they depend on, so a spec edit builds fresh ones.
+costly part), keyed by what they depend on, so a spec edit builds fresh ones. Drift distances of azureml
+targets also go to Application Insights for the platform's drift alert (``analysis.drift_metrics``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from modeldeploy.analysis.drift_metrics import DriftMetricSink, drift_points, sink_from_environment
 from modeldeploy.analysis.from_spec import analysis_config, status_record
 from modeldeploy.analysis.providers import MetricProvider
 from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
 from modeldeploy.analysis.shadow import Side, compare_error_rate, compare_latency, compare_predictions
+from modeldeploy.analysis.types import AnalysisResult as EngineResult
 from modeldeploy.analysis.types import FeatureKind, MetricOutcome
 from modeldeploy.analysis.uris import fill, source_for
 from modeldeploy.api.duration import parse_duration
@@ -29,6 +33,7 @@ DEFAULT_PROMETHEUS = os.environ.get(
     "MODELDEPLOY_PROMETHEUS_URL", "http://prometheus-operated.monitoring:9090"
 )
 MIN_WINDOW = timedelta(seconds=30)
+log = logging.getLogger(__name__)
 
 
 def _default_providers(spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
@@ -50,9 +55,13 @@ def _default_providers(spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
 
 class DefaultAnalysisRunner:
     def __init__(
-        self, providers_for: Callable[[ModelDeploymentSpec], dict[str, MetricProvider]] = _default_providers
+        self,
+        providers_for: Callable[[ModelDeploymentSpec], dict[str, MetricProvider]] = _default_providers,
+        drift_metrics: DriftMetricSink | None = None,
     ) -> None:
+        """``drift_metrics``: where azureml drift distances go; by default from the environment."""
         self._providers_for = providers_for
+        self._drift_metrics = drift_metrics if drift_metrics is not None else sink_from_environment()
         self._providers: dict[str, tuple[Any, dict[str, MetricProvider]]] = {}
         self._drift: dict[str, tuple[Any, DriftAnalyzer]] = {}
 
@@ -78,7 +87,23 @@ class DefaultAnalysisRunner:
         providers = self._cached_providers(owner, spec)
         extra = self._shadow(owner, spec, request, providers, now - window, now)
         result = run_analysis(config, self._drift_for(owner, spec, request.revision), providers, now, extra)
+        self._publish_drift(spec, request.revision, result)
         return status_record(result, request.revision, request.step_index, now)
+
+    def _publish_drift(self, spec: ModelDeploymentSpec, revision: str, result: EngineResult) -> None:
+        target = spec.target.azureml
+        if target is None or result.drift is None:
+            return
+        points = drift_points(
+            result.drift,
+            endpoint=target.endpoint_name,
+            deployment=deployment_name(revision),
+            revision=revision,
+        )
+        try:
+            self._drift_metrics.publish(points)
+        except Exception:  # telemetry must never fail an analysis
+            log.warning("publishing drift metrics of %s failed", revision, exc_info=True)
 
     @staticmethod
     def _params(owner: Owner, spec: ModelDeploymentSpec, revision: str) -> dict[str, str]:
