@@ -126,7 +126,7 @@ class BudgetConfig(Section):
 
 class OperatorConfig(Section):
     namespace: str = Field("kdap-system", description="the operator's Kubernetes namespace")
-    service_account: str = Field("kdap-operator", description="the operator's Kubernetes service account")
+    service_account: str = Field("modeldeploy", description="the operator's Kubernetes service account")
     oidc_issuer_url: str | None = Field(
         None,
         pattern=r"^https://",

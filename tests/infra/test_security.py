@@ -190,7 +190,7 @@ def test_aks_has_oidc_workload_identity_and_no_local_accounts(stack: ProgramRun)
     assert aks["apiServerAccessProfile"]["enablePrivateCluster"] is stack.config.is_prod
     fic = only(stack, "azure-native:managedidentity:FederatedIdentityCredential")
     assert fic["issuer"] == stack.outputs["oidc_issuer_url"]
-    assert fic["subject"] == "system:serviceaccount:kdap-system:kdap-operator"
+    assert fic["subject"] == "system:serviceaccount:kdap-system:modeldeploy"
     assert fic["audiences"] == ["api://AzureADTokenExchange"]
 
 
