@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 
 import pytest
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 
+from localkube.testing import ClusterHandle
 from modeldeploy.backends.base import (
     BackendError,
     Owner,
@@ -20,7 +20,7 @@ from modeldeploy.backends.base import (
 )
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
-from tests.backends.kubernetes.specs import kubernetes_spec
+from tests.backends.kubernetes.specs import kubernetes_spec, real_owner
 
 pytestmark = pytest.mark.cluster
 
@@ -41,9 +41,8 @@ def backend(k8s_api: client.ApiClient, gateway: str) -> KubernetesBackend:
 
 
 @pytest.fixture
-def owner(namespace: str) -> Owner:
-    # a real owner object is not needed for these checks; the uid only has to be well-formed
-    return Owner(namespace=namespace, name="scorer", uid=str(uuid.uuid4()))
+def owner(cluster: ClusterHandle, crds: list[str], namespace: str) -> Owner:
+    return real_owner(cluster, namespace, "scorer")
 
 
 def test_revision_becomes_ready_and_ensure_is_idempotent(backend: KubernetesBackend, owner: Owner) -> None:

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 
-from modeldeploy.backends.base import Owner, RevisionRequest
+from localkube.testing import ClusterHandle
+from modeldeploy.backends.base import RevisionRequest
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from tests.backends.contract import BackendContract, BackendHarness
-from tests.backends.kubernetes.specs import kubernetes_spec
+from tests.backends.kubernetes.specs import kubernetes_spec, real_owner
 
 pytestmark = pytest.mark.cluster
 
 
 class TestKubernetesContract(BackendContract):
     @pytest.fixture
-    def harness(self, k8s_api: client.ApiClient, gateway: str, namespace: str) -> BackendHarness:
+    def harness(
+        self, cluster: ClusterHandle, crds: list[str], k8s_api: client.ApiClient, gateway: str, namespace: str
+    ) -> BackendHarness:
         spec = kubernetes_spec()
         backend = KubernetesBackend(DynamicClient(k8s_api), from_spec.route(spec), from_spec.workload)
-        owner = Owner(namespace=namespace, name="contract", uid=str(uuid.uuid4()))
+        owner = real_owner(cluster, namespace, "contract")
 
         def request(variant: int) -> RevisionRequest:
             version = f"1.{variant}.0"
