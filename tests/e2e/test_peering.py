@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,13 @@ from tests.e2e.conftest import StartOperator, apply, phase, wait_for
 from tests.e2e.manifests import model_deployment
 
 pytestmark = pytest.mark.cluster
+
+
+def _peers(cluster: ClusterHandle, namespace: str) -> dict[str, Any]:
+    """Live operators as kopf records them in the namespace's KopfPeering status."""
+    out = cluster.kubectl("get", "kopfpeering", "modeldeploy", "-n", namespace, "-o", "json").stdout
+    status: dict[str, Any] = json.loads(out).get("status") or {}
+    return status
 
 
 def test_only_one_replica_acts_and_the_other_takes_over(
@@ -28,9 +37,14 @@ def test_only_one_replica_acts_and_the_other_takes_over(
         "promoted by the active replica",
         operator=active,
     )
-    time.sleep(1)
+    peers = _peers(cluster, namespace)
+    end = time.monotonic() + 30
+    while len(peers) < 2 and time.monotonic() < end:
+        time.sleep(0.5)
+        peers = _peers(cluster, namespace)
+    assert sorted(p["priority"] for p in peers.values()) == [100, 200]
+    time.sleep(2)  # a standby that acted would have logged a reconcile by now
     assert "reconciled " in active.output()
-    assert "Pausing operations in favour of" in standby.output()
     assert "reconciled " not in standby.output()
 
     active.stop(signal.SIGKILL)
