@@ -113,7 +113,7 @@ def _sample_status() -> dict[str, Any]:
                         "lastTransitionTime": "2026-01-02T03:04:05Z"}],
         "stable": {"name": "rt-aaaa", "specHash": "aaaa", "modelVersion": "1.3.0"},
         "candidate": {"name": "rt-bbbb", "specHash": "bbbb", "modelVersion": "1.4.0"},
-        "traffic": {"weights": {"rt-aaaa": 90, "rt-bbbb": 10}},
+        "traffic": {"weights": {"rt-aaaa": 90, "rt-bbbb": 10}, "candidateWeight": 10},
         "currentStepIndex": 0,
         "lastAnalysis": {"revision": "rt-bbbb", "verdict": "Successful",
                          "metrics": [{"name": "error-rate", "value": 0.002, "verdict": "Successful"}],
@@ -137,7 +137,7 @@ def test_round_trip_through_models(kubectl: Kubectl, namespace: str) -> None:
     table = kubectl("get", "mdep", "-n", namespace).stdout
     header, row = table.splitlines()[:2]
     assert header.split() == ["NAME", "PHASE", "STABLE", "CANDIDATE", "WEIGHT", "AGE"]
-    assert row.split()[:4] == ["round-trip", "Progressing", "rt-aaaa", "rt-bbbb"]
+    assert row.split()[:5] == ["round-trip", "Progressing", "rt-aaaa", "rt-bbbb", "10"]
 
 
 def test_short_name_and_category_list_it(kubectl: Kubectl, namespace: str) -> None:

@@ -120,7 +120,10 @@ def test_missing_service_account_in_the_rendered_install_is_an_error() -> None:
             "kdap-platform:aks.installOperator is true but kdap-platform:aks.enabled is false",
         ),
         (
-            {"aks": {"enabled": True, "installOperator": True}, "operator": {"serviceAccount": "kdap-operator"}},
+            {
+                "aks": {"enabled": True, "installOperator": True},
+                "operator": {"serviceAccount": "kdap-operator"},
+            },
             "kdap-platform:operator.namespace/serviceAccount are kdap-system/kdap-operator, but the "
             "installed "
             "operator runs as kdap-system/modeldeploy",

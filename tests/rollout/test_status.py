@@ -19,7 +19,7 @@ def test_an_empty_status_is_valid() -> None:
     assert s.to_body() == {
         "message": "",
         "conditions": [],
-        "traffic": {"weights": {}, "mirrorPercent": 0},
+        "traffic": {"weights": {}, "mirrorPercent": 0, "candidateWeight": 0},
         "counters": {
             "consecutiveFailures": 0,
             "consecutiveInconclusives": 0,
@@ -82,7 +82,12 @@ def test_merge_patch_clears_unset_fields_and_departed_weights() -> None:
     after = ModelDeploymentStatus(traffic=Traffic(weights={"a": 100}))
     patch = after.to_merge_patch(before)
     assert patch["currentStepIndex"] is None
-    assert patch["traffic"] == {"weights": {"a": 100, "b": None}, "mirror": None, "mirrorPercent": 0}
+    assert patch["traffic"] == {
+        "weights": {"a": 100, "b": None},
+        "mirror": None,
+        "mirrorPercent": 0,
+        "candidateWeight": 0,
+    }
 
 
 def test_the_status_is_immutable() -> None:

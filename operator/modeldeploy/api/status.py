@@ -92,11 +92,15 @@ class RetiredRevision(_Model):
 
 
 class Traffic(_Model):
-    """Live weights in percent per revision (summing to 100 when any) and at most one mirrored revision."""
+    """Live weights in percent per revision (summing to 100 when any) and at most one mirrored revision.
+
+    ``candidateWeight`` repeats the candidate's live share as one number, for `kubectl get` columns.
+    """
 
     weights: dict[str, int] = Field(default_factory=dict)
     mirror: str | None = None
     mirror_percent: int = 0
+    candidate_weight: int = 0
 
 
 class PauseReason(StrEnum):

@@ -61,8 +61,13 @@ def expected_traffic(w: Work) -> Traffic:
     weights = {s.stable.name: 100 - step.weight, s.candidate.name: step.weight}
     weights = {name: w for name, w in weights.items() if w > 0}
     if step.mirror_percent:
-        return Traffic(weights=weights, mirror=s.candidate.name, mirror_percent=step.mirror_percent)
-    return Traffic(weights=weights)
+        return Traffic(
+            weights=weights,
+            mirror=s.candidate.name,
+            mirror_percent=step.mirror_percent,
+            candidate_weight=step.weight,
+        )
+    return Traffic(weights=weights, candidate_weight=step.weight)
 
 
 def retire(w: Work, revision: RevisionRecord, grace: float) -> None:
