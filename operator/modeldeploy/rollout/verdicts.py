@@ -90,7 +90,7 @@ def judge_candidate(w: Work) -> bool:
     maybe_retrain(w, r)
     detail = r.message or _failing_metrics(r)
     if r.verdict is Verdict.FAILED and r.drift_detected:
-        fail(w, "DriftDetected", detail)  # the reason names the drift; the detail already starts "drift: ..."
+        fail(w, "DriftDetected", f"data drift: {detail.removeprefix('drift: ')}")
     elif r.verdict is Verdict.FAILED and counters.consecutive_failures > plan.failure_limit:
         fail(w, "AnalysisFailed", f"{counters.consecutive_failures} failed analyses in a row: {detail}")
     elif r.verdict is Verdict.ERROR and counters.consecutive_errors > plan.error_limit:
