@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STAMP := .venv/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
 
-.PHONY: all setup sysdeps cluster-bins cluster-up cluster-down crds lint test test-fast demo bench clean
+.PHONY: all setup sysdeps cluster-bins cluster-up cluster-down crds lint policy-check test demo bench clean
 
 all: test
 
@@ -36,6 +36,11 @@ lint: $(STAMP)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+
+# The policy pack over both stacks under Pulumi mocks (no CLI needed); exits 1 on a mandatory violation.
+policy-check: $(STAMP)
+	$(PY) -m kdap_policies dev
+	$(PY) -m kdap_policies prod
 
 test: setup lint
 	$(PY) -m pytest
