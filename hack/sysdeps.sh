@@ -4,7 +4,6 @@ set -euo pipefail
 need=()
 command -v kubectl >/dev/null || need+=(kubernetes-client)
 command -v prometheus >/dev/null || need+=(prometheus)
-command -v go >/dev/null || need+=(golang-go)
 [[ ${#need[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -ne 0 ]]; then
   echo "sysdeps: missing ${need[*]}; run: sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2

@@ -7,7 +7,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 cache=${KDAP_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kdap-cluster}
 
-command -v go >/dev/null || { echo "build.sh: no Go toolchain on PATH; install Go >= 1.26 (apt-get install golang or go.dev)" >&2; exit 1; }
+command -v go >/dev/null || { echo "build.sh: no Go toolchain on PATH; the control plane needs Go >= 1.26" >&2; exit 1; }
+# k8s.io/kubernetes v1.36 and kwok v0.8 declare go 1.26; GOTOOLCHAIN=local forbids downloading a newer one.
+gominor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+if [[ ! $gominor =~ ^[0-9]+$ ]] || (( gominor < 26 )); then
+  echo "build.sh: $(go env GOVERSION) is too old; the control plane needs Go >= 1.26 on PATH" >&2
+  exit 1
+fi
 
 version_of() { # module dir, module path -> pinned version
   awk -v m="$2" '$1==m || ($1=="require" && $2==m) {print ($1=="require") ? $3 : $2; exit}' "$here/$1/go.mod"
