@@ -6,6 +6,13 @@ operator's managed identity (client id) and the tenant, and the objects are appl
 ``pulumi_kubernetes.yaml.v2.ConfigGroup`` (CRDs and namespaces first) through a ``pulumi_kubernetes.Provider``
 built from the cluster's Entra ID user kubeconfig (``listManagedClusterUserCredentials`` in ``exec`` format:
 the machine running ``pulumi up`` needs ``kubelogin`` and an AKS RBAC role on the cluster).
+
+The operator's Deployment reads ``MODELDEPLOY_APPINSIGHTS_CONNECTION_STRING`` from the optional Secret
+``kdap-system/modeldeploy-appinsights``, key ``connection-string`` (deploy/kustomize/base/deployment.yaml);
+this install creates it from the Application Insights component's connection string. The Secret needs the
+namespace and the pods need the Secret when they start (an env var from a Secret is read once), so the
+install is applied in three steps: everything but the Deployment (ConfigGroup ``operator``), the Secret,
+then the Deployment (ConfigGroup ``operator-workload``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = REPO_ROOT / "deploy" / "kustomize" / "overlays"
 CLIENT_ID = "azure.workload.identity/client-id"
 TENANT_ID = "azure.workload.identity/tenant-id"
+APPINSIGHTS_SECRET = "modeldeploy-appinsights"  # the names deploy/kustomize/base/deployment.yaml reads
+APPINSIGHTS_KEY = "connection-string"
 
 Manifest = dict[str, Any]
 
@@ -73,6 +82,21 @@ def with_workload_identity(objs: list[Manifest], client_id: str, tenant_id: str)
     return patched
 
 
+def split_workload(objs: list[Manifest]) -> tuple[list[Manifest], list[Manifest]]:
+    """``objs`` without the operator's Deployment, and the Deployment (applied once its Secret exists)."""
+    workload = [
+        o
+        for o in objs
+        if o.get("kind") == "Deployment" and o["metadata"].get("namespace") == INSTALLED_NAMESPACE
+    ]
+    if len(workload) != 1:
+        raise RenderError(
+            f"the rendered install has {len(workload)} Deployments in {INSTALLED_NAMESPACE}, expected 1 "
+            "(the operator): deploy/kustomize and infra/kdap_infra/operator_install.py disagree"
+        )
+    return [o for o in objs if o is not workload[0]], workload
+
+
 def user_kubeconfig(cluster: cs.ManagedCluster, resource_group_name: pulumi.Input[str]) -> pulumi.Output[str]:
     """The cluster's Entra ID kubeconfig (kubelogin exec plugin), decoded, as a secret."""
     creds = cs.list_managed_cluster_user_credentials_output(
@@ -98,6 +122,7 @@ class OperatorInstall(pulumi.ComponentResource):
         cluster: cs.ManagedCluster,
         resource_group_name: pulumi.Input[str],
         operator_client_id: pulumi.Input[str],
+        app_insights_connection_string: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:aks:OperatorInstall", name, None, opts)
@@ -110,12 +135,31 @@ class OperatorInstall(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         tenant = config.tenant_id
+        base, workload = split_workload(rendered)
         objs = pulumi.Output.from_input(operator_client_id).apply(
-            lambda client_id: with_workload_identity(rendered, client_id, tenant)
+            lambda client_id: with_workload_identity(base, client_id, tenant)
         )
         self.install = k8s.yaml.v2.ConfigGroup(
             "operator",
             objs=objs,
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+        )
+        self.app_insights_secret = k8s.core.v1.Secret(
+            "operator-appinsights",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=APPINSIGHTS_SECRET,
+                namespace=INSTALLED_NAMESPACE,
+                labels={"app.kubernetes.io/name": "modeldeploy"},
+            ),
+            type="Opaque",
+            string_data={APPINSIGHTS_KEY: pulumi.Output.secret(app_insights_connection_string)},
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[self.install]),
+        )
+        self.workload = k8s.yaml.v2.ConfigGroup(
+            "operator-workload",
+            objs=workload,
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self.provider, depends_on=[self.app_insights_secret]
+            ),
         )
         self.register_outputs({"overlay": str(self.overlay.relative_to(REPO_ROOT))})

@@ -99,6 +99,7 @@ def _build(config: PlatformConfig, naming: Naming) -> Platform:
 
         OperatorInstall(
             "operator-install", config, aks.cluster, rg, ids[Workload.OPERATOR].client_id,
+            foundation.app_insights.connection_string,
             opts=pulumi.ResourceOptions(parent=aks),
         )  # fmt: skip
     cmk_key = _cmk_key(config, foundation)

@@ -47,6 +47,7 @@ class RegisteredResource:
     custom: bool = True
     secret_inputs: frozenset[str] = frozenset()  # top-level inputs that were marked secret (shown unwrapped)
     provider: str = ""  # the explicit provider reference ("urn::id"), "" for the default provider
+    dependencies: frozenset[str] = frozenset()  # URNs it waits for (depends_on and the inputs' resources)
 
 
 @dataclass
@@ -88,6 +89,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     urn=response.urn,
                     custom=bool(request.custom),
                     provider=request.provider,
+                    dependencies=frozenset(request.dependencies),
                 )
             )
         return response

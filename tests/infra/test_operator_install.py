@@ -1,6 +1,7 @@
 """`kdap-platform:aks.installOperator`: the operator's kustomize install applied to the AKS cluster infra/
 creates, through a Kubernetes provider built from that cluster's kubeconfig, with the operator's managed
-identity in the ServiceAccount's workload-identity annotation. Off (the default), nothing of it exists."""
+identity in the ServiceAccount's workload-identity annotation, and the Application Insights connection string
+in the Secret the operator's Deployment reads. Off (the default), nothing of it exists."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from typing import Any
 import pytest
 
 from kdap_infra.config import ConfigError, parse_config
-from kdap_infra.testing import ProgramRun, RegisteredResource, run_config
+from kdap_infra.testing import ProgramRun, RegisteredResource, fake_guid, run_config
 from tests.infra.configs import minimal
 
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
 PROVIDER = "pulumi:providers:kubernetes"
+SECRET = "kubernetes:core/v1:Secret"
 OPERATOR_ACCOUNT = {"namespace": "kdap-system", "serviceAccount": "modeldeploy"}
 
 
@@ -59,20 +61,57 @@ def test_install_goes_through_a_provider_built_from_the_aks_kubeconfig(installed
     assert kubeconfig["clusters"][0]["name"] == aks_name, "the provider must target the cluster infra/ made"
     assert kubeconfig["users"][0]["user"]["exec"]["command"] == "kubelogin"
 
-    (group,) = installed.of_type(CONFIG_GROUP)
-    assert group.provider.split("::")[:-1] == provider.urn.split("::"), (
-        f"the install must use the AKS provider, not the ambient kubeconfig: {group.provider!r}"
-    )
+    applied = [*installed.of_type(CONFIG_GROUP), *installed.of_type(SECRET)]
+    assert sorted(r.name for r in applied) == ["operator", "operator-appinsights", "operator-workload"]
     parents = _by_urn(installed)
-    component = parents[str(group.parent)]
-    assert component.type == "kdap:aks:OperatorInstall"
-    assert parents[str(component.parent)].type == "kdap:aks:OperatorCluster"
+    for resource in applied:
+        assert resource.provider.split("::")[:-1] == provider.urn.split("::"), (
+            f"{resource.name} must use the AKS provider, not the ambient kubeconfig: {resource.provider!r}"
+        )
+        component = parents[str(resource.parent)]
+        assert component.type == "kdap:aks:OperatorInstall"
+        assert parents[str(component.parent)].type == "kdap:aks:OperatorCluster"
 
 
 def _objects(installed: ProgramRun) -> list[dict[str, Any]]:
-    (group,) = installed.of_type(CONFIG_GROUP)
-    objs: list[dict[str, Any]] = group.inputs["objs"]
-    return objs
+    return [o for group in installed.of_type(CONFIG_GROUP) for o in group.inputs["objs"]]
+
+
+def _app_insights_secret(installed: ProgramRun) -> RegisteredResource:
+    (secret,) = installed.of_type(SECRET)
+    return secret
+
+
+def test_app_insights_connection_string_is_a_secret_in_the_operators_namespace(installed: ProgramRun) -> None:
+    from kdap_infra.operator_install import APPINSIGHTS_KEY, APPINSIGHTS_SECRET
+
+    secret = _app_insights_secret(installed)
+    metadata = secret.inputs["metadata"]
+    assert (metadata["namespace"], metadata["name"]) == ("kdap-system", APPINSIGHTS_SECRET)
+    (component,) = installed.of_type("azure-native:applicationinsights:Component")
+    # The mocks answer connectionString "InstrumentationKey=<guid of the component's physical name>".
+    expected = f"InstrumentationKey={fake_guid(component.inputs['resourceName'])}"
+    assert secret.inputs["stringData"] == {APPINSIGHTS_KEY: expected}
+    assert "data" not in secret.inputs
+    assert "stringData" in secret.secret_inputs, "the connection string must be a secret in the state"
+
+
+def test_deployment_reads_the_secret_and_is_applied_after_it(installed: ProgramRun) -> None:
+    from kdap_infra.operator_install import APPINSIGHTS_KEY, APPINSIGHTS_SECRET
+
+    (deployment,) = [o for o in _objects(installed) if o["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    ref = env["MODELDEPLOY_APPINSIGHTS_CONNECTION_STRING"]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": APPINSIGHTS_SECRET, "key": APPINSIGHTS_KEY, "optional": True}
+
+    # An env var from a Secret is read when the pod starts: namespace, then Secret, then Deployment.
+    groups = {g.name: g for g in installed.of_type(CONFIG_GROUP)}
+    assert [o["kind"] for o in groups["operator-workload"].inputs["objs"]] == ["Deployment"]
+    assert "Deployment" not in {o["kind"] for o in groups["operator"].inputs["objs"]}
+    secret = _app_insights_secret(installed)
+    assert secret.urn in groups["operator-workload"].dependencies
+    assert groups["operator"].urn in secret.dependencies
 
 
 def test_service_account_names_the_operator_identity_and_tenant(installed: ProgramRun) -> None:
