@@ -8,15 +8,10 @@ import time
 import pytest
 
 from localkube.testing import ClusterHandle
-from tests.e2e.conftest import StartOperator, get_md, phase, wait_for
+from tests.e2e.conftest import StartOperator, get_md, phase, route_weights, wait_for
 from tests.e2e.manifests import model_deployment
 
 pytestmark = pytest.mark.cluster
-
-
-def _route_weights(cluster: ClusterHandle, namespace: str, name: str) -> dict[str, int]:
-    route = json.loads(cluster.kubectl("get", "httproute", name, "-n", namespace, "-o", "json").stdout)
-    return {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]}
 
 
 def test_first_revision_then_canary_10_25_50_100_promoted(
@@ -29,7 +24,7 @@ def test_first_revision_then_canary_10_25_50_100_promoted(
         cluster, namespace, "budget", lambda b: phase(b) == "Promoted", "first revision promoted", operator=op
     )
     stable = first["status"]["stable"]["name"]
-    assert _route_weights(cluster, namespace, "budget") == {stable: 100}
+    assert route_weights(cluster, namespace, "budget") == {stable: 100}
 
     md2 = model_deployment("budget", image="registry.example/budget-optimizer:1.1.0", version="1.1.0")
     started = time.monotonic()
@@ -50,7 +45,7 @@ def test_first_revision_then_canary_10_25_50_100_promoted(
     new_stable = done["status"]["stable"]["name"]
     assert new_stable != stable
     assert done["status"]["stable"]["modelVersion"] == "1.1.0"
-    assert _route_weights(cluster, namespace, "budget").get(new_stable) == 100
+    assert route_weights(cluster, namespace, "budget").get(new_stable) == 100
     assert done["status"]["observedGeneration"] == done["metadata"]["generation"]
     events = cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout
     reasons = {e["reason"] for e in json.loads(events)["items"]}

@@ -245,17 +245,7 @@ class LocalCluster:
     def kubectl(
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            ["kubectl", f"--kubeconfig={self.kubeconfig}", *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        if check and proc.returncode != 0:
-            raise ClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
-        return proc
+        return run_kubectl(self.kubeconfig, *args, input=input, check=check)
 
     def _create_nodes(self) -> None:
         nodes = [_fake_node(f"kwok-node-{i}") for i in range(self.nodes)]
@@ -298,6 +288,23 @@ class LocalCluster:
     def _write_state(self) -> None:
         state = {"pids": {n: p.pid for n, p in self.procs.items()}, "ports": self.ports}
         (self.run_dir / "state.json").write_text(json.dumps(state, indent=2))
+
+
+def run_kubectl(
+    kubeconfig: Path, *args: str, input: str | None = None, check: bool = True, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """The real kubectl against ``kubeconfig``; with ``check``, a failure raises with kubectl's own words."""
+    proc = subprocess.run(
+        ["kubectl", f"--kubeconfig={kubeconfig}", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise ClusterError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc
 
 
 def _fake_node(name: str) -> dict[str, object]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localkube.binaries import ensure_binaries
-from localkube.cluster import LocalCluster
+from localkube.cluster import LocalCluster, run_kubectl
 
 
 @dataclass
@@ -25,20 +25,7 @@ class ClusterHandle:
     def kubectl(
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            ["kubectl", *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=180,
-            check=False,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}"
-            )
-        return proc
+        return run_kubectl(self.kubeconfig, *args, input=input, check=check)
 
     def close(self) -> None:
         if self.local is not None:

@@ -19,7 +19,7 @@ from .types import (
     MetricCheck,
 )
 
-_METHODS: dict[str, DriftMethod] = {
+TEST_METHODS: dict[str, DriftMethod] = {
     "ks": DriftMethod.KS,
     "wasserstein": DriftMethod.WASSERSTEIN,
     "psi": DriftMethod.PSI,
@@ -31,7 +31,7 @@ _CORRECTIONS = {
     "bonferroni": Correction.BONFERRONI,
     "benjaminiHochberg": Correction.BENJAMINI_HOCHBERG,
 }
-_TEST_NAMES = {v: k for k, v in _METHODS.items()}
+_TEST_NAMES = {v: k for k, v in TEST_METHODS.items()}
 
 
 def metric_check(metric: spec.Metric, params: dict[str, str] | None = None) -> MetricCheck:
@@ -42,17 +42,17 @@ def metric_check(metric: spec.Metric, params: dict[str, str] | None = None) -> M
 
 def drift_config(drift: spec.Drift) -> DriftConfig:
     features = tuple(
-        FeatureConfig(f.name, FeatureKind.NUMERICAL, _METHODS[f.test], f.effective_threshold())
+        FeatureConfig(f.name, FeatureKind.NUMERICAL, TEST_METHODS[f.test], f.effective_threshold())
         for f in drift.numerical
     ) + tuple(
-        FeatureConfig(f.name, FeatureKind.CATEGORICAL, _METHODS[f.test], f.effective_threshold())
+        FeatureConfig(f.name, FeatureKind.CATEGORICAL, TEST_METHODS[f.test], f.effective_threshold())
         for f in drift.categorical
     )
     predictions: tuple[FeatureConfig, ...] = ()
     if drift.prediction is not None:
         p = drift.prediction
         predictions = (
-            FeatureConfig(p.column, FeatureKind(p.type), _METHODS[p.test], p.effective_threshold()),
+            FeatureConfig(p.column, FeatureKind(p.type), TEST_METHODS[p.test], p.effective_threshold()),
         )
     return DriftConfig(
         features=features,

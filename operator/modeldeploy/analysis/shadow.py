@@ -12,17 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .drift import detect_drift
+from .from_spec import TEST_METHODS
 from .providers import MetricProvider
 from .sources import DataSource, DataUnavailable
-from .types import DriftConfig, DriftMethod, FeatureConfig, FeatureKind, MetricOutcome, Verdict
-
-_METHODS = {
-    "ks": DriftMethod.KS,
-    "wasserstein": DriftMethod.WASSERSTEIN,
-    "psi": DriftMethod.PSI,
-    "jensenShannon": DriftMethod.JENSEN_SHANNON,
-    "chiSquared": DriftMethod.CHI_SQUARED,
-}
+from .types import DriftConfig, FeatureConfig, FeatureKind, MetricOutcome, Verdict
 
 
 @dataclass(frozen=True)
@@ -111,7 +104,7 @@ def compare_predictions(
     except DataUnavailable as exc:
         return MetricOutcome(name, Verdict.INCONCLUSIVE, None, f"{name}: {exc}")
     config = DriftConfig(
-        features=(FeatureConfig(column, kind, _METHODS[test], threshold),),
+        features=(FeatureConfig(column, kind, TEST_METHODS[test], threshold),),
         drift_share=1.0,
         min_samples=min_samples,
     )

@@ -108,9 +108,7 @@ class DefaultAnalysisRunner:
     @staticmethod
     def _params(owner: Owner, spec: ModelDeploymentSpec, revision: str) -> dict[str, str]:
         params = {
-            "namespace": owner.namespace,
-            "name": owner.name,
-            "revision": revision,
+            **_placeholders(owner, revision),
             # Pods carry the revision label; scrape configs relabel it to `revision` (see the README).
             "selector": f'namespace="{owner.namespace}",revision="{revision}"',
         }
@@ -151,8 +149,9 @@ class DefaultAnalysisRunner:
         def side(revision: str) -> Side:
             predictions = None
             if drift is not None and "{revision}" in drift.live.uri:
-                values = {"namespace": owner.namespace, "name": owner.name, "revision": revision}
-                predictions = source_for(fill(drift.live.uri, values), drift.live.format)
+                predictions = source_for(
+                    fill(drift.live.uri, _placeholders(owner, revision)), drift.live.format
+                )
             return Side(self._params(owner, spec, revision), predictions)
 
         cand, base = side(request.revision), side(request.baseline)
@@ -196,7 +195,7 @@ class DefaultAnalysisRunner:
         drift = spec.analysis.drift if spec.analysis else None
         if drift is None:
             return None
-        values = {"namespace": owner.namespace, "name": owner.name, "revision": revision}
+        values = _placeholders(owner, revision)
         key = (drift, revision)
         cached = self._drift.get(owner.uid)
         if cached is None or cached[0] != key:
@@ -207,6 +206,11 @@ class DefaultAnalysisRunner:
             )
             cached = self._drift[owner.uid] = (key, DriftAnalyzer(sources))
         return cached[1]
+
+
+def _placeholders(owner: Owner, revision: str) -> dict[str, str]:
+    """What ``{namespace}``/``{name}``/``{revision}`` in data URIs and ``$revision`` in queries stand for."""
+    return {"namespace": owner.namespace, "name": owner.name, "revision": revision}
 
 
 def _substitute(query: str, params: dict[str, str]) -> str:

@@ -51,12 +51,12 @@ def workload(request: RevisionRequest) -> tuple[mf.Workload, tuple[Window, ...]]
     if spec.autoscaling is not None:
         a = spec.autoscaling
         scaling = mf.AutoscalingSpec(
-            a.min_replicas, a.max_replicas, a.target_cpu_utilization, int(timedelta_seconds(a.scale_in_delay))
+            a.min_replicas, a.max_replicas, a.target_cpu_utilization, int(parse_duration(a.scale_in_delay))
         )
         windows = tuple(
             Window(
                 Cron.parse(w.cron),
-                timedelta(seconds=timedelta_seconds(w.duration)),
+                timedelta(seconds=parse_duration(w.duration)),
                 w.min_replicas,
                 w.time_zone,
             )
@@ -86,7 +86,3 @@ def route(spec: ModelDeploymentSpec) -> mf.RouteSpec:
     t = _target(spec)
     g = t.gateway
     return mf.RouteSpec(g.name, g.namespace, g.section_name, g.port, tuple(t.hostnames), t.path_prefix)
-
-
-def timedelta_seconds(duration: str) -> float:
-    return parse_duration(duration)
