@@ -4,7 +4,7 @@ run_analysis entry point folding metrics and drift into one verdict."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,11 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import BlobProperties
 
 from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
 from modeldeploy.analysis.sources import BlobSource, DataCollectorSource, DataUnavailable, FileSource
+from modeldeploy.analysis.stores import BlobStore
 from modeldeploy.analysis.types import AnalysisConfig, DriftConfig, MetricCheck, MetricValue, Verdict
+from tests.analysis.blob_fakes import Download, FakeContainer, parquet_bytes
 
 NOW = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -54,42 +55,11 @@ def test_missing_and_unreadable_files_say_where(tmp_path: Path) -> None:
         FileSource(str(tmp_path / "bad.parquet")).load(None, None)
 
 
-class _Download:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def readall(self) -> bytes:
-        return self.data
-
-
-class FakeContainer:
-    """azure.storage.blob.ContainerClient's two calls, answering with BlobProperties like the SDK."""
-
-    def __init__(self, blobs: Mapping[str, bytes]) -> None:
-        self.blobs = dict(blobs)
-        self.prefixes: list[str | None] = []
-
-    def list_blobs(self, name_starts_with: str | None = None, **kwargs: Any) -> Iterable[BlobProperties]:
-        self.prefixes.append(name_starts_with)
-        return [BlobProperties(name=n) for n in sorted(self.blobs) if n.startswith(name_starts_with or "")]
-
-    def download_blob(self, blob: str, **kwargs: Any) -> _Download:
-        if blob not in self.blobs:
-            raise ResourceNotFoundError(f"The specified blob does not exist: {blob}")
-        return _Download(self.blobs[blob])
-
-
-def _parquet(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink)
-    return bytes(sink.getvalue().to_pybytes())
-
-
 def test_blob_source_concatenates_files_under_a_prefix() -> None:
     fake = FakeContainer(
         {
-            "ref/part-0.parquet": _parquet(_table(1, 0.0, 10)),
-            "ref/part-1.parquet": _parquet(_table(2, 0.0, 5)),
+            "ref/part-0.parquet": parquet_bytes(_table(1, 0.0, 10)),
+            "ref/part-1.parquet": parquet_bytes(_table(2, 0.0, 5)),
         }
     )
     cols = BlobSource(fake, "ref/").load(None, None)
@@ -98,10 +68,12 @@ def test_blob_source_concatenates_files_under_a_prefix() -> None:
 
 def test_blob_errors_are_data_unavailable() -> None:
     class Broken(FakeContainer):
-        def download_blob(self, blob: str, **kwargs: Any) -> _Download:
+        def download_blob(self, blob: str, **kwargs: Any) -> Download:
             raise ResourceNotFoundError("gone")
 
-    with pytest.raises(DataUnavailable, match="cannot read blob prefix 'ref/': ResourceNotFoundError: gone"):
+    with pytest.raises(
+        DataUnavailable, match=r"cannot read blob 'ref/a\.parquet': ResourceNotFoundError: gone"
+    ):
         BlobSource(Broken({"ref/a.parquet": b""}), "ref/").load(None, None)
 
 
@@ -116,7 +88,7 @@ def test_data_collector_reads_only_the_hours_of_the_window() -> None:
         f"{base}/2025/03/01/11/a.jsonl": (_collector_line([{"x": 1.0}, {"x": 2.0}]) + "\n").encode(),
         f"{base}/2025/03/01/12/b.jsonl": _collector_line([{"x": 3.0}]).encode(),
     })  # fmt: skip
-    src = DataCollectorSource(fake, "modelDataCollector", "ep", "green", "model_inputs")
+    src = DataCollectorSource(BlobStore(fake), base)
     cols = src.load(NOW - timedelta(hours=1), NOW)
     assert sorted(cols["x"]) == [1.0, 2.0, 3.0]
     assert fake.prefixes == [f"{base}/2025/03/01/11/", f"{base}/2025/03/01/12/"]

@@ -1,14 +1,13 @@
-"""Reference and live windows as columns: local files, Azure Blob, the Azure ML data collector's layout and
-Log Analytics. Any failure to read becomes ``DataUnavailable`` with a message naming what was missing;
-``run_analysis`` turns that into an Inconclusive verdict.
+"""Reference and live windows as columns: files in a store (local, Azure Blob / ADLS Gen2), the Azure ML data
+collector's hour folders and Log Analytics. Any failure to read becomes ``DataUnavailable`` with a message
+naming what was missing; ``run_analysis`` turns that into an Inconclusive verdict.
 """
 
 from __future__ import annotations
 
-import glob
 import json
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,11 +17,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .stores import BlobStore, ContainerClient, LocalStore, Store, expand
+from .stores import DataUnavailable as DataUnavailable  # its home before stores existed
 from .types import Column, Columns
-
-
-class DataUnavailable(Exception):
-    """The window could not be read; the message says what and where."""
 
 
 class DataSource(Protocol):
@@ -38,23 +35,29 @@ def _format(name: str, fmt: str | None) -> str:
     return fmt
 
 
-def read_table(data: bytes | str, fmt: str) -> pa.Table:
-    src = pa.BufferReader(data) if isinstance(data, bytes) else data
+def read_table(data: bytes, fmt: str) -> pa.Table:
     if fmt == "parquet":
-        return pq.read_table(src)
+        return pq.read_table(pa.BufferReader(data))
     if fmt == "csv":
-        return pacsv.read_csv(src)
-    raw = data if isinstance(data, bytes) else Path(data).read_bytes()
-    return _jsonl(raw)
+        return pacsv.read_csv(pa.BufferReader(data))
+    return jsonl(data)
 
 
-def _jsonl(raw: bytes) -> pa.Table:
-    """JSON lines; a line with a ``data`` list (the data collector's envelope) contributes its records."""
+def jsonl(raw: bytes, skip_invalid: bool = False, envelopes: bool = True) -> pa.Table:
+    """JSON lines; with ``envelopes``, a line with a ``data`` list (the data collector's envelope) contributes
+    its records. ``skip_invalid`` drops lines that are not JSON (MLTable's ``invalid_lines: drop``)."""
     rows: list[dict[str, Any]] = []
     for line in raw.splitlines():
-        if line.strip():
+        if not line.strip():
+            continue
+        try:
             obj = json.loads(line)
-            rows.extend(obj["data"] if isinstance(obj, dict) and isinstance(obj.get("data"), list) else [obj])
+        except json.JSONDecodeError:
+            if skip_invalid:
+                continue
+            raise
+        envelope = envelopes and isinstance(obj, dict) and isinstance(obj.get("data"), list)
+        rows.extend(obj["data"] if envelope else [obj])
     return pa.Table.from_pylist(rows)
 
 
@@ -93,97 +96,104 @@ def _concat(tables: list[pa.Table], where: str) -> pa.Table:
         raise DataUnavailable(f"{where}: files disagree on columns: {exc}") from exc
 
 
-class FileSource:
-    """A local file, directory or glob of CSV/Parquet/JSON-lines files."""
-
-    def __init__(self, path: str, fmt: str | None = None, time_column: str | None = None) -> None:
-        self.path, self.fmt, self.time_column = path.removeprefix("file://"), fmt, time_column
-
-    def load(self, start: datetime | None, end: datetime | None) -> Columns:
-        p = Path(self.path)
-        names = (
-            sorted(str(f) for f in p.rglob("*") if f.is_file())
-            if p.is_dir()
-            else sorted(glob.glob(self.path))
-        )
-        try:
-            tables = [read_table(n, _format(n, self.fmt)) for n in names]
-        except (OSError, pa.ArrowInvalid, json.JSONDecodeError) as exc:
-            raise DataUnavailable(f"unreadable data at {self.path}: {exc}") from exc
-        return to_columns(_window(_concat(tables, self.path), self.time_column, start, end))
+DATA_SUFFIXES = (".csv", ".parquet", ".jsonl")
+UNREADABLE = (pa.ArrowInvalid, pa.ArrowTypeError, json.JSONDecodeError, UnicodeDecodeError)
 
 
-class ContainerClient(Protocol):
-    def list_blobs(self, name_starts_with: str | None = None, **kwargs: Any) -> Iterable[Any]: ...
-    def download_blob(self, blob: str, **kwargs: Any) -> Any: ...
-
-
-def container_client(account_url: str, container: str) -> ContainerClient:
-    """The real client, authenticated as the operator's identity (workload identity in AKS)."""
-    from azure.identity import DefaultAzureCredential
-    from azure.storage.blob import ContainerClient as BlobContainerClient
-
-    client: ContainerClient = BlobContainerClient(account_url, container, credential=DefaultAzureCredential())
-    return client
-
-
-def _read_blobs(
-    client: ContainerClient, prefixes: Iterable[str], fmt: str | None, where: str
-) -> list[pa.Table]:
-    from azure.core.exceptions import AzureError
-
+def read_files(store: Store, names: Iterable[str], fmt: str | None, where: str) -> pa.Table:
+    """The named files as one table. A name found by listing a folder is read only when its suffix is a
+    data format (so ``_SUCCESS``, ``.crc`` and MLTable files beside the data are skipped)."""
     tables: list[pa.Table] = []
-    try:
-        for prefix in prefixes:
-            for blob in client.list_blobs(name_starts_with=prefix):
-                name = str(blob.name)
-                if name.endswith("/") or Path(name).suffix.lower() not in (".csv", ".parquet", ".jsonl"):
-                    continue
-                data = client.download_blob(name).readall()
-                tables.append(read_table(bytes(data), _format(name, fmt)))
-    except AzureError as exc:
-        raise DataUnavailable(f"cannot read {where}: {type(exc).__name__}: {exc}") from exc
-    except (pa.ArrowInvalid, json.JSONDecodeError) as exc:
-        raise DataUnavailable(f"unreadable data at {where}: {exc}") from exc
-    return tables
+    for name in names:
+        try:
+            tables.append(read_table(store.read(name), _format(name, fmt)))
+        except UNREADABLE as exc:
+            raise DataUnavailable(f"unreadable data at {store.describe(name)}: {exc}") from exc
+    return _concat(tables, where)
 
 
-class BlobSource:
+def data_files(store: Store, path: str) -> list[str]:
+    """The file ``path`` names (read whatever its suffix), or the data files under it or matching it."""
+    names = expand(store, path)
+    if names == [path.rstrip("/")]:
+        return names
+    return [n for n in names if Path(n).suffix.lower() in DATA_SUFFIXES]
+
+
+class StoreSource:
+    """A file, folder or glob of CSV/Parquet/JSON-lines files in a store, read whole (then windowed on
+    ``time_column`` when one is given)."""
+
     def __init__(
-        self, client: ContainerClient, prefix: str, fmt: str | None = None, time_column: str | None = None
+        self, store: Store, path: str, fmt: str | None = None, time_column: str | None = None
     ) -> None:
-        self.client, self.prefix, self.fmt, self.time_column = client, prefix, fmt, time_column
+        self.store, self.path, self.fmt, self.time_column = store, path, fmt, time_column
 
     def load(self, start: datetime | None, end: datetime | None) -> Columns:
-        where = f"blob prefix {self.prefix!r}"
-        table = _concat(_read_blobs(self.client, [self.prefix], self.fmt, where), where)
+        where = self.store.describe(self.path)
+        table = read_files(self.store, data_files(self.store, self.path), self.fmt, where)
         return to_columns(_window(table, self.time_column, start, end))
 
 
-class DataCollectorSource:
-    """Azure ML data collector output, ``{root}/{endpoint}/{deployment}/{collection}/YYYY/MM/DD/HH/``
-    holding ``*.jsonl``; each line is an envelope whose ``data`` holds the logged rows. Only the hours the
-    window touches are read."""
+class FileSource(StoreSource):
+    """A local file, directory or glob."""
+
+    def __init__(self, path: str, fmt: str | None = None, time_column: str | None = None) -> None:
+        super().__init__(LocalStore(), path.removeprefix("file://"), fmt, time_column)
+
+
+class BlobSource(StoreSource):
+    """A blob, or every data blob under a folder of a container."""
 
     def __init__(
-        self, client: ContainerClient, root: str, endpoint: str, deployment: str, collection: str
+        self, client: ContainerClient, prefix: str, fmt: str | None = None, time_column: str | None = None
     ) -> None:
-        self.client = client
-        self.base = "/".join(p.strip("/") for p in (root, endpoint, deployment, collection) if p)
+        super().__init__(BlobStore(client), prefix, fmt, time_column)
+
+
+COLLECTIONS = ("model_inputs", "model_outputs")
+COLLECTOR_ROOT = "modelDataCollector"
+
+
+def is_collector_folder(path: str) -> bool:
+    """A collection folder of the Azure ML data collector: one named model_inputs / model_outputs, or
+    ``modelDataCollector/<endpoint>/<deployment>/<collection>`` (custom collections have any name)."""
+    parts = [p for p in path.split("/") if p]
+    if parts and parts[-1] in COLLECTIONS:
+        return True
+    return COLLECTOR_ROOT in parts and len(parts) - parts.index(COLLECTOR_ROOT) == 4
+
+
+class DataCollectorSource:
+    """Azure ML data collector output: ``<collection folder>/YYYY/MM/DD/HH/*.jsonl`` (UTC hours), each line
+    an envelope whose ``data`` holds the logged rows. Only the hour folders the window touches are listed
+    and read, so a collection that has grown for months costs one window's files per analysis."""
+
+    def __init__(self, store: Store, folder: str) -> None:
+        self.store, self.folder = store, folder.rstrip("/")
 
     def hours(self, start: datetime, end: datetime) -> list[str]:
-        t = start.replace(minute=0, second=0, microsecond=0)
+        t = _utc(start).replace(minute=0, second=0, microsecond=0)
         out = []
-        while t < end:
-            out.append(f"{self.base}/{t:%Y/%m/%d/%H}/")
+        while t < _utc(end):
+            out.append(f"{self.folder}/{t:%Y/%m/%d/%H}/")
             t += timedelta(hours=1)
         return out
 
     def load(self, start: datetime | None, end: datetime | None) -> Columns:
+        where = f"data collector {self.store.describe(self.folder)}"
         if start is None or end is None:
-            raise DataUnavailable(f"data collector {self.base}: a live window needs a start and an end")
-        where = f"data collector {self.base} from {start:%Y-%m-%dT%H:%M} to {end:%Y-%m-%dT%H:%M}"
-        return to_columns(_concat(_read_blobs(self.client, self.hours(start, end), "jsonl", where), where))
+            raise DataUnavailable(f"{where}: a live window needs a start and an end")
+        where += (
+            f" from {_utc(start):%Y-%m-%dT%H:%M} to {_utc(end):%Y-%m-%dT%H:%M} UTC (<folder>/YYYY/MM/DD/HH/)"
+        )
+        names = [n for hour in self.hours(start, end) for n in data_files(self.store, hour)]
+        return to_columns(read_files(self.store, names, None, where))
+
+
+def _utc(t: datetime) -> datetime:
+    """The collector's hour folders are UTC; a naive time is taken as UTC."""
+    return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 class LogAnalyticsSource:

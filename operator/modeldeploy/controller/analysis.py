@@ -14,16 +14,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from modeldeploy.analysis.datastores import DatastoreResolver, Workspace
 from modeldeploy.analysis.drift_metrics import DriftMetricSink, drift_points, sink_from_environment
 from modeldeploy.analysis.from_spec import analysis_config, status_record
 from modeldeploy.analysis.providers import MetricProvider
 from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
 from modeldeploy.analysis.shadow import Side, compare_error_rate, compare_latency, compare_predictions
+from modeldeploy.analysis.stores import container_client
 from modeldeploy.analysis.types import AnalysisResult as EngineResult
 from modeldeploy.analysis.types import FeatureKind, MetricOutcome
-from modeldeploy.analysis.uris import fill, source_for
+from modeldeploy.analysis.uris import ClientFactory, Locator, fill, source_for
 from modeldeploy.api.duration import parse_duration
-from modeldeploy.api.spec import ModelDeploymentSpec
+from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
 from modeldeploy.api.status import AnalysisResult, Verdict
 from modeldeploy.backends.azureml.naming import deployment_name, deployment_resource_id
 from modeldeploy.backends.base import Owner
@@ -58,9 +60,14 @@ class DefaultAnalysisRunner:
         self,
         providers_for: Callable[[ModelDeploymentSpec], dict[str, MetricProvider]] = _default_providers,
         drift_metrics: DriftMetricSink | None = None,
+        datastores: DatastoreResolver | None = None,
+        make_client: ClientFactory = container_client,
     ) -> None:
-        """``drift_metrics``: where azureml drift distances go; by default from the environment."""
+        """``drift_metrics``: where azureml drift distances go; by default from the environment.
+        ``datastores`` resolves azureml:// data URIs and ``make_client`` opens Blob containers (by default
+        azure-ai-ml and azure-storage-blob as the operator's identity)."""
         self._providers_for = providers_for
+        self._datastores, self._make_client = datastores, make_client
         self._drift_metrics = drift_metrics if drift_metrics is not None else sink_from_environment()
         self._providers: dict[str, tuple[Any, dict[str, MetricProvider]]] = {}
         self._drift: dict[str, tuple[Any, DriftAnalyzer]] = {}
@@ -146,12 +153,13 @@ class DefaultAnalysisRunner:
         provider = providers["azureMonitor" if spec.target.azureml is not None else "prometheus"]
         drift = spec.analysis.drift if spec.analysis else None
 
+        locator = self._locator(_workspace(spec.target.azureml))
+
         def side(revision: str) -> Side:
             predictions = None
             if drift is not None and "{revision}" in drift.live.uri:
-                predictions = source_for(
-                    fill(drift.live.uri, _placeholders(owner, revision)), drift.live.format
-                )
+                uri = fill(drift.live.uri, _placeholders(owner, revision))
+                predictions = source_for(uri, drift.live.format, live=True, locator=locator)
             return Side(self._params(owner, spec, revision), predictions)
 
         cand, base = side(request.revision), side(request.baseline)
@@ -196,16 +204,29 @@ class DefaultAnalysisRunner:
         if drift is None:
             return None
         values = _placeholders(owner, revision)
-        key = (drift, revision)
+        workspace = _workspace(spec.target.azureml)
+        key = (drift, revision, workspace)
         cached = self._drift.get(owner.uid)
         if cached is None or cached[0] != key:
+            locator = self._locator(workspace)
+            reference = fill(drift.reference.uri, values)
             sources = Sources(
-                reference=source_for(fill(drift.reference.uri, values), drift.reference.format),
-                live=source_for(fill(drift.live.uri, values), drift.live.format),
+                reference=source_for(reference, drift.reference.format, locator=locator),
+                live=source_for(fill(drift.live.uri, values), drift.live.format, live=True, locator=locator),
                 live_window=timedelta(seconds=parse_duration(drift.live.window)),
             )
             cached = self._drift[owner.uid] = (key, DriftAnalyzer(sources))
         return cached[1]
+
+    def _locator(self, workspace: Workspace | None) -> Locator:
+        return Locator(workspace, self._datastores, self._make_client)
+
+
+def _workspace(target: AzureMLTarget | None) -> Workspace | None:
+    """Where short azureml://datastores/ URIs resolve: the azureml target's workspace (none on Kubernetes)."""
+    if target is None:
+        return None
+    return Workspace(target.subscription_id, target.resource_group, target.workspace)
 
 
 def _placeholders(owner: Owner, revision: str) -> dict[str, str]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from modeldeploy.analysis.sources import DataUnavailable, FileSource
+from modeldeploy.analysis.sources import DataUnavailable
 from modeldeploy.analysis.types import Column
+from modeldeploy.analysis.uris import source_for
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,7 @@ def _load(source: dict[str, Any], what: str) -> dict[str, Column]:
         raise DataUnavailable(
             f"{what} data at {uri} is not a file:/// source; the report only reads local files"
         )
-    fmt = source.get("format")
-    return dict(FileSource(uri, None if fmt == "mltable" else fmt).load(None, None))
+    return dict(source_for(uri, str(source.get("format", "parquet"))).load(None, None))
 
 
 def load_samples(spec: dict[str, Any]) -> Samples:
