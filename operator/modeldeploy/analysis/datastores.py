@@ -90,7 +90,8 @@ def storage_location(datastore: Any, workspace: Workspace) -> StorageLocation:
     elif isinstance(datastore, AzureDataLakeGen2Datastore):
         container = datastore.filesystem
     else:
-        kind = getattr(datastore, "type", None) or type(datastore).__name__
+        kind = getattr(datastore, "type", None)
+        kind = getattr(kind, "value", kind) or type(datastore).__name__  # DatastoreType.AZURE_FILE: AzureFile
         raise DataUnavailable(
             f"datastore {datastore.name!r} in workspace {workspace} is of type {kind}; the operator reads "
             "Azure Blob and ADLS Gen2 datastores only"
@@ -100,8 +101,9 @@ def storage_location(datastore: Any, workspace: Workspace) -> StorageLocation:
     return StorageLocation(f"https://{datastore.account_name}.blob.{suffix}", container)
 
 
-def ml_datastores(workspace: Workspace, credential: Any) -> Any:
-    """``MLClient(...).datastores`` of a workspace, built on first use (never at import)."""
+def ml_datastores(workspace: Workspace, credential: Any, **sdk_kwargs: Any) -> Any:
+    """``MLClient(...).datastores`` of a workspace, built on first use (never at import); ``sdk_kwargs``
+    (e.g. ``transport``) reach the SDK's pipeline."""
     from azure.ai.ml import MLClient
 
     client = MLClient(
@@ -109,7 +111,7 @@ def ml_datastores(workspace: Workspace, credential: Any) -> Any:
         subscription_id=workspace.subscription_id,
         resource_group_name=workspace.resource_group,
         workspace_name=workspace.name,
-        **SDK_RETRIES,
+        **(SDK_RETRIES | sdk_kwargs),
     )
     return client.datastores
 
