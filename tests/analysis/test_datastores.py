@@ -343,7 +343,9 @@ def test_the_runner_reads_the_examples_azureml_uris_in_the_target_workspace() ->
 
 def test_a_kubernetes_target_with_short_azureml_uris_is_inconclusive_with_the_way_out(tmp_path: Path) -> None:
     manifest: dict[str, Any] = yaml.safe_load((EXAMPLES / "budget-optimizer-canary.yaml").read_text())["spec"]
-    manifest["analysis"]["drift"]["reference"]["uri"] = "azureml://datastores/training/paths/train.parquet"
+    drift = manifest["analysis"]["drift"]
+    drift["reference"]["uri"] = "azureml://datastores/training/paths/train.parquet"
+    drift["live"]["uri"] = "azureml://datastores/collected/paths/budget-optimizer/model_inputs/"
     del manifest["analysis"]["metrics"]
     spec = ModelDeploymentSpec.model_validate(manifest)
     runner = DefaultAnalysisRunner(providers_for=lambda _: {}, drift_metrics=_NoMetrics())
