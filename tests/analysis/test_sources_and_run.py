@@ -66,6 +66,20 @@ def test_blob_source_concatenates_files_under_a_prefix() -> None:
     assert len(cols["x"]) == 15
 
 
+def test_blob_paths_are_folders_or_globs_never_name_prefixes() -> None:
+    fake = FakeContainer(
+        {
+            "ref/a.parquet": parquet_bytes(_table(1, 0.0, 3)),
+            "ref/_SUCCESS": b"",
+            "ref/sub/b.parquet": parquet_bytes(_table(2, 0.0, 4)),
+            "ref_old/c.parquet": b"a sibling folder sharing the name prefix: never read",
+        }
+    )
+    assert len(BlobSource(fake, "ref").load(None, None)["x"]) == 7
+    assert len(BlobSource(fake, "ref/*.parquet").load(None, None)["x"]) == 3  # * stays in one folder
+    assert set(fake.downloads) == {"ref/a.parquet", "ref/sub/b.parquet"}
+
+
 def test_blob_errors_are_data_unavailable() -> None:
     class Broken(FakeContainer):
         def download_blob(self, blob: str, **kwargs: Any) -> Download:

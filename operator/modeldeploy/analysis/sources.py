@@ -101,8 +101,7 @@ UNREADABLE = (pa.ArrowInvalid, pa.ArrowTypeError, json.JSONDecodeError, UnicodeD
 
 
 def read_files(store: Store, names: Iterable[str], fmt: str | None, where: str) -> pa.Table:
-    """The named files as one table. A name found by listing a folder is read only when its suffix is a
-    data format (so ``_SUCCESS``, ``.crc`` and MLTable files beside the data are skipped)."""
+    """The named files as one table; ``fmt`` None reads each by its suffix."""
     tables: list[pa.Table] = []
     for name in names:
         try:
@@ -113,7 +112,8 @@ def read_files(store: Store, names: Iterable[str], fmt: str | None, where: str) 
 
 
 def data_files(store: Store, path: str) -> list[str]:
-    """The file ``path`` names (read whatever its suffix), or the data files under it or matching it."""
+    """The file ``path`` names (read whatever its suffix), or the data files under it or matching it: only
+    .csv/.parquet/.jsonl, so ``_SUCCESS``, ``.crc`` and MLTable files beside the data are skipped."""
     names = expand(store, path)
     if names == [path.rstrip("/")]:
         return names
@@ -167,7 +167,8 @@ def is_collector_folder(path: str) -> bool:
 class DataCollectorSource:
     """Azure ML data collector output: ``<collection folder>/YYYY/MM/DD/HH/*.jsonl`` (UTC hours), each line
     an envelope whose ``data`` holds the logged rows. Only the hour folders the window touches are listed
-    and read, so a collection that has grown for months costs one window's files per analysis."""
+    and read, so a collection that has grown for months costs one window's files per analysis. Hours are
+    read whole (the rows carry no time of their own): a window starting at 11:30 includes 11:00-11:30."""
 
     def __init__(self, store: Store, folder: str) -> None:
         self.store, self.folder = store, folder.rstrip("/")
