@@ -1,11 +1,11 @@
 """Numerical drift statistics for many features at once.
 
-Each block of features is one (features, rows) array. The reference is sorted once and kept (its profile is
-reused across analysis intervals); the live window is sorted, and the two sorted runs are merged with a
-stable argsort (timsort merges two runs in linear time). One pass over the merged order then gives the
-ECDF difference at every point: its maximum at the end of each tie group is the KS statistic, and its
+Each block of features is one (features, rows) array, sorted in one call. The reference is sorted once and
+kept (its profile is reused across analysis intervals); the live window is sorted, and each live value's place
+in the merged run is found by binary search in the sorted reference. One pass over the merged run then gives
+the ECDF difference at every point: its maximum at the end of each tie group is the KS statistic, and its
 integral is the Wasserstein distance, exactly as ``scipy.stats.ks_2samp`` and ``wasserstein_distance``
-define them. Missing values (NaN, and +-inf, which are treated as missing) sort last and are masked out.
+define them. Missing values (NaN, and +-inf, which are treated as missing) sort last and are cut off.
 """
 
 from __future__ import annotations
@@ -111,26 +111,40 @@ def compare(
 
 def _merged(ref_sorted: F64, live_sorted: F64, v1: I64, v2: I64) -> tuple[F64, F64]:
     """KS statistic and Wasserstein distance per row of two sorted (features, rows) arrays."""
-    n1 = ref_sorted.shape[1]
-    both = np.concatenate([ref_sorted, live_sorted], axis=1)
-    order = np.argsort(both, axis=1, kind="stable")
-    vals = np.take_along_axis(both, order, axis=1)
-    del both
-    cum_ref = np.cumsum(order < n1, axis=1, dtype=np.int64)
-    del order
-    pos = np.arange(1, vals.shape[1] + 1, dtype=np.int64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        diff = cum_ref / v1[:, None].astype(np.float64)
-        diff -= (pos - cum_ref) / v2[:, None].astype(np.float64)
-    del cum_ref
+    out = np.array(
+        [_merged_row(r[:a], lv[:b]) for r, lv, a, b in zip(ref_sorted, live_sorted, v1, v2, strict=True)]
+    )
+    return np.asarray(out[:, 0], dtype=np.float64), np.asarray(out[:, 1], dtype=np.float64)
+
+
+def _merged_row(ref: F64, live: F64) -> tuple[float, float]:
+    """Both sorted, no missing values. Each live value's place in the merged run comes from one binary search
+    (ties go after the reference's equal values, as a stable merge would put them), so the merge costs no
+    argsort and only a few arrays of the merged length are alive at once."""
+    n1, n2 = ref.size, live.size
+    if n1 == 0 or n2 == 0:
+        return float("nan"), float("nan")
+    n = n1 + n2
+    at = np.searchsorted(ref, live, side="right")
+    at += np.arange(n2)
+    is_live = np.zeros(n, dtype=bool)
+    is_live[at] = True
+    vals = np.empty(n)
+    vals[at] = live
+    del at
+    vals[~is_live] = ref
+    # |F_ref - F_live| just after each merged point
+    live_cdf = np.cumsum(is_live, dtype=np.float64)
+    del is_live
+    diff = np.arange(1, n + 1, dtype=np.float64)
+    diff -= live_cdf
+    diff /= n1
+    live_cdf /= n2
+    diff -= live_cdf
+    del live_cdf
     np.abs(diff, out=diff)
-    valid = pos[None, :] <= (v1 + v2)[:, None]
-    tie_end = np.ones(vals.shape, dtype=bool)
-    np.not_equal(vals[:, :-1], vals[:, 1:], out=tie_end[:, :-1])
-    ks = np.where(tie_end & valid, diff, 0.0).max(axis=1)
-    deltas = np.diff(vals, axis=1)
-    del vals
-    with np.errstate(invalid="ignore"):
-        deltas *= diff[:, :-1]
-    wass = np.where(valid[:, 1:], deltas, 0.0).sum(axis=1)
-    return np.asarray(ks, dtype=np.float64), np.asarray(wass, dtype=np.float64)
+    # The ECDFs step at the end of each run of equal values: only there is the difference attained.
+    tie_end = vals[:-1] != vals[1:]
+    ks = float(np.max(diff[:-1], where=tie_end, initial=float(diff[-1])))
+    wass = float(np.dot(np.diff(vals), diff[:-1]))
+    return ks, wass

@@ -78,7 +78,7 @@ class DriftConfig:
     n_bins: int = 10
     small_sample_rows: int = 1000  # reference size up to which AUTO picks hypothesis tests
     categorical_max_unique: int = 5  # numerical columns with this few distinct values are categorical
-    block_features: int = 4  # numerical features sorted together: bounds peak memory
+    block_features: int = 4  # numerical features sorted in one call; the live block is the largest array
     all_p_values: bool = False  # KS p-values for numerical features not tested by KS (slow at large n)
 
 
