@@ -31,6 +31,7 @@ from modeldeploy.analysis.sources import DataUnavailable
 from modeldeploy.analysis.uris import Locator, Unavailable, source_for
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import Verdict
+from modeldeploy.backends.azureml.naming import deployment_name
 from modeldeploy.backends.base import Owner
 from modeldeploy.controller.analysis import DefaultAnalysisRunner
 from modeldeploy.rollout.actions import RunAnalysis
@@ -313,11 +314,14 @@ def test_the_runner_reads_the_examples_azureml_uris_in_the_target_workspace() ->
     folder read by hour."""
     spec = ModelDeploymentSpec.model_validate(example_manifest("budget-optimizer")["spec"])
     assert spec.target.azureml is not None
-    live = "budget-optimizer/model_inputs"  # under modelDataCollector/
+    STABLE = "budget-optimizer/budget-optimizer-0000000000"
+    # {endpoint}/{deployment}: the collector's folder for the revision under analysis, not its neighbour's
+    live = f"budget-optimizer/{deployment_name(REVISION)}/model_inputs"  # under modelDataCollector/
     blobs = {
         "budget-optimizer/reference/train.parquet": parquet_bytes(_budget_data(1, 0.0)),
         f"modelDataCollector/{live}/2025/03/03/09/a.jsonl": _collector_hour(_budget_data(2, 30.0)),
         f"modelDataCollector/{live}/2025/03/02/09/a.jsonl": b"yesterday: outside the window, never read",
+        f"modelDataCollector/{STABLE}/model_inputs/2025/03/03/09/a.jsonl": b"the stable revision's rows",
     }
     container = FakeContainer(blobs)
     workspaces = Workspaces({WS: FakeDatastores({"workspaceblobstore": _blob_store()})})

@@ -1,7 +1,8 @@
 """Data sources from the spec's URIs: local files, Azure Blob / ADLS Gen2 paths and Azure ML datastores.
 
-``{namespace}``, ``{name}`` and ``{revision}`` in a URI are filled in per analysis, so one spec can point at
-per-revision folders (e.g. what a data collector writes for each deployment).
+``{namespace}``, ``{name}``, ``{revision}``, ``{endpoint}`` and ``{deployment}`` in a URI are filled in per
+analysis, so one spec can point at per-revision folders (e.g. what a data collector writes for each
+deployment).
 
 A URI is checked when the source is built (an unreadable one becomes ``Unavailable`` at once) and opened on
 every load, so a datastore that cannot be resolved now (Azure down, a missing role) makes this analysis

@@ -115,14 +115,13 @@ class DefaultAnalysisRunner:
     @staticmethod
     def _params(owner: Owner, spec: ModelDeploymentSpec, revision: str) -> dict[str, str]:
         params = {
-            **_placeholders(owner, revision),
+            **_placeholders(owner, revision, spec.target.azureml),
             # Pods carry the revision label; scrape configs relabel it to `revision` (see the README).
             "selector": f'namespace="{owner.namespace}",revision="{revision}"',
         }
         target = spec.target.azureml
         if target is not None:
-            deployment = deployment_name(revision)
-            params["deployment"] = deployment
+            deployment = params["deployment"]
             params["resource"] = (
                 f"/subscriptions/{target.subscription_id}/resourceGroups/{target.resource_group}/providers/"
                 f"Microsoft.MachineLearningServices/workspaces/{target.workspace}/onlineEndpoints/{target.endpoint_name}"
@@ -157,8 +156,8 @@ class DefaultAnalysisRunner:
 
         def side(revision: str) -> Side:
             predictions = None
-            if drift is not None and "{revision}" in drift.live.uri:
-                uri = fill(drift.live.uri, _placeholders(owner, revision))
+            if drift is not None and ("{revision}" in drift.live.uri or "{deployment}" in drift.live.uri):
+                uri = fill(drift.live.uri, _placeholders(owner, revision, spec.target.azureml))
                 predictions = source_for(uri, drift.live.format, live=True, locator=locator)
             return Side(self._params(owner, spec, revision), predictions)
 
@@ -203,7 +202,7 @@ class DefaultAnalysisRunner:
         drift = spec.analysis.drift if spec.analysis else None
         if drift is None:
             return None
-        values = _placeholders(owner, revision)
+        values = _placeholders(owner, revision, spec.target.azureml)
         workspace = _workspace(spec.target.azureml)
         key = (drift, revision, workspace)
         cached = self._drift.get(owner.uid)
@@ -229,9 +228,14 @@ def _workspace(target: AzureMLTarget | None) -> Workspace | None:
     return Workspace(target.subscription_id, target.resource_group, target.workspace)
 
 
-def _placeholders(owner: Owner, revision: str) -> dict[str, str]:
-    """What ``{namespace}``/``{name}``/``{revision}`` in data URIs and ``$revision`` in queries stand for."""
-    return {"namespace": owner.namespace, "name": owner.name, "revision": revision}
+def _placeholders(owner: Owner, revision: str, target: AzureMLTarget | None) -> dict[str, str]:
+    """What ``{namespace}``/``{name}``/``{revision}``/``{endpoint}``/``{deployment}`` in data URIs (and
+    ``$revision``/``$deployment`` in queries) stand for. On Azure ML, endpoint and deployment are the names
+    the data collector files rows under (``modelDataCollector/<endpoint>/<deployment>/...``)."""
+    values = {"namespace": owner.namespace, "name": owner.name, "revision": revision}
+    if target is None:
+        return {**values, "endpoint": owner.name, "deployment": revision}
+    return {**values, "endpoint": target.endpoint_name, "deployment": deployment_name(revision)}
 
 
 def _substitute(query: str, params: dict[str, str]) -> str:
