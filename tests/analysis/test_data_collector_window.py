@@ -101,8 +101,52 @@ def test_a_window_with_no_hour_folders_says_where_it_looked(tmp_path: Path) -> N
         src.load(start, start + timedelta(hours=1))
     assert str(err.value) == (
         f"no data files at data collector {folder} from 2025-04-01T08:00 to 2025-04-01T09:00 UTC "
-        "(<folder>/YYYY/MM/DD/HH/)"
+        "(<folder>/YYYY/MM/DD/HH/ or, rolled daily, <folder>/YYYY/MM/DD/)"
     )
+
+
+def _timed(*rows: tuple[str, float]) -> bytes:
+    """Envelopes with the collector's CloudEvents ``time``."""
+    lines = [
+        json.dumps(
+            {"specversion": "1.0", "time": t, "type": "azureml.inference.model_inputs", "data": [{"x": x}]}
+        )
+        for t, x in rows
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_only_requests_timed_inside_the_window_count(tmp_path: Path) -> None:
+    folder = tmp_path / FOLDER
+    (folder / "2025/03/01/11").mkdir(parents=True)
+    (folder / "2025/03/01/12").mkdir(parents=True)
+    (folder / "2025/03/01/11/part-0.jsonl").write_bytes(
+        _timed(("2025-03-01T11:10:00Z", 10.0), ("2025-03-01T11:40:00Z", 40.0))
+    )
+    (folder / "2025/03/01/12/part-0.jsonl").write_bytes(
+        _timed(("2025-03-01T12:05:00+00:00", 65.0), ("2025-03-01T12:30:00Z", 90.0))  # the end is excluded
+    )
+    src = source_for(f"file://{folder}", "jsonl", live=True)
+    cols = src.load(NOW - timedelta(hours=1), NOW)  # 11:30 to 12:30
+    assert sorted(cols["x"]) == [40.0, 65.0]
+    with pytest.raises(DataUnavailable) as err:
+        src.load(NOW - timedelta(hours=1, minutes=25), NOW - timedelta(hours=1, minutes=20))  # 11:05-11:10
+    assert str(err.value).endswith("1 file(s), but no request timed inside the window")
+
+
+def test_a_daily_rolling_collector_is_read_by_day_and_filtered_by_time() -> None:
+    blobs = {
+        f"{FOLDER}/2025/03/01/part-0.jsonl": _timed(
+            ("2025-03-01T03:00:00Z", 3.0), ("2025-03-01T12:00:00Z", 12.0)
+        ),
+        f"{FOLDER}/2025/02/28/part-0.jsonl": b"the day before: never read",
+    }
+    container = FakeContainer(blobs)
+    locator = Locator(make_client=Containers({(ACCOUNT, "collected"): container}))
+    uri = f"abfss://collected@kdapdata.dfs.core.windows.net/{FOLDER}"
+    cols = source_for(uri, "jsonl", live=True, locator=locator).load(NOW - timedelta(hours=1), NOW)
+    assert list(cols["x"]) == [12.0]
+    assert container.downloads == [f"{FOLDER}/2025/03/01/part-0.jsonl"]
 
 
 @pytest.mark.parametrize(

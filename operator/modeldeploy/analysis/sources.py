@@ -43,9 +43,16 @@ def read_table(data: bytes, fmt: str) -> pa.Table:
     return jsonl(data)
 
 
-def jsonl(raw: bytes, skip_invalid: bool = False, envelopes: bool = True) -> pa.Table:
-    """JSON lines; with ``envelopes``, a line with a ``data`` list (the data collector's envelope) contributes
-    its records. ``skip_invalid`` drops lines that are not JSON (MLTable's ``invalid_lines: drop``)."""
+def jsonl(
+    raw: bytes,
+    skip_invalid: bool = False,
+    envelopes: bool = True,
+    within: tuple[datetime, datetime] | None = None,
+) -> pa.Table:
+    """JSON lines; with ``envelopes``, a line with a ``data`` list (the data collector's CloudEvents envelope)
+    contributes its records, and with ``within`` only if the envelope's ``time`` is in [start, end) (an
+    envelope without a readable time is kept). ``skip_invalid`` drops lines that are not JSON (MLTable's
+    ``invalid_lines: drop``)."""
     rows: list[dict[str, Any]] = []
     for line in raw.splitlines():
         if not line.strip():
@@ -57,8 +64,18 @@ def jsonl(raw: bytes, skip_invalid: bool = False, envelopes: bool = True) -> pa.
                 continue
             raise
         envelope = envelopes and isinstance(obj, dict) and isinstance(obj.get("data"), list)
+        if envelope and within is not None and not _in_window(obj.get("time"), within):
+            continue
         rows.extend(obj["data"] if envelope else [obj])
     return pa.Table.from_pylist(rows)
+
+
+def _in_window(time: object, within: tuple[datetime, datetime]) -> bool:
+    try:
+        t = _utc(datetime.fromisoformat(str(time)))
+    except ValueError:
+        return True
+    return within[0] <= t < within[1]
 
 
 def to_columns(table: pa.Table) -> dict[str, Column]:
@@ -165,10 +182,11 @@ def is_collector_folder(path: str) -> bool:
 
 
 class DataCollectorSource:
-    """Azure ML data collector output: ``<collection folder>/YYYY/MM/DD/HH/*.jsonl`` (UTC hours), each line
-    an envelope whose ``data`` holds the logged rows. Only the hour folders the window touches are listed
-    and read, so a collection that has grown for months costs one window's files per analysis. Hours are
-    read whole (the rows carry no time of their own): a window starting at 11:30 includes 11:00-11:30."""
+    """Azure ML data collector output: ``<collection folder>/YYYY/MM/DD/HH/*.jsonl`` (UTC; ``.../DD/*.jsonl``
+    when the collector rolls daily), each line a CloudEvents envelope whose ``data`` holds the logged rows
+    and whose ``time`` says when. Only the folders the window touches are listed and read, so a collection
+    that has grown for months costs one window's files per analysis, and only envelopes timed inside the
+    window count: a window starting at 11:30 does not see 11:10."""
 
     def __init__(self, store: Store, folder: str) -> None:
         self.store, self.folder = store, folder.rstrip("/")
@@ -181,15 +199,35 @@ class DataCollectorSource:
             t += timedelta(hours=1)
         return out
 
+    def days(self, start: datetime, end: datetime) -> list[str]:
+        return list(dict.fromkeys(hour[: -len("HH/")] for hour in self.hours(start, end)))
+
     def load(self, start: datetime | None, end: datetime | None) -> Columns:
         where = f"data collector {self.store.describe(self.folder)}"
         if start is None or end is None:
             raise DataUnavailable(f"{where}: a live window needs a start and an end")
         where += (
-            f" from {_utc(start):%Y-%m-%dT%H:%M} to {_utc(end):%Y-%m-%dT%H:%M} UTC (<folder>/YYYY/MM/DD/HH/)"
+            f" from {_utc(start):%Y-%m-%dT%H:%M} to {_utc(end):%Y-%m-%dT%H:%M} UTC"
+            " (<folder>/YYYY/MM/DD/HH/ or, rolled daily, <folder>/YYYY/MM/DD/)"
         )
         names = [n for hour in self.hours(start, end) for n in data_files(self.store, hour)]
-        return to_columns(read_files(self.store, names, None, where))
+        if not names:  # a daily rolling rate: the files sit in the day folder itself
+            names = [
+                n
+                for day in self.days(start, end)
+                for n in data_files(self.store, day)
+                if "/" not in n[len(day) :]
+            ]
+        window = (_utc(start), _utc(end))
+        tables: list[pa.Table] = []
+        for name in names:
+            try:
+                tables.append(jsonl(self.store.read(name), within=window))
+            except UNREADABLE as exc:
+                raise DataUnavailable(f"unreadable data at {self.store.describe(name)}: {exc}") from exc
+        if names and not any(t.num_rows for t in tables):
+            raise DataUnavailable(f"{where}: {len(names)} file(s), but no request timed inside the window")
+        return to_columns(_concat([t for t in tables if t.num_rows], where))
 
 
 def _utc(t: datetime) -> datetime:
