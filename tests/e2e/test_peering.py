@@ -1,19 +1,25 @@
-"""Two operator replicas: kopf peering keeps one idle; when the active one dies the other takes over."""
+"""Two operator replicas never act at once: kopf peering keeps the lower-priority one idle, the handover makes
+a replica that starts or resumes wait until the one it displaces has stopped, and when the active replica
+dies the other takes over."""
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from localkube.testing import ClusterHandle
-from tests.e2e.conftest import StartOperator, apply, phase, wait_for
+from tests.e2e.conftest import OperatorProcess, StartOperator, apply, phase, wait_for
 from tests.e2e.manifests import model_deployment
 
 pytestmark = pytest.mark.cluster
+
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
 
 
 def _peers(cluster: ClusterHandle, namespace: str) -> dict[str, Any]:
@@ -33,14 +39,33 @@ def _wait_for_priorities(cluster: ClusterHandle, namespace: str, expected: list[
     assert seen == expected, f"live peers {seen}, expected {expected}"
 
 
-def test_only_one_replica_acts_and_the_other_takes_over(
+def _times(op: OperatorProcess, marker: str) -> list[datetime]:
+    """When the replica logged lines containing ``marker`` (both replicas log this machine's clock)."""
+    out = []
+    for line in op.output().splitlines():
+        m = _STAMP.match(line)
+        if m and marker in line:
+            out.append(datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S,%f"))
+    return out
+
+
+def _reconciles(op: OperatorProcess) -> list[tuple[datetime, timedelta]]:
+    """(when each reconcile ended, how long it took), from the replica's log."""
+    out = []
+    for line in op.output().splitlines():
+        m = _STAMP.match(line)
+        took = re.search(r" reconciled \S+ in ([0-9.]+)s:", line)
+        if m and took:
+            out.append((datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S,%f"), timedelta(seconds=float(took[1]))))
+    return out
+
+
+def test_replicas_started_together_never_both_act_and_the_survivor_takes_over(
     cluster: ClusterHandle, namespace: str, start_operator: StartOperator
 ) -> None:
+    # Started in the same instant, neither has seen the other when kopf first lets it run: the handover
+    # holds both until the peering object shows each the other, and only the higher priority then acts.
     active = start_operator(priority=200)
-    # As in a rolling update, the second replica starts once the first has registered: kopf only learns of
-    # peers from the KopfPeering object, so two replicas started in the same instant may both act for a
-    # moment (the status compare-and-swap keeps that safe, but it is not what this test is about).
-    _wait_for_priorities(cluster, namespace, [200])
     standby = start_operator(priority=100)
     apply(cluster, namespace, model_deployment("m"))
     wait_for(
@@ -73,3 +98,51 @@ def test_only_one_replica_acts_and_the_other_takes_over(
     )
     assert done["status"]["stable"]["modelVersion"] == "2.0.0"
     assert "reconciled " in standby.output()
+
+
+def test_a_higher_priority_replica_joining_mid_rollout_acts_only_after_the_working_one_stopped(
+    cluster: ClusterHandle, namespace: str, start_operator: StartOperator
+) -> None:
+    low = start_operator(priority=100)
+    apply(cluster, namespace, model_deployment("m"))
+    wait_for(cluster, namespace, "m", lambda b: phase(b) == "Promoted", "1.0.0 promoted", operator=low)
+    paced = {
+        "type": "canary",
+        "canary": {
+            "steps": [
+                {"weight": 10, "pause": {"duration": "5s"}},
+                {"weight": 25, "pause": {"duration": "5s"}},
+                {"weight": 50, "pause": {"duration": "5s"}},
+                {"weight": 100},
+            ]
+        },
+    }
+    v2 = model_deployment(
+        "m", image="registry.example/budget-optimizer:2.0.0", version="2.0.0", strategy=paced
+    )
+    apply(cluster, namespace, v2)
+    wait_for(cluster, namespace, "m", lambda b: phase(b) == "Progressing", "2.0.0 progressing", operator=low)
+    # A rolling update whose new pod drew the higher priority: it joins while the old one is mid-rollout.
+    high = start_operator(priority=200)
+    wait_for(
+        cluster,
+        namespace,
+        "m",
+        lambda b: phase(b) == "Promoted" and b["status"]["stable"]["modelVersion"] == "2.0.0",
+        "2.0.0 promoted",
+        timeout=120,
+        operator=high,
+    )
+    paused = _times(low, "Pausing operations in favour of")
+    assert paused, "the working replica never paused"
+    low_ends = [end for end, _ in _reconciles(low)]
+    high_starts = [end - took for end, took in _reconciles(high)]
+    assert high_starts, "the higher-priority replica never acted"
+    # Strictly one at a time: the low replica's last reconcile ended before the high one's first began ...
+    assert max(low_ends) < min(high_starts), (max(low_ends), min(high_starts))
+    # Not by luck: kopf lets the new replica act the moment the old one is told to pause; the handover kept it
+    # waiting well past that (without it the two land within a fraction of a second of each other).
+    assert "handover: waiting" in high.output()
+    assert min(high_starts) - paused[0] >= timedelta(seconds=1), (paused[0], min(high_starts))
+    # ... and the high one took the rollout over: it moved traffic.
+    assert re.search(r"reconciled \S+ in \S+ phase=\w+ actions=\S*SetTraffic", high.output())

@@ -1,7 +1,8 @@
 """kopf registrations. Thin by design: create/update/resume handlers only wake the object's daemon, the
 daemon runs :class:`Reconciler` passes, and the delete handler (kopf's finalizer) removes what was created.
 
-One daemon per ModelDeployment serialises its reconciles; kopf peering keeps a second operator replica idle.
+One daemon per ModelDeployment serialises its reconciles; kopf peering keeps a second operator replica idle,
+and a replica that starts or resumes waits out a short handover (see :mod:`handover`) before acting.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import kopf
 
 from modeldeploy.api import GROUP, PLURAL, VERSION
+from modeldeploy.controller.handover import DEFAULT_SETTLE_SECONDS, Handover
 from modeldeploy.controller.ports import Conflict
 from modeldeploy.controller.reconciler import Reconciler, owner_of
 from modeldeploy.controller.wiring import Wiring, build_wiring
@@ -59,6 +61,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.watching.server_timeout = 120
     if "wiring" not in memo:
         memo["wiring"] = build_wiring()
+    settle = 0.0 if settings.peering.standalone else memo.get("peering_settle", DEFAULT_SETTLE_SECONDS)
+    memo["handover"] = Handover(settle)
     # Per-object memos are shallow copies of this one: the dict must exist here to be shared by all of them.
     memo["wakers"] = {}
 
@@ -97,7 +101,26 @@ def child_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
 def rollout(stopped: kopf.DaemonStopped, body: kopf.Body, uid: str, memo: kopf.Memo, **_: Any) -> None:
     wiring: Wiring = memo["wiring"]
     reconciler: Reconciler = wiring.reconciler
+    handover: Handover = memo["handover"]
     waker = _wakers(memo).setdefault(uid, threading.Event())
+    try:
+        _settle(handover.act_after(), stopped)
+        _run(stopped, body, reconciler, waker)
+    finally:
+        if stopped.reason is not None and stopped.reason & kopf.DaemonStoppingReason.OPERATOR_PAUSING:
+            handover.paused()
+
+
+def _settle(act_after: float, stopped: kopf.DaemonStopped) -> None:
+    left = act_after - time.monotonic()
+    if left > 0:
+        log.info("handover: waiting %.1fs before acting, so a replica this one displaces has stopped", left)
+        stopped.wait(left)
+
+
+def _run(
+    stopped: kopf.DaemonStopped, body: kopf.Body, reconciler: Reconciler, waker: threading.Event
+) -> None:
     while not stopped:
         waker.clear()
         snapshot: dict[str, Any] = copy.deepcopy(dict(body))

@@ -9,8 +9,19 @@ import logging
 
 import kopf
 
+from modeldeploy.controller.handover import DEFAULT_SETTLE_SECONDS
 from modeldeploy.observability.logs import configure_json_logging
 from modeldeploy.observability.metrics import start_metrics_server
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: use 0 or more seconds")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics-port", type=int, default=9090, help="Prometheus /metrics port (0: a free one)"
     )
     parser.add_argument("--metrics-addr", default="0.0.0.0")
+    parser.add_argument(
+        "--peering-settle",
+        type=_seconds,
+        default=DEFAULT_SETTLE_SECONDS,
+        metavar="SECONDS",
+        help="after starting or resuming, wait this long before acting, so a replica this one displaces "
+        f"has stopped (default {DEFAULT_SETTLE_SECONDS:g}; not used with --standalone)",
+    )
     parser.add_argument("--log-format", choices=("json", "text"), default="json")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser
@@ -47,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             namespaces=args.namespace,
             standalone=args.standalone,
             liveness_endpoint=args.liveness or None,
+            memo=kopf.Memo(peering_settle=args.peering_settle),
         )
     )
     return 0
