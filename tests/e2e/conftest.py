@@ -66,7 +66,8 @@ def start_operator(
         ),
     )
 
-    def start(*extra: str, priority: int | None = None) -> OperatorProcess:
+    def start(*extra: str, priority: int | None = None, settle: float | None = 0.5) -> OperatorProcess:
+        """``settle``: the peering handover; short here (one replica per test), None for the default."""
         log = tmp_path / f"operator-{len(started)}.log"
         env = {**cluster.env, "PYTHONUNBUFFERED": "1"}
         if priority is not None:
@@ -84,6 +85,7 @@ def start_operator(
                 "--metrics-port=0",
                 "--metrics-addr=127.0.0.1",
                 "--log-format=text",
+                *([f"--peering-settle={settle}"] if settle is not None else []),
                 *extra,
             ],
             stdout=log.open("wb"),

@@ -65,8 +65,8 @@ def test_replicas_started_together_never_both_act_and_the_survivor_takes_over(
 ) -> None:
     # Started in the same instant, neither has seen the other when kopf first lets it run: the handover
     # holds both until the peering object shows each the other, and only the higher priority then acts.
-    active = start_operator(priority=200)
-    standby = start_operator(priority=100)
+    active = start_operator(priority=200, settle=None)
+    standby = start_operator(priority=100, settle=None)
     apply(cluster, namespace, model_deployment("m"))
     wait_for(
         cluster,
@@ -103,7 +103,7 @@ def test_replicas_started_together_never_both_act_and_the_survivor_takes_over(
 def test_a_higher_priority_replica_joining_mid_rollout_acts_only_after_the_working_one_stopped(
     cluster: ClusterHandle, namespace: str, start_operator: StartOperator
 ) -> None:
-    low = start_operator(priority=100)
+    low = start_operator(priority=100, settle=None)
     apply(cluster, namespace, model_deployment("m"))
     wait_for(cluster, namespace, "m", lambda b: phase(b) == "Promoted", "1.0.0 promoted", operator=low)
     paced = {
@@ -123,7 +123,7 @@ def test_a_higher_priority_replica_joining_mid_rollout_acts_only_after_the_worki
     apply(cluster, namespace, v2)
     wait_for(cluster, namespace, "m", lambda b: phase(b) == "Progressing", "2.0.0 progressing", operator=low)
     # A rolling update whose new pod drew the higher priority: it joins while the old one is mid-rollout.
-    high = start_operator(priority=200)
+    high = start_operator(priority=200, settle=None)
     wait_for(
         cluster,
         namespace,
