@@ -68,7 +68,8 @@ def main() -> None:
             log = Path(tmp) / "operator.log"
             env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
             op = subprocess.Popen(
-                [sys.executable, "-m", "modeldeploy", "operator", "-n", NS, "--liveness", ""],
+                # One replica, no peering object: the handover is proven in tests/e2e/test_peering.py.
+                [sys.executable, "-m", "modeldeploy", "operator", "-n", NS, "--liveness", "", "--standalone"],
                 stdout=log.open("wb"),
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -82,7 +83,11 @@ def main() -> None:
                 input=json.dumps(model_deployment("budget", image=f"registry.example/b:{v}", version=v)),
             )
             apply("1.0.0")
-            wait(cluster, "status.get('phase') == 'Promoted'")
+            try:
+                wait(cluster, "status.get('phase') == 'Promoted'")
+            except TimeoutError:
+                print(log.read_text()[-4000:], file=sys.stderr)
+                raise
             rollouts, baselines, cpus = [], [], []
             for i in range(rounds):
                 version = f"1.{i + 1}.0"

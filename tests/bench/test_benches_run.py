@@ -1,0 +1,44 @@
+"""The benchmarks still run and report every figure (their numbers go into notes, so a bench that rots
+unnoticed is a defect). Only the shape of the report is checked: speed is measured by the benches, never
+asserted by tests."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def _run(script: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return done.stdout
+
+
+def test_the_drift_bench_reports_throughput_memory_and_ratios() -> None:
+    out = _run("bench_drift.py")
+    assert "100,000 rows x 50 features" in out
+    for label in ("scipy per-feature loop", "engine, cold", "engine, warm reference"):
+        m = re.search(rf"{label}\s*:\s*([\d,]+) rows\*features/s\s+peak\s+(\d+) MiB", out)
+        assert m, f"no {label!r} line in:\n{out}"
+        assert int(m[1].replace(",", "")) > 0
+        assert int(m[2]) > 0
+    assert re.search(r"speed-up vs scipy: cold [\d.]+x, warm [\d.]+x", out), out
+
+
+@pytest.mark.cluster
+def test_the_rollout_bench_promotes_and_reports() -> None:
+    out = _run("bench_rollout.py")
+    assert re.search(r"apply-to-promoted, 4-step zero-pause canary: best [\d.]+s of 1", out), out
+    assert re.search(r"baseline, plain Deployment image update: best [\d.]+s; ratio [\d.]+x", out), out
+    assert re.search(r"operator CPU per reconcile: [\d.]+ ms", out), out
