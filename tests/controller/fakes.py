@@ -62,6 +62,7 @@ class FakeStore:
     version: int = 1
     status: ModelDeploymentStatus = field(default_factory=ModelDeploymentStatus)
     writes: int = 0
+    confirms: int = 0
 
     def write_status(
         self,
@@ -76,6 +77,11 @@ class FakeStore:
         self.status = status
         self.writes += 1
         return str(self.version)
+
+    def confirm_current(self, owner: Owner, resource_version: str) -> None:
+        self.confirms += 1
+        if resource_version != str(self.version):
+            raise Conflict(f"stale resourceVersion {resource_version}, current {self.version}")
 
 
 @dataclass

@@ -144,3 +144,31 @@ def test_an_invalid_spec_is_a_condition_naming_the_field() -> None:
     assert "strategy.canary.steps weights must strictly increase and end at 100" in cond.message
     assert w.backend.calls == []
     assert out.requeue_after is None
+
+
+def test_a_steady_state_pass_confirms_its_view_before_touching_the_world() -> None:
+    """A promoted object's resync changes no status, so no compare-and-swap guards its re-applied traffic;
+    a stale view (a newer writer, or this replica's watch cut off) must then do nothing."""
+    w = World()
+    assert w.settle(_spec()).phase == "Promoted"
+    w.backend.traffic = None  # the world drifted: the route lost its weights
+    stale = w.body(_spec())
+    w.store.version += 1  # a newer replica wrote after this view was taken
+    w.backend.calls.clear()
+    with pytest.raises(Conflict, match=r"stale resourceVersion"):
+        w.reconciler.reconcile(stale)
+    assert w.backend.calls == []
+    assert w.store.confirms == 1
+
+    out = w.reconciler.reconcile(w.body(_spec()))  # a current view re-applies the weights
+    assert "SetTraffic" in out.actions_run
+    assert w.backend.traffic is not None
+    assert w.store.confirms == 2
+
+
+def test_a_pass_that_writes_the_status_needs_no_extra_read() -> None:
+    w = World()
+    out = w.reconciler.reconcile(w.body(_spec()))
+    assert "EnsureRevision" in out.actions_run
+    assert w.store.writes >= 1
+    assert w.store.confirms == 0

@@ -53,6 +53,17 @@ class KubeStatusStore:
         meta: dict[str, object] = out["metadata"]  # type: ignore[index]
         return str(meta["resourceVersion"])
 
+    def confirm_current(self, owner: Owner, resource_version: str) -> None:
+        try:
+            out = self._api.get_namespaced_custom_object(GROUP, VERSION, owner.namespace, PLURAL, owner.name)
+        except ApiException as exc:
+            raise BackendError("StatusReadFailed", f"{owner.namespace}/{owner.name}: {exc.reason}") from exc
+        current = str(out["metadata"]["resourceVersion"])  # type: ignore[index]
+        if current != resource_version:
+            raise Conflict(
+                f"{owner.namespace}/{owner.name} is at resourceVersion {current}, not {resource_version}"
+            )
+
 
 class KubeEventSink:
     def __init__(self, api: client.ApiClient) -> None:

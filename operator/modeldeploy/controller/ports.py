@@ -30,6 +30,15 @@ class StatusStore(Protocol):
         """
         ...
 
+    def confirm_current(self, owner: Owner, resource_version: str) -> None:
+        """Raise :class:`Conflict` unless ``resource_version`` is still the object's (one read).
+
+        A reconcile that changes nothing in the status has no compare-and-swap write to fail; before it
+        changes the world it asks this instead, so a replica acting on a stale view (its watch cut off, or
+        a newer replica already writing) does nothing rather than undo newer work.
+        """
+        ...
+
 
 class EventSink(Protocol):
     def emit(self, owner: Owner, type: EventType, reason: str, message: str) -> None: ...

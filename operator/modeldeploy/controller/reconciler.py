@@ -54,6 +54,8 @@ BACKEND_CONDITION = "BackendHealthy"
 SPEC_CONDITION = "SpecValid"
 # A decision may ask for analysis; the result is fed straight back, so a reconcile takes at most a few passes.
 MAX_PASSES = 4
+# What changes the world outside the status: done only on a view of the object known to be current.
+MUTATING = (SetTraffic, EnsureRevision, DeleteRevision, FireRetraining)
 RETRY_BACKOFF = (5.0, 10.0, 30.0, 60.0)
 
 
@@ -125,6 +127,7 @@ class Reconciler:
         }
         traffic: TrafficSplit | None = backend.observed_traffic(owner)
         analysis: AnalysisResult | None = None
+        confirmed = False  # this reconcile's view of the object is known current (a write or a read)
         for _ in range(MAX_PASSES):
             now = self.clock()
             decision = decide(
@@ -138,6 +141,10 @@ class Reconciler:
                     owner, outcome.resource_version, status, outcome.status
                 )
                 outcome.status = status
+                confirmed = True
+            if not confirmed and any(isinstance(a, MUTATING) for a in decision.actions):
+                self.store.confirm_current(owner, outcome.resource_version)
+                confirmed = True
             analysis = None
             outcome.requeue_after = None
             for action in decision.actions:

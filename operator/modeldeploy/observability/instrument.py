@@ -35,6 +35,9 @@ class MeteredStatusStore:
         metrics.record_status(owner.namespace, owner.name, previous, status)
         return rv
 
+    def confirm_current(self, owner: Owner, resource_version: str) -> None:
+        self.inner.confirm_current(owner, resource_version)
+
 
 class MeteredEventSink:
     def __init__(self, inner: EventSink) -> None:
