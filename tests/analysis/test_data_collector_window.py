@@ -163,3 +163,15 @@ def test_a_daily_rolling_collector_is_read_by_day_and_filtered_by_time() -> None
 )
 def test_collector_folders(path: str, collector: bool) -> None:
     assert is_collector_folder(path) is collector
+
+
+def test_a_daily_rolling_local_folder_named_in_a_roundabout_way(tmp_path: Path) -> None:
+    folder = tmp_path / FOLDER
+    (folder / "2025/03/01/09").mkdir(parents=True)  # an hour folder left from an hourly setting
+    (folder / "2025/03/01/day.jsonl").write_bytes(_timed(("2025-03-01T12:10:00Z", 7.0)))
+    (folder / "2025/03/01/09/old.jsonl").write_bytes(
+        _envelopes({"x": 900.0})
+    )  # no time: only its folder says
+    uri = f"file://{tmp_path}/.//{FOLDER}/"  # the store lists normalised paths; the URI is not
+    cols = source_for(uri, "jsonl", live=True).load(NOW - timedelta(hours=1), NOW)
+    assert list(cols["x"]) == [7.0]
