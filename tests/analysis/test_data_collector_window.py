@@ -172,6 +172,6 @@ def test_a_daily_rolling_local_folder_named_in_a_roundabout_way(tmp_path: Path) 
     (folder / "2025/03/01/09/old.jsonl").write_bytes(
         _envelopes({"x": 900.0})
     )  # no time: only its folder says
-    uri = f"file://{tmp_path}/.//{FOLDER}/"  # the store lists normalised paths; the URI is not
+    uri = f"file://{tmp_path}/.//{FOLDER}/"  # listed names must keep the URI's spelling to be cut by it
     cols = source_for(uri, "jsonl", live=True).load(NOW - timedelta(hours=1), NOW)
     assert list(cols["x"]) == [7.0]

@@ -40,6 +40,15 @@ def test_file_source_reads_parquet_and_csv(tmp_path: Path) -> None:
     assert live["c"].to_pylist() == ["a", "b", "a"]
 
 
+def test_a_local_glob_matches_whatever_way_its_folder_is_spelled(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.csv").write_text("x\n1.0\n")
+    (tmp_path / "d" / "b.csv").write_text("x\n2.0\n")
+    (tmp_path / "d" / "notes.txt").write_text("not data\n")
+    cols = FileSource(f"file://{tmp_path}/.//d/*.csv").load(None, None)
+    assert sorted(cols["x"]) == [1.0, 2.0]
+
+
 def test_file_source_filters_the_window_on_a_time_column(tmp_path: Path) -> None:
     times = [NOW - timedelta(hours=2), NOW - timedelta(minutes=10), NOW]
     pq.write_table(pa.table({"ts": times, "x": [1.0, 2.0, 3.0]}), tmp_path / "w.parquet")

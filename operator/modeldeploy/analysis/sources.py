@@ -6,7 +6,6 @@ naming what was missing; ``run_analysis`` turns that into an Inconclusive verdic
 from __future__ import annotations
 
 import json
-import posixpath
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -217,7 +216,7 @@ class DataCollectorSource:
                 n
                 for day in self.days(start, end)
                 for n in data_files(self.store, day)
-                if posixpath.dirname(posixpath.normpath(n)) == posixpath.normpath(day)
+                if "/" not in n[len(day) :]
             ]
         window = (_utc(start), _utc(end))
         tables: list[pa.Table] = []

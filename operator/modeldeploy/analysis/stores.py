@@ -39,7 +39,9 @@ def _under(name: str, path: str) -> bool:
 
 
 class LocalStore:
-    """The operator's file system; names are absolute paths."""
+    """The operator's file system; names are absolute paths, spelled from the ``path`` they were listed under
+    (``/a/.//b`` lists ``/a/.//b/x``, as a Blob listing keeps its prefix), so readers can match and cut names
+    against the path they asked for."""
 
     def list(self, path: str) -> list[str]:
         p = Path(path)
@@ -47,7 +49,8 @@ class LocalStore:
             if p.is_file():
                 return [path]
             if p.is_dir():
-                return sorted(str(f) for f in p.rglob("*") if f.is_file())
+                prefix = path.rstrip("/")
+                return sorted(f"{prefix}/{f.relative_to(p).as_posix()}" for f in p.rglob("*") if f.is_file())
         except OSError as exc:
             raise DataUnavailable(f"cannot list {path}: {exc}") from exc
         return []
