@@ -6,7 +6,7 @@ naming what was missing; ``run_analysis`` turns that into an Inconclusive verdic
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -117,15 +117,21 @@ DATA_SUFFIXES = (".csv", ".parquet", ".jsonl")
 UNREADABLE = (pa.ArrowInvalid, pa.ArrowTypeError, json.JSONDecodeError, UnicodeDecodeError)
 
 
-def read_files(store: Store, names: Iterable[str], fmt: str | None, where: str) -> pa.Table:
-    """The named files as one table; ``fmt`` None reads each by its suffix."""
+def read_each(store: Store, names: Iterable[str], parse: Callable[[bytes, str], pa.Table]) -> list[pa.Table]:
+    """Each named file through ``parse(data, name)``; one that does not parse is ``DataUnavailable`` naming
+    it."""
     tables: list[pa.Table] = []
     for name in names:
         try:
-            tables.append(read_table(store.read(name), _format(name, fmt)))
+            tables.append(parse(store.read(name), name))
         except UNREADABLE as exc:
             raise DataUnavailable(f"unreadable data at {store.describe(name)}: {exc}") from exc
-    return _concat(tables, where)
+    return tables
+
+
+def read_files(store: Store, names: Iterable[str], fmt: str | None, where: str) -> pa.Table:
+    """The named files as one table; ``fmt`` None reads each by its suffix."""
+    return _concat(read_each(store, names, lambda data, name: read_table(data, _format(name, fmt))), where)
 
 
 def data_files(store: Store, path: str) -> list[str]:
@@ -219,12 +225,7 @@ class DataCollectorSource:
                 if "/" not in n[len(day) :]
             ]
         window = (_utc(start), _utc(end))
-        tables: list[pa.Table] = []
-        for name in names:
-            try:
-                tables.append(jsonl(self.store.read(name), within=window))
-            except UNREADABLE as exc:
-                raise DataUnavailable(f"unreadable data at {self.store.describe(name)}: {exc}") from exc
+        tables = read_each(self.store, names, lambda data, _: jsonl(data, within=window))
         if names and not any(t.num_rows for t in tables):
             raise DataUnavailable(f"{where}: {len(names)} file(s), but no request timed inside the window")
         return to_columns(_concat([t for t in tables if t.num_rows], where))
