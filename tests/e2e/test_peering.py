@@ -8,6 +8,7 @@ import json
 import re
 import signal
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,24 +40,26 @@ def _wait_for_priorities(cluster: ClusterHandle, namespace: str, expected: list[
     assert seen == expected, f"live peers {seen}, expected {expected}"
 
 
-def _times(op: OperatorProcess, marker: str) -> list[datetime]:
-    """When the replica logged lines containing ``marker`` (both replicas log this machine's clock)."""
-    out = []
+def _stamped(op: OperatorProcess) -> Iterator[tuple[datetime, str]]:
+    """The replica's log lines with their times (both replicas log this machine's clock)."""
     for line in op.output().splitlines():
         m = _STAMP.match(line)
-        if m and marker in line:
-            out.append(datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S,%f"))
-    return out
+        if m:
+            yield datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S,%f"), line
+
+
+def _times(op: OperatorProcess, marker: str) -> list[datetime]:
+    """When the replica logged lines containing ``marker``."""
+    return [t for t, line in _stamped(op) if marker in line]
 
 
 def _reconciles(op: OperatorProcess) -> list[tuple[datetime, timedelta]]:
     """(when each reconcile ended, how long it took), from the replica's log."""
     out = []
-    for line in op.output().splitlines():
-        m = _STAMP.match(line)
+    for t, line in _stamped(op):
         took = re.search(r" reconciled \S+ in ([0-9.]+)s:", line)
-        if m and took:
-            out.append((datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S,%f"), timedelta(seconds=float(took[1]))))
+        if took:
+            out.append((t, timedelta(seconds=float(took[1]))))
     return out
 
 
