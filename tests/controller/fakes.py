@@ -96,6 +96,7 @@ class FakeEvents:
 class FixedAnalysis:
     verdict: Verdict = Verdict.SUCCESSFUL
     runs: list[RunAnalysis] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
 
     def run(
         self, owner: Owner, spec: ModelDeploymentSpec, request: RunAnalysis, now: datetime
@@ -108,6 +109,9 @@ class FixedAnalysis:
             verdict=self.verdict,
             message=f"fixed {self.verdict.value}",
         )
+
+    def forget(self, uid: str) -> None:
+        self.forgotten.append(uid)
 
 
 @dataclass

@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from .drift import ReferenceProfile, compare, profile_reference
 from .providers import MetricProvider
-from .sources import DataSource, DataUnavailable
+from .stores import DataUnavailable
 from .types import AnalysisConfig, AnalysisResult, DriftResult, MetricCheck, MetricOutcome, Verdict
+
+if TYPE_CHECKING:  # the drift engine (numpy, scipy, pyarrow) loads with the first drift check, not before
+    from .drift import ReferenceProfile
+    from .sources import DataSource
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class DriftAnalyzer:
 
     def run(self, config: AnalysisConfig, now: datetime) -> DriftResult:
         assert config.drift is not None
+        from .drift import compare, profile_reference
+
         try:
             if self._profile is None or self._profile.config != config.drift:
                 self._profile = profile_reference(config.drift, self.sources.reference.load(None, None))

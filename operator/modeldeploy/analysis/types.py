@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-import numpy as np
-import numpy.typing as npt
-import pyarrow as pa
+if TYPE_CHECKING:  # only for the Column alias: importing numpy and pyarrow costs ~35 MB in the controller
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
 
 # One verdict vocabulary from engine to status: the engine's results are stored as they are.
 from modeldeploy.api.status import Verdict as Verdict
 
 # A column as a data source hands it over: numpy for numbers, pyarrow for anything (strings stay in Arrow).
-Column: TypeAlias = npt.NDArray[np.generic] | pa.Array | pa.ChunkedArray
+Column: TypeAlias = "npt.NDArray[np.generic] | pa.Array | pa.ChunkedArray"
 Columns: TypeAlias = Mapping[str, Column]
 
 

@@ -12,18 +12,16 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy.analysis.datastores import DatastoreResolver, Workspace
 from modeldeploy.analysis.drift_metrics import DriftMetricSink, drift_points, sink_from_environment
 from modeldeploy.analysis.from_spec import analysis_config, status_record
 from modeldeploy.analysis.providers import MetricProvider
 from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
-from modeldeploy.analysis.shadow import Side, compare_error_rate, compare_latency, compare_predictions
-from modeldeploy.analysis.stores import container_client
+from modeldeploy.analysis.stores import ContainerClient, container_client
 from modeldeploy.analysis.types import AnalysisResult as EngineResult
 from modeldeploy.analysis.types import FeatureKind, MetricOutcome
-from modeldeploy.analysis.uris import ClientFactory, Locator, fill, source_for
 from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
 from modeldeploy.api.status import AnalysisResult, Verdict
@@ -31,6 +29,11 @@ from modeldeploy.backends.azureml.naming import deployment_name, deployment_reso
 from modeldeploy.backends.base import Owner
 from modeldeploy.rollout.actions import RunAnalysis
 
+if TYPE_CHECKING:  # data sources and shadow comparisons load numpy/pyarrow/scipy: only when first used
+    from modeldeploy.analysis.shadow import Side
+    from modeldeploy.analysis.uris import Locator
+
+ClientFactory = Callable[[str, str], ContainerClient]
 DEFAULT_PROMETHEUS = os.environ.get(
     "MODELDEPLOY_PROMETHEUS_URL", "http://prometheus-operated.monitoring:9090"
 )
@@ -154,6 +157,14 @@ class DefaultAnalysisRunner:
 
         locator = self._locator(_workspace(spec.target.azureml))
 
+        from modeldeploy.analysis.shadow import (
+            Side,
+            compare_error_rate,
+            compare_latency,
+            compare_predictions,
+        )
+        from modeldeploy.analysis.uris import fill, source_for
+
         def side(revision: str) -> Side:
             predictions = None
             if drift is not None and ("{revision}" in drift.live.uri or "{deployment}" in drift.live.uri):
@@ -191,6 +202,11 @@ class DefaultAnalysisRunner:
             )
         return tuple(out)
 
+    def forget(self, uid: str) -> None:
+        """Drop an object's providers and reference profile (the object is gone)."""
+        self._providers.pop(uid, None)
+        self._drift.pop(uid, None)
+
     def _cached_providers(self, owner: Owner, spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
         key = (spec.analysis.prometheus_address if spec.analysis else None, spec.target.azureml)
         cached = self._providers.get(owner.uid)
@@ -207,6 +223,8 @@ class DefaultAnalysisRunner:
         key = (drift, revision, workspace)
         cached = self._drift.get(owner.uid)
         if cached is None or cached[0] != key:
+            from modeldeploy.analysis.uris import fill, source_for
+
             locator = self._locator(workspace)
             reference = fill(drift.reference.uri, values)
             sources = Sources(
@@ -218,6 +236,8 @@ class DefaultAnalysisRunner:
         return cached[1]
 
     def _locator(self, workspace: Workspace | None) -> Locator:
+        from modeldeploy.analysis.uris import Locator
+
         return Locator(workspace, self._datastores, self._make_client)
 
 

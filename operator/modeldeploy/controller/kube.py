@@ -12,11 +12,14 @@ from kubernetes.client.exceptions import ApiException
 from modeldeploy.api import GROUP, PLURAL, VERSION
 from modeldeploy.api.status import ModelDeploymentStatus
 from modeldeploy.backends.base import BackendError, Owner
-from modeldeploy.controller.ports import Conflict
+from modeldeploy.controller.ports import Conflict, Gone
 from modeldeploy.rollout.actions import EventType
 
 log = logging.getLogger(__name__)
 COMPONENT = "modeldeploy"
+# The same name kopf used for the operator's finalizer before the work queue took over deletion, so objects
+# created by an older operator are released by this one.
+FINALIZER = f"{GROUP}/finalizer"
 
 
 class KubeStatusStore:
@@ -43,10 +46,7 @@ class KubeStatusStore:
                 _content_type="application/merge-patch+json",
             )
         except ApiException as exc:
-            if exc.status == 409:
-                raise Conflict(
-                    f"{owner.namespace}/{owner.name} changed since resourceVersion {resource_version}"
-                ) from exc
+            _raise_conflict_or_gone(exc, owner, resource_version)
             raise BackendError(
                 "StatusWriteFailed", f"status of {owner.namespace}/{owner.name}: {exc.reason}"
             ) from exc
@@ -57,12 +57,59 @@ class KubeStatusStore:
         try:
             out = self._api.get_namespaced_custom_object(GROUP, VERSION, owner.namespace, PLURAL, owner.name)
         except ApiException as exc:
+            _raise_conflict_or_gone(exc, owner, resource_version)
             raise BackendError("StatusReadFailed", f"{owner.namespace}/{owner.name}: {exc.reason}") from exc
         current = str(out["metadata"]["resourceVersion"])  # type: ignore[index]
         if current != resource_version:
             raise Conflict(
                 f"{owner.namespace}/{owner.name} is at resourceVersion {current}, not {resource_version}"
             )
+
+
+def _raise_conflict_or_gone(exc: ApiException, owner: Owner, resource_version: str) -> None:
+    if exc.status == 409:
+        raise Conflict(
+            f"{owner.namespace}/{owner.name} changed since resourceVersion {resource_version}"
+        ) from exc
+    if exc.status == 404:
+        raise Gone(f"{owner.namespace}/{owner.name} no longer exists") from exc
+
+
+class KubeFinalizers:
+    """The finalizer list through a merge patch carrying the resourceVersion read: a compare-and-swap, so a
+    finalizer another controller added in between is never dropped."""
+
+    def __init__(self, api: client.ApiClient, finalizer: str = FINALIZER) -> None:
+        self._api = client.CustomObjectsApi(api)
+        self.name = finalizer
+
+    def ensure(self, owner: Owner, resource_version: str, finalizers: list[str]) -> str:
+        if self.name in finalizers:
+            return resource_version
+        return self._patch(owner, resource_version, [*finalizers, self.name])
+
+    def release(self, owner: Owner, resource_version: str, finalizers: list[str]) -> None:
+        if self.name in finalizers:
+            self._patch(owner, resource_version, [f for f in finalizers if f != self.name])
+
+    def _patch(self, owner: Owner, resource_version: str, finalizers: list[str]) -> str:
+        body = {"metadata": {"resourceVersion": resource_version, "finalizers": finalizers}}
+        try:
+            out = self._api.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                owner.namespace,
+                PLURAL,
+                owner.name,
+                body,
+                _content_type="application/merge-patch+json",
+            )
+        except ApiException as exc:
+            _raise_conflict_or_gone(exc, owner, resource_version)
+            raise BackendError(
+                "FinalizerWriteFailed", f"finalizer of {owner.namespace}/{owner.name}: {exc.reason}"
+            ) from exc
+        return str(out["metadata"]["resourceVersion"])  # type: ignore[index]
 
 
 class KubeEventSink:

@@ -10,6 +10,7 @@ import logging
 import kopf
 
 from modeldeploy.controller.handover import DEFAULT_SETTLE_SECONDS
+from modeldeploy.controller.workers import DEFAULT_RESYNC_SECONDS, DEFAULT_WORKERS
 from modeldeploy.observability.logs import configure_json_logging
 from modeldeploy.observability.metrics import start_metrics_server
 
@@ -43,6 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="after starting or resuming, wait this long before acting, so a replica this one displaces "
         f"has stopped (default {DEFAULT_SETTLE_SECONDS:g}; not used with --standalone)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help=f"reconcile at most N ModelDeployments at once (default {DEFAULT_WORKERS})",
+    )
+    parser.add_argument(
+        "--resync",
+        type=_seconds,
+        default=DEFAULT_RESYNC_SECONDS,
+        metavar="SECONDS",
+        help="re-check an idle ModelDeployment this often; watched children wake it sooner "
+        f"(default {DEFAULT_RESYNC_SECONDS:g})",
+    )
     parser.add_argument("--log-format", choices=("json", "text"), default="json")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser
@@ -55,9 +71,15 @@ def main(argv: list[str] | None = None) -> int:
         configure_json_logging(level)
     else:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.workers < 1:
+        raise SystemExit(f"--workers {args.workers}: use 1 or more")
+    if args.resync <= 0:
+        raise SystemExit(f"--resync {args.resync:g}: use more than 0 seconds")
     from modeldeploy.controller import handlers
+    from modeldeploy.controller.peering import follow_pausing
 
-    assert handlers.rollout  # registered on import
+    memo = kopf.Memo(peering_settle=args.peering_settle, workers=args.workers, resync=args.resync)
+    follow_pausing(lambda paused: handlers.on_peering_pause(memo, paused))
     port = start_metrics_server(args.metrics_port, args.metrics_addr)
     logging.getLogger(__name__).info("metrics on :%d/metrics", port, extra={"metricsPort": port})
     asyncio.run(
@@ -66,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             namespaces=args.namespace,
             standalone=args.standalone,
             liveness_endpoint=args.liveness or None,
-            memo=kopf.Memo(peering_settle=args.peering_settle),
+            memo=memo,
         )
     )
     return 0

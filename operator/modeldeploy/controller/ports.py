@@ -16,6 +16,10 @@ class Conflict(Exception):
     """The object changed since it was read (HTTP 409): read it again and decide again."""
 
 
+class Gone(Exception):
+    """The object no longer exists (HTTP 404): forget it."""
+
+
 class StatusStore(Protocol):
     def write_status(
         self,
@@ -40,6 +44,23 @@ class StatusStore(Protocol):
         ...
 
 
+class Finalizers(Protocol):
+    """The operator's finalizer on a ModelDeployment: it keeps the object until its children are removed."""
+
+    name: str
+
+    def ensure(self, owner: Owner, resource_version: str, finalizers: list[str]) -> str:
+        """Add ours to ``finalizers`` (as read at ``resource_version``); compare-and-swap; the new version.
+
+        Raises :class:`Conflict` when the object changed, :class:`Gone` when it was deleted.
+        """
+        ...
+
+    def release(self, owner: Owner, resource_version: str, finalizers: list[str]) -> None:
+        """Remove ours from ``finalizers`` (compare-and-swap): the API server may then delete the object."""
+        ...
+
+
 class EventSink(Protocol):
     def emit(self, owner: Owner, type: EventType, reason: str, message: str) -> None: ...
 
@@ -49,6 +70,10 @@ class AnalysisRunner(Protocol):
         self, owner: Owner, spec: ModelDeploymentSpec, request: RunAnalysis, now: datetime
     ) -> AnalysisResult:
         """Measure ``request.revision``; bad data gives an Inconclusive or Error verdict, never raises."""
+        ...
+
+    def forget(self, uid: str) -> None:
+        """Drop what is kept for an object between runs (providers, its reference profile)."""
         ...
 
 

@@ -116,6 +116,29 @@ class Reconciler:
         self._record_backend_condition(owner, generation, outcome)
         return outcome
 
+    def finalize(self, body: Body) -> None:
+        """The object is being deleted: remove everything created for it, including Azure resources the
+        garbage collector cannot see. Raises BackendError (retried) while that fails."""
+        owner = owner_of(body)
+        try:
+            spec = ModelDeploymentSpec.model_validate(body.get("spec") or {})
+        except ValidationError:
+            log.warning(
+                "deleting %s/%s with an invalid spec: nothing was created for it", owner.namespace, owner.name
+            )
+            return
+        try:
+            self.backends(owner, spec).delete_all(owner)
+        except BackendError as err:
+            self.events.emit(owner, EventType.WARNING, "CleanupFailed", str(err))
+            raise
+        self.forget(owner.uid)
+
+    def forget(self, uid: str) -> None:
+        """Release per-object state (the object is gone)."""
+        self._failures.pop(uid, None)
+        self.analysis.forget(uid)
+
     # ---- the passes ---------------------------------------------------------------------------------------
 
     def _run(self, owner: Owner, spec: ModelDeploymentSpec, generation: int, outcome: Outcome) -> None:

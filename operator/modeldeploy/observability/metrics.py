@@ -10,14 +10,38 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 
 from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus, Phase, Verdict
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+
+class QueueStatsLike(Protocol):
+    @property
+    def depth(self) -> int: ...
+    @property
+    def oldest_age(self) -> float: ...
+    @property
+    def processing(self) -> int: ...
+    @property
+    def longest_running(self) -> float: ...
+    @property
+    def scheduled(self) -> int: ...
+
+
+class QueueLike(Protocol):
+    adds: int
+    retries: int
+
+    def stats(self) -> QueueStatsLike: ...
+
+
 _RES = ("namespace", "name")
 
 RECONCILES = Counter(
@@ -259,6 +283,55 @@ def forget(namespace: str, name: str) -> None:
     for p in _PHASES:
         with contextlib.suppress(KeyError):
             PHASE.remove(namespace, name, p)
+
+
+class _QueueCollector:
+    """Work-queue figures read at scrape time, so work that waits is never silent (client-go's names)."""
+
+    def __init__(self, queue: QueueLike, workers: int, objects: Callable[[], int]) -> None:
+        self.queue, self.workers, self.objects = queue, workers, objects
+
+    def collect(self) -> Iterable[Metric]:
+        st = self.queue.stats()
+        for name, doc, value in (
+            ("modeldeploy_workqueue_depth", "Objects ready and waiting for a worker.", st.depth),
+            (
+                "modeldeploy_workqueue_oldest_item_age_seconds",
+                "How long the longest-waiting ready object has waited.",
+                st.oldest_age,
+            ),
+            ("modeldeploy_workqueue_processing", "Objects a worker is reconciling now.", st.processing),
+            (
+                "modeldeploy_workqueue_longest_running_processor_seconds",
+                "How long the longest reconcile in progress has run.",
+                st.longest_running,
+            ),
+            ("modeldeploy_workqueue_scheduled", "Objects waiting on a timer (requeue-after).", st.scheduled),
+            ("modeldeploy_workers", "Worker threads reconciling ModelDeployments.", self.workers),
+            ("modeldeploy_objects", "ModelDeployments in the operator's cache.", self.objects()),
+        ):
+            yield GaugeMetricFamily(name, doc, value=value)
+        yield CounterMetricFamily(
+            "modeldeploy_workqueue_adds",
+            "Adds to the work queue (before de-duplication).",
+            value=self.queue.adds,
+        )
+        yield CounterMetricFamily(
+            "modeldeploy_workqueue_retries", "Rate-limited re-adds after a failure.", value=self.queue.retries
+        )
+
+
+_queue_collector: _QueueCollector | None = None
+
+
+def register_queue(queue: QueueLike, workers: int, objects: Callable[[], int]) -> None:
+    """Expose ``queue``'s figures (replacing a queue registered before, e.g. by an earlier test)."""
+    global _queue_collector
+    with _lock:
+        if _queue_collector is not None:
+            REGISTRY.unregister(_queue_collector)
+        _queue_collector = _QueueCollector(queue, workers, objects)
+        REGISTRY.register(_queue_collector)
 
 
 def exposition() -> bytes:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from modeldeploy.backends.base import (
     TrafficSplit,
 )
 from modeldeploy.backends.kubernetes import manifests as mf
+from modeldeploy.backends.kubernetes.cache import ChildCache, Store
 from modeldeploy.backends.kubernetes.schedule import Window, effective_min_replicas
 
 FIELD_MANAGER = "modeldeploy"
@@ -38,11 +39,14 @@ class KubernetesBackend:
         route: mf.RouteSpec,
         workload_for: WorkloadFactory,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cache: ChildCache | None = None,
     ) -> None:
         self._dyn = dyn
         self._route = route
         self._workload_for = workload_for
         self._clock = clock
+        # Watch-fed reads when the operator runs (see cache.py); without one every read is a request.
+        self._cache = cache
 
     # ---- resources -------------------------------------------------------------------------------------
 
@@ -74,9 +78,12 @@ class KubernetesBackend:
                 retryable=False,
             ) from exc
 
-    def _apply(self, resource: Resource, body: dict[str, Any]) -> Any:
+    def _store(self, kind: str) -> Store | None:
+        return None if self._cache is None else self._cache.store_for(kind)
+
+    def _apply(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            return self._dyn.server_side_apply(  # type: ignore[no-untyped-call]
+            applied = self._dyn.server_side_apply(  # type: ignore[no-untyped-call]
                 resource,
                 body=body,
                 namespace=body["metadata"]["namespace"],
@@ -85,14 +92,28 @@ class KubernetesBackend:
             )
         except ApiException as exc:
             raise _backend_error(exc, f"{body['kind']} {body['metadata']['name']}") from exc
+        out: dict[str, Any] = applied.to_dict()
+        store = self._store(str(body["kind"]))
+        if store is not None:  # the answer is the stored object: the next pass must not see the past
+            store.upsert(out)
+        return out
 
-    def _get(self, resource: Resource, namespace: str, name: str) -> Any | None:
+    def _get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
+        store = self._store(resource.kind)
+        if store is not None:
+            cached = store.get(namespace, name)
+            if cached is not None:
+                return cached
+        # Not cached: not created yet, or the watch has not delivered it; ask (and keep the answer).
         try:
-            return resource.get(name=name, namespace=namespace)
+            found: dict[str, Any] = resource.get(name=name, namespace=namespace).to_dict()
         except NotFoundError:
             return None
         except ApiException as exc:
             raise _backend_error(exc, f"{resource.kind} {name}") from exc
+        if store is not None:
+            store.upsert(found)
+        return found
 
     def _delete(self, resource: Resource, namespace: str, name: str) -> None:
         try:
@@ -101,6 +122,9 @@ class KubernetesBackend:
             pass
         except ApiException as exc:
             raise _backend_error(exc, f"{resource.kind} {name}") from exc
+        store = self._store(resource.kind)
+        if store is not None:
+            store.remove(namespace, name)
 
     # ---- protocol ----------------------------------------------------------------------------------------
 
@@ -115,15 +139,17 @@ class KubernetesBackend:
         if hpa is not None:
             self._apply(self._hpas, hpa)
         # The apply answer is the stored Deployment: judge it directly instead of reading it back.
-        return _deployment_state(revision.name, applied.to_dict(), self._pods(owner, revision.name))
+        return _deployment_state(revision.name, applied, self._pods(owner, revision.name))
 
     def revision_state(self, owner: Owner, name: str) -> RevisionState:
         dep = self._get(self._deployments, owner.namespace, name)
         if dep is None:
             return RevisionState(name, Readiness.MISSING)
-        return _deployment_state(name, dep.to_dict(), self._pods(owner, name))
+        return _deployment_state(name, dep, self._pods(owner, name))
 
     def _pods(self, owner: Owner, revision: str) -> list[dict[str, Any]]:
+        if self._cache is not None:
+            return self._cache.pods.by_index((owner.namespace, revision))
         selector = ",".join(f"{k}={v}" for k, v in mf.labels(owner, revision).items())
         pods = self._res("v1", "Pod").get(namespace=owner.namespace, label_selector=selector)
         return [p.to_dict() for p in pods.items]
@@ -143,7 +169,7 @@ class KubernetesBackend:
 
     def observed_traffic(self, owner: Owner) -> TrafficSplit | None:
         route = self._get(self._routes, owner.namespace, owner.name)
-        return None if route is None else mf.split_from_route(route.to_dict())
+        return None if route is None else mf.split_from_route(route)
 
     def delete_revision(self, owner: Owner, name: str) -> None:
         for res in (self._hpas, self._services, self._deployments):
@@ -171,14 +197,9 @@ def _deployment_state(name: str, dep: dict[str, Any], pods: list[dict[str, Any]]
                 name, Readiness.FAILED, ready, desired, "ProgressDeadlineExceeded", cond.get("message", "")
             )
     for pod in pods:
-        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-            waiting = (cs.get("state") or {}).get("waiting") or {}
-            reason = waiting.get("reason", "")
-            if reason in _FATAL_WAITING or (
-                reason == "CrashLoopBackOff" and int(cs.get("restartCount", 0)) >= _CRASH_LOOP_RESTARTS
-            ):
-                message = f"pod {pod['metadata']['name']}: {reason}: {waiting.get('message', '')}".strip(": ")
-                return RevisionState(name, Readiness.FAILED, ready, desired, reason, message)
+        failure = pod_failure(pod)
+        if failure is not None:
+            return RevisionState(name, Readiness.FAILED, ready, desired, *failure)
     current = int(status.get("observedGeneration", 0) or 0) >= int(dep["metadata"].get("generation", 1))
     updated = int(status.get("updatedReplicas", 0) or 0)
     if current and ready >= desired and updated >= desired:
@@ -186,6 +207,20 @@ def _deployment_state(name: str, dep: dict[str, Any], pods: list[dict[str, Any]]
     return RevisionState(
         name, Readiness.PROGRESSING, ready, desired, "Progressing", f"{ready}/{desired} ready"
     )
+
+
+def pod_failure(pod: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(reason, message) when a container of ``pod`` will not become ready without a change."""
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        reason = waiting.get("reason", "")
+        if reason in _FATAL_WAITING or (
+            reason == "CrashLoopBackOff" and int(cs.get("restartCount", 0)) >= _CRASH_LOOP_RESTARTS
+        ):
+            return reason, f"pod {pod['metadata']['name']}: {reason}: {waiting.get('message', '')}".strip(
+                ": "
+            )
+    return None
 
 
 def _backend_error(exc: ApiException, what: str) -> BackendError:

@@ -1,0 +1,66 @@
+"""The ModelDeployments the watch delivered, by (namespace, name): what a worker reconciles from.
+
+Bodies are kept as compact JSON, not dicts: a thousand ModelDeployments with their status history cost a few
+MB this way against tens of MB as Python objects, and every worker gets its own fresh copy for free.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+def key_of(body: Mapping[str, Any]) -> Key:
+    meta = body["metadata"]
+    return str(meta.get("namespace", "")), str(meta["name"])
+
+
+def rv_number(rv: str | None) -> int | None:
+    """A resourceVersion as the etcd revision it is, to tell older from newer (None if not a number)."""
+    try:
+        return None if rv is None else int(rv)
+    except ValueError:
+        return None
+
+
+class BodyCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[Key, tuple[str, str]] = {}  # key -> (resourceVersion, JSON)
+
+    def put(self, body: Mapping[str, Any]) -> Key:
+        key = key_of(body)
+        rv = str(body["metadata"].get("resourceVersion", ""))
+        text = json.dumps(body, separators=(",", ":"))
+        with self._lock:
+            self._items[key] = (rv, text)
+        return key
+
+    def remove(self, key: Key) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def get(self, key: Key) -> dict[str, Any] | None:
+        with self._lock:
+            item = self._items.get(key)
+        if item is None:
+            return None
+        body: dict[str, Any] = json.loads(item[1])
+        return body
+
+    def resource_version(self, key: Key) -> str | None:
+        with self._lock:
+            item = self._items.get(key)
+        return None if item is None else item[0]
+
+    def keys(self) -> list[Key]:
+        with self._lock:
+            return list(self._items)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
