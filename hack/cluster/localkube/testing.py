@@ -43,7 +43,7 @@ def start_for_tests() -> ClusterHandle:
         return ClusterHandle(Path(external))
     binaries = ensure_binaries()
     run_dir = Path(tempfile.mkdtemp(prefix="localkube-test-"))
-    local = LocalCluster(run_dir=run_dir, binaries=binaries, nodes=2, attached=True)
+    local = LocalCluster(run_dir=run_dir, binaries=binaries, nodes=4, attached=True)
     local.start()
     handle = ClusterHandle(local.kubeconfig, local)
     atexit.register(handle.close)  # also on an interrupted run; prctl covers kill -9
