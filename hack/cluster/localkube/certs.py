@@ -141,3 +141,23 @@ def make_pki(directory: Path) -> Pki:
         )
     )
     return pki
+
+
+def client_identity(pki_dir: Path, user: str, group: str | None = None) -> tuple[Path, Path]:
+    """A client certificate for ``user`` (in ``group``) signed by the cluster's CA: a second identity the
+    apiserver tells apart from the admin (e.g. so a benchmark can count one controller's requests).
+    Returns (certificate, key) paths in ``pki_dir``."""
+    ca_key = serialization.load_pem_private_key((pki_dir / "ca.key").read_bytes(), password=None)
+    ca_cert = x509.load_pem_x509_certificate((pki_dir / "ca.crt").read_bytes())
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{pki_dir / 'ca.key'} is not the EC key make_pki writes")
+    key = _key()
+    cert = (
+        _builder(_name(user, group), ca_cert.subject, key.public_key())
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert_path, key_path = pki_dir / f"user-{user}.crt", pki_dir / f"user-{user}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_key(key_path, key)
+    return cert_path, key_path

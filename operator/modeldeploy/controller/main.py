@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--workers {args.workers}: use 1 or more")
     if args.resync <= 0:
         raise SystemExit(f"--resync {args.resync:g}: use more than 0 seconds")
+    # kopf logs every handler call at INFO: with a thousand objects that is most of the operator's CPU.
+    logging.getLogger("kopf.objects").setLevel(max(level, logging.WARNING))
     from modeldeploy.controller import handlers
     from modeldeploy.controller.peering import follow_pausing
 

@@ -1,0 +1,491 @@
+"""The operator at platform scale, side by side with Argo Rollouts v1.10.1 on the same local control plane.
+
+For each N (one fresh cluster, kwok nodes sized to the pods both systems create):
+
+1. **this operator**: N ModelDeployments applied at once (canary 10/50/100 with 1 s pauses, no analysis);
+   time to all Promoted and per-object apply->Promoted p50/p99; a new version of all -> all Promoted again;
+   delete all -> all gone. Peak RSS, RSS idle with 0 objects and with N Promoted, CPU seconds, CPU per
+   reconcile, API requests per object (counted by the apiserver: the operator runs as its own user, matched by
+   a FlowSchema, as Argo is; see argo_side.py).
+2. **Argo Rollouts**: N equivalent Rollouts (basic canary setWeight 10/50/100, 1 s pauses), same figures.
+3. **Reaction under load**: N ModelDeployments held mid-rollout at 10 % with metric analysis against a real
+   Prometheus scraping an exporter this bench controls; one candidate's error rate breaches at a random
+   moment; time from the breach to 0 % traffic on that candidate, p50/p99 over repeated breaches.
+
+``--quick`` runs N = 20 with 3 breaches (the test suite runs it so the bench cannot rot); ``make bench`` runs
+N = 100 and N = 1,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from argo_side import (  # noqa: E402
+    ProcessSampler,
+    cpu_seconds,
+    metric_sum,
+    percentile,
+    proc_status_kb,
+    run_argo_scale,
+)
+
+from localkube.binaries import ensure_binaries  # noqa: E402
+from localkube.certs import client_identity  # noqa: E402
+from localkube.cluster import LocalCluster, free_port  # noqa: E402
+from tests.conftest import GATEWAY  # noqa: E402
+
+USER = "modeldeploy-bench"
+FLOW_SCHEMA = "modeldeploy-bench"
+STEPS = [
+    {"weight": 10, "pause": {"duration": "1s"}},
+    {"weight": 50, "pause": {"duration": "1s"}},
+    {"weight": 100},
+]
+
+
+def model_deployment(name: str, version: str, strategy: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "mlops.kdap.io/v1alpha1",
+        "kind": "ModelDeployment",
+        "metadata": {"name": name},
+        "spec": {
+            "target": {
+                "type": "kubernetes",
+                "kubernetes": {
+                    "image": f"registry.local/model-server:{version}",
+                    "port": 8080,
+                    "gateway": {"name": "public", "namespace": "gateways"},
+                },
+            },
+            "model": {
+                "name": "scale-model",
+                "version": version,
+                "artifactUri": f"https://models.example.com/scale/{version}/model.txt",
+            },
+            "strategy": strategy,
+            **extra,
+        },
+    }
+
+
+# ---- the operator as a measured process -------------------------------------------------------------
+
+
+def install(cluster: LocalCluster) -> None:
+    for f in sorted((ROOT / "crds").glob("*.yaml")):
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(f))
+    cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    cluster.kubectl("create", "namespace", "gateways", check=False)
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(GATEWAY))
+    identity = [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": USER},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USER}],
+        },
+        {
+            "apiVersion": "flowcontrol.apiserver.k8s.io/v1",
+            "kind": "FlowSchema",
+            "metadata": {"name": FLOW_SCHEMA},
+            "spec": {
+                "matchingPrecedence": 50,
+                "priorityLevelConfiguration": {"name": "exempt"},
+                "rules": [
+                    {
+                        "subjects": [{"kind": "User", "user": {"name": USER}}],
+                        "resourceRules": [
+                            {
+                                "verbs": ["*"],
+                                "apiGroups": ["*"],
+                                "resources": ["*"],
+                                "clusterScope": True,
+                                "namespaces": ["*"],
+                            }
+                        ],
+                        "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                    }
+                ],
+            },
+        },
+    ]
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(identity))
+
+
+def requests_counted(cluster: LocalCluster) -> float:
+    text = cluster.kubectl("get", "--raw", "/metrics").stdout
+    return metric_sum(text, "apiserver_flowcontrol_dispatched_requests_total", flow_schema=FLOW_SCHEMA)
+
+
+class Operator:
+    def __init__(self, cluster: LocalCluster, namespace: str, work: Path, workers: int) -> None:
+        # Its own identity (a client certificate: the Python client ignores kubeconfig impersonation), so
+        # the FlowSchema counts exactly its requests.
+        cert, key = client_identity(cluster.run_dir / "pki", USER)
+        config: dict[str, Any] = yaml.safe_load(cluster.kubeconfig.read_text())
+        for user in config["users"]:
+            user["user"] = {"client-certificate": str(cert), "client-key": str(key)}
+        kubeconfig = work / f"operator-{namespace}.kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump(config))
+        self.log = work / f"operator-{namespace}.log"
+        self.metrics_port = free_port()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "modeldeploy",
+                "operator",
+                "-n",
+                namespace,
+                "--standalone",
+                "--liveness",
+                "",
+                f"--workers={workers}",
+                f"--metrics-port={self.metrics_port}",
+                "--metrics-addr=127.0.0.1",
+                "--log-format=text",
+            ],
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"},
+        )
+
+    def reconciles(self) -> int:
+        return self.log.read_text(errors="replace").count("reconciled ")
+
+    def rss_mb(self) -> float:
+        return (proc_status_kb(self.proc.pid, "VmRSS") or 0) / 1024
+
+    def check(self) -> None:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"operator exited {self.proc.returncode}:\n{self.log.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def _items(cluster: LocalCluster, kind: str, namespace: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = json.loads(
+        cluster.kubectl("get", kind, "-n", namespace, "-o", "json").stdout
+    )["items"]
+    return out
+
+
+def _apply(cluster: LocalCluster, namespace: str, items: list[dict[str, Any]]) -> None:
+    for i in range(0, len(items), 250):
+        batch = {"apiVersion": "v1", "kind": "List", "items": items[i : i + 250]}
+        cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(batch))
+
+
+def _wait_each(
+    cluster: LocalCluster,
+    namespace: str,
+    names: list[str],
+    done: Callable[[dict[str, Any]], bool],
+    start: float,
+    op: Operator,
+    timeout: float,
+) -> dict[str, float]:
+    """Seconds from ``start`` until each object first looked done (polled every 0.5 s)."""
+    seen: dict[str, float] = {}
+    while len(seen) < len(names):
+        op.check()
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"{len(seen)} of {len(names)} done after {timeout}s; log {op.log}")
+        for b in _items(cluster, "mdep", namespace):
+            name = b["metadata"]["name"]
+            if name not in seen and done(b):
+                seen[name] = time.monotonic() - start
+        time.sleep(0.5)
+    return seen
+
+
+def promoted_on(version: str) -> Callable[[dict[str, Any]], bool]:
+    def check(b: dict[str, Any]) -> bool:
+        st = b.get("status") or {}
+        return st.get("phase") == "Promoted" and (st.get("stable") or {}).get("modelVersion") == version
+
+    return check
+
+
+def run_ours(cluster: LocalCluster, n: int, work: Path, workers: int, timeout: float) -> dict[str, Any]:
+    ns = "bench-ours"
+    cluster.kubectl("create", "namespace", ns)
+    names = [f"m{i:04d}" for i in range(n)]
+    op = Operator(cluster, ns, work, workers)
+    try:
+        with ProcessSampler(op.proc.pid) as sampler:
+            time.sleep(8.0)  # started, watching, nothing to do
+            op.check()
+            idle0 = op.rss_mb()
+            req0, cpu0, rec0 = requests_counted(cluster), cpu_seconds(op.proc.pid), op.reconciles()
+            figures: dict[str, Any] = {
+                "system": "modeldeploy",
+                "n": n,
+                "workers": workers,
+                "idle_0_mb": idle0,
+            }
+            for phase, version in (("create", "1.0.0"), ("update", "1.1.0")):
+                start = time.monotonic()
+                strategy = {"type": "canary", "canary": {"steps": STEPS}}
+                _apply(cluster, ns, [model_deployment(m, version, strategy) for m in names])
+                seen = _wait_each(cluster, ns, names, promoted_on(version), start, op, timeout)
+                times = list(seen.values())
+                figures[phase] = {
+                    "all_done_s": max(times),
+                    "p50_s": percentile(times, 50),
+                    "p99_s": percentile(times, 99),
+                }
+            time.sleep(40.0)  # old revisions retire after their 30 s scale-down delay; then idle
+            figures["idle_n_mb"] = op.rss_mb()
+            idle_req = requests_counted(cluster)
+            time.sleep(20.0)
+            figures["idle_requests_per_object_per_min"] = (requests_counted(cluster) - idle_req) * 3 / n
+            start = time.monotonic()
+            cluster.kubectl("delete", "mdep", "--all", "-n", ns, "--wait=false")
+            while _items(cluster, "mdep", ns) or _items(cluster, "deployments", ns):
+                op.check()
+                if time.monotonic() - start > timeout:
+                    raise TimeoutError(f"objects left after {timeout}s; log {op.log}")
+                time.sleep(0.5)
+            figures["delete"] = {"all_gone_s": time.monotonic() - start}
+            reconciles = op.reconciles() - rec0
+            cpu = cpu_seconds(op.proc.pid) - cpu0
+            figures["controller"] = {
+                "peak_rss_mb": sampler.peak_rss_kb / 1024,
+                "cpu_s": cpu,
+                "reconciles": reconciles,
+                "cpu_ms_per_reconcile": 1000 * cpu / max(reconciles, 1),
+            }
+            figures["requests_per_object"] = (requests_counted(cluster) - req0) / n
+        return figures
+    finally:
+        op.stop()
+
+
+def run_argo(cluster: LocalCluster, n: int, work: Path, timeout: float) -> dict[str, Any]:
+    raw = run_argo_scale(cluster, "bench-argo", n, work, timeout=timeout)
+    return {
+        "system": "argo-rollouts",
+        "n": n,
+        "create": raw["create"],
+        "update": raw["update"],
+        "delete": raw["delete"],
+        "controller": {"peak_rss_mb": raw["controller"]["peak_rss_mb"], "cpu_s": raw["controller"]["cpu_s"]},
+        "requests_per_object": raw["api_requests"]["controller_apiserver"]["per_object"],
+    }
+
+
+# ---- reaction under load ------------------------------------------------------------------------------
+
+
+class Exporter:
+    """``bench_error_rate{namespace,revision}``: 0 for every revision unless the bench breaches one."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
+        self.registry = CollectorRegistry()
+        self.gauge = Gauge(
+            "bench_error_rate", "error rate", ["namespace", "revision"], registry=self.registry
+        )
+        self.port = free_port()
+        start_http_server(self.port, addr="127.0.0.1", registry=self.registry)
+
+
+def start_prometheus(work: Path, target: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    cfg = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [{"job_name": "bench", "static_configs": [{"targets": [target]}]}],
+    }
+    (work / "prometheus.yml").write_text(yaml.safe_dump(cfg))
+    proc = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={work / 'prometheus.yml'}",
+            f"--storage.tsdb.path={work / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=(work / "prometheus.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    import urllib.request
+
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/-/ready", timeout=1)
+            return proc, url
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("prometheus did not become ready")
+
+
+def run_reaction(
+    cluster: LocalCluster, n: int, work: Path, workers: int, breaches: int, interval: int, timeout: float
+) -> dict[str, Any]:
+    ns = "bench-react"
+    cluster.kubectl("create", "namespace", ns)
+    exporter = Exporter()
+    prom, url = start_prometheus(work, f"127.0.0.1:{exporter.port}")
+    names = [f"r{i:04d}" for i in range(n)]
+    analysis = {
+        "interval": f"{interval}s",
+        "prometheusAddress": url,
+        "metrics": [
+            {
+                "name": "error-rate",
+                "provider": "prometheus",
+                "query": 'max(bench_error_rate{namespace="$namespace",revision="$revision"}) or vector(0)',
+                "max": 0.5,
+            }
+        ],
+    }
+    hold = {
+        "type": "canary",
+        "canary": {"steps": [{"weight": 10, "pause": {}, "analysis": True}, {"weight": 100}]},
+    }
+    op = Operator(cluster, ns, work, workers)
+    try:
+        first = {"type": "canary", "canary": {"steps": [{"weight": 100}]}}
+        _apply(cluster, ns, [model_deployment(m, "1.0.0", first, analysis=analysis) for m in names])
+        _wait_each(cluster, ns, names, promoted_on("1.0.0"), time.monotonic(), op, timeout)
+        _apply(cluster, ns, [model_deployment(m, "2.0.0", hold, analysis=analysis) for m in names])
+
+        def at_ten(b: dict[str, Any]) -> bool:
+            return ((b.get("status") or {}).get("traffic") or {}).get("candidateWeight") == 10
+
+        _wait_each(cluster, ns, names, at_ten, time.monotonic(), op, timeout)
+        bodies = {b["metadata"]["name"]: b for b in _items(cluster, "mdep", ns)}
+        rng = random.Random(7)
+        reactions: list[float] = []
+        for victim in rng.sample(names, breaches):
+            time.sleep(rng.uniform(0, interval))  # a random moment within the analysis cycle
+            revision = bodies[victim]["status"]["candidate"]["name"]
+            exporter.gauge.labels(ns, revision).set(1.0)
+            breach = time.monotonic()
+            while True:
+                op.check()
+                b = json.loads(cluster.kubectl("get", "mdep", victim, "-n", ns, "-o", "json").stdout)
+                weights = ((b.get("status") or {}).get("traffic") or {}).get("weights") or {}
+                if weights.get(revision, 0) == 0:
+                    reactions.append(time.monotonic() - breach)
+                    break
+                if time.monotonic() - breach > 5 * interval + 30:
+                    raise TimeoutError(f"{victim} still routes to {revision}; log {op.log}")
+                time.sleep(0.1)
+        return {
+            "n": n,
+            "interval_s": interval,
+            "breaches": breaches,
+            "p50_s": percentile(reactions, 50),
+            "p99_s": percentile(reactions, 99),
+            "max_s": max(reactions),
+            "rss_mb": op.rss_mb(),
+        }
+    finally:
+        op.stop()
+        prom.kill()
+        prom.wait()
+
+
+# ---- report -------------------------------------------------------------------------------------------
+
+
+def report(ours: dict[str, Any], argo: dict[str, Any] | None, reaction: dict[str, Any]) -> None:
+    n = ours["n"]
+    print(f"\n== N = {n} (workers {ours['workers']})")
+    print(f"{'':34} {'modeldeploy':>14} {'argo-rollouts':>14}")
+    rows = [
+        ("create: all Promoted (s)", lambda f: f["create"]["all_done_s"]),
+        ("create: apply->Promoted p50 (s)", lambda f: f["create"]["p50_s"]),
+        ("create: apply->Promoted p99 (s)", lambda f: f["create"]["p99_s"]),
+        ("update: all Promoted (s)", lambda f: f["update"]["all_done_s"]),
+        ("update: apply->Promoted p50 (s)", lambda f: f["update"]["p50_s"]),
+        ("update: apply->Promoted p99 (s)", lambda f: f["update"]["p99_s"]),
+        ("delete: all gone (s)", lambda f: f["delete"]["all_gone_s"]),
+        ("peak RSS (MB)", lambda f: f["controller"]["peak_rss_mb"]),
+        ("CPU (s)", lambda f: f["controller"]["cpu_s"]),
+        ("API requests per object", lambda f: f["requests_per_object"]),
+    ]
+    for label, get in rows:
+        theirs = f"{get(argo):14.1f}" if argo else f"{'-':>14}"
+        print(f"{label:34} {get(ours):14.1f} {theirs}")
+    c = ours["controller"]
+    per = c["cpu_ms_per_reconcile"]
+    print(f"modeldeploy reconciles: {c['reconciles']}, CPU per reconcile: {per:.1f} ms")
+    print(
+        f"modeldeploy RSS idle: {ours['idle_0_mb']:.0f} MB with 0 objects, "
+        f"{ours['idle_n_mb']:.0f} MB with {n}"
+    )
+    print(
+        f"modeldeploy idle API requests per object per minute: {ours['idle_requests_per_object_per_min']:.2f}"
+    )
+    if argo:
+        create = ours["create"]["p99_s"] / argo["create"]["p99_s"]
+        update = ours["update"]["p99_s"] / argo["update"]["p99_s"]
+        print(f"p99 apply->Promoted, ours/argo: create {create:.2f}x, update {update:.2f}x")
+    print(
+        f"reaction, breach -> 0 % traffic, {reaction['breaches']} breaches with {n} objects mid-rollout "
+        f"(analysis every {reaction['interval_s']} s): p50 {reaction['p50_s']:.1f}s, "
+        f"p99 {reaction['p99_s']:.1f}s, max {reaction['max_s']:.1f}s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="N = 20, 3 breaches")
+    parser.add_argument("-n", type=int, action="append", help="object counts (default 100 and 1000)")
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--breaches", type=int, default=10)
+    parser.add_argument("--no-argo", action="store_true", help="skip the Argo Rollouts side")
+    args = parser.parse_args()
+    sizes = [20] if args.quick else (args.n or [100, 1000])
+    breaches = 3 if args.quick else args.breaches
+    for n in sizes:
+        # Both systems run two pods per object mid-rollout; kwok nodes hold 110 pods each.
+        nodes = max(2, math.ceil(2.2 * n / 110) + 1)
+        timeout = 300.0 + 1.2 * n
+        interval = 10 if n <= 100 else 30
+        with tempfile.TemporaryDirectory(prefix=f"bench-scale-{n}-") as tmp:
+            work = Path(tmp)
+            cluster = LocalCluster(work / "lk", ensure_binaries(), nodes=nodes)
+            cluster.start(timeout=180)
+            try:
+                install(cluster)
+                ours = run_ours(cluster, n, work, args.workers, timeout)
+                argo = None if args.no_argo else run_argo(cluster, n, work, timeout)
+                reaction = run_reaction(cluster, n, work, args.workers, breaches, interval, timeout)
+                report(ours, argo, reaction)
+                print(json.dumps({"ours": ours, "argo": argo, "reaction": reaction}), file=sys.stderr)
+            finally:
+                cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
