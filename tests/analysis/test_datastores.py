@@ -29,11 +29,11 @@ from azure.core.pipeline.transport import HttpResponse, HttpTransport
 from modeldeploy.analysis.datastores import AzureMLDatastores, StorageLocation, Workspace, ml_datastores
 from modeldeploy.analysis.sources import DataUnavailable
 from modeldeploy.analysis.uris import Locator, Unavailable, source_for
+from modeldeploy.api.azure_names import deployment_name
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import Verdict
-from modeldeploy.backends.azureml.naming import deployment_name
-from modeldeploy.backends.base import Owner
 from modeldeploy.controller.analysis import DefaultAnalysisRunner
+from modeldeploy.ports import Owner
 from modeldeploy.rollout.actions import RunAnalysis
 from tests.analysis.blob_fakes import Containers, FakeContainer, parquet_bytes
 from tests.backends.azureml.rig import EXAMPLES, example_manifest

@@ -30,10 +30,10 @@ from modeldeploy.analysis.drift_metrics import (
     sink_from_environment,
 )
 from modeldeploy.analysis.types import DriftMethod, DriftResult, FeatureKind, FeatureResult, Verdict
+from modeldeploy.api.azure_names import deployment_name
 from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.backends.azureml.naming import deployment_name
-from modeldeploy.backends.base import Owner
 from modeldeploy.controller.analysis import DefaultAnalysisRunner
+from modeldeploy.ports import Owner
 from modeldeploy.rollout.actions import RunAnalysis
 from tests.backends.azureml.rig import EXAMPLES, example_manifest
 

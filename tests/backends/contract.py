@@ -13,14 +13,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from modeldeploy.backends.base import (
-    Owner,
-    Readiness,
-    RevisionRequest,
-    RevisionState,
-    ServingBackend,
-    TrafficSplit,
-)
+from modeldeploy.ports import Owner, RevisionRequest, ServingBackend
+from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 SETTLE_ROUNDS = 30
 

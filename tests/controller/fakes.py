@@ -8,16 +8,9 @@ from datetime import datetime
 
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus, Verdict
-from modeldeploy.backends.base import (
-    BackendError,
-    Owner,
-    Readiness,
-    RevisionRequest,
-    RevisionState,
-    TrafficSplit,
-)
-from modeldeploy.controller.ports import Conflict
+from modeldeploy.ports import BackendError, Conflict, Owner, RevisionRequest
 from modeldeploy.rollout.actions import EventType, FireRetraining, RunAnalysis
+from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 
 @dataclass

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from modeldeploy.api.status import ModelDeploymentStatus, Verdict
-from modeldeploy.backends.base import BackendError, Owner, ServingBackend
-from modeldeploy.controller.ports import Conflict
 from modeldeploy.controller.reconciler import Reconciler
+from modeldeploy.ports import BackendError, Conflict, Owner, ServingBackend
 from modeldeploy.rollout.actions import EventType
 from tests.backends.kubernetes.specs import kubernetes_spec
 from tests.controller.fakes import FakeBackend, FakeEvents, FakeStore, FixedAnalysis, NoRetraining

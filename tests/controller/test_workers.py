@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 
 from modeldeploy.api.status import ModelDeploymentStatus, Phase
-from modeldeploy.backends.base import Owner
 from modeldeploy.controller.handover import Handover
-from modeldeploy.controller.ports import Conflict, Gone
 from modeldeploy.controller.reconciler import Outcome, owner_of
 from modeldeploy.controller.workers import Controller, Settings
+from modeldeploy.ports import Conflict, Gone, Owner
 
 FIN = "mlops.kdap.io/finalizer"
 

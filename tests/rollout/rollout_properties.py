@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from rollout_world import World
 
 from modeldeploy.api.status import ManualAction, ModelDeploymentStatus, Phase, Verdict
-from modeldeploy.backends.base import Readiness, TrafficSplit
 from modeldeploy.rollout import Decision, Inputs, RolloutPlan, Step, names_to_observe
 from modeldeploy.rollout.actions import EmitEvent, SetTraffic
 from modeldeploy.rollout.plan import blue_green_steps, canary_steps, champion_challenger_steps, shadow_steps
+from modeldeploy.rollout.serving import Readiness, TrafficSplit
 
 MODELS = ("v1", "v2", "v3")
 PROMOTIONS = frozenset({"Promoted", "FirstRevisionPromoted", "PromotedByRequest"})

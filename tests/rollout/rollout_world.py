@@ -20,7 +20,6 @@ from modeldeploy.api.status import (
     ModelDeploymentStatus,
     Verdict,
 )
-from modeldeploy.backends.base import Readiness, RevisionState, TrafficSplit
 from modeldeploy.rollout import Decision, DesiredRevision, Inputs, RolloutPlan, decide, names_to_observe
 from modeldeploy.rollout.actions import (
     DeleteRevision,
@@ -30,6 +29,7 @@ from modeldeploy.rollout.actions import (
     RunAnalysis,
     SetTraffic,
 )
+from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -22,11 +22,11 @@ from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
 from modeldeploy.analysis.stores import ContainerClient, container_client
 from modeldeploy.analysis.types import AnalysisResult as EngineResult
 from modeldeploy.analysis.types import FeatureKind, MetricOutcome
+from modeldeploy.api.azure_names import deployment_name, deployment_resource_id
 from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
 from modeldeploy.api.status import AnalysisResult, Verdict
-from modeldeploy.backends.azureml.naming import deployment_name, deployment_resource_id
-from modeldeploy.backends.base import Owner
+from modeldeploy.ports import Owner
 from modeldeploy.rollout.actions import RunAnalysis
 
 if TYPE_CHECKING:  # data sources and shadow comparisons load numpy/pyarrow/scipy: only when first used

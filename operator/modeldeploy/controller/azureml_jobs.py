@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from modeldeploy.api.spec import ModelDeploymentSpec, PipelineRetrain
-from modeldeploy.backends.base import BackendError, Owner
+from modeldeploy.ports import BackendError, Owner
 from modeldeploy.rollout.actions import FireRetraining
 
 

@@ -11,8 +11,7 @@ from kubernetes.client.exceptions import ApiException
 
 from modeldeploy.api import GROUP, PLURAL, VERSION
 from modeldeploy.api.status import ModelDeploymentStatus
-from modeldeploy.backends.base import BackendError, Owner
-from modeldeploy.controller.ports import Conflict, Gone
+from modeldeploy.ports import BackendError, Conflict, Gone, Owner
 from modeldeploy.rollout.actions import EventType
 
 log = logging.getLogger(__name__)

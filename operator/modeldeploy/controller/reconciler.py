@@ -18,23 +18,18 @@ from pydantic import ValidationError
 
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import AnalysisResult, Condition, ConditionStatus, ModelDeploymentStatus
-from modeldeploy.backends.base import (
-    BackendError,
-    Owner,
-    Readiness,
-    RevisionRequest,
-    RevisionState,
-    TrafficSplit,
-)
-from modeldeploy.controller.ports import (
+from modeldeploy.controller.translate import desired_revision, plan_of
+from modeldeploy.ports import (
     AnalysisRunner,
+    BackendError,
     BackendFactory,
     Body,
     EventSink,
-    RetrainingTrigger,
+    Owner,
+    Retrainer,
+    RevisionRequest,
     StatusStore,
 )
-from modeldeploy.controller.translate import desired_revision, plan_of
 from modeldeploy.rollout import Inputs, decide, names_to_observe
 from modeldeploy.rollout.actions import (
     DeleteRevision,
@@ -46,7 +41,8 @@ from modeldeploy.rollout.actions import (
     RunAnalysis,
     SetTraffic,
 )
-from modeldeploy.rollout.report import set_condition
+from modeldeploy.rollout.conditions import set_condition
+from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +76,7 @@ class Reconciler:
         store: StatusStore,
         events: EventSink,
         analysis: AnalysisRunner,
-        retraining: RetrainingTrigger,
+        retraining: Retrainer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.backends = backends

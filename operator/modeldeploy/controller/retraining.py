@@ -13,7 +13,7 @@ from typing import Any
 from kubernetes import client
 
 from modeldeploy.api.spec import EventRetrain, ModelDeploymentSpec, PipelineRetrain
-from modeldeploy.backends.base import BackendError, Owner
+from modeldeploy.ports import BackendError, Owner
 from modeldeploy.rollout.actions import FireRetraining
 
 Post = Callable[[urllib.request.Request], None]
@@ -46,7 +46,7 @@ def cloud_event(
     }
 
 
-class DefaultRetrainingTrigger:
+class DefaultRetrainer:
     def __init__(
         self, api: client.ApiClient | None, post: Post = _post, submit: Callable[..., str] | None = None
     ) -> None:

@@ -10,15 +10,15 @@ from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
 
 from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.backends.base import BackendError, Owner, ServingBackend
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from modeldeploy.backends.kubernetes.cache import ChildCache
 from modeldeploy.controller.analysis import DefaultAnalysisRunner
 from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
 from modeldeploy.controller.reconciler import Reconciler
-from modeldeploy.controller.retraining import DefaultRetrainingTrigger
+from modeldeploy.controller.retraining import DefaultRetrainer
 from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
+from modeldeploy.ports import BackendError, Owner, ServingBackend
 
 if TYPE_CHECKING:
     from modeldeploy.backends.azureml.clients import AzureMLBackends
@@ -77,7 +77,7 @@ def build_wiring(api: client.ApiClient | None = None, connections: int | None = 
         store=MeteredStatusStore(KubeStatusStore(api)),
         events=MeteredEventSink(KubeEventSink(api)),
         analysis=DefaultAnalysisRunner(),
-        retraining=DefaultRetrainingTrigger(api),
+        retraining=DefaultRetrainer(api),
     )
     holder["w"] = Wiring(api, dyn, reconciler)
     return holder["w"]

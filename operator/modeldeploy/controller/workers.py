@@ -26,9 +26,9 @@ from typing import Any, Protocol
 
 from modeldeploy.controller.bodies import BodyCache, Key, key_of, rv_number
 from modeldeploy.controller.handover import Handover
-from modeldeploy.controller.ports import Conflict, Finalizers, Gone
 from modeldeploy.controller.reconciler import Outcome, owner_of
 from modeldeploy.controller.workqueue import ShutDown, WorkQueue
+from modeldeploy.ports import Conflict, Finalizers, Gone
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from modeldeploy.api.status import ModelDeploymentStatus
-from modeldeploy.backends.base import Owner
-from modeldeploy.controller.ports import Conflict, EventSink, StatusStore
 from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.observability import metrics
 from modeldeploy.observability.logs import bound
+from modeldeploy.ports import Conflict, EventSink, Owner, StatusStore
 from modeldeploy.rollout.actions import EventType
 
 

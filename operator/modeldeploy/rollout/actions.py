@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from modeldeploy.backends.base import TrafficSplit
+from modeldeploy.rollout.serving import TrafficSplit
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus
-from modeldeploy.backends.base import Readiness, RevisionState, TrafficSplit
 from modeldeploy.rollout.actions import Action
 from modeldeploy.rollout.plan import RolloutPlan
 from modeldeploy.rollout.revision import DesiredRevision
+from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from modeldeploy.api.status import ModelDeploymentStatus, RetiredRevision
-from modeldeploy.backends.base import Readiness, TrafficSplit
 from modeldeploy.rollout.actions import (
     Action,
     DeleteRevision,
@@ -26,6 +25,7 @@ from modeldeploy.rollout.actions import (
     SetTraffic,
     ordered,
 )
+from modeldeploy.rollout.conditions import conditions_for, derive_phase, describe, set_condition
 from modeldeploy.rollout.inputs import Decision, Inputs
 from modeldeploy.rollout.manual import handle_request
 from modeldeploy.rollout.progress import (
@@ -36,7 +36,7 @@ from modeldeploy.rollout.progress import (
     start_step,
     supersede,
 )
-from modeldeploy.rollout.report import conditions_for, derive_phase, describe, set_condition
+from modeldeploy.rollout.serving import Readiness, TrafficSplit
 from modeldeploy.rollout.verdicts import judge_candidate, judge_stable
 from modeldeploy.rollout.work import Work
 

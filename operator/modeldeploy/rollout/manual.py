@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from modeldeploy.api.status import ManualAction, PauseReason, PauseState
-from modeldeploy.backends.base import Readiness
 from modeldeploy.rollout.actions import EventType
+from modeldeploy.rollout.conditions import ABORTED
 from modeldeploy.rollout.progress import fail, promote, start_step
-from modeldeploy.rollout.report import ABORTED
+from modeldeploy.rollout.serving import Readiness
 from modeldeploy.rollout.work import Work
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 from typing import Literal
 
 from modeldeploy.api.status import Counters, PauseReason, PauseState, RevisionRecord
-from modeldeploy.backends.base import Readiness
 from modeldeploy.rollout.actions import EventType
-from modeldeploy.rollout.report import ABORTED
+from modeldeploy.rollout.conditions import ABORTED
+from modeldeploy.rollout.serving import Readiness
 from modeldeploy.rollout.work import Work, end_candidate, mark_failed, retire
 
 

@@ -18,8 +18,8 @@ from modeldeploy.api.status import (
     Traffic,
 )
 from modeldeploy.rollout.actions import EmitEvent, EventType, FireRetraining
+from modeldeploy.rollout.conditions import derive_phase
 from modeldeploy.rollout.inputs import Inputs
-from modeldeploy.rollout.report import derive_phase
 
 
 @dataclass

@@ -36,8 +36,8 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.core.pipeline.transport import HttpRequest, RequestsTransportResponse
 from azure.mgmt.monitor.models import AutoscaleSettingResource
 
+from modeldeploy.api.azure_names import deployment_resource_id
 from modeldeploy.backends.azureml.diagnostics import DiagnosticSetting
-from modeldeploy.backends.azureml.naming import deployment_resource_id
 
 _NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
 _TERMINAL = {"Succeeded", "Failed", "Canceled"}

@@ -16,7 +16,7 @@ from modeldeploy.backends.azureml.backend import AzureMLBackend, AzureMLClients
 from modeldeploy.backends.azureml.breaker import CircuitBreaker
 from modeldeploy.backends.azureml.guard import Guard
 from modeldeploy.backends.azureml.retry import RetryPolicy
-from modeldeploy.backends.base import Owner, RevisionRequest
+from modeldeploy.ports import Owner, RevisionRequest
 from tests.backends.azureml.fakes import FakeWorkspace
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"

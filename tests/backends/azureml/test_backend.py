@@ -16,8 +16,9 @@ from azure.ai.ml.entities import (
 from azure.core.exceptions import ServiceResponseTimeoutError
 from azure.mgmt.monitor.models import AutoscaleSettingResource
 
-from modeldeploy.backends.azureml.naming import TAG_OWNER, TAG_REVISION, deployment_name
-from modeldeploy.backends.base import BackendError, Readiness, TrafficSplit
+from modeldeploy.api.azure_names import TAG_OWNER, TAG_REVISION, deployment_name
+from modeldeploy.ports import BackendError
+from modeldeploy.rollout.serving import Readiness, TrafficSplit
 from tests.backends.azureml.fakes import http_error
 from tests.backends.azureml.rig import Rig, example_spec
 

@@ -17,6 +17,7 @@ from azure.core.rest import HttpRequest
 from pydantic import ValidationError
 
 from kdap_infra.alert_queries import cpu_query
+from modeldeploy.api.azure_names import DIAGNOSTIC_SETTING, deployment_name
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.backends.azureml.diagnostics import (
     API_VERSION,
@@ -26,8 +27,8 @@ from modeldeploy.backends.azureml.diagnostics import (
     arm_diagnostic_settings,
     deployment_setting,
 )
-from modeldeploy.backends.azureml.naming import DIAGNOSTIC_SETTING, deployment_name
-from modeldeploy.backends.base import BackendError, TrafficSplit
+from modeldeploy.ports import BackendError
+from modeldeploy.rollout.serving import TrafficSplit
 from tests.backends.azureml.fakes import http_error
 from tests.backends.azureml.rig import Rig, example_spec
 

@@ -5,7 +5,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modeldeploy.backends.azureml.naming import autoscale_setting_name, deployment_name
+from modeldeploy.api.azure_names import autoscale_setting_name, deployment_name
 
 _AZURE_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 

@@ -10,7 +10,7 @@ from azure.core.exceptions import ServiceResponseTimeoutError
 from modeldeploy.backends.azureml.breaker import CircuitBreaker
 from modeldeploy.backends.azureml.guard import Guard
 from modeldeploy.backends.azureml.retry import RetryPolicy, call_with_retry, retry_after_seconds
-from modeldeploy.backends.base import BackendError
+from modeldeploy.ports import BackendError
 from tests.backends.azureml.fakes import http_error
 
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modeldeploy.backends.azureml.traffic import canonical, validate
-from modeldeploy.backends.base import BackendError
+from modeldeploy.ports import BackendError
 from tests.backends.azureml.fakes import FakeWorkspace, _check_traffic
 
 NAMES = ["blue", "green", "red"]

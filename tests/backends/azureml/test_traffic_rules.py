@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from modeldeploy.backends.azureml.traffic import canonical, validate
-from modeldeploy.backends.base import BackendError
+from modeldeploy.ports import BackendError
 
 KNOWN = {"blue", "green"}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from localkube.testing import ClusterHandle
 from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.backends.base import Owner
+from modeldeploy.ports import Owner
 
 
 def kubernetes_spec(image: str = "registry.example/scorer:1.0.0", **extra: Any) -> ModelDeploymentSpec:

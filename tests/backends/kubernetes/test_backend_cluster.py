@@ -10,16 +10,10 @@ from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 
 from localkube.testing import ClusterHandle
-from modeldeploy.backends.base import (
-    BackendError,
-    Owner,
-    Readiness,
-    RevisionRequest,
-    RevisionState,
-    TrafficSplit,
-)
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
+from modeldeploy.ports import BackendError, Owner, RevisionRequest
+from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 from tests.backends.kubernetes.specs import kubernetes_spec, real_owner
 
 pytestmark = pytest.mark.cluster

@@ -9,9 +9,9 @@ from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 
 from localkube.testing import ClusterHandle
-from modeldeploy.backends.base import RevisionRequest
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
+from modeldeploy.ports import RevisionRequest
 from tests.backends.contract import BackendContract, BackendHarness
 from tests.backends.kubernetes.specs import kubernetes_spec, real_owner
 

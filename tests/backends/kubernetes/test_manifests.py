@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from modeldeploy.backends.base import Owner, RevisionRequest, TrafficSplit
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes import manifests as mf
 from modeldeploy.backends.kubernetes.schedule import (
@@ -16,6 +15,8 @@ from modeldeploy.backends.kubernetes.schedule import (
     effective_min_replicas,
     window_active,
 )
+from modeldeploy.ports import Owner, RevisionRequest
+from modeldeploy.rollout.serving import TrafficSplit
 from tests.backends.kubernetes.specs import kubernetes_spec
 
 OWNER = Owner(namespace="ml", name="scorer", uid="u-1")

@@ -17,11 +17,7 @@ from typing import Any, TypeVar
 from azure.ai.ml.entities import KubernetesOnlineEndpoint
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
-from modeldeploy.api.spec import AzureMLTarget
-from modeldeploy.backends.azureml import build, diagnostics
-from modeldeploy.backends.azureml.autoscale import build_setting, setting_fingerprint
-from modeldeploy.backends.azureml.guard import Guard
-from modeldeploy.backends.azureml.naming import (
+from modeldeploy.api.azure_names import (
     DIAGNOSTIC_SETTING,
     TAG_OWNER,
     TAG_REVISION,
@@ -31,6 +27,10 @@ from modeldeploy.backends.azureml.naming import (
     deployment_name,
     deployment_resource_id,
 )
+from modeldeploy.api.spec import AzureMLTarget
+from modeldeploy.backends.azureml import build, diagnostics
+from modeldeploy.backends.azureml.autoscale import build_setting, setting_fingerprint
+from modeldeploy.backends.azureml.guard import Guard
 from modeldeploy.backends.azureml.operation import IN_PROGRESS, Operation, provisioning
 from modeldeploy.backends.azureml.retry import error_code
 from modeldeploy.backends.azureml.sdk import (
@@ -41,14 +41,8 @@ from modeldeploy.backends.azureml.sdk import (
     Poller,
 )
 from modeldeploy.backends.azureml.traffic import canonical, validate
-from modeldeploy.backends.base import (
-    BackendError,
-    Owner,
-    Readiness,
-    RevisionRequest,
-    RevisionState,
-    TrafficSplit,
-)
+from modeldeploy.ports import BackendError, Owner, RevisionRequest
+from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 T = TypeVar("T")
 LOG_LINES = 20

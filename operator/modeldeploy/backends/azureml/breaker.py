@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from modeldeploy.backends.base import BackendError
+from modeldeploy.ports import BackendError
 
 
 @dataclass

@@ -29,11 +29,11 @@ from azure.ai.ml.entities import (
     TargetUtilizationScaleSettings,
 )
 
+from modeldeploy.api.azure_names import TAG_OWNER, TAG_OWNER_UID
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec, Probe, parse_duration
 from modeldeploy.backends.azureml.autoscale import AutoscalePlan, Window
-from modeldeploy.backends.azureml.naming import TAG_OWNER, TAG_OWNER_UID
 from modeldeploy.backends.azureml.timezones import windows_time_zone
-from modeldeploy.backends.base import BackendError, Owner
+from modeldeploy.ports import BackendError, Owner
 
 K8S_POLLING_INTERVAL_SECONDS = 10
 

@@ -10,7 +10,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from modeldeploy.backends.azureml.breaker import CircuitBreaker
 from modeldeploy.backends.azureml.retry import RetryPolicy, call_with_retry, is_transient
-from modeldeploy.backends.base import BackendError
+from modeldeploy.ports import BackendError
 
 T = TypeVar("T")
 

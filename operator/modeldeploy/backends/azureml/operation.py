@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from modeldeploy.backends.azureml.naming import TAG_SPEC_HASH, TAG_STARTED_AT
+from modeldeploy.api.azure_names import TAG_SPEC_HASH, TAG_STARTED_AT
 
 IN_PROGRESS = {"creating", "updating", "deleting", "scaling", "provisioning", "accepted", "running"}
 

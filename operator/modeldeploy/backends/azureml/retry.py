@@ -23,7 +23,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from modeldeploy.backends.base import BackendError
+from modeldeploy.ports import BackendError
 
 T = TypeVar("T")
 

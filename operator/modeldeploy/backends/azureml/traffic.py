@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from modeldeploy.backends.base import BackendError
+from modeldeploy.ports import BackendError
 
 MAX_MIRROR_PERCENT = 50
 

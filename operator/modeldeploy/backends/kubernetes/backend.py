@@ -12,17 +12,11 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError
 from kubernetes.dynamic.resource import Resource
 
-from modeldeploy.backends.base import (
-    BackendError,
-    Owner,
-    Readiness,
-    RevisionRequest,
-    RevisionState,
-    TrafficSplit,
-)
 from modeldeploy.backends.kubernetes import manifests as mf
 from modeldeploy.backends.kubernetes.cache import ChildCache, Store
 from modeldeploy.backends.kubernetes.schedule import Window, effective_min_replicas
+from modeldeploy.ports import BackendError, Owner, RevisionRequest
+from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 FIELD_MANAGER = "modeldeploy"
 # Container states that will not heal without a new image or config.

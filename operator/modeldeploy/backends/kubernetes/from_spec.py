@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import HttpProbe, KubernetesTarget, ModelDeploymentSpec
-from modeldeploy.backends.base import BackendError, RevisionRequest
 from modeldeploy.backends.kubernetes import manifests as mf
 from modeldeploy.backends.kubernetes.schedule import Cron, Window
+from modeldeploy.ports import BackendError, RevisionRequest
 
 
 def _target(spec: ModelDeploymentSpec) -> KubernetesTarget:

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from modeldeploy.backends.base import Owner, TrafficSplit
+from modeldeploy.ports import Owner
+from modeldeploy.rollout.serving import TrafficSplit
 
 MANAGED_BY = "modeldeploy"
 LABEL_DEPLOYMENT = "mlops.kdap.io/deployment"

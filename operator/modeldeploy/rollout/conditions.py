@@ -12,9 +12,9 @@ from modeldeploy.api.status import (
     PauseReason,
     Phase,
 )
-from modeldeploy.backends.base import Readiness
 from modeldeploy.rollout.plan import RolloutPlan
 from modeldeploy.rollout.revision import DesiredRevision
+from modeldeploy.rollout.serving import Readiness
 
 ABORTED = "Aborted"
 

@@ -1,0 +1,164 @@
+"""The ports: every protocol through which the operator touches the world, and the values that cross them.
+
+- ``ServingBackend``: where revisions run and traffic is routed (Kubernetes, Azure ML). A *revision* is one
+  immutable version of a ModelDeployment's serving spec, named ``<deployment>-<hash>``; every method is
+  idempotent, since the operator may call it again after a crash or a conflict.
+- ``StatusStore``, ``Finalizers``, ``EventSink``: the ModelDeployment's status, finalizer and Events.
+- ``AnalysisRunner``, ``Retrainer``: measuring a revision, and starting retraining after drift.
+
+One Kubernetes or Azure implementation each, fakes in tests. This module imports only the API and the
+pure core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from modeldeploy.api.spec import ModelDeploymentSpec
+from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus
+from modeldeploy.rollout.actions import EventType, FireRetraining, RunAnalysis
+from modeldeploy.rollout.serving import RevisionState, TrafficSplit
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The ModelDeployment that owns everything a backend creates (for owner references and labels)."""
+
+    namespace: str
+    name: str
+    uid: str
+    api_version: str = "mlops.kdap.io/v1alpha1"
+    kind: str = "ModelDeployment"
+
+
+@dataclass(frozen=True)
+class RevisionRequest:
+    """What a backend needs to run one revision.
+
+    ``spec`` is the ModelDeployment's validated spec as it was when the revision was cut; ``min_replicas``
+    lets the rollout scale a revision down without editing it.
+    """
+
+    name: str
+    spec: ModelDeploymentSpec
+    min_replicas: int | None = None
+
+
+# Not frozen: Python (contextlib, traceback chaining) assigns __traceback__ on exceptions it re-raises, which
+# a frozen dataclass refuses. eq=False keeps identity equality and hashing, as for any exception.
+@dataclass(eq=False)
+class BackendError(Exception):
+    """A failure the operator turns into a condition. ``retryable`` errors are retried with backoff."""
+
+    reason: str
+    message: str
+    retryable: bool = True
+    details: Mapping[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.message}"
+
+
+class ServingBackend(Protocol):
+    """Implemented by the Kubernetes backend and the Azure ML backend; one contract test suite covers both."""
+
+    def ensure_revision(self, owner: Owner, revision: RevisionRequest) -> RevisionState:
+        """Create or update the revision's serving resources; return its state right after."""
+        ...
+
+    def revision_state(self, owner: Owner, name: str) -> RevisionState: ...
+
+    def set_traffic(self, owner: Owner, split: TrafficSplit) -> None:
+        """Route live and mirrored traffic exactly as ``split`` says, in one step where the target allows."""
+        ...
+
+    def observed_traffic(self, owner: Owner) -> TrafficSplit | None:
+        """What the target routes now (None when no route exists yet)."""
+        ...
+
+    def delete_revision(self, owner: Owner, name: str) -> None: ...
+
+    def delete_all(self, owner: Owner) -> None:
+        """Remove everything the operator created for ``owner`` (the finalizer's work)."""
+        ...
+
+
+class Conflict(Exception):
+    """The object changed since it was read (HTTP 409): read it again and decide again."""
+
+
+class Gone(Exception):
+    """The object no longer exists (HTTP 404): forget it."""
+
+
+class StatusStore(Protocol):
+    def write_status(
+        self,
+        owner: Owner,
+        resource_version: str,
+        status: ModelDeploymentStatus,
+        previous: ModelDeploymentStatus,
+    ) -> str:
+        """Patch the status subresource if ``resource_version`` is current; return the new version.
+
+        Raises :class:`Conflict` when it is not.
+        """
+        ...
+
+    def confirm_current(self, owner: Owner, resource_version: str) -> None:
+        """Raise :class:`Conflict` unless ``resource_version`` is still the object's (one read).
+
+        A reconcile that changes nothing in the status has no compare-and-swap write to fail; before it
+        changes the world it asks this instead, so a replica acting on a stale view (its watch cut off, or
+        a newer replica already writing) does nothing rather than undo newer work.
+        """
+        ...
+
+
+class Finalizers(Protocol):
+    """The operator's finalizer on a ModelDeployment: it keeps the object until its children are removed."""
+
+    name: str
+
+    def ensure(self, owner: Owner, resource_version: str, finalizers: list[str]) -> str:
+        """Add ours to ``finalizers`` (as read at ``resource_version``); compare-and-swap; the new version.
+
+        Raises :class:`Conflict` when the object changed, :class:`Gone` when it was deleted.
+        """
+        ...
+
+    def release(self, owner: Owner, resource_version: str, finalizers: list[str]) -> None:
+        """Remove ours from ``finalizers`` (compare-and-swap): the API server may then delete the object."""
+        ...
+
+
+class EventSink(Protocol):
+    def emit(self, owner: Owner, type: EventType, reason: str, message: str) -> None: ...
+
+
+class AnalysisRunner(Protocol):
+    def run(
+        self, owner: Owner, spec: ModelDeploymentSpec, request: RunAnalysis, now: datetime
+    ) -> AnalysisResult:
+        """Measure ``request.revision``; bad data gives an Inconclusive or Error verdict, never raises."""
+        ...
+
+    def forget(self, uid: str) -> None:
+        """Drop what is kept for an object between runs (providers, its reference profile)."""
+        ...
+
+
+class Retrainer(Protocol):
+    def fire(self, owner: Owner, spec: ModelDeploymentSpec, request: FireRetraining, now: datetime) -> str:
+        """Start retraining; returns a human-readable reference (job name, event id)."""
+        ...
+
+
+class BackendFactory(Protocol):
+    def __call__(self, owner: Owner, spec: ModelDeploymentSpec) -> ServingBackend: ...
+
+
+Body = Mapping[str, Any]
