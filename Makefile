@@ -36,6 +36,7 @@ lint: $(STAMP)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 # The policy pack over both stacks under Pulumi mocks (no CLI needed); exits 1 on a mandatory violation.
 policy-check: $(STAMP)
@@ -46,7 +47,7 @@ test: setup lint
 	$(PY) -m pytest
 
 demo: setup
-	$(PY) -m modeldeploy.demo
+	$(PY) -m kdap_demo
 
 bench: setup
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

@@ -27,12 +27,12 @@ from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
 from azure.core.pipeline.transport import HttpResponse, HttpTransport
 
 from modeldeploy.analysis.datastores import AzureMLDatastores, StorageLocation, Workspace, ml_datastores
+from modeldeploy.analysis.service import AnalysisService
 from modeldeploy.analysis.sources import DataUnavailable
 from modeldeploy.analysis.uris import Locator, Unavailable, source_for
 from modeldeploy.api.azure_names import deployment_name
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import Verdict
-from modeldeploy.controller.analysis import DefaultAnalysisRunner
 from modeldeploy.ports import Owner
 from modeldeploy.rollout.actions import RunAnalysis
 from tests.analysis.blob_fakes import Containers, FakeContainer, parquet_bytes
@@ -325,7 +325,7 @@ def test_the_runner_reads_the_examples_azureml_uris_in_the_target_workspace() ->
     }
     container = FakeContainer(blobs)
     workspaces = Workspaces({WS: FakeDatastores({"workspaceblobstore": _blob_store()})})
-    runner = DefaultAnalysisRunner(
+    runner = AnalysisService(
         providers_for=lambda _: {},
         drift_metrics=_NoMetrics(),
         datastores=_resolver(workspaces),
@@ -352,7 +352,7 @@ def test_a_kubernetes_target_with_short_azureml_uris_is_inconclusive_with_the_wa
     drift["live"]["uri"] = "azureml://datastores/collected/paths/budget-optimizer/model_inputs/"
     del manifest["analysis"]["metrics"]
     spec = ModelDeploymentSpec.model_validate(manifest)
-    runner = DefaultAnalysisRunner(providers_for=lambda _: {}, drift_metrics=_NoMetrics())
+    runner = AnalysisService(providers_for=lambda _: {}, drift_metrics=_NoMetrics())
     record = runner.run(OWNER, spec, RunAnalysis(REVISION, None, 0, NOW - timedelta(minutes=10)), NOW)
     assert record.verdict is Verdict.INCONCLUSIVE
     assert record.message.startswith(

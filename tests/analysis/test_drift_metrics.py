@@ -29,10 +29,10 @@ from modeldeploy.analysis.drift_metrics import (
     drift_points,
     sink_from_environment,
 )
+from modeldeploy.analysis.service import AnalysisService
 from modeldeploy.analysis.types import DriftMethod, DriftResult, FeatureKind, FeatureResult, Verdict
 from modeldeploy.api.azure_names import deployment_name
 from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.controller.analysis import DefaultAnalysisRunner
 from modeldeploy.ports import Owner
 from modeldeploy.rollout.actions import RunAnalysis
 from tests.backends.azureml.rig import EXAMPLES, example_manifest
@@ -83,7 +83,7 @@ def _spec(tmp_path: Path, kind: str = "azureml") -> ModelDeploymentSpec:
 
 
 def _run(spec: ModelDeploymentSpec, sink: Any) -> Any:
-    runner = DefaultAnalysisRunner(providers_for=lambda _: {}, drift_metrics=sink)
+    runner = AnalysisService(providers_for=lambda _: {}, drift_metrics=sink)
     return runner.run(OWNER, spec, RunAnalysis(REVISION, None, 0, NOW - timedelta(minutes=10)), NOW)
 
 
@@ -199,7 +199,7 @@ def test_the_sink_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_the_runner_reads_the_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CONNECTION_STRING_ENV, raising=False)
-    assert isinstance(DefaultAnalysisRunner()._drift_metrics, NoDriftMetrics)
+    assert isinstance(AnalysisService()._drift_metrics, NoDriftMetrics)
     monkeypatch.setenv(CONNECTION_STRING_ENV, "not a connection string")
     with pytest.raises(ValueError, match=CONNECTION_STRING_ENV):
-        DefaultAnalysisRunner()
+        AnalysisService()

@@ -1,4 +1,4 @@
-"""`python -m modeldeploy.demo` (what `make demo` runs) as a user runs it: a subprocess.
+"""`python -m kdap_demo` (what `make demo` runs) as a user runs it: a subprocess.
 
 The demo starts its own localkube on free loopback ports, so it runs beside the session's control plane.
 It runs with ``TMPDIR`` and ``KDAP_DEMO_OUT`` inside this test's tmp dir: every process it starts inherits
@@ -33,7 +33,7 @@ def start_demo(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
     env.pop("KUBECONFIG", None)  # the demo starts its own control plane and must not need the session's
     log = tmp_path / "demo.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "modeldeploy.demo"],
+        [sys.executable, "-m", "kdap_demo"],
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         text=True,

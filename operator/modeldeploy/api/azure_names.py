@@ -44,11 +44,16 @@ def autoscale_setting_name(endpoint: str, deployment: str) -> str:
 DIAGNOSTIC_SETTING = "kdap-metrics-to-log-analytics"
 
 
+def endpoint_resource_id(subscription: str, resource_group: str, workspace: str, endpoint: str) -> str:
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace}/onlineEndpoints/{endpoint}"
+    )
+
+
 def deployment_resource_id(
     subscription: str, resource_group: str, workspace: str, endpoint: str, deployment: str
 ) -> str:
     return (
-        f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
-        f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"
-        f"/onlineEndpoints/{endpoint}/deployments/{deployment}"
+        f"{endpoint_resource_id(subscription, resource_group, workspace, endpoint)}/deployments/{deployment}"
     )

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
 
+from modeldeploy.analysis.service import AnalysisService
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from modeldeploy.backends.kubernetes.cache import ChildCache
-from modeldeploy.controller.analysis import DefaultAnalysisRunner
 from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
-from modeldeploy.controller.reconciler import Reconciler
+from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.controller.retraining import DefaultRetrainer
 from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
 from modeldeploy.ports import BackendError, Owner, ServingBackend
@@ -38,49 +38,52 @@ def load_kube_config(connections: int | None = None) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
-@dataclass
-class Wiring:
-    api: client.ApiClient
-    dyn: DynamicClient
-    reconciler: Reconciler
-    children: ChildCache = field(default_factory=ChildCache)
-    # azure-ai-ml and the management SDKs (about 90 MB) load with the first azureml target, not before.
-    _azureml: Any = None
+class Backends:
+    """The reconciler's backend factory: a Kubernetes backend over the shared watch-fed child cache, or the
+    Azure ML backend for the target's workspace. azure-ai-ml and the management SDKs (about 90 MB) load with
+    the first azureml target, not before."""
 
-    def backend_for(self, owner: Owner, spec: ModelDeploymentSpec) -> ServingBackend:
+    def __init__(self, dyn: DynamicClient, children: ChildCache | None = None) -> None:
+        self.dyn = dyn
+        self.children = children or ChildCache()
+        self._azureml: AzureMLBackends | None = None
+
+    def __call__(self, owner: Owner, spec: ModelDeploymentSpec) -> ServingBackend:
         if spec.target.kubernetes is not None:
             return KubernetesBackend(self.dyn, from_spec.route(spec), from_spec.workload, cache=self.children)
         assert spec.target.azureml is not None  # the model guarantees exactly one target block
-        return self.azureml.for_target(spec.target.azureml)
-
-    @property
-    def azureml(self) -> AzureMLBackends:
         if self._azureml is None:
             from modeldeploy.backends.azureml.clients import AzureMLBackends
 
             self._azureml = AzureMLBackends()
-        backends: AzureMLBackends = self._azureml
-        return backends
+        return self._azureml.for_target(spec.target.azureml)
+
+
+@dataclass
+class Wiring:
+    api: client.ApiClient
+    backends: Backends
+    reconciler: MeteredReconciler[Outcome]
+
+    @property
+    def children(self) -> ChildCache:
+        return self.backends.children
 
 
 def build_wiring(api: client.ApiClient | None = None, connections: int | None = None) -> Wiring:
     api = api or load_kube_config(connections)
-    dyn = DynamicClient(api)  # type: ignore[no-untyped-call]
-    holder: dict[str, Wiring] = {}
-
-    def backends(owner: Owner, spec: ModelDeploymentSpec) -> ServingBackend:
-        return holder["w"].backend_for(owner, spec)
-
-    # Metered wrappers: every status write and Event feeds the operator's Prometheus metrics.
+    backends = Backends(DynamicClient(api))  # type: ignore[no-untyped-call]
+    # Metered decorators: every reconcile, status write and Event feeds the operator's Prometheus metrics.
     reconciler = MeteredReconciler(
-        backends=backends,
-        store=MeteredStatusStore(KubeStatusStore(api)),
-        events=MeteredEventSink(KubeEventSink(api)),
-        analysis=DefaultAnalysisRunner(),
-        retraining=DefaultRetrainer(api),
+        Reconciler(
+            backends=backends,
+            store=MeteredStatusStore(KubeStatusStore(api)),
+            events=MeteredEventSink(KubeEventSink(api)),
+            analysis=AnalysisService(),
+            retraining=DefaultRetrainer(api),
+        )
     )
-    holder["w"] = Wiring(api, dyn, reconciler)
-    return holder["w"]
+    return Wiring(api, backends, reconciler)
 
 
 __all__ = ["BackendError", "Wiring", "build_wiring"]

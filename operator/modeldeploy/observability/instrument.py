@@ -1,21 +1,20 @@
-"""Metrics, log context and events wrapped around the reconciler's ports, so the controller stays unaware.
+"""Decorators that meter the reconciler and its ports, so the controller stays unaware of metrics.
 
-``controller.wiring.build_wiring`` wraps the status store, event sink and reconciler with these: every status
-write updates the phase/traffic/analysis/drift/rollback metrics, every Event is counted, every reconcile is
-timed and logged with its resource bound.
+``controller.wiring.build_wiring`` applies them: every status write updates the phase/traffic/analysis/drift/
+rollback metrics, every Event is counted, every reconcile is timed and logged with its resource bound. This
+package imports the ports, never the controller.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from modeldeploy.api.status import ModelDeploymentStatus
-from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.observability import metrics
 from modeldeploy.observability.logs import bound
-from modeldeploy.ports import Conflict, EventSink, Owner, StatusStore
+from modeldeploy.ports import BackendError, Conflict, EventSink, Owner, StatusStore
 from modeldeploy.rollout.actions import EventType
 
 
@@ -52,10 +51,38 @@ def backend_kind(body: Mapping[str, Any]) -> str:
     return str(target.get("type") or "unknown")
 
 
-class MeteredReconciler(Reconciler):
+class _Outcome(Protocol):
+    @property
+    def error(self) -> BackendError | None: ...
+
+
+OutcomeT = TypeVar("OutcomeT", bound=_Outcome)
+OutcomeT_co = TypeVar("OutcomeT_co", bound=_Outcome, covariant=True)
+
+
+class _Reconciles(Protocol[OutcomeT_co]):
+    def reconcile(self, body: Mapping[str, Any]) -> OutcomeT_co: ...
+
+    def finalize(self, body: Mapping[str, Any]) -> None: ...
+
+    def forget(self, uid: str) -> None: ...
+
+
+class MeteredReconciler(Generic[OutcomeT]):
     """Times each reconcile and binds the resource (and the revision Git asks for) to its log lines."""
 
-    def reconcile(self, body: Mapping[str, Any]) -> Outcome:
+    def __init__(self, inner: _Reconciles[OutcomeT]) -> None:
+        self.inner = inner
+
+    def finalize(self, body: Mapping[str, Any]) -> None:
+        meta = body["metadata"]
+        with bound(str(meta.get("namespace", "")), str(meta["name"]), ""):
+            self.inner.finalize(body)
+
+    def forget(self, uid: str) -> None:
+        self.inner.forget(uid)
+
+    def reconcile(self, body: Mapping[str, Any]) -> OutcomeT:
         meta = body["metadata"]
         ns, name = str(meta.get("namespace", "")), str(meta["name"])
         status = body.get("status") or {}
@@ -64,7 +91,7 @@ class MeteredReconciler(Reconciler):
         outcome_label = "error"
         with bound(ns, name, revision):
             try:
-                outcome = super().reconcile(body)
+                outcome = self.inner.reconcile(body)
                 if outcome.error is not None:
                     outcome_label = "backend_error"
                     metrics.record_backend_error(ns, name, backend_kind(body), outcome.error.reason)

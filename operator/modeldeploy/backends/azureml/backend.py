@@ -8,7 +8,6 @@ The only in-memory state is the pollers of operations this process started, used
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,18 +17,14 @@ from azure.ai.ml.entities import KubernetesOnlineEndpoint
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from modeldeploy.api.azure_names import (
-    DIAGNOSTIC_SETTING,
     TAG_OWNER,
     TAG_REVISION,
     TAG_SPEC_HASH,
     TAG_STARTED_AT,
-    autoscale_setting_name,
     deployment_name,
-    deployment_resource_id,
 )
 from modeldeploy.api.spec import AzureMLTarget
-from modeldeploy.backends.azureml import build, diagnostics
-from modeldeploy.backends.azureml.autoscale import build_setting, setting_fingerprint
+from modeldeploy.backends.azureml import build
 from modeldeploy.backends.azureml.guard import Guard
 from modeldeploy.backends.azureml.operation import IN_PROGRESS, Operation, provisioning
 from modeldeploy.backends.azureml.retry import error_code
@@ -40,6 +35,7 @@ from modeldeploy.backends.azureml.sdk import (
     OnlineEndpointOps,
     Poller,
 )
+from modeldeploy.backends.azureml.settings import DeploymentSettings
 from modeldeploy.backends.azureml.traffic import canonical, validate
 from modeldeploy.ports import BackendError, Owner, RevisionRequest
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
@@ -71,6 +67,12 @@ class AzureMLBackend:
     now: Callable[[], datetime] = _utcnow
     provisioning_timeout: timedelta = timedelta(minutes=45)
     _pollers: dict[str, Poller] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        c = self.clients
+        self.settings = DeploymentSettings(
+            c.autoscale_settings, c.diagnostic_settings, self.target, self._call
+        )
 
     # --- plumbing ------------------------------------------------------------------------------------
     @property
@@ -145,8 +147,8 @@ class AzureMLBackend:
             return self._start(owner, plan, "create" if current is None else "update")
         state = self._state_of(revision.name, current)
         if state.readiness is Readiness.READY:
-            self._ensure_autoscale(owner, revision, plan, endpoint, current)
-            self._ensure_diagnostics(target, plan, current)
+            self.settings.ensure_autoscale(owner, revision, plan, endpoint, current)
+            self.settings.ensure_diagnostics(plan, current, target.log_analytics_workspace_id)
         return state
 
     def revision_state(self, owner: Owner, name: str) -> RevisionState:
@@ -284,88 +286,6 @@ class AzureMLBackend:
             f"; last log lines: {tail}" if tail else ""
         )
 
-    def _ensure_autoscale(
-        self,
-        owner: Owner,
-        revision: RevisionRequest,
-        plan: build.DeploymentPlan,
-        endpoint: Any,
-        deployment: Any,
-    ) -> None:
-        if plan.kubernetes:
-            return  # scaled by TargetUtilizationScaleSettings on the deployment itself
-        name = autoscale_setting_name(self.endpoint, plan.deployment)
-        ops, rg = self.clients.autoscale_settings, self.target.resource_group
-        auto = build.autoscale_plan(revision.spec, plan)
-        if auto is None:
-            self._call(f"delete autoscale {name}", lambda: ops.delete(rg, name))
-            return
-        resource_id = deployment.id or deployment_resource_id(
-            self.target.subscription_id, rg, self.target.workspace, self.endpoint, plan.deployment
-        )
-        try:
-            setting = build_setting(
-                auto,
-                name=name,
-                resource_id=resource_id,
-                location=str(endpoint.location),
-                tags=build.owner_tags(owner),
-            )
-        except ValueError as error:
-            raise build.invalid("spec.autoscaling", str(error)) from error
-        try:
-            current = self._call(f"get autoscale {name}", lambda: ops.get(rg, name))
-        except ResourceNotFoundError:
-            current = None
-        if current is None or setting_fingerprint(current) != setting_fingerprint(setting):
-            self._call(f"write autoscale {name}", lambda: ops.create_or_update(rg, name, setting))
-
-    def _resource_id(self, deployment: Any, name: str) -> str:
-        return (
-            str(deployment.id)
-            if getattr(deployment, "id", None)
-            else deployment_resource_id(
-                self.target.subscription_id,
-                self.target.resource_group,
-                self.target.workspace,
-                self.endpoint,
-                name,
-            )
-        )
-
-    def _ensure_diagnostics(self, target: AzureMLTarget, plan: build.DeploymentPlan, deployment: Any) -> None:
-        """AllMetrics of a managed deployment to the target's Log Analytics workspace; written on change."""
-        workspace = target.log_analytics_workspace_id
-        if plan.kubernetes or workspace is None:
-            return
-        ops, uri = self.clients.diagnostic_settings, self._resource_id(deployment, plan.deployment)
-        setting = diagnostics.deployment_setting(workspace)
-        try:
-            current = self._call(
-                f"get diagnostic setting of {plan.deployment}", lambda: ops.get(uri, DIAGNOSTIC_SETTING)
-            )
-        except ResourceNotFoundError:
-            current = None
-        if current is None or diagnostics.setting_fingerprint(current) != diagnostics.setting_fingerprint(
-            setting
-        ):
-            self._call(
-                f"write diagnostic setting of {plan.deployment}",
-                lambda: ops.create_or_update(uri, DIAGNOSTIC_SETTING, setting),
-            )
-
-    def _delete_diagnostics(self, deployment: Any) -> None:
-        """Azure keeps a resource's diagnostic settings after deleting it (and re-attaches them to a new
-        resource with the same id), so ours goes first. Attempted with or without a workspace id in the spec:
-        the field may have been removed after the setting was written."""
-        if self.target.endpoint_kind == "kubernetes":
-            return
-        ops, uri = self.clients.diagnostic_settings, self._resource_id(deployment, deployment.name)
-        with contextlib.suppress(ResourceNotFoundError):  # the deployment is already gone
-            self._call(
-                f"delete diagnostic setting of {deployment.name}", lambda: ops.delete(uri, DIAGNOSTIC_SETTING)
-            )
-
     # --- traffic -------------------------------------------------------------------------------------
     def set_traffic(self, owner: Owner, split: TrafficSplit) -> None:
         live = {deployment_name(rev): w for rev, w in split.weights.items()}
@@ -416,7 +336,7 @@ class AzureMLBackend:
         endpoint = self._get_endpoint()
         if endpoint is None:
             return
-        self._delete_autoscale(dep)
+        self.settings.delete_autoscale(dep)
         current = self._get_deployment(dep)
         if current is None:
             return
@@ -428,20 +348,10 @@ class AzureMLBackend:
                 f"revision {name} still receives traffic; route it elsewhere before deleting",
                 retryable=False,
             )
-        self._delete_diagnostics(current)
+        self.settings.delete_diagnostics(current)
         ops = self.clients.online_deployments
         self._call(f"delete deployment {dep}", lambda: ops.begin_delete(dep, self.endpoint))
         self._pollers.pop(dep, None)
-
-    def _delete_autoscale(self, dep: str) -> None:
-        if self.target.endpoint_kind == "kubernetes":
-            return
-        ops, rg, name = (
-            self.clients.autoscale_settings,
-            self.target.resource_group,
-            autoscale_setting_name(self.endpoint, dep),
-        )
-        self._call(f"delete autoscale {name}", lambda: ops.delete(rg, name))
 
     def delete_all(self, owner: Owner) -> None:
         endpoint = self._get_endpoint()
@@ -453,8 +363,10 @@ class AzureMLBackend:
         if provisioning(endpoint).lower() == "deleting":
             return
         for deployment in self._deployments():
-            self._delete_autoscale(deployment.name)  # Azure leaves autoscale settings behind otherwise
-            self._delete_diagnostics(deployment)  # and diagnostic settings
+            self.settings.delete_autoscale(
+                deployment.name
+            )  # Azure leaves autoscale settings behind otherwise
+            self.settings.delete_diagnostics(deployment)  # and diagnostic settings
         self._call(
             f"delete endpoint {self.endpoint}",
             lambda: self.clients.online_endpoints.begin_delete(self.endpoint),

@@ -1,4 +1,4 @@
-"""``python -m modeldeploy.demo`` (``make demo``): two rollouts on a real local control plane, end to end.
+"""``python -m kdap_demo`` (``make demo``): two rollouts on a real local control plane, end to end.
 
 It starts localkube, the operator (with its metrics endpoint), a model-traffic exporter and Debian's
 Prometheus scraping both; applies the two ModelDeployments in examples/demo/ (each first at a stable version,
@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -28,17 +27,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
 import yaml
 from kubernetes import client, config
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from localkube.cluster import die_with_parent
+from kdap_demo.world import (
+    NS,
+    TrafficExporter,
+    free_port,
+    leftovers,
+    start_operator,
+    start_prometheus,
+    stop,
+    write_data,
+)
 from modeldeploy.cli import render
 from modeldeploy.report import write_report
 
-ROOT = Path(__file__).resolve().parents[2]
-NS = "demo"
+ROOT = Path(__file__).resolve().parents[3]  # hack/demo/kdap_demo/ -> the repository
 EXAMPLES = {"fraud-scorer": "fraud-scorer-canary.yaml", "churn-predictor": "churn-predictor-drift.yaml"}
 STABLE = {"fraud-scorer": "1.9.0", "churn-predictor": "3.0.2"}
 EXPECTED = {"fraud-scorer": "Promoted", "churn-predictor": "RolledBack"}
@@ -49,208 +54,6 @@ GATEWAY = {
     "metadata": {"name": "public", "namespace": "gateways"},
     "spec": {"gatewayClassName": "demo", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]},
 }
-
-
-# ---- data ------------------------------------------------------------------------------------------------
-
-
-def write_data(data_dir: Path, rows: int = 3000) -> None:
-    """Training (reference) and served (live) inputs: the fraud scorer's live data comes from the same
-    distributions; the churn predictor's has drifted (longer tenure, higher charges, a new plan mix)."""
-    rng = np.random.default_rng(20250301)
-
-    def fraud(n: int) -> dict[str, Any]:
-        return {
-            "amount": rng.lognormal(3.5, 0.8, n).round(2),
-            "account_age_days": rng.gamma(2.0, 200.0, n).round(0),
-            "merchant_category": rng.choice(
-                ["grocery", "travel", "online", "fuel"], n, p=[0.4, 0.1, 0.4, 0.1]
-            ),
-        }
-
-    def churn(n: int, drifted: bool) -> dict[str, Any]:
-        plans = ["basic", "plus", "premium", "family"]
-        return {
-            "tenure_months": rng.gamma(2.0, 18.0 if drifted else 10.0, n).round(0),
-            "monthly_charges": rng.normal(82.0 if drifted else 60.0, 15.0, n).round(2),
-            "support_calls": rng.poisson(2.5 if drifted else 1.0, n),
-            "plan": rng.choice(plans, n, p=[0.1, 0.2, 0.3, 0.4] if drifted else [0.4, 0.3, 0.2, 0.1]),
-        }
-
-    for name, ref, live in (
-        ("fraud-scorer", fraud(rows), fraud(rows)),
-        ("churn-predictor", churn(rows, False), churn(rows, True)),
-    ):
-        d = data_dir / name
-        d.mkdir(parents=True, exist_ok=True)
-        for fname, cols in (("reference.csv", ref), ("live.csv", live)):
-            keys = list(cols)
-            lines = [",".join(keys)] + [",".join(str(cols[k][i]) for k in keys) for i in range(rows)]
-            (d / fname).write_text("\n".join(lines) + "\n")
-
-
-# ---- model traffic ---------------------------------------------------------------------------------------
-
-
-class TrafficExporter:
-    """Simulated requests to each revision, split by the live weights in each ModelDeployment's status, as
-    ``http_requests_total`` / ``http_request_duration_seconds`` with the namespace and revision labels the
-    operator's built-in queries select on."""
-
-    def __init__(self, custom: client.CustomObjectsApi, rps: float = 200.0) -> None:
-        self.custom, self.rps = custom, rps
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "http_requests", "Requests served.", ["namespace", "revision", "code"], registry=self.registry
-        )
-        self.latency = Histogram(
-            "http_request_duration_seconds",
-            "Request latency.",
-            ["namespace", "revision"],
-            buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5),
-            registry=self.registry,
-        )
-        self.stop = threading.Event()
-        self.rng = np.random.default_rng(7)
-        self.port = 0
-        self.server: Any = None
-
-    def start(self) -> int:
-        self.server, _ = start_http_server(0, addr="127.0.0.1", registry=self.registry)
-        self.port = int(self.server.server_address[1])
-        threading.Thread(target=self._run, name="traffic", daemon=True).start()
-        return self.port
-
-    def _weights(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        items = cast(
-            dict[str, Any],
-            self.custom.list_namespaced_custom_object("mlops.kdap.io", "v1alpha1", NS, "modeldeployments"),
-        )
-        for md in items["items"]:
-            st = md.get("status") or {}
-            out.update((st.get("traffic") or {}).get("weights") or {})
-            cand = (st.get("candidate") or {}).get("name")
-            if cand:
-                out.setdefault(
-                    cand, 0
-                )  # counters exist (at 0) before the first weight: rate() needs two samples
-        return out
-
-    def _run(self) -> None:
-        while not self.stop.wait(0.25):
-            try:
-                weights = self._weights()
-            except Exception:  # the apiserver going away at teardown is not worth a traceback
-                continue
-            for rev, w in weights.items():
-                n = int(self.rng.poisson(self.rps * 0.25 * w / 100))
-                errors = int(self.rng.binomial(n, 0.003))
-                self.requests.labels(NS, rev, "200").inc(n - errors)
-                self.requests.labels(NS, rev, "500").inc(errors)
-                for v in self.rng.lognormal(np.log(0.06), 0.4, min(n, 200)):
-                    self.latency.labels(NS, rev).observe(float(v))
-
-    def close(self) -> None:
-        self.stop.set()
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
-
-# ---- processes ------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    from localkube.cluster import free_port
-
-    return free_port()
-
-
-def start_prometheus(work: Path, targets: list[str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        raise SystemExit("prometheus is not installed: run `make sysdeps` (Debian package prometheus)")
-    port = _free_port()
-    cfg = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [
-            {"job_name": "demo", "honor_labels": True, "static_configs": [{"targets": targets}]}
-        ],
-    }
-    (work / "prometheus.yml").write_text(yaml.safe_dump(cfg))
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={work / 'prometheus.yml'}",
-            f"--storage.tsdb.path={work / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        preexec_fn=die_with_parent,
-    )
-    url = f"http://127.0.0.1:{port}"
-    _wait_http(f"{url}/-/ready", proc, "prometheus", log)
-    return proc, url
-
-
-def start_operator(kubeconfig: Path, metrics_port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
-    args = ["--namespace", NS, "--standalone", "--liveness=", f"--metrics-port={metrics_port}"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modeldeploy", "operator", *args, "--metrics-addr=127.0.0.1"],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-        preexec_fn=die_with_parent,
-    )
-    _wait_http(f"http://127.0.0.1:{metrics_port}/metrics", proc, "operator", log)
-    return proc
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 60) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} exited ({proc.returncode}); its log:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"{what} did not answer {url} within {timeout:g}s; see {log}")
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def leftovers(pids: list[int]) -> list[int]:
-    """PIDs we started that still run, and any child of this process that is not a zombie being reaped."""
-    alive = [p for p in pids if Path(f"/proc/{p}").exists() and _state(p) not in ("Z", "X", "")]
-    me = os.getpid()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == me and fields[0] not in ("Z", "X"):
-                alive.append(int(stat.parent.name))
-    return sorted(set(alive))
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""
 
 
 # ---- the show -------------------------------------------------------------------------------------------
@@ -428,7 +231,7 @@ def run(out_dir: Path) -> int:
 
             exporter = TrafficExporter(custom)
             traffic_port = exporter.start()
-            op_port = _free_port()
+            op_port = free_port()
             print("starting the operator and Prometheus ...", flush=True)
             procs.append(start_operator(kc, op_port, out_dir / "demo-operator.log"))
             prom, prom_url = start_prometheus(

@@ -1,4 +1,5 @@
-"""The production analysis runner: the spec's metric checks and drift tests through ``modeldeploy.analysis``.
+"""The analysis service, the controller's one entry point into analysis: a ModelDeployment's metric checks,
+shadow comparisons and drift tests for one revision, run through the engine in this package.
 
 Providers and drift analyzers are kept between runs (a drift analyzer holds the sorted reference profile, the
 costly part), keyed by what they depend on, so a spec edit builds fresh ones. Drift distances of azureml
@@ -22,7 +23,7 @@ from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
 from modeldeploy.analysis.stores import ContainerClient, container_client
 from modeldeploy.analysis.types import AnalysisResult as EngineResult
 from modeldeploy.analysis.types import FeatureKind, MetricOutcome
-from modeldeploy.api.azure_names import deployment_name, deployment_resource_id
+from modeldeploy.api.azure_names import deployment_name, deployment_resource_id, endpoint_resource_id
 from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
 from modeldeploy.api.status import AnalysisResult, Verdict
@@ -58,7 +59,7 @@ def _default_providers(spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
     return providers
 
 
-class DefaultAnalysisRunner:
+class AnalysisService:
     def __init__(
         self,
         providers_for: Callable[[ModelDeploymentSpec], dict[str, MetricProvider]] = _default_providers,
@@ -125,17 +126,9 @@ class DefaultAnalysisRunner:
         target = spec.target.azureml
         if target is not None:
             deployment = params["deployment"]
-            params["resource"] = (
-                f"/subscriptions/{target.subscription_id}/resourceGroups/{target.resource_group}/providers/"
-                f"Microsoft.MachineLearningServices/workspaces/{target.workspace}/onlineEndpoints/{target.endpoint_name}"
-            )
-            params["deploymentResource"] = deployment_resource_id(
-                target.subscription_id,
-                target.resource_group,
-                target.workspace,
-                target.endpoint_name,
-                deployment,
-            )
+            where = (target.subscription_id, target.resource_group, target.workspace, target.endpoint_name)
+            params["resource"] = endpoint_resource_id(*where)
+            params["deploymentResource"] = deployment_resource_id(*where, deployment)
         return params
 
     def _shadow(
