@@ -6,15 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from modeldeploy.api.cron import Cron, CronError
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes import manifests as mf
-from modeldeploy.backends.kubernetes.schedule import (
-    Cron,
-    CronError,
-    Window,
-    effective_min_replicas,
-    window_active,
-)
+from modeldeploy.backends.kubernetes.schedule import Window, effective_min_replicas, window_active
 from modeldeploy.ports import Owner, RevisionRequest
 from modeldeploy.rollout.serving import TrafficSplit
 from tests.backends.kubernetes.specs import kubernetes_spec
@@ -87,7 +82,7 @@ def test_cron_matches(expr: str, when: datetime, expected: bool) -> None:
     ("expr", "message"),
     [
         ("0 8 * *", "must have 5 fields"),
-        ("0 25 * * *", "cron hour '25' is out of range 0-23"),
+        ("0 25 * * *", "hour '25' is out of range 0-23"),
         ("0 8 * * MON", "names like MON are not supported"),
         ("*/0 * * * *", "step '0' must be a positive number"),
     ],

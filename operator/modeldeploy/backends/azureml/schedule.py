@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from modeldeploy.api.cron import Cron, CronError
+
+_ALL_MONTHS = frozenset(range(1, 13))
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
 
@@ -20,45 +23,23 @@ class WeeklyTime:
     minute: int
 
 
-def _field(value: str, low: int, high: int, what: str, cron: str) -> list[int]:
-    out: set[int] = set()
-    for part in value.split(","):
-        bounds = part.split("-")
-        try:
-            numbers = [int(b) for b in bounds]
-        except ValueError:
-            raise ValueError(
-                f"schedule cron {cron!r}: {what} {part!r} is not a number or range; "
-                "use numbers, ranges (1-5) and lists (1,3)"
-            ) from None
-        first, last = numbers[0], numbers[-1]
-        if len(numbers) > 2 or not low <= first <= last <= high:
-            raise ValueError(f"schedule cron {cron!r}: {what} {part!r} must lie in {low}..{high}")
-        out.update(range(first, last + 1))
-    return sorted(out)
-
-
 def parse_cron(cron: str) -> WeeklyTime:
     """``M H * * DOW`` with one minute and one hour; DOW a list/range of 0-7 (0 and 7 are Sunday) or ``*``."""
-    parts = cron.split()
-    if len(parts) != 5:
-        raise ValueError(
-            f"schedule cron {cron!r} must have 5 fields: minute hour day-of-month month day-of-week"
-        )
-    minute, hour, dom, month, dow = parts
-    if dom != "*" or month != "*":
+    try:
+        parsed = Cron.parse(cron)
+    except CronError as exc:
+        raise ValueError(f"schedule {exc}") from None
+    if parsed.day_restricted or parsed.months != _ALL_MONTHS:
         raise ValueError(
             f"schedule cron {cron!r}: Azure autoscale repeats weekly; set day-of-month and month to '*'"
         )
-    minutes = _field(minute, 0, 59, "minute", cron)
-    hours = _field(hour, 0, 23, "hour", cron)
-    if len(minutes) != 1 or len(hours) != 1:
+    if len(parsed.minutes) != 1 or len(parsed.hours) != 1:
         raise ValueError(
             f"schedule cron {cron!r}: use a single minute and hour (one start time per window); "
             "add one schedule per start time"
         )
-    weekdays = list(range(7)) if dow == "*" else [d % 7 for d in _field(dow, 0, 7, "day-of-week", cron)]
-    return WeeklyTime(days=tuple(DAYS[d] for d in sorted(set(weekdays))), hour=hours[0], minute=minutes[0])
+    (hour,), (minute,) = parsed.hours, parsed.minutes
+    return WeeklyTime(days=tuple(DAYS[d] for d in sorted(parsed.weekdays)), hour=hour, minute=minute)
 
 
 def window_end(start: WeeklyTime, duration: timedelta) -> WeeklyTime:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from modeldeploy.api.cron import Cron
 from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import HttpProbe, KubernetesTarget, ModelDeploymentSpec
 from modeldeploy.backends.kubernetes import manifests as mf
-from modeldeploy.backends.kubernetes.schedule import Cron, Window
+from modeldeploy.backends.kubernetes.schedule import Window
 from modeldeploy.ports import BackendError, RevisionRequest
 
 
