@@ -26,7 +26,7 @@ ENDPOINT = (
     "/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices"
     "/workspaces/w/onlineEndpoints/e"
 )
-FAST = RetryPolicy(attempts=3, backoff_seconds=0.0, timeout_seconds=5.0)
+FAST = RetryPolicy(attempts=3, base_delay=0.0, timeout_seconds=5.0)
 
 
 def _series(values: list[float | None], field: str, cls: str | None = None) -> TimeSeriesElement:
@@ -135,7 +135,7 @@ def test_transient_errors_are_retried_then_succeed() -> None:
         throttled,
         _response("RequestLatency_P50", [_series([10.0], "average")]),
     )
-    provider = AzureMonitorProvider(fake, RetryPolicy(attempts=3, backoff_seconds=0.0))
+    provider = AzureMonitorProvider(fake, RetryPolicy(attempts=3, base_delay=0.0))
     provider_value = provider.query("latencyP50", {"resource": ENDPOINT}, START, END)
     assert provider_value.value == 10.0
     assert len(fake.calls) == 3

@@ -78,7 +78,7 @@ def test_bad_promql_is_reported_not_retried(prometheus: Served) -> None:
 
 
 def test_unreachable_server_is_inconclusive_after_bounded_retries() -> None:
-    policy = RetryPolicy(attempts=2, backoff_seconds=0.0, timeout_seconds=1.0)
+    policy = RetryPolicy(attempts=2, base_delay=0.0, timeout_seconds=1.0)
     address = f"http://127.0.0.1:{_free_port()}"
     value = PrometheusProvider(address, policy).query("requestRate", {}, *_now())
     assert value.value is None

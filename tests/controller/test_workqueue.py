@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modeldeploy.controller.workqueue import Backoff, ShutDown, WorkQueue
+from modeldeploy.controller.workqueue import ShutDown, WorkQueue
+from modeldeploy.retry import RetryPolicy
 
 
 class Clock:
@@ -91,7 +92,7 @@ def test_an_add_makes_a_scheduled_key_ready_at_once_and_clears_its_timer() -> No
 
 def test_rate_limited_adds_back_off_exponentially_until_forgotten() -> None:
     clock = Clock()
-    q: WorkQueue[str] = WorkQueue(Backoff(base=1.0, cap=5.0), clock=clock)
+    q: WorkQueue[str] = WorkQueue(RetryPolicy(base_delay=1.0, max_delay=5.0), clock=clock)
     delays = [q.add_rate_limited("a") for _ in range(5)]
     assert delays == [1.0, 2.0, 4.0, 5.0, 5.0]
     assert q.failures("a") == 5
@@ -101,11 +102,13 @@ def test_rate_limited_adds_back_off_exponentially_until_forgotten() -> None:
     assert q.add_rate_limited("a") == 1.0
 
 
-def test_backoff_refuses_nonsense() -> None:
-    with pytest.raises(ValueError, match="0 < base <= cap"):
-        Backoff(base=0)
-    with pytest.raises(ValueError, match="0 < base <= cap"):
-        Backoff(base=5, cap=1)
+def test_a_retry_policy_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="0 <= base_delay <= max_delay, got -1"):
+        RetryPolicy(base_delay=-1)
+    with pytest.raises(ValueError, match="0 <= base_delay <= max_delay, got 5 and 1"):
+        RetryPolicy(base_delay=5, max_delay=1)
+    with pytest.raises(ValueError, match="at least 1 attempt, got 0"):
+        RetryPolicy(attempts=0)
 
 
 def test_discard_drops_timers_backoff_and_pending_work_of_a_deleted_object() -> None:

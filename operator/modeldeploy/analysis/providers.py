@@ -7,11 +7,11 @@ after that is Inconclusive, never a failure of the rollout.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from modeldeploy.retry import RetryPolicy as RetryPolicy
 
 from .types import MetricValue
 
@@ -26,18 +26,11 @@ class TransientError(Exception):
     """Worth another attempt: a timeout, a refused connection, throttling, a server error."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 3
-    backoff_seconds: float = 0.5
-    timeout_seconds: float = 10.0
-
-
 def with_retries(
     what: str,
     policy: RetryPolicy,
     call: Callable[[], MetricValue],
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> MetricValue:
     last = ""
     for attempt in range(policy.attempts):
@@ -46,5 +39,5 @@ def with_retries(
         except TransientError as exc:
             last = str(exc)
             if attempt + 1 < policy.attempts:
-                sleep(policy.backoff_seconds * 2**attempt)
+                (sleep or policy.sleep)(policy.delay(attempt + 1))
     return MetricValue(None, f"{what}: no answer after {policy.attempts} attempts: {last}")

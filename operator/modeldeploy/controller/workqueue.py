@@ -25,22 +25,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from modeldeploy.retry import RetryPolicy
+
 K = TypeVar("K", bound=Hashable)
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Per-key exponential backoff for failures: ``base * 2**(n-1)``, capped."""
-
-    base: float = 0.5
-    cap: float = 300.0
-
-    def __post_init__(self) -> None:
-        if self.base <= 0 or self.cap < self.base:
-            raise ValueError(f"backoff needs 0 < base <= cap, got base={self.base}, cap={self.cap}")
-
-    def delay(self, failures: int) -> float:
-        return float(min(self.cap, self.base * 2.0 ** min(max(failures - 1, 0), 62)))
 
 
 @dataclass(frozen=True)
@@ -57,9 +44,12 @@ class ShutDown(Exception):
 
 
 class WorkQueue(Generic[K]):
-    def __init__(self, backoff: Backoff | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, backoff: RetryPolicy | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._clock = clock
-        self._backoff = backoff or Backoff()
+        # Per object: 0.5 s doubling up to 5 minutes (client-go: 5 ms to 1000 s).
+        self._backoff = backoff or RetryPolicy(base_delay=0.5, max_delay=300.0)
         self._cond = threading.Condition()
         # Ready keys in FIFO order, each with the moment it became ready (for the oldest-age metric).
         self._ready: OrderedDict[K, float] = OrderedDict()

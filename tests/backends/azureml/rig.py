@@ -15,8 +15,8 @@ from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.backends.azureml.backend import AzureMLBackend, AzureMLClients
 from modeldeploy.backends.azureml.breaker import CircuitBreaker
 from modeldeploy.backends.azureml.guard import Guard
-from modeldeploy.backends.azureml.retry import RetryPolicy
 from modeldeploy.ports import Owner, RevisionRequest
+from modeldeploy.retry import RetryPolicy
 from tests.backends.azureml.fakes import FakeWorkspace
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"

@@ -9,8 +9,9 @@ from azure.core.exceptions import ServiceResponseTimeoutError
 
 from modeldeploy.backends.azureml.breaker import CircuitBreaker
 from modeldeploy.backends.azureml.guard import Guard
-from modeldeploy.backends.azureml.retry import RetryPolicy, call_with_retry, retry_after_seconds
+from modeldeploy.backends.azureml.retry import call_with_retry, retry_after_seconds
 from modeldeploy.ports import BackendError
+from modeldeploy.retry import RetryPolicy
 from tests.backends.azureml.fakes import http_error
 
 

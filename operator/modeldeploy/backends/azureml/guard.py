@@ -9,15 +9,16 @@ from typing import TypeVar
 from azure.core.exceptions import ResourceNotFoundError
 
 from modeldeploy.backends.azureml.breaker import CircuitBreaker
-from modeldeploy.backends.azureml.retry import RetryPolicy, call_with_retry, is_transient
+from modeldeploy.backends.azureml.retry import AZURE_RETRY, call_with_retry, is_transient
 from modeldeploy.ports import BackendError
+from modeldeploy.retry import RetryPolicy
 
 T = TypeVar("T")
 
 
 @dataclass
 class Guard:
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = AZURE_RETRY
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
 
     def call(self, key: str, action: str, fn: Callable[[], T]) -> T:

@@ -11,7 +11,6 @@ import email.utils
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from azure.core.exceptions import (
@@ -24,29 +23,16 @@ from azure.core.exceptions import (
 )
 
 from modeldeploy.ports import BackendError
+from modeldeploy.retry import RetryPolicy
 
 T = TypeVar("T")
+# Management calls: five tries from 1 s up to a minute, jittered so operators spread apart.
+AZURE_RETRY = RetryPolicy(attempts=5, base_delay=1.0, max_delay=60.0, jitter=random.random)
 
 _ROLE_HINT = (
     "the operator's identity needs 'AzureML Data Scientist' on the workspace and "
     "'Monitoring Contributor' (autoscale and diagnostic settings write) on the resource group"
 )
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 5
-    base_delay: float = 1.0
-    max_delay: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
-    jitter: Callable[[], float] = field(default=random.random)  # in [0, 1): spreads clients apart
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Backoff before retry ``attempt`` (1-based); the server's Retry-After wins when it asks for more."""
-        backoff = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1)) * (0.5 + self.jitter() / 2)
-        if retry_after is None:
-            return backoff
-        return max(retry_after, backoff)
 
 
 def retry_after_seconds(error: HttpResponseError, now: Callable[[], float] = time.time) -> float | None:
