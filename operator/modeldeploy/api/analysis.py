@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -37,6 +38,27 @@ def _threshold_in_range(test: str, threshold: float | None) -> bool:
     if test in P_VALUE_TESTS:
         return threshold < 1
     return test != "jensenShannon" or threshold <= 1
+
+
+def _threshold_rule(where: str) -> Callable[[Any], bool]:
+    """The threshold-range rule for the feature block at ``where`` (each names its own path)."""
+
+    @cel(_THRESHOLD_RULE, f"{where}.{_THRESHOLD_MESSAGE}", field_path=".threshold")
+    def check(self: Any) -> bool:
+        return _threshold_in_range(self.test, self.threshold)
+
+    return check
+
+
+class _Thresholds:
+    """The threshold a model with ``test`` and ``threshold`` fields uses: its own, or the test's default."""
+
+    if TYPE_CHECKING:
+        test: str
+        threshold: float | None
+
+    def effective_threshold(self) -> float:
+        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.test]
 
 
 class Metric(ApiModel):
@@ -98,37 +120,27 @@ class LiveData(DataSource):
     window: Duration = "1h"
 
 
-class NumericalFeature(ApiModel):
+class NumericalFeature(ApiModel, _Thresholds):
     name: _NAME
     test: NumericalTest = "wasserstein"
     threshold: float | None = Field(
         None, gt=0, le=100, description="Defaults by test: ks 0.05, psi 0.2, others 0.1."
     )
 
-    @cel(_THRESHOLD_RULE, f"analysis.drift.numerical[].{_THRESHOLD_MESSAGE}", field_path=".threshold")
-    def _threshold_range(self) -> bool:
-        return _threshold_in_range(self.test, self.threshold)
-
-    def effective_threshold(self) -> float:
-        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.test]
+    _threshold_range = _threshold_rule("analysis.drift.numerical[]")
 
 
-class CategoricalFeature(ApiModel):
+class CategoricalFeature(ApiModel, _Thresholds):
     name: _NAME
     test: CategoricalTest = "jensenShannon"
     threshold: float | None = Field(
         None, gt=0, le=100, description="Defaults by test: chiSquared 0.05, psi 0.2, jensenShannon 0.1."
     )
 
-    @cel(_THRESHOLD_RULE, f"analysis.drift.categorical[].{_THRESHOLD_MESSAGE}", field_path=".threshold")
-    def _threshold_range(self) -> bool:
-        return _threshold_in_range(self.test, self.threshold)
-
-    def effective_threshold(self) -> float:
-        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.test]
+    _threshold_range = _threshold_rule("analysis.drift.categorical[]")
 
 
-class PredictionDrift(ApiModel):
+class PredictionDrift(ApiModel, _Thresholds):
     """Drift of the model's own outputs: the earliest sign, often before any feature moves."""
 
     column: _NAME = "prediction"
@@ -148,12 +160,7 @@ class PredictionDrift(ApiModel):
             return self.test != "chiSquared"
         return self.test not in ("ks", "wasserstein")
 
-    @cel(_THRESHOLD_RULE, f"analysis.drift.prediction.{_THRESHOLD_MESSAGE}", field_path=".threshold")
-    def _threshold_range(self) -> bool:
-        return _threshold_in_range(self.test, self.threshold)
-
-    def effective_threshold(self) -> float:
-        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.test]
+    _threshold_range = _threshold_rule("analysis.drift.prediction")
 
 
 _FEATURE_LIST: dict[str, Any] = {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}

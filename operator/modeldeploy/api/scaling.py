@@ -19,10 +19,14 @@ class ScheduledWindow(ApiModel):
     time_zone: str = Field("UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", max_length=64)
 
 
+# The platform's CPU target, written once: the API default, and what every backend uses without autoscaling.
+DEFAULT_TARGET_CPU = 70
+
+
 class Autoscaling(ApiModel):
     min_replicas: int = Field(1, ge=1, le=1000)
     max_replicas: int = Field(ge=1, le=1000)
-    target_cpu_utilization: int = Field(70, ge=1, le=100, alias="targetCPUUtilization")
+    target_cpu_utilization: int = Field(DEFAULT_TARGET_CPU, ge=1, le=100, alias="targetCPUUtilization")
     scale_in_delay: Duration = Field(
         "5m", description="Wait this long below target before removing replicas."
     )

@@ -28,6 +28,7 @@ from azure.mgmt.monitor.models import (
     ScaleRule,
 )
 
+from modeldeploy.api.scaling import DEFAULT_TARGET_CPU
 from modeldeploy.backends.azureml.schedule import WeeklyTime, parse_cron, window_end
 
 CPU_METRIC = "CpuUtilizationPercentage"
@@ -49,7 +50,7 @@ class AutoscalePlan:
     min_replicas: int
     max_replicas: int
     default_replicas: int
-    target_cpu: int = 70
+    target_cpu: int = DEFAULT_TARGET_CPU
     scale_in_delay: timedelta = timedelta(minutes=5)
     windows: Sequence[Window] = ()
 

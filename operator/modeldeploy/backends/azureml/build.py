@@ -30,6 +30,7 @@ from azure.ai.ml.entities import (
 )
 
 from modeldeploy.api.azure_names import TAG_OWNER, TAG_OWNER_UID
+from modeldeploy.api.scaling import DEFAULT_TARGET_CPU
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec, Probe, parse_duration
 from modeldeploy.backends.azureml.autoscale import AutoscalePlan, Window
 from modeldeploy.backends.azureml.timezones import windows_time_zone
@@ -140,7 +141,7 @@ def plan_deployment(
         instance_type=target.instance_type,
         instance_count=low,
         max_instances=max(low, high),
-        target_cpu=spec.autoscaling.target_cpu_utilization if spec.autoscaling else 70,
+        target_cpu=spec.autoscaling.target_cpu_utilization if spec.autoscaling else DEFAULT_TARGET_CPU,
         autoscale=spec.autoscaling is not None,
         request_timeout_ms=target.request_settings.request_timeout_ms,
         max_concurrent_requests=target.request_settings.max_concurrent_requests_per_instance,
