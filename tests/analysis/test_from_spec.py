@@ -9,11 +9,11 @@ import numpy as np
 from modeldeploy.analysis.drift import detect_drift
 from modeldeploy.analysis.from_spec import analysis_config, status_record
 from modeldeploy.analysis.types import (
-    AnalysisResult,
     Correction,
     DriftMethod,
     FeatureKind,
     MetricOutcome,
+    RunResult,
     Verdict,
 )
 from modeldeploy.api import analysis as spec
@@ -59,7 +59,7 @@ def test_results_map_to_status_records() -> None:
     live = {"age": rng.normal(55, 10, 3000), "city": rng.choice(["a", "c"], 3000), "score": rng.random(3000)}
     drift = detect_drift(cfg.drift, ref, live)
     outcome = MetricOutcome("errors", Verdict.SUCCESSFUL, 0.01)
-    result = AnalysisResult(Verdict.FAILED, (outcome,), drift, "drift")
+    result = RunResult(Verdict.FAILED, (outcome,), drift, "drift")
     when = datetime(2025, 1, 1, tzinfo=UTC)
     record = status_record(result, "rev-2", 1, when)
     assert record.verdict is status.Verdict.FAILED
@@ -95,7 +95,7 @@ def test_p_value_tests_report_the_statistic_and_the_p_value_apart() -> None:
     rng = np.random.default_rng(1)
     ref = {"x": rng.normal(0, 1, 800), "c": rng.choice(["a", "b", "c"], 800)}
     live = {"x": rng.normal(0.3, 1, 800), "c": rng.choice(["a", "b", "c"], 800, p=[0.5, 0.3, 0.2])}
-    result = AnalysisResult(Verdict.FAILED, (), detect_drift(cfg.drift, ref, live), "")
+    result = RunResult(Verdict.FAILED, (), detect_drift(cfg.drift, ref, live), "")
     x, c = status_record(result, "r", 0, datetime(2025, 1, 1, tzinfo=UTC)).drift
     ks = stats.ks_2samp(ref["x"], live["x"])
     assert x.statistic is not None

@@ -9,7 +9,6 @@ from ..api import analysis as spec
 from ..api import status
 from .types import (
     AnalysisConfig,
-    AnalysisResult,
     Correction,
     DriftConfig,
     DriftMethod,
@@ -17,6 +16,7 @@ from .types import (
     FeatureKind,
     FeatureResult,
     MetricCheck,
+    RunResult,
 )
 
 TEST_METHODS: dict[str, DriftMethod] = {
@@ -90,7 +90,7 @@ def feature_record(f: FeatureResult) -> status.FeatureDrift:
     )
 
 
-def drift_id(result: AnalysisResult) -> str | None:
+def drift_id(result: RunResult) -> str | None:
     """Stable across runs that see the same drifted features, so retraining fires once per drift."""
     if result.drift is None or result.drift.verdict.value != "Failed":
         return None
@@ -99,7 +99,7 @@ def drift_id(result: AnalysisResult) -> str | None:
 
 
 def status_record(
-    result: AnalysisResult, revision: str, step_index: int | None, time: datetime
+    result: RunResult, revision: str, step_index: int | None, time: datetime
 ) -> status.AnalysisResult:
     drift = result.drift
     return status.AnalysisResult(

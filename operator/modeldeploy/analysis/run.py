@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .providers import MetricProvider
 from .stores import DataUnavailable
-from .types import AnalysisConfig, AnalysisResult, DriftResult, MetricCheck, MetricOutcome, Verdict
+from .types import AnalysisConfig, DriftResult, MetricCheck, MetricOutcome, RunResult, Verdict
 
 if TYPE_CHECKING:  # the drift engine (numpy, scipy, pyarrow) loads with the first drift check, not before
     from .drift import ReferenceProfile
@@ -79,7 +79,7 @@ def run_analysis(
     providers: Mapping[str, MetricProvider],
     now: datetime,
     extra: tuple[MetricOutcome, ...] = (),
-) -> AnalysisResult:
+) -> RunResult:
     """``extra``: outcomes measured elsewhere (e.g. shadow comparisons), folded in like any metric."""
     start = now - timedelta(seconds=config.window_seconds)
     metrics = tuple(check_metric(c, providers, start, now) for c in config.metrics) + extra
@@ -87,18 +87,18 @@ def run_analysis(
     return fold(metrics, drift_result)
 
 
-def fold(metrics: tuple[MetricOutcome, ...], drift_result: DriftResult | None) -> AnalysisResult:
+def fold(metrics: tuple[MetricOutcome, ...], drift_result: DriftResult | None) -> RunResult:
     verdicts = [m.verdict for m in metrics] + ([drift_result.verdict] if drift_result else [])
     failed = [m.message for m in metrics if m.verdict is Verdict.FAILED]
     if drift_result and drift_result.verdict is Verdict.FAILED:
         failed.append(f"drift: {drift_result.message}")
     if failed:
-        return AnalysisResult(Verdict.FAILED, metrics, drift_result, "; ".join(failed))
+        return RunResult(Verdict.FAILED, metrics, drift_result, "; ".join(failed))
     open_ = [m.message for m in metrics if m.verdict is not Verdict.SUCCESSFUL]
     if drift_result and drift_result.verdict is not Verdict.SUCCESSFUL:
         open_.append(drift_result.message)
     if Verdict.ERROR in verdicts:
-        return AnalysisResult(Verdict.ERROR, metrics, drift_result, "; ".join(open_))
+        return RunResult(Verdict.ERROR, metrics, drift_result, "; ".join(open_))
     if open_:
-        return AnalysisResult(Verdict.INCONCLUSIVE, metrics, drift_result, "; ".join(open_))
-    return AnalysisResult(Verdict.SUCCESSFUL, metrics, drift_result, "all checks passed")
+        return RunResult(Verdict.INCONCLUSIVE, metrics, drift_result, "; ".join(open_))
+    return RunResult(Verdict.SUCCESSFUL, metrics, drift_result, "all checks passed")

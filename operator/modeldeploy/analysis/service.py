@@ -21,8 +21,7 @@ from modeldeploy.analysis.from_spec import analysis_config, status_record
 from modeldeploy.analysis.providers import MetricProvider
 from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
 from modeldeploy.analysis.stores import ContainerClient, container_client
-from modeldeploy.analysis.types import AnalysisResult as EngineResult
-from modeldeploy.analysis.types import FeatureKind, MetricOutcome
+from modeldeploy.analysis.types import FeatureKind, MetricOutcome, RunResult
 from modeldeploy.api.azure_names import deployment_name, deployment_resource_id, endpoint_resource_id
 from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
@@ -101,7 +100,7 @@ class AnalysisService:
         self._publish_drift(spec, request.revision, result)
         return status_record(result, request.revision, request.step_index, now)
 
-    def _publish_drift(self, spec: ModelDeploymentSpec, revision: str, result: EngineResult) -> None:
+    def _publish_drift(self, spec: ModelDeploymentSpec, revision: str, result: RunResult) -> None:
         target = spec.target.azureml
         if target is None or result.drift is None:
             return

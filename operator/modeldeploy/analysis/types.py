@@ -157,7 +157,7 @@ class AnalysisConfig:
 
 
 @dataclass(frozen=True)
-class AnalysisResult:
+class RunResult:
     verdict: Verdict
     metrics: tuple[MetricOutcome, ...] = ()
     drift: DriftResult | None = None

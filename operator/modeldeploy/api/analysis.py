@@ -109,12 +109,14 @@ class Metric(ApiModel):
         return all(t is None or 0 <= t <= 1 for t in (self.min, self.max))
 
 
-class DataSource(ApiModel):
+class DataRef(ApiModel):
+    """A dataset: where it is (a file, folder or glob URI) and the format of its files."""
+
     uri: str = Field(pattern=patterns.DATA_URI, max_length=2048)
     format: Literal["parquet", "csv", "jsonl", "mltable"] = "parquet"
 
 
-class LiveData(DataSource):
+class LiveData(DataRef):
     """Where served requests land (e.g. the Azure ML data collector's model_inputs), read over ``window``."""
 
     window: Duration = "1h"
@@ -169,7 +171,7 @@ _FEATURE_LIST: dict[str, Any] = {"x-kubernetes-list-type": "map", "x-kubernetes-
 class Drift(ApiModel):
     """Data drift between a reference dataset and live traffic; confirmed drift can roll back and retrain."""
 
-    reference: DataSource
+    reference: DataRef
     live: LiveData
     interval: Duration = Field("15m", description="How often drift is computed.")
     numerical: list[NumericalFeature] = Field(

@@ -11,7 +11,7 @@ from pydantic import Field
 from .analysis import (
     Analysis,
     CategoricalFeature,
-    DataSource,
+    DataRef,
     Drift,
     LiveData,
     Metric,
@@ -58,7 +58,7 @@ __all__ = [
     "CanaryStep",
     "CategoricalFeature",
     "CelRule",
-    "DataSource",
+    "DataRef",
     "Drift",
     "Duration",
     "EnvVar",
