@@ -98,10 +98,14 @@ class KubernetesBackend:
             cached = store.get(namespace, name)
             if cached is not None:
                 return cached
+            if store.known_missing(namespace, name):
+                return None
         # Not cached: not created yet, or the watch has not delivered it; ask (and keep the answer).
         try:
             found: dict[str, Any] = resource.get(name=name, namespace=namespace).to_dict()
         except NotFoundError:
+            if store is not None:
+                store.note_missing(namespace, name)
             return None
         except ApiException as exc:
             raise _backend_error(exc, f"{resource.kind} {name}") from exc
@@ -152,13 +156,18 @@ class KubernetesBackend:
         routes = self._routes
         gateway_ns = self._route.gateway_namespace or owner.namespace
         gateways = self._res("gateway.networking.k8s.io/v1", "Gateway")
-        if self._get(gateways, gateway_ns, self._route.gateway_name) is None:
-            # Retryable: the platform team may create the Gateway after the model team applies.
-            raise BackendError(
-                "GatewayNotFound",
-                f"Gateway {gateway_ns}/{self._route.gateway_name} (spec.target.kubernetes.gateway) does not "
-                "exist: create it or point the spec at an existing Gateway; traffic is unchanged until then",
-            )
+        name = self._route.gateway_name
+        seen = self._cache is not None and self._cache.gateway_seen(gateway_ns, name)
+        if not seen:
+            if self._get(gateways, gateway_ns, name) is None:
+                # Retryable: the platform team may create the Gateway after the model team applies.
+                raise BackendError(
+                    "GatewayNotFound",
+                    f"Gateway {gateway_ns}/{name} (spec.target.kubernetes.gateway) does not exist: create "
+                    "it or point the spec at an existing Gateway; traffic is unchanged until then",
+                )
+            if self._cache is not None:
+                self._cache.saw_gateway(gateway_ns, name)
         self._apply(routes, mf.httproute(owner, self._route, split))
 
     def observed_traffic(self, owner: Owner) -> TrafficSplit | None:

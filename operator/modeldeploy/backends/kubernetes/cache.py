@@ -10,6 +10,7 @@ replaces a newer one, so a watch event that lags behind a write cannot make a re
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
@@ -17,6 +18,9 @@ from modeldeploy.backends.kubernetes.manifests import LABEL_DEPLOYMENT, LABEL_RE
 
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace, name)
+# How long a 404 answers for an object before it is asked again (any watch event or write of it ends it
+# sooner). Without it, an object still waiting for its first revision asked for its route on every pass.
+MISSING_TTL = 60.0
 
 
 def _rv(obj: Mapping[str, Any]) -> int | None:
@@ -78,12 +82,30 @@ class Store:
         self._lock = threading.Lock()
         self._items: dict[Key, Obj] = {}
         self._index: dict[Hashable, set[Key]] = {}
+        self._missing: dict[Key, float] = {}  # key -> when a live read last found it absent
+
+    def note_missing(self, namespace: str, name: str) -> None:
+        """A live read found no such object: answer that without asking again for a while."""
+        with self._lock:
+            if (namespace, name) not in self._items:
+                self._missing[(namespace, name)] = time.monotonic()
+
+    def known_missing(self, namespace: str, name: str) -> bool:
+        with self._lock:
+            at = self._missing.get((namespace, name))
+            if at is None:
+                return False
+            if time.monotonic() - at > MISSING_TTL:
+                del self._missing[(namespace, name)]
+                return False
+            return True
 
     def upsert(self, obj: Mapping[str, Any]) -> bool:
         """Keep ``obj`` unless a newer or the same version is here; True when it was news."""
         item = self._project(obj)
         key = (item["metadata"]["namespace"], item["metadata"]["name"])
         with self._lock:
+            self._missing.pop(key, None)
             old = self._items.get(key)
             if old is not None:
                 new_rv, old_rv = _rv(item), _rv(old)
@@ -100,6 +122,7 @@ class Store:
     def remove(self, namespace: str, name: str) -> bool:
         key = (namespace, name)
         with self._lock:
+            self._missing.pop(key, None)
             old = self._items.pop(key, None)
             if old is not None:
                 self._unindex(key, old)
@@ -115,6 +138,7 @@ class Store:
 
     def remove_where(self, predicate: Callable[[Obj], bool]) -> None:
         with self._lock:
+            self._missing.clear()
             gone = [(k, v) for k, v in self._items.items() if predicate(v)]
             for key, old in gone:
                 del self._items[key]
@@ -148,6 +172,19 @@ class ChildCache:
         self.deployments = Store(project_deployment)
         self.pods = Store(project_pod, _pod_revision)
         self.routes = Store(project_route)
+        # Gateways live in the platform's namespaces, which this operator may not watch: a Gateway found
+        # is trusted for MISSING_TTL (a missing one is asked for every time, so its creation is seen at once).
+        self._gateways: dict[Key, float] = {}
+        self._lock = threading.Lock()
+
+    def gateway_seen(self, namespace: str, name: str) -> bool:
+        with self._lock:
+            at = self._gateways.get((namespace, name))
+        return at is not None and time.monotonic() - at <= MISSING_TTL
+
+    def saw_gateway(self, namespace: str, name: str) -> None:
+        with self._lock:
+            self._gateways[(namespace, name)] = time.monotonic()
 
     def store_for(self, kind: str) -> Store | None:
         return {"Deployment": self.deployments, "Pod": self.pods, "HTTPRoute": self.routes}.get(kind)
