@@ -13,12 +13,12 @@ import pytest
 from tests.conftest import ROOT
 
 
-def _run(script: str) -> str:
+def _run(script: str, timeout: float = 600) -> str:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), "--quick"],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr[-4000:]
@@ -42,3 +42,23 @@ def test_the_rollout_bench_promotes_and_reports() -> None:
     assert re.search(r"apply-to-promoted, 4-step zero-pause canary: best [\d.]+s of 1", out), out
     assert re.search(r"baseline, plain Deployment image update: best [\d.]+s; ratio [\d.]+x", out), out
     assert re.search(r"operator CPU per reconcile: [\d.]+ ms", out), out
+
+
+@pytest.mark.cluster
+def test_the_scale_bench_runs_both_systems_and_reports_every_figure() -> None:
+    out = _run("bench_scale.py", timeout=1200)
+    assert "== N = 20" in out, out
+    for label in (
+        "create: apply->Promoted p99 (s)",
+        "update: apply->Promoted p99 (s)",
+        "delete: all gone (s)",
+        "peak RSS (MB)",
+        "API requests per object",
+    ):
+        m = re.search(rf"{re.escape(label)}\s+([\d.]+)\s+([\d.]+)", out)
+        assert m, f"no {label!r} row for both systems in:\n{out}"
+        assert float(m[1]) > 0
+        assert float(m[2]) > 0
+    assert re.search(r"CPU per reconcile: [\d.]+ ms", out), out
+    assert re.search(r"RSS idle: \d+ MB with 0 objects, \d+ MB with 20", out), out
+    assert re.search(r"reaction, breach -> 0 % traffic, 3 breaches .* p50 [\d.]+s, p99 [\d.]+s", out), out
