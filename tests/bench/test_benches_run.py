@@ -45,6 +45,7 @@ def test_the_rollout_bench_promotes_and_reports() -> None:
 
 
 @pytest.mark.cluster
+@pytest.mark.timeout(1300)
 def test_the_scale_bench_runs_both_systems_and_reports_every_figure() -> None:
     out = _run("bench_scale.py", timeout=1200)
     assert "== N = 20" in out, out
