@@ -83,7 +83,7 @@ def _spec(tmp_path: Path, kind: str = "azureml") -> ModelDeploymentSpec:
 
 
 def _run(spec: ModelDeploymentSpec, sink: Any) -> Any:
-    runner = AnalysisService(providers_for=lambda _: {}, drift_metrics=sink)
+    runner = AnalysisService(providers_for=lambda _: {}, drift_metrics=sink, data_root="/")
     return runner.run(OWNER, spec, RunAnalysis(REVISION, None, 0, NOW - timedelta(minutes=10)), NOW)
 
 

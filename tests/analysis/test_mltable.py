@@ -35,7 +35,7 @@ def _mltable(folder: Path, text: str, files: dict[str, str | bytes]) -> Path:
 
 
 def _load(folder: Path) -> Columns:
-    return source_for(f"file://{folder}", "mltable").load(None, None)
+    return source_for(f"file://{folder}", "mltable", locator=Locator(data_root="/")).load(None, None)
 
 
 def test_delimited_pattern_with_shared_headers_then_columns_and_take(tmp_path: Path) -> None:

@@ -85,6 +85,7 @@ def start_operator(
                 "--metrics-port=0",
                 "--metrics-addr=127.0.0.1",
                 "--log-format=text",
+                f"--data-root={tmp_path}",  # the tests' data files live there
                 *([f"--peering-settle={settle}"] if settle is not None else []),
                 *extra,
             ],

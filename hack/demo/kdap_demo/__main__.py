@@ -233,7 +233,7 @@ def run(out_dir: Path) -> int:
             traffic_port = exporter.start()
             op_port = free_port()
             print("starting the operator and Prometheus ...", flush=True)
-            procs.append(start_operator(kc, op_port, out_dir / "demo-operator.log"))
+            procs.append(start_operator(kc, op_port, out_dir / "demo-operator.log", data_dir))
             prom, prom_url = start_prometheus(
                 work, [f"127.0.0.1:{traffic_port}", f"127.0.0.1:{op_port}"], out_dir / "demo-prometheus.log"
             )

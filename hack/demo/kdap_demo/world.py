@@ -171,9 +171,10 @@ def start_prometheus(work: Path, targets: list[str], log: Path) -> tuple[subproc
     return proc, url
 
 
-def start_operator(kubeconfig: Path, metrics_port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_operator(kubeconfig: Path, metrics_port: int, log: Path, data_dir: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
     args = ["--namespace", NS, "--standalone", "--liveness=", f"--metrics-port={metrics_port}"]
+    args.append(f"--data-root={data_dir}")  # the demo's reference and live data are local files
     proc = subprocess.Popen(
         [sys.executable, "-m", "modeldeploy", "operator", *args, "--metrics-addr=127.0.0.1"],
         stdout=log.open("wb"),

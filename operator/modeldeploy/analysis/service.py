@@ -65,10 +65,13 @@ class AnalysisService:
         drift_metrics: DriftMetricSink | None = None,
         datastores: DatastoreResolver | None = None,
         make_client: ClientFactory = container_client,
+        data_root: str | None = None,
     ) -> None:
         """``drift_metrics``: where azureml drift distances go; by default from the environment.
         ``datastores`` resolves azureml:// data URIs and ``make_client`` opens Blob containers (by default
-        azure-ai-ml and azure-storage-blob as the operator's identity)."""
+        azure-ai-ml and azure-storage-blob as the operator's identity). ``data_root``: the only local
+        directory file:// URIs may name (None: file:// is refused)."""
+        self._data_root = data_root
         self._providers_for = providers_for
         self._datastores, self._make_client = datastores, make_client
         self._drift_metrics = drift_metrics if drift_metrics is not None else sink_from_environment()
@@ -230,7 +233,7 @@ class AnalysisService:
     def _locator(self, workspace: Workspace | None) -> Locator:
         from modeldeploy.analysis.uris import Locator
 
-        return Locator(workspace, self._datastores, self._make_client)
+        return Locator(workspace, self._datastores, self._make_client, data_root=self._data_root)
 
 
 def _workspace(target: AzureMLTarget | None) -> Workspace | None:

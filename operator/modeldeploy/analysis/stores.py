@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,9 +42,24 @@ def _under(name: str, path: str) -> bool:
 class LocalStore:
     """The operator's file system; names are absolute paths, spelled from the ``path`` they were listed under
     (``/a/.//b`` lists ``/a/.//b/x``, as a Blob listing keeps its prefix), so readers can match and cut names
-    against the path they asked for."""
+    against the path they asked for.
+
+    ``root``: only files whose real path (symlinks and ``..`` resolved) lies under it are listed or read.
+    The operator's file system holds its service-account and Azure tokens; a ModelDeployment may only reach
+    the data root the operator was started with."""
+
+    def __init__(self, root: str | None = None) -> None:
+        self.root = None if root is None else os.path.realpath(root)
+
+    def check(self, name: str) -> None:
+        if self.root is None:
+            return
+        real = os.path.realpath(name)
+        if real != self.root and not real.startswith(self.root.rstrip("/") + "/"):
+            raise DataUnavailable(f"{name} is outside the operator's data root {self.root}")
 
     def list(self, path: str) -> list[str]:
+        self.check(path)
         p = Path(path)
         try:
             if p.is_file():
@@ -56,6 +72,7 @@ class LocalStore:
         return []
 
     def read(self, name: str) -> bytes:
+        self.check(name)
         try:
             return Path(name).read_bytes()
         except OSError as exc:

@@ -71,8 +71,11 @@ class Locator:
         workspace: Workspace | None = None,
         datastores: DatastoreResolver | None = None,
         make_client: ClientFactory = container_client,
+        data_root: str | None = None,
     ) -> None:
+        """``data_root``: the one local directory ``file://`` URIs may name (None: none may)."""
         self.workspace, self._datastores, self.make_client = workspace, datastores, make_client
+        self.data_root = data_root
 
     @property
     def datastores(self) -> DatastoreResolver:
@@ -81,7 +84,14 @@ class Locator:
     def parse(self, uri: str) -> Location:
         """Raises ``DataUnavailable`` for a URI the operator cannot read, whatever Azure says."""
         if uri.startswith("file://"):
-            return LocalPath(urlparse(uri).path)
+            if self.data_root is None:
+                raise DataUnavailable(
+                    f"{uri}: file:// data URIs are off; the operator reads local files only under the "
+                    "directory it was started with (--data-root); use Blob, ADLS or azureml:// URIs"
+                )
+            path = urlparse(uri).path
+            LocalStore(self.data_root).check(re.split(r"[*?\[]", path, maxsplit=1)[0] or "/")
+            return LocalPath(path)
         m = _ADLS.match(uri)
         if m:
             return BlobPath(f"https://{m['account']}.blob.core.windows.net", m["container"], m["path"])
@@ -112,7 +122,7 @@ class Locator:
         """The store and the path in it; resolving a datastore may call Azure (``DataUnavailable`` on
         failure)."""
         if isinstance(location, LocalPath):
-            return LocalStore(), location.path
+            return LocalStore(self.data_root), location.path
         if isinstance(location, BlobPath):
             return self._blob(location.account_url, location.container), location.path
         workspace = location.workspace or self.workspace

@@ -51,7 +51,9 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.execution.max_workers = 4  # handlers are async; only kopf's own sync work uses threads
     settings.watching.server_timeout = 120
     if "wiring" not in memo:
-        memo["wiring"] = build_wiring(connections=int(memo.get("workers", Settings.workers)) + 4)
+        memo["wiring"] = build_wiring(
+            connections=int(memo.get("workers", Settings.workers)) + 4, data_root=memo.get("data_root")
+        )
     wiring: Wiring = memo["wiring"]
     settle = 0.0 if settings.peering.standalone else memo.get("peering_settle", DEFAULT_SETTLE_SECONDS)
     ctl = Controller(

@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-check an idle ModelDeployment this often; watched children wake it sooner "
         f"(default {DEFAULT_RESYNC_SECONDS:g})",
     )
+    parser.add_argument(
+        "--data-root",
+        metavar="DIR",
+        help="the one local directory file:// data URIs may name (default: none; file:// is refused, since "
+        "the operator's file system holds its credentials)",
+    )
     parser.add_argument("--log-format", choices=("json", "text"), default="json")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser
@@ -80,7 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     from modeldeploy.controller import handlers
     from modeldeploy.controller.peering import follow_pausing
 
-    memo = kopf.Memo(peering_settle=args.peering_settle, workers=args.workers, resync=args.resync)
+    memo = kopf.Memo(
+        peering_settle=args.peering_settle,
+        workers=args.workers,
+        resync=args.resync,
+        data_root=args.data_root,
+    )
     follow_pausing(lambda paused: handlers.on_peering_pause(memo, paused))
     port = start_metrics_server(args.metrics_port, args.metrics_addr)
     logging.getLogger(__name__).info("metrics on :%d/metrics", port, extra={"metricsPort": port})

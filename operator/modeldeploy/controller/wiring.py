@@ -70,7 +70,9 @@ class Wiring:
         return self.backends.children
 
 
-def build_wiring(api: client.ApiClient | None = None, connections: int | None = None) -> Wiring:
+def build_wiring(
+    api: client.ApiClient | None = None, connections: int | None = None, data_root: str | None = None
+) -> Wiring:
     api = api or load_kube_config(connections)
     backends = Backends(DynamicClient(api))  # type: ignore[no-untyped-call]
     # Metered decorators: every reconcile, status write and Event feeds the operator's Prometheus metrics.
@@ -79,7 +81,7 @@ def build_wiring(api: client.ApiClient | None = None, connections: int | None = 
             backends=backends,
             store=MeteredStatusStore(KubeStatusStore(api)),
             events=MeteredEventSink(KubeEventSink(api)),
-            analysis=AnalysisService(),
+            analysis=AnalysisService(data_root=data_root),
             retraining=DefaultRetrainer(api),
         )
     )

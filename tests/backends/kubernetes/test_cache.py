@@ -117,7 +117,13 @@ def test_reads_come_from_the_cache_and_a_404_is_not_asked_again(monkeypatch: pyt
     # ... or until the watch shows it.
     route = {
         "kind": "HTTPRoute",
-        "metadata": {"name": "m", "namespace": "team-a", "resourceVersion": "9", "labels": {}},
+        "metadata": {
+            "name": "m",
+            "namespace": "team-a",
+            "resourceVersion": "9",
+            "labels": {},
+            "ownerReferences": [{"uid": "uid-m", "kind": "ModelDeployment", "name": "m"}],
+        },
         "spec": {"rules": [{"backendRefs": [{"name": "m-1", "weight": 100}]}]},
     }
     assert children.observe("ADDED", route) is True

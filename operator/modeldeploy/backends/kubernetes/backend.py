@@ -126,7 +126,19 @@ class KubernetesBackend:
 
     # ---- protocol ----------------------------------------------------------------------------------------
 
+    def _check_owned(self, resource: Resource, owner: Owner, name: str) -> bool:
+        """True when ``name`` exists and is ``owner``'s; False when it does not exist; NotOwned otherwise."""
+        found = self._get(resource, owner.namespace, name)
+        if found is None:
+            return False
+        if not owned_by(found, owner):
+            raise not_owned(resource.kind, owner, name)
+        return True
+
     def ensure_revision(self, owner: Owner, revision: RevisionRequest) -> RevisionState:
+        # Never take over a Deployment (or, when creating, a Service) someone else made with this name.
+        if not self._check_owned(self._deployments, owner, revision.name):
+            self._check_owned(self._services, owner, revision.name)
         workload, windows = self._workload_for(revision)
         base_min = revision.min_replicas
         if base_min is None:
@@ -168,26 +180,37 @@ class KubernetesBackend:
                 )
             if self._cache is not None:
                 self._cache.saw_gateway(gateway_ns, name)
+        self._check_owned(routes, owner, owner.name)
         self._apply(routes, mf.httproute(owner, self._route, split))
 
     def observed_traffic(self, owner: Owner) -> TrafficSplit | None:
         route = self._get(self._routes, owner.namespace, owner.name)
-        return None if route is None else mf.split_from_route(route)
+        if route is None:
+            return None
+        if not owned_by(route, owner):
+            raise not_owned("HTTPRoute", owner, owner.name)
+        return mf.split_from_route(route)
 
     def delete_revision(self, owner: Owner, name: str) -> None:
+        # The name comes from the status, which users who may promote can write: delete only what is ours.
         for res in (self._hpas, self._services, self._deployments):
-            self._delete(res, owner.namespace, name)
+            found = self._get(res, owner.namespace, name)
+            if found is not None and owned_by(found, owner):
+                self._delete(res, owner.namespace, name)
 
     def delete_all(self, owner: Owner) -> None:
         selector = ",".join(f"{k}={v}" for k, v in mf.labels(owner).items())
         for res in (self._hpas, self._services, self._deployments):
             for item in res.get(namespace=owner.namespace, label_selector=selector).items:
-                self._delete(res, owner.namespace, item.metadata.name)
+                if owned_by(item.to_dict(), owner):  # labels can be copied; owner references name us
+                    self._delete(res, owner.namespace, item.metadata.name)
         try:
             routes = self._routes
         except BackendError:
             return
-        self._delete(routes, owner.namespace, owner.name)
+        route = self._get(routes, owner.namespace, owner.name)
+        if route is not None and owned_by(route, owner):
+            self._delete(routes, owner.namespace, owner.name)
 
 
 def _deployment_state(name: str, dep: dict[str, Any], pods: list[dict[str, Any]]) -> RevisionState:
@@ -209,6 +232,21 @@ def _deployment_state(name: str, dep: dict[str, Any], pods: list[dict[str, Any]]
         return RevisionState(name, Readiness.READY, ready, desired)
     return RevisionState(
         name, Readiness.PROGRESSING, ready, desired, "Progressing", f"{ready}/{desired} ready"
+    )
+
+
+def owned_by(obj: Mapping[str, Any], owner: Owner) -> bool:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return any(r.get("uid") == owner.uid for r in refs)
+
+
+def not_owned(kind: str, owner: Owner, name: str) -> BackendError:
+    return BackendError(
+        "NotOwned",
+        f"{kind} {owner.namespace}/{name} exists and is not this ModelDeployment's (no owner reference to "
+        f"{owner.name}): rename the ModelDeployment or remove that {kind}; the operator never takes over "
+        "or deletes what it did not create",
+        retryable=False,
     )
 
 

@@ -38,6 +38,8 @@ def _meta(obj: Mapping[str, Any]) -> Obj:
         "resourceVersion": m.get("resourceVersion"),
         "generation": m.get("generation"),
         "labels": dict(m.get("labels") or {}),
+        # Only who owns it: the backend never acts on what its ModelDeployment does not own.
+        "ownerReferences": [{"uid": r.get("uid")} for r in m.get("ownerReferences") or []],
     }
 
 

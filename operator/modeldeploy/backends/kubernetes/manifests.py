@@ -124,7 +124,18 @@ def deployment(owner: Owner, w: Workload) -> Manifest:
         container["livenessProbe"] = _probe(w.liveness, w.port)
     if w.readiness:
         container["readinessProbe"] = _probe(w.readiness, w.port)
-    pod_spec: Manifest = {"containers": [container]}
+    # Restricted Pod Security: a model server needs no root, no privilege and no extra capability.
+    container["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+    }
+    pod_spec: Manifest = {
+        "containers": [container],
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        # No API token in the pod unless the spec names a service account (e.g. for workload identity).
+        "automountServiceAccountToken": w.service_account is not None,
+    }
     if w.service_account:
         pod_spec["serviceAccountName"] = w.service_account
     spec: Manifest = {
