@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import random
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 import kopf
 
@@ -28,6 +29,20 @@ log = logging.getLogger(__name__)
 MANAGED = {"app.kubernetes.io/managed-by": "modeldeploy"}
 
 
+class _NoDiffBase(kopf.DiffBaseStorage):
+    """kopf deep-copies every watched body to find what changed for change handlers; this operator has
+    none (its handlers only watch), so there is nothing to build: that copy was 8 % of its CPU at N=1000."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
+        return cast(kopf.BodyEssence, {})
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        return None
+
+
 def _controller(memo: Any) -> Controller:
     ctl: Controller = memo["controller"]
     return ctl
@@ -38,6 +53,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     # No kopf finalizer, progress or diff-base writes: the work queue owns deletion (workers.py) and kopf
     # only watches. kopf drops a finalizer it believes no handler needs, so its marker keeps kopf's own
     # name, never ours.
+    settings.persistence.diffbase_storage = _NoDiffBase()
     settings.posting.level = logging.WARNING
     settings.peering.name = "modeldeploy"
     # Replicas with equal priority all pause; a random one per process makes exactly one of them active.
