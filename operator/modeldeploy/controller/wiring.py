@@ -74,13 +74,14 @@ def build_wiring(
     api: client.ApiClient | None = None, connections: int | None = None, data_root: str | None = None
 ) -> Wiring:
     api = api or load_kube_config(connections)
-    backends = Backends(DynamicClient(api))  # type: ignore[no-untyped-call]
+    dyn = DynamicClient(api)  # type: ignore[no-untyped-call]
+    backends = Backends(dyn)
     # Metered decorators: every reconcile, status write and Event feeds the operator's Prometheus metrics.
     reconciler = MeteredReconciler(
         Reconciler(
             backends=backends,
             store=MeteredStatusStore(KubeStatusStore(api)),
-            events=MeteredEventSink(KubeEventSink(api)),
+            events=MeteredEventSink(KubeEventSink(dyn)),
             analysis=AnalysisService(data_root=data_root),
             retraining=DefaultRetrainer(api),
         )
