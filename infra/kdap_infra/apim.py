@@ -9,10 +9,10 @@ from pulumi_azure_native import apimanagement as apim
 from pulumi_azure_native import applicationinsights, managedidentity, network
 from pulumi_azure_native import machinelearningservices as ml
 
+from kdap_infra.apim_config import ApimConfig
 from kdap_infra.apim_policy import ScoringPolicy, scoring_policy_xml
-from kdap_infra.config import PlatformConfig
 from kdap_infra.diagnostics import send_to_log_analytics
-from kdap_infra.naming import Naming
+from kdap_infra.site import Placement
 
 _SECURITY = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security"
 # Legacy protocols and 3DES off on both sides of the gateway.
@@ -31,49 +31,48 @@ class ScoringGateway(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: PlatformConfig,
-        naming: Naming,
-        resource_group_name: pulumi.Input[str],
+        place: Placement,
+        config: ApimConfig,
         identity: managedidentity.UserAssignedIdentity,
         app_insights: applicationinsights.Component,
-        log_analytics_id: pulumi.Input[str],
         endpoints: dict[str, ml.OnlineEndpoint],
         subnet_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:apim:ScoringGateway", name, None, opts)
-        self._rg = resource_group_name
+        self._place, self._rg = place, place.resource_group_name
+        naming = place.naming
         self.service = apim.ApiManagementService(
             "apim",
             service_name=naming.hyphen_global_name("apim", max_len=50),
-            resource_group_name=resource_group_name,
-            location=config.location,
-            sku=apim.ApiManagementServiceSkuPropertiesArgs(
-                name=config.apim.sku, capacity=config.apim.capacity
-            ),
-            publisher_email=config.apim.publisher_email,
-            publisher_name=config.apim.publisher_name,
+            resource_group_name=self._rg,
+            location=place.site.location,
+            sku=apim.ApiManagementServiceSkuPropertiesArgs(name=config.sku, capacity=config.capacity),
+            publisher_email=config.publisher_email,
+            publisher_name=config.publisher_name,
             identity=identity.id.apply(
                 lambda i: apim.ApiManagementServiceIdentityArgs(
                     type="UserAssigned", user_assigned_identities={i: {}}
                 )
             ),
             custom_properties=TLS_HARDENING,
-            **self._vnet(config, naming, subnet_id),
+            **self._vnet(subnet_id),
             legacy_portal_status="Disabled",
             tags=naming.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.gateway_url: pulumi.Output[str] = self.service.gateway_url
         logger = self._logging(identity, app_insights)
-        send_to_log_analytics("apim", target_id=self.service.id, workspace_id=log_analytics_id, parent=self)
+        send_to_log_analytics(
+            "apim", target_id=self.service.id, workspace_id=place.log_analytics_id, parent=self
+        )
         policy = pulumi.Output.from_input(identity.client_id).apply(
             lambda client_id: scoring_policy_xml(
                 ScoringPolicy(
-                    tenant_id=config.tenant_id,
-                    audience=config.apim.audience,
-                    calls=config.apim.rate_limit_calls,
-                    renewal_period_seconds=config.apim.rate_limit_period_seconds,
+                    tenant_id=place.site.tenant_id,
+                    audience=config.audience,
+                    calls=config.rate_limit_calls,
+                    renewal_period_seconds=config.rate_limit_period_seconds,
                     backend_client_id=client_id,
                 )
             )
@@ -81,18 +80,17 @@ class ScoringGateway(pulumi.ComponentResource):
         self.apis = {key: self._api(key, endpoint, policy) for key, endpoint in endpoints.items()}
         self.register_outputs({"gateway_url": self.gateway_url, "logger_id": logger.id})
 
-    def _vnet(
-        self, config: PlatformConfig, naming: Naming, subnet_id: pulumi.Input[str] | None
-    ) -> dict[str, Any]:
+    def _vnet(self, subnet_id: pulumi.Input[str] | None) -> dict[str, Any]:
         """External VNet mode: public gateway for callers, private path to the closed endpoints behind it."""
         if subnet_id is None:
             return {}
+        naming = self._place.naming
         label = naming.hyphen_global_name("apim", max_len=50)
         ip = network.PublicIPAddress(
             "apim-ip",
             public_ip_address_name=naming.name("apim-ip"),
             resource_group_name=self._rg,
-            location=config.location,
+            location=self._place.site.location,
             sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
             public_ip_allocation_method="Static",
             dns_settings=network.PublicIPAddressDnsSettingsArgs(domain_name_label=label),

@@ -8,8 +8,8 @@ import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import managedidentity
 
-from kdap_infra.config import PlatformConfig
-from kdap_infra.naming import Naming
+from kdap_infra.compute_config import ComputeConfig
+from kdap_infra.site import Placement
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,7 @@ class ClusterSpec:
     purpose: str
 
 
-def cluster_specs(config: PlatformConfig) -> list[ClusterSpec]:
-    c = config.compute
+def cluster_specs(c: ComputeConfig, is_prod: bool) -> list[ClusterSpec]:
     return [
         # Never evicted in production; outside it the same cluster runs on spot capacity (a dev job can be
         # retried, and the policy pack requires low priority there).
@@ -30,7 +29,7 @@ def cluster_specs(config: PlatformConfig) -> list[ClusterSpec]:
             "gpu-dedicated",
             c.gpu_vm_size,
             c.gpu_max_nodes,
-            "Dedicated" if config.is_prod else "LowPriority",
+            "Dedicated" if is_prod else "LowPriority",
             "GPU training that must not be evicted (in production)",
         ),
         ClusterSpec(
@@ -55,9 +54,8 @@ class ComputeClusters(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: PlatformConfig,
-        naming: Naming,
-        resource_group_name: pulumi.Input[str],
+        place: Placement,
+        config: ComputeConfig,
         workspace_name: pulumi.Input[str],
         identity: managedidentity.UserAssignedIdentity,
         opts: pulumi.ResourceOptions | None = None,
@@ -68,8 +66,8 @@ class ComputeClusters(pulumi.ComponentResource):
                 f"compute-{spec.name}",
                 compute_name=spec.name,
                 workspace_name=workspace_name,
-                resource_group_name=resource_group_name,
-                location=config.location,
+                resource_group_name=place.resource_group_name,
+                location=place.site.location,
                 identity=ml.ManagedServiceIdentityArgs(
                     type="UserAssigned", user_assigned_identities=[identity.id]
                 ),
@@ -86,13 +84,13 @@ class ComputeClusters(pulumi.ComponentResource):
                         scale_settings=ml.ScaleSettingsArgs(
                             min_node_count=0,
                             max_node_count=spec.max_nodes,
-                            node_idle_time_before_scale_down=idle_timeout(config.compute.idle_minutes),
+                            node_idle_time_before_scale_down=idle_timeout(config.idle_minutes),
                         ),
                     ),
                 ),
-                tags=naming.tags,
+                tags=place.naming.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for spec in cluster_specs(config)
+            for spec in cluster_specs(config, place.site.is_prod)
         }
         self.register_outputs({"clusters": list(self.clusters)})

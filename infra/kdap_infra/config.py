@@ -2,6 +2,8 @@
 
 Both `pulumi up` (through the engine's config) and the mock runner (through Pulumi.<stack>.yaml) feed the same
 `parse_config`, so a wrong or missing value fails before any resource exists, naming the key and the fix.
+Each section's model lives beside the component that reads it (`<component>_config.py`); this module composes
+them and checks the rules that span sections.
 """
 
 from __future__ import annotations
@@ -12,24 +14,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from kdap_infra.config_sections import (
-    INSTALLED_NAMESPACE,
-    INSTALLED_SERVICE_ACCOUNT,
-    NAMESPACE,
-    UUID_PATTERN,
-    AiServicesConfig,
-    AksConfig,
-    AlertsConfig,
-    ApimConfig,
-    BudgetConfig,
-    ComputeConfig,
-    EndpointConfig,
-    NetworkConfig,
-    OperatorConfig,
-    Section,
-    ServerlessConfig,
-    WorkspaceConfig,
-)
+from kdap_infra.ai_services_config import AiServicesConfig
+from kdap_infra.aks_config import AksConfig
+from kdap_infra.apim_config import ApimConfig
+from kdap_infra.compute_config import ComputeConfig
+from kdap_infra.config_sections import NAMESPACE, UUID_PATTERN, Section
+from kdap_infra.endpoints_config import EndpointConfig
+from kdap_infra.monitoring_config import AlertsConfig, BudgetConfig
+from kdap_infra.network_config import NetworkConfig
+from kdap_infra.operator_config import INSTALLED_NAMESPACE, INSTALLED_SERVICE_ACCOUNT, OperatorConfig
+from kdap_infra.serverless_config import ServerlessConfig
+from kdap_infra.workspace_config import WorkspaceConfig
 
 __all__ = [
     "NAMESPACE",

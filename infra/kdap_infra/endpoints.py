@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import managedidentity
 
-from kdap_infra.config import EndpointConfig, PlatformConfig
 from kdap_infra.diagnostics import send_to_log_analytics
-from kdap_infra.foundation import public_access
-from kdap_infra.naming import Naming
+from kdap_infra.endpoints_config import EndpointConfig
+from kdap_infra.site import Placement
 
 # The operator shifts traffic during rollouts; Pulumi must not reset it on the next `up`.
 OPERATOR_OWNED = ["properties.traffic", "properties.mirrorTraffic"]
@@ -19,20 +20,18 @@ class OnlineEndpoints(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: PlatformConfig,
-        naming: Naming,
-        resource_group_name: pulumi.Input[str],
+        place: Placement,
+        specs: Sequence[EndpointConfig],
         workspace_name: pulumi.Input[str],
         identity: managedidentity.UserAssignedIdentity,
-        log_analytics_id: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:ml:OnlineEndpoints", name, None, opts)
         self.endpoints: dict[str, ml.OnlineEndpoint] = {}
-        for spec in config.endpoints:
-            endpoint = self._endpoint(spec, config, naming, resource_group_name, workspace_name, identity)
+        for spec in specs:
+            endpoint = self._endpoint(spec, place, workspace_name, identity)
             send_to_log_analytics(
-                f"ep-{spec.name}", target_id=endpoint.id, workspace_id=log_analytics_id, parent=self
+                f"ep-{spec.name}", target_id=endpoint.id, workspace_id=place.log_analytics_id, parent=self
             )
             self.endpoints[spec.name] = endpoint
         self.register_outputs({"endpoints": {k: v.id for k, v in self.endpoints.items()}})
@@ -40,18 +39,16 @@ class OnlineEndpoints(pulumi.ComponentResource):
     def _endpoint(
         self,
         spec: EndpointConfig,
-        config: PlatformConfig,
-        naming: Naming,
-        resource_group_name: pulumi.Input[str],
+        place: Placement,
         workspace_name: pulumi.Input[str],
         identity: managedidentity.UserAssignedIdentity,
     ) -> ml.OnlineEndpoint:
         return ml.OnlineEndpoint(
             f"ep-{spec.name}",
-            endpoint_name=naming.regional_name(spec.name),
+            endpoint_name=place.naming.regional_name(spec.name),
             workspace_name=workspace_name,
-            resource_group_name=resource_group_name,
-            location=config.location,
+            resource_group_name=place.resource_group_name,
+            location=place.site.location,
             kind="Managed",
             identity=ml.ManagedServiceIdentityArgs(
                 type="UserAssigned", user_assigned_identities=[identity.id]
@@ -59,9 +56,9 @@ class OnlineEndpoints(pulumi.ComponentResource):
             properties=ml.OnlineEndpointPropertiesArgs(
                 # Entra ID tokens only: API Management calls with its managed identity, no keys to leak.
                 auth_mode="AADToken",
-                public_network_access=public_access(config),
+                public_network_access=place.site.public_access,
                 description=f"{spec.name} (deployments managed by the kdap operator)",
             ),
-            tags=naming.tags,
+            tags=place.naming.tags,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=OPERATOR_OWNED),
         )

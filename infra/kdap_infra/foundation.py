@@ -13,36 +13,36 @@ from pulumi_azure_native import (
     storage,
 )
 
-from kdap_infra.config import PlatformConfig
 from kdap_infra.diagnostics import send_to_log_analytics
 from kdap_infra.naming import Naming
-
-
-def public_access(config: PlatformConfig) -> str:
-    """Prod is reachable only through private endpoints; dev keeps public access (behind RBAC) for laptops."""
-    return "Disabled" if config.is_prod else "Enabled"
+from kdap_infra.site import Site
 
 
 class Foundation(pulumi.ComponentResource):
     """Shared resources every other component builds on."""
 
     def __init__(
-        self, name: str, config: PlatformConfig, naming: Naming, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        site: Site,
+        naming: Naming,
+        log_retention_days: int,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:foundation:Foundation", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = naming.tags
         self.resource_group = resources.ResourceGroup(
-            "rg", resource_group_name=naming.name("rg"), location=config.location, tags=tags, opts=child
+            "rg", resource_group_name=naming.name("rg"), location=site.location, tags=tags, opts=child
         )
         rg = self.resource_group.name
         self.log_analytics = operationalinsights.Workspace(
             "logs",
             workspace_name=naming.name("logs"),
             resource_group_name=rg,
-            location=config.location,
+            location=site.location,
             sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-            retention_in_days=config.log_retention_days,
+            retention_in_days=log_retention_days,
             tags=tags,
             opts=child,
         )
@@ -50,7 +50,7 @@ class Foundation(pulumi.ComponentResource):
             "appi",
             resource_name_=naming.name("appi"),
             resource_group_name=rg,
-            location=config.location,
+            location=site.location,
             kind="web",
             application_type="web",
             ingestion_mode="LogAnalytics",
@@ -58,11 +58,11 @@ class Foundation(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.storage = self._storage(config, naming)
-        self.key_vault = self._key_vault(config, naming)
-        self.registry = self._registry(config, naming)
+        self.storage = self._storage(site, naming)
+        self.key_vault = self._key_vault(site, naming)
+        self.registry = self._registry(site, naming)
         self._diagnostics()
-        self._locks(config)
+        self._locks(site)
         self.register_outputs(
             {
                 "resource_group_name": rg,
@@ -74,14 +74,14 @@ class Foundation(pulumi.ComponentResource):
             }
         )
 
-    def _storage(self, config: PlatformConfig, naming: Naming) -> storage.StorageAccount:
+    def _storage(self, site: Site, naming: Naming) -> storage.StorageAccount:
         account = storage.StorageAccount(
             "storage",
             account_name=naming.global_name("st"),
             resource_group_name=self.resource_group.name,
-            location=config.location,
+            location=site.location,
             kind="StorageV2",
-            sku=storage.SkuArgs(name="Standard_ZRS" if config.is_prod else "Standard_LRS"),
+            sku=storage.SkuArgs(name="Standard_ZRS" if site.is_prod else "Standard_LRS"),
             minimum_tls_version="TLS1_2",
             enable_https_traffic_only=True,
             allow_blob_public_access=False,
@@ -89,9 +89,9 @@ class Foundation(pulumi.ComponentResource):
             allow_shared_key_access=False,
             default_to_o_auth_authentication=True,
             allow_cross_tenant_replication=False,
-            public_network_access=public_access(config),
+            public_network_access=site.public_access,
             network_rule_set=storage.NetworkRuleSetArgs(
-                default_action="Deny" if config.is_prod else "Allow", bypass="AzureServices"
+                default_action="Deny" if site.is_prod else "Allow", bypass="AzureServices"
             ),
             tags=naming.tags,
             opts=pulumi.ResourceOptions(parent=self),
@@ -108,48 +108,48 @@ class Foundation(pulumi.ComponentResource):
         )
         return account
 
-    def _key_vault(self, config: PlatformConfig, naming: Naming) -> keyvault.Vault:
+    def _key_vault(self, site: Site, naming: Naming) -> keyvault.Vault:
         return keyvault.Vault(
             "vault",
             vault_name=naming.hyphen_global_name("kv"),
             resource_group_name=self.resource_group.name,
-            location=config.location,
+            location=site.location,
             properties=keyvault.VaultPropertiesArgs(
-                tenant_id=config.tenant_id,
-                sku=keyvault.SkuArgs(family="A", name="premium" if config.is_prod else "standard"),
+                tenant_id=site.tenant_id,
+                sku=keyvault.SkuArgs(family="A", name="premium" if site.is_prod else "standard"),
                 enable_rbac_authorization=True,
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=90,
                 enable_purge_protection=True,
-                public_network_access=public_access(config),
+                public_network_access=site.public_access,
                 network_acls=keyvault.NetworkRuleSetArgs(
-                    default_action="Deny" if config.is_prod else "Allow", bypass="AzureServices"
+                    default_action="Deny" if site.is_prod else "Allow", bypass="AzureServices"
                 ),
             ),
             tags=naming.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _registry(self, config: PlatformConfig, naming: Naming) -> containerregistry.Registry:
+    def _registry(self, site: Site, naming: Naming) -> containerregistry.Registry:
         return containerregistry.Registry(
             "registry",
             registry_name=naming.global_name("acr", max_len=50),
             resource_group_name=self.resource_group.name,
-            location=config.location,
+            location=site.location,
             # Premium is what a managed-network workspace and private endpoints require.
-            sku=containerregistry.SkuArgs(name="Premium" if config.is_prod else "Standard"),
+            sku=containerregistry.SkuArgs(name="Premium" if site.is_prod else "Standard"),
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
-            public_network_access=public_access(config),
+            public_network_access=site.public_access,
             network_rule_bypass_options="AzureServices",
-            policies=self._registry_policies(config),
+            policies=self._registry_policies(site.is_prod),
             tags=naming.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     @staticmethod
-    def _registry_policies(config: PlatformConfig) -> containerregistry.PoliciesArgs | None:
-        if not config.is_prod:
+    def _registry_policies(is_prod: bool) -> containerregistry.PoliciesArgs | None:
+        if not is_prod:
             return None  # these policies need the Premium tier
         return containerregistry.PoliciesArgs(
             # No `az acr import`/export path around the private network; untagged manifests expire.
@@ -157,9 +157,9 @@ class Foundation(pulumi.ComponentResource):
             retention_policy=containerregistry.RetentionPolicyArgs(status="enabled", days=30),
         )
 
-    def _locks(self, config: PlatformConfig) -> None:
+    def _locks(self, site: Site) -> None:
         """Prod data (training data, models, audit logs) cannot be deleted by a stray `pulumi destroy`."""
-        if not config.is_prod:
+        if not site.is_prod:
             return
         for key, target in (("storage", self.storage.id), ("logs", self.log_analytics.id)):
             authorization.ManagementLockByScope(

@@ -7,8 +7,8 @@ from enum import StrEnum
 import pulumi
 from pulumi_azure_native import managedidentity
 
-from kdap_infra.config import PlatformConfig
-from kdap_infra.naming import Naming
+from kdap_infra.operator_config import OperatorConfig
+from kdap_infra.site import Placement
 
 # Kubernetes service-account tokens are exchanged for Entra tokens with this audience.
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
@@ -28,26 +28,26 @@ class Identities(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: PlatformConfig,
-        naming: Naming,
-        resource_group_name: pulumi.Input[str],
+        place: Placement,
+        config: OperatorConfig,
         oidc_issuer_url: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:identity:Identities", name, None, opts)
+        naming, resource_group_name = place.naming, place.resource_group_name
         self.by_workload: dict[Workload, managedidentity.UserAssignedIdentity] = {
             workload: managedidentity.UserAssignedIdentity(
                 f"id-{workload.value}",
                 resource_name_=naming.name(f"id-{workload.value}"),
                 resource_group_name=resource_group_name,
-                location=config.location,
+                location=place.site.location,
                 tags=naming.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for workload in Workload
         }
         operator = self.by_workload[Workload.OPERATOR]
-        subject = f"system:serviceaccount:{config.operator.namespace}:{config.operator.service_account}"
+        subject = f"system:serviceaccount:{config.namespace}:{config.service_account}"
         self.operator_credential = managedidentity.FederatedIdentityCredential(
             "id-operator-fic",
             federated_identity_credential_resource_name="kubernetes-operator",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 from pulumi_azure_native import consumption, monitor
 from pulumi_azure_native import machinelearningservices as ml
 
 from kdap_infra.alert_queries import cpu_query, drift_query
-from kdap_infra.config import EndpointConfig, PlatformConfig
-from kdap_infra.naming import Naming
+from kdap_infra.endpoints_config import EndpointConfig
+from kdap_infra.monitoring_config import AlertsConfig, BudgetConfig
+from kdap_infra.site import Placement
 
 ENDPOINT_NAMESPACE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 CRITICAL, WARNING = 1, 2  # Azure Monitor severities
@@ -18,22 +21,23 @@ class Alerting(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: PlatformConfig,
-        naming: Naming,
-        resource_group_name: pulumi.Input[str],
-        resource_group_id: pulumi.Input[str],
-        log_analytics_id: pulumi.Input[str],
+        place: Placement,
+        alerts: AlertsConfig,
+        budget: BudgetConfig,
+        specs: Sequence[EndpointConfig],
         endpoints: dict[str, ml.OnlineEndpoint],
+        resource_group_id: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:monitoring:Alerting", name, None, opts)
-        self._config, self._naming, self._rg = config, naming, resource_group_name
-        self.critical = self._action_group("critical", "kdap-crit", config.alerts.on_call_emails)
-        self.warning = self._action_group("warning", "kdap-warn", config.alerts.dev_team_emails)
-        for spec in config.endpoints:
-            self._endpoint_alerts(spec, endpoints[spec.name], log_analytics_id)
-        self._drift_alert(log_analytics_id)
-        self.budget = self._budget(resource_group_id)
+        self._alerts, self._location = alerts, place.site.location
+        self._naming, self._rg = place.naming, place.resource_group_name
+        self.critical = self._action_group("critical", "kdap-crit", alerts.on_call_emails)
+        self.warning = self._action_group("warning", "kdap-warn", alerts.dev_team_emails)
+        for spec in specs:
+            self._endpoint_alerts(spec, endpoints[spec.name], place.log_analytics_id)
+        self._drift_alert(place.log_analytics_id)
+        self.budget = self._budget(budget, resource_group_id)
         self.register_outputs(
             {"critical_action_group_id": self.critical.id, "warning_action_group_id": self.warning.id}
         )
@@ -59,7 +63,7 @@ class Alerting(pulumi.ComponentResource):
     def _endpoint_alerts(
         self, spec: EndpointConfig, endpoint: ml.OnlineEndpoint, logs: pulumi.Input[str]
     ) -> None:
-        alerts = self._config.alerts
+        alerts = self._alerts
         latency = spec.latency_p99_ms or alerts.latency_p99_ms
         self._metric_alert(
             f"{spec.name}-latency-p99",
@@ -155,7 +159,7 @@ class Alerting(pulumi.ComponentResource):
             f"alert-{key}",
             rule_name=self._naming.name(key),
             resource_group_name=self._rg,
-            location=self._config.location,
+            location=self._location,
             kind="LogAlert",
             description=text,
             severity=severity,
@@ -173,7 +177,7 @@ class Alerting(pulumi.ComponentResource):
         )
 
     def _drift_alert(self, logs: pulumi.Input[str]) -> None:
-        threshold = self._config.alerts.drift_threshold
+        threshold = self._alerts.drift_threshold
         self._log_alert(
             "drift",
             logs,
@@ -194,11 +198,14 @@ class Alerting(pulumi.ComponentResource):
             window="PT1H",
         )
 
-    def _budget(self, resource_group_id: pulumi.Input[str]) -> consumption.Budget:
-        budget = self._config.budget
+    def _budget(self, budget: BudgetConfig, resource_group_id: pulumi.Input[str]) -> consumption.Budget:
+        emails = budget.contact_emails
         notifications = {
-            f"actual-{pct:g}": self._notification(pct, "Actual") for pct in budget.actual_percent
-        } | {f"forecast-{pct:g}": self._notification(pct, "Forecasted") for pct in budget.forecast_percent}
+            f"actual-{pct:g}": self._notification(pct, "Actual", emails) for pct in budget.actual_percent
+        } | {
+            f"forecast-{pct:g}": self._notification(pct, "Forecasted", emails)
+            for pct in budget.forecast_percent
+        }
         return consumption.Budget(
             "budget",
             budget_name=self._naming.name("budget"),
@@ -211,13 +218,13 @@ class Alerting(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _notification(self, percent: float, kind: str) -> consumption.NotificationArgs:
+    def _notification(self, percent: float, kind: str, emails: list[str]) -> consumption.NotificationArgs:
         return consumption.NotificationArgs(
             enabled=True,
             operator="GreaterThan",
             threshold=percent,
             threshold_type=kind,
-            contact_emails=self._config.budget.contact_emails,
+            contact_emails=emails,
             contact_groups=[self.critical.id if percent >= 100 else self.warning.id],
         )
 

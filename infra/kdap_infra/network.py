@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import network, privatedns
 
-from kdap_infra.config import PlatformConfig
-from kdap_infra.naming import Naming
+from kdap_infra.network_config import NetworkConfig
+from kdap_infra.site import Placement
 
 # Private DNS zone per private-link sub-resource (group id), from Azure's private endpoint DNS table.
 ZONES: dict[str, list[str]] = {
@@ -54,20 +54,19 @@ class PrivateNetwork(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: PlatformConfig,
-        naming: Naming,
-        resource_group_name: pulumi.Input[str],
+        place: Placement,
+        config: NetworkConfig,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:network:PrivateNetwork", name, None, opts)
-        self._config, self._naming, self._rg = config, naming, resource_group_name
+        self._naming, self._rg, self._location = place.naming, place.resource_group_name, place.site.location
+        naming = place.naming
         child = pulumi.ResourceOptions(parent=self)
-        net = config.network
         apim_nsg = network.NetworkSecurityGroup(
             "nsg-apim",
             network_security_group_name=naming.name("nsg-apim"),
-            resource_group_name=resource_group_name,
-            location=config.location,
+            resource_group_name=self._rg,
+            location=self._location,
             security_rules=APIM_RULES,
             tags=naming.tags,
             opts=child,
@@ -75,23 +74,25 @@ class PrivateNetwork(pulumi.ComponentResource):
         self.vnet = network.VirtualNetwork(
             "vnet",
             virtual_network_name=naming.name("vnet"),
-            resource_group_name=resource_group_name,
-            location=config.location,
-            address_space=network.AddressSpaceArgs(address_prefixes=[net.address_space]),
+            resource_group_name=self._rg,
+            location=self._location,
+            address_space=network.AddressSpaceArgs(address_prefixes=[config.address_space]),
             subnets=[
                 # Network policies on, so NSGs and route tables also apply to private endpoints.
                 network.SubnetArgs(
                     name="private-endpoints",
-                    address_prefix=net.private_endpoint_subnet,
+                    address_prefix=config.private_endpoint_subnet,
                     private_endpoint_network_policies="Enabled",
                     default_outbound_access=False,
                 ),
                 network.SubnetArgs(
                     name="apim",
-                    address_prefix=net.apim_subnet,
+                    address_prefix=config.apim_subnet,
                     network_security_group=network.NetworkSecurityGroupArgs(id=apim_nsg.id),
                 ),
-                network.SubnetArgs(name="aks", address_prefix=net.aks_subnet, default_outbound_access=False),
+                network.SubnetArgs(
+                    name="aks", address_prefix=config.aks_subnet, default_outbound_access=False
+                ),
             ],
             tags=naming.tags,
             opts=child,
@@ -134,7 +135,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             f"pe-{key}",
             private_endpoint_name=self._naming.name(f"pe-{key}"),
             resource_group_name=self._rg,
-            location=self._config.location,
+            location=self._location,
             # A bare reference: SubnetArgs would also send its policy defaults, which belong to the VNet.
             subnet={"id": self.subnet_id("private-endpoints")},
             private_link_service_connections=[

@@ -29,8 +29,8 @@ import pulumi_kubernetes as k8s
 import yaml
 from pulumi_azure_native import containerservice as cs
 
-from kdap_infra.config import PlatformConfig
-from kdap_infra.config_sections import INSTALLED_NAMESPACE, INSTALLED_SERVICE_ACCOUNT
+from kdap_infra.operator_config import INSTALLED_NAMESPACE, INSTALLED_SERVICE_ACCOUNT
+from kdap_infra.site import Site
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = REPO_ROOT / "deploy" / "kustomize" / "overlays"
@@ -118,7 +118,8 @@ class OperatorInstall(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: PlatformConfig,
+        site: Site,
+        env: str,
         cluster: cs.ManagedCluster,
         resource_group_name: pulumi.Input[str],
         operator_client_id: pulumi.Input[str],
@@ -126,7 +127,7 @@ class OperatorInstall(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:aks:OperatorInstall", name, None, opts)
-        self.overlay = OVERLAYS / config.env
+        self.overlay = OVERLAYS / env
         rendered = render_overlay(self.overlay)
         self.provider = k8s.Provider(
             "aks",
@@ -134,7 +135,7 @@ class OperatorInstall(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        tenant = config.tenant_id
+        tenant = site.tenant_id
         base, workload = split_workload(rendered)
         objs = pulumi.Output.from_input(operator_client_id).apply(
             lambda client_id: with_workload_identity(base, client_id, tenant)

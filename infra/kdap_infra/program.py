@@ -23,6 +23,7 @@ from kdap_infra.naming import Naming
 from kdap_infra.network import PrivateNetwork
 from kdap_infra.rbac import AccessGrants, Grant, endpoint_scorer_role
 from kdap_infra.serverless import ServerlessModel
+from kdap_infra.site import Placement, Site
 from kdap_infra.workspace import MlWorkspace
 
 
@@ -43,14 +44,13 @@ def _cmk_key(config: PlatformConfig, foundation: Foundation) -> keyvault.Key | N
 
 
 def _operator_cluster(
-    config: PlatformConfig, naming: Naming, foundation: Foundation, net: PrivateNetwork | None
+    config: PlatformConfig, place: Placement, net: PrivateNetwork | None
 ) -> tuple[pulumi.Input[str], OperatorCluster | None]:
     """The OIDC issuer the operator's identity trusts, and the AKS cluster when infra/ creates one."""
     if not config.aks.enabled:
         return str(config.operator.oidc_issuer_url), None
-    rg, logs = foundation.resource_group.name, foundation.log_analytics.id
     subnet = net.subnet_id("aks") if net else None
-    aks = OperatorCluster("operator-cluster", config, naming, rg, logs, subnet)
+    aks = OperatorCluster("operator-cluster", place, config.aks, subnet)
     return aks.oidc_issuer_url, aks
 
 
@@ -72,6 +72,7 @@ def _private_endpoints(
 class Platform:
     """The components of one stack, kept together so outputs can be read off them."""
 
+    place: Placement
     foundation: Foundation
     identities: Identities
     ml: MlWorkspace
@@ -84,22 +85,23 @@ class Platform:
 
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
     """Declare every resource of the stack; returns the stack outputs."""
-    return _outputs(_build(config, Naming.of(config)))
+    return _outputs(_build(config))
 
 
-def _build(config: PlatformConfig, naming: Naming) -> Platform:
+def _build(config: PlatformConfig) -> Platform:
     subscription_id = authorization.get_client_config_output().subscription_id
-    foundation = Foundation("foundation", config, naming)
-    rg, logs = foundation.resource_group.name, foundation.log_analytics.id
-    net = PrivateNetwork("network", config, naming, rg) if config.private_networking else None
-    issuer, aks = _operator_cluster(config, naming, foundation, net)
-    ids = Identities("identities", config, naming, rg, issuer)
+    site, naming = Site.of(config), Naming.of(config)  # the only places config facts and names come from
+    foundation = Foundation("foundation", site, naming, config.log_retention_days)
+    place = Placement(site, naming, foundation.resource_group.name, foundation.log_analytics.id)
+    net = PrivateNetwork("network", place, config.network) if config.private_networking else None
+    issuer, aks = _operator_cluster(config, place, net)
+    ids = Identities("identities", place, config.operator, issuer)
     if aks is not None and config.aks.install_operator:
         from kdap_infra.operator_install import OperatorInstall  # pulumi-kubernetes: only when asked for
 
         OperatorInstall(
-            "operator-install", config, aks.cluster, rg, ids[Workload.OPERATOR].client_id,
-            foundation.app_insights.connection_string,
+            "operator-install", site, config.env, aks.cluster, place.resource_group_name,
+            ids[Workload.OPERATOR].client_id, foundation.app_insights.connection_string,
             opts=pulumi.ResourceOptions(parent=aks),
         )  # fmt: skip
     cmk_key = _cmk_key(config, foundation)
@@ -108,43 +110,39 @@ def _build(config: PlatformConfig, naming: Naming) -> Platform:
         "foundation-access", naming, subscription_id, access.foundation_grants(foundation, ids, cmk_key)
     )
     ml = MlWorkspace(
-        "ml-workspace", config, naming, foundation, ids[Workload.WORKSPACE], cmk_key,
+        "ml-workspace", place, config.workspace, foundation, ids[Workload.WORKSPACE], cmk_key,
         opts=pulumi.ResourceOptions(depends_on=[before]),
     )  # fmt: skip
     ws_name = ml.workspace.name
-    ComputeClusters("compute", config, naming, rg, ws_name, ids[Workload.COMPUTE])
-    endpoints = OnlineEndpoints(
-        "online-endpoints", config, naming, rg, ws_name, ids[Workload.ENDPOINTS], logs
-    )
+    ComputeClusters("compute", place, config.compute, ws_name, ids[Workload.COMPUTE])
+    endpoints = OnlineEndpoints("online-endpoints", place, config.endpoints, ws_name, ids[Workload.ENDPOINTS])
     gateway = ScoringGateway(
-        "scoring-gateway", config, naming, rg, ids[Workload.GATEWAY], foundation.app_insights, logs,
+        "scoring-gateway", place, config.apim, ids[Workload.GATEWAY], foundation.app_insights,
         endpoints.endpoints, subnet_id=net.subnet_id("apim") if net else None,
     )  # fmt: skip
     alerting = Alerting(
-        "alerting", config, naming, rg, foundation.resource_group.id, logs, endpoints.endpoints
-    )
-    platform = Platform(foundation, ids, ml, endpoints, gateway, alerting, issuer)
-    grants = _workspace_grants(naming, platform)
-    grants += _optional_services(config, naming, platform, net)
+        "alerting", place, config.alerts, config.budget, config.endpoints, endpoints.endpoints,
+        foundation.resource_group.id,
+    )  # fmt: skip
+    platform = Platform(place, foundation, ids, ml, endpoints, gateway, alerting, issuer)
+    grants = _workspace_grants(platform)
+    grants += _optional_services(config, platform, net)
     AccessGrants("workspace-access", naming, subscription_id, grants)
     return platform
 
 
-def _workspace_grants(naming: Naming, p: Platform) -> list[Grant]:
-    scorer = endpoint_scorer_role(naming, p.ml.workspace.id, parent=p.ml)
+def _workspace_grants(p: Platform) -> list[Grant]:
+    scorer = endpoint_scorer_role(p.place.naming, p.ml.workspace.id, parent=p.ml)
     endpoint_ids = {k: e.id for k, e in p.endpoints.endpoints.items()}
     rg_id = p.foundation.resource_group.id
     grants = access.workspace_grants(p.identities, rg_id, p.ml.workspace.id)
     return grants + access.gateway_grants(p.identities, p.foundation.app_insights.id, scorer, endpoint_ids)
 
 
-def _optional_services(
-    config: PlatformConfig, naming: Naming, p: Platform, net: PrivateNetwork | None
-) -> list[Grant]:
+def _optional_services(config: PlatformConfig, p: Platform, net: PrivateNetwork | None) -> list[Grant]:
     """AI services, private endpoints and the serverless model; returns the grants they need."""
-    rg, logs = p.foundation.resource_group.name, p.foundation.log_analytics.id
     grants: list[Grant] = []
-    ai = AiServices("ai-services", config, naming, rg, logs) if config.ai_services.enabled else None
+    ai = AiServices("ai-services", p.place, config.ai_services) if config.ai_services.enabled else None
     if ai is not None:
         grants += access.ai_service_grants(p.identities, ai)
         p.extra_outputs |= {
@@ -156,7 +154,7 @@ def _optional_services(
         _private_endpoints(net, p.foundation, p.ml, ai)
         p.extra_outputs["vnet_id"] = net.vnet.id
     if config.serverless.enabled:
-        serverless = ServerlessModel("serverless-model", config, naming, rg, p.ml.workspace.name)
+        serverless = ServerlessModel("serverless-model", p.place, config.serverless, p.ml.workspace.name)
         p.extra_outputs["serverless_endpoint_id"] = serverless.endpoint.id
     return grants
 

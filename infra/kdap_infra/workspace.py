@@ -6,24 +6,24 @@ import pulumi
 from pulumi_azure_native import keyvault, managedidentity, storage
 from pulumi_azure_native import machinelearningservices as ml
 
-from kdap_infra.config import PlatformConfig
 from kdap_infra.diagnostics import send_to_log_analytics
-from kdap_infra.foundation import Foundation, public_access
-from kdap_infra.naming import Naming
+from kdap_infra.foundation import Foundation
+from kdap_infra.site import Placement
+from kdap_infra.workspace_config import WorkspaceConfig
 
 # Containers the platform owns, each exposed as an identity-based datastore.
 DATASTORES: dict[str, str] = {"training_data": "training-data", "inference_data": "inference-data"}
 IMAGE_BUILD_CLUSTER = "cpu-spot"
 
 
-def isolation_mode(config: PlatformConfig) -> str:
+def isolation_mode(is_prod: bool) -> str:
     """Prod egress goes only to approved destinations; dev may reach the internet (package mirrors)."""
-    return "AllowOnlyApprovedOutbound" if config.is_prod else "AllowInternetOutbound"
+    return "AllowOnlyApprovedOutbound" if is_prod else "AllowInternetOutbound"
 
 
-def managed_network(config: PlatformConfig) -> ml.ManagedNetworkSettingsArgs:
+def managed_network(config: WorkspaceConfig, is_prod: bool) -> ml.ManagedNetworkSettingsArgs:
     """Approved destinations become FQDN rules; they need the managed firewall, so it is added only then."""
-    fqdns = config.workspace.approved_fqdns if config.is_prod else []
+    fqdns = config.approved_fqdns if is_prod else []
     rules = {
         f"allow-{fqdn.replace('*.', 'any-').replace('.', '-')}": ml.FqdnOutboundRuleArgs(
             type="FQDN", category="UserDefined", destination=fqdn
@@ -31,7 +31,7 @@ def managed_network(config: PlatformConfig) -> ml.ManagedNetworkSettingsArgs:
         for fqdn in fqdns
     }
     return ml.ManagedNetworkSettingsArgs(
-        isolation_mode=isolation_mode(config),
+        isolation_mode=isolation_mode(is_prod),
         outbound_rules=rules or None,
         firewall_sku="Standard" if rules else None,
     )
@@ -41,8 +41,8 @@ class MlWorkspace(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: PlatformConfig,
-        naming: Naming,
+        place: Placement,
+        config: WorkspaceConfig,
         foundation: Foundation,
         identity: managedidentity.UserAssignedIdentity,
         cmk_key: keyvault.Key | None,
@@ -50,13 +50,13 @@ class MlWorkspace(pulumi.ComponentResource):
     ):
         super().__init__("kdap:ml:MlWorkspace", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        rg = foundation.resource_group.name
+        site, naming = place.site, place.naming
         self.workspace = ml.Workspace(
             "mlw",
             workspace_name=naming.name("mlw"),
-            resource_group_name=rg,
-            location=config.location,
-            friendly_name=config.workspace.friendly_name,
+            resource_group_name=place.resource_group_name,
+            location=site.location,
+            friendly_name=config.friendly_name,
             sku=ml.SkuArgs(name="Basic", tier="Basic"),
             identity=ml.ManagedServiceIdentityArgs(
                 type="UserAssigned", user_assigned_identities=[identity.id]
@@ -68,14 +68,14 @@ class MlWorkspace(pulumi.ComponentResource):
             container_registry=foundation.registry.id,
             # Shared-key access is off on the storage account, so system datastores must use Entra ID too.
             system_datastores_auth_mode="identity",
-            public_network_access=public_access(config),
+            public_network_access=site.public_access,
             allow_public_access_when_behind_vnet=False,
-            managed_network=managed_network(config),
+            managed_network=managed_network(config, site.is_prod),
             # Provision the managed VNet with the workspace, not lazily on the first compute.
-            provision_network_now=config.is_prod,
+            provision_network_now=site.is_prod,
             # The registry is closed to the public: images are built on a cluster in the managed network.
             image_build_compute=IMAGE_BUILD_CLUSTER,
-            hbi_workspace=config.workspace.hbi,
+            hbi_workspace=config.hbi,
             encryption=self._encryption(foundation, identity, cmk_key),
             v1_legacy_mode=False,
             tags=naming.tags,
@@ -83,7 +83,7 @@ class MlWorkspace(pulumi.ComponentResource):
         )
         self.datastores = [self._datastore(ds, container, foundation) for ds, container in DATASTORES.items()]
         send_to_log_analytics(
-            "mlw", target_id=self.workspace.id, workspace_id=foundation.log_analytics.id, parent=self
+            "mlw", target_id=self.workspace.id, workspace_id=place.log_analytics_id, parent=self
         )
         self.register_outputs({"workspace_name": self.workspace.name, "workspace_id": self.workspace.id})
 

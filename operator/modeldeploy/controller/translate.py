@@ -45,6 +45,9 @@ def _steps(spec: ModelDeploymentSpec) -> tuple[Step, ...]:
     )  # the model already refuses this
 
 
+WATCHED_READINESS_POLL = 60.0
+
+
 def plan_of(spec: ModelDeploymentSpec) -> RolloutPlan:
     analysis = spec.analysis
     interval = parse_duration(analysis.interval) if analysis is not None else 60.0
@@ -65,4 +68,6 @@ def plan_of(spec: ModelDeploymentSpec) -> RolloutPlan:
         scale_down_delay=scale_down,
         retrain_on_drift=spec.rollback.retrain is not None,
         monitor_interval=monitor,
+        # Kubernetes Deployments and Pods are watched: a change wakes the object at once.
+        readiness_poll=WATCHED_READINESS_POLL if spec.target.kubernetes is not None else 10.0,
     )

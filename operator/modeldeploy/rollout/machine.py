@@ -41,7 +41,6 @@ from modeldeploy.rollout.verdicts import judge_candidate, judge_stable
 from modeldeploy.rollout.work import Work
 
 MAX_TRANSITIONS = 64
-POLL_SECONDS = 10.0
 
 
 def decide(inputs: Inputs) -> Decision:
@@ -194,7 +193,7 @@ def _requeue_after(i: Inputs, s: ModelDeploymentStatus) -> float | None:
     ]
     c = s.candidate
     if c is not None and c.ready_at is None:
-        times.append(now + timedelta(seconds=POLL_SECONDS))
+        times.append(now + timedelta(seconds=plan.readiness_poll))
     idx = s.current_step_index
     if c is not None and idx is not None and idx < len(plan.steps) and s.pause is None:
         duration = plan.steps[idx].duration
@@ -205,5 +204,5 @@ def _requeue_after(i: Inputs, s: ModelDeploymentStatus) -> float | None:
         times.append(analysis[0])
     future = [t for t in times if t > now]
     if not future:
-        return POLL_SECONDS if c is not None else None
+        return plan.readiness_poll if c is not None else None
     return max(1.0, min((t - now).total_seconds() for t in future))

@@ -60,6 +60,9 @@ class RolloutPlan:
     scale_down_delay: float = 30.0
     retrain_on_drift: bool = False
     monitor_interval: float | None = None
+    # How often to look again at a candidate that is not ready yet. A backend whose readiness arrives by
+    # watch (Kubernetes) needs it only as a safety net; one that must be asked (Azure ML) needs it often.
+    readiness_poll: float = 10.0
 
     def __post_init__(self) -> None:
         for name in ("failure_limit", "inconclusive_limit", "error_limit"):
@@ -67,7 +70,7 @@ class RolloutPlan:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.successes_per_step < 1:
             raise ValueError(f"successes_per_step must be at least 1, got {self.successes_per_step}")
-        for name in ("analysis_interval", "progress_deadline"):
+        for name in ("analysis_interval", "progress_deadline", "readiness_poll"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.scale_down_delay < 0:
