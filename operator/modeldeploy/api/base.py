@@ -50,6 +50,9 @@ def immutable(label: str) -> dict[str, Any]:
     return {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": message}]}
 
 
+_RULES: dict[type, list[tuple[CelRule, Callable[[Any], bool]]]] = {}
+
+
 class ApiModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", validate_default=True
@@ -57,14 +60,19 @@ class ApiModel(BaseModel):
 
     @classmethod
     def cel_rules(cls) -> list[tuple[CelRule, Callable[[Any], bool]]]:
-        """Rules declared on this class and its bases, in declaration order."""
+        """Rules declared on this class and its bases, in declaration order (found once per class: every
+        validated instance asks, and walking the class tree each time was most of a spec's parse time)."""
+        cached = _RULES.get(cls)
+        if cached is not None:
+            return cached
         found: dict[str, tuple[CelRule, Callable[[Any], bool]]] = {}
         for klass in reversed(cls.__mro__):
             for name, attr in vars(klass).items():
                 rule = getattr(attr, "__cel_rule__", None)
                 if isinstance(rule, CelRule):
                     found[name] = (rule, attr)
-        return list(found.values())
+        rules = _RULES[cls] = list(found.values())
+        return rules
 
     @model_validator(mode="after")
     def _check_cel_rules(self) -> Self:
