@@ -49,7 +49,28 @@ def test_projections_keep_only_what_the_backend_judges() -> None:
     assert "annotations" not in item["metadata"]
     assert "managedFields" not in item["metadata"]
     assert "template" not in item["spec"]
-    assert item["status"] == {"readyReplicas": 1, "updatedReplicas": 1, "observedGeneration": 1}
+    assert item["status"] == {
+        "readyReplicas": 1,
+        "updatedReplicas": 1,
+        "observedGeneration": 1,
+        "conditions": [],
+    }
+
+
+def test_a_newer_version_that_only_moved_a_timestamp_is_stored_but_is_no_news() -> None:
+    store = Store(project_deployment)
+    first = deployment("m-1", 10)
+    first["status"]["conditions"] = [
+        {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "lastUpdateTime": "t1"}
+    ]
+    assert store.upsert(first) is True
+    later = deployment("m-1", 11)
+    later["status"]["conditions"] = [{**first["status"]["conditions"][0], "lastUpdateTime": "t2"}]
+    assert store.upsert(later) is False
+    assert store.get("team-a", "m-1")["metadata"]["resourceVersion"] == "11"  # type: ignore[index]
+    ready = deployment("m-1", 12, ready=1)
+    ready["status"]["conditions"] = later["status"]["conditions"]
+    assert store.upsert(ready) is True
 
 
 def test_pods_are_indexed_by_revision_and_released_with_their_owner() -> None:

@@ -30,6 +30,10 @@ def _rv(obj: Mapping[str, Any]) -> int | None:
         return None
 
 
+def _without_version(item: Obj) -> Obj:
+    return {**item, "metadata": {k: v for k, v in item["metadata"].items() if k != "resourceVersion"}}
+
+
 def _meta(obj: Mapping[str, Any]) -> Obj:
     m = obj.get("metadata") or {}
     return {
@@ -43,15 +47,25 @@ def _meta(obj: Mapping[str, Any]) -> Obj:
     }
 
 
+_READINESS = ("readyReplicas", "updatedReplicas", "observedGeneration")
+
+
 def project_deployment(obj: Mapping[str, Any]) -> Obj:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     return {
         "metadata": _meta(obj),
         "spec": {"replicas": spec.get("replicas")},
         "status": {
-            k: status.get(k)
-            for k in ("readyReplicas", "updatedReplicas", "observedGeneration", "conditions")
-            if k in status
+            **{
+                k: status[k]
+                for k in ("readyReplicas", "updatedReplicas", "observedGeneration")
+                if k in status
+            },
+            # Without their timestamps: a condition whose time moved is no news to the backend.
+            "conditions": [
+                {k: c.get(k) for k in ("type", "status", "reason", "message")}
+                for c in status.get("conditions") or []
+            ],
         },
     }
 
@@ -109,17 +123,20 @@ class Store:
         with self._lock:
             self._missing.pop(key, None)
             old = self._items.get(key)
+            news = True
             if old is not None:
                 new_rv, old_rv = _rv(item), _rv(old)
                 if new_rv is not None and old_rv is not None and new_rv <= old_rv:
                     return False  # a lagging watch event, or our own write coming back
+                # A newer version that changed nothing the backend judges (a status timestamp) is no news.
+                news = _without_version(item) != _without_version(old)
                 self._unindex(key, old)
             self._items[key] = item
             if self._index_of is not None:
                 ix = self._index_of(item)
                 if ix is not None:
                     self._index.setdefault(ix, set()).add(key)
-        return True
+        return news
 
     def remove(self, namespace: str, name: str) -> bool:
         key = (namespace, name)
