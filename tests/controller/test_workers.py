@@ -65,6 +65,9 @@ class FakeReconciler:
         with self.lock:
             self.finalized.append(body["metadata"]["name"])
 
+    def needs_finalizer(self, body: Mapping[str, Any]) -> bool:
+        return bool((body.get("spec") or {}).get("azure", True))
+
     def forget(self, uid: str) -> None:
         self.forgotten.append(uid)
 
@@ -168,6 +171,17 @@ def test_our_own_write_coming_back_wakes_nobody_and_an_older_view_is_never_acted
     assert ctl.queue.get(timeout=0) == ("team-a", "m")
 
 
+def test_a_kubernetes_target_needs_no_finalizer_its_children_go_with_it() -> None:
+    rec = FakeReconciler()
+    ctl, fins = make(rec, workers=1)
+    plain = body("k", 7, finalizers=[])
+    plain["spec"] = {"azure": False}
+    ctl.observed("ADDED", plain)
+    ctl.process(("team-a", "k"))
+    assert fins.ensured == []
+    assert rec.seen == [("k", "7")]
+
+
 def test_the_finalizer_is_added_first_and_deletion_cleans_up_then_releases() -> None:
     rec = FakeReconciler()
     ctl, fins = make(rec, workers=1)
@@ -227,3 +241,11 @@ def test_settings_refuse_nonsense() -> None:
 
 def test_owner_of_reads_the_key_fields() -> None:
     assert owner_of(body("m", 1)) == Owner("team-a", "m", "uid-m")
+
+
+def test_only_azure_targets_hold_a_finalizer() -> None:
+    from modeldeploy.controller.reconciler import Reconciler
+
+    assert Reconciler.needs_finalizer({"spec": {"target": {"type": "azureml"}}}) is True
+    assert Reconciler.needs_finalizer({"spec": {"target": {"type": "kubernetes"}}}) is False
+    assert Reconciler.needs_finalizer({"spec": {}}) is False

@@ -45,6 +45,8 @@ class ReconcilerLike(Protocol):
 
     def finalize(self, body: Mapping[str, Any]) -> None: ...
 
+    def needs_finalizer(self, body: Mapping[str, Any]) -> bool: ...
+
     def forget(self, uid: str) -> None: ...
 
 
@@ -193,7 +195,9 @@ class Controller:
                     self.finalizers.release(owner, read_rv, finalizers)
                 self.queue.forget(key)
                 return
-            rv = self.finalizers.ensure(owner, read_rv, finalizers)
+            rv = read_rv
+            if self.reconciler.needs_finalizer(body):
+                rv = self.finalizers.ensure(owner, read_rv, finalizers)
             if rv != read_rv:
                 self._note_written(key, rv)
                 meta["resourceVersion"] = rv

@@ -65,6 +65,8 @@ class _Reconciles(Protocol[OutcomeT_co]):
 
     def finalize(self, body: Mapping[str, Any]) -> None: ...
 
+    def needs_finalizer(self, body: Mapping[str, Any]) -> bool: ...
+
     def forget(self, uid: str) -> None: ...
 
 
@@ -78,6 +80,9 @@ class MeteredReconciler(Generic[OutcomeT]):
         meta = body["metadata"]
         with bound(str(meta.get("namespace", "")), str(meta["name"]), ""):
             self.inner.finalize(body)
+
+    def needs_finalizer(self, body: Mapping[str, Any]) -> bool:
+        return self.inner.needs_finalizer(body)
 
     def forget(self, uid: str) -> None:
         self.inner.forget(uid)
