@@ -34,11 +34,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+from watchers import DoneWatcher
 
 from localkube.cluster import LocalCluster, die_with_parent, free_port
 
@@ -58,7 +59,6 @@ BENCH_USER = "argo-rollouts-bench"  # the identity the controller impersonates, 
 FLOW_SCHEMA = BENCH_USER  # install_counted_identity names the FlowSchema after the user
 PART_OF = "argo-scale-bench"  # app.kubernetes.io/part-of on the Rollouts and their pods (so on RS too)
 VERSION_LABEL = "app.kubernetes.io/version"
-POLL_PERIOD = 0.5
 RSS_PERIOD = 0.2
 DEFAULT_IMAGE = "registry.local/model-server"
 
@@ -436,11 +436,11 @@ def run_argo_scale(
     """Create, update and delete ``n`` Rollouts under one rollouts-controller; return the figures.
 
     Times are seconds from just before the ``kubectl apply`` (or ``delete``) to the end of the first poll that
-    saw the object done (so they include up to one ``POLL_PERIOD`` of polling lag). ``install_argo`` is called
+    saw the object done (by watch: ``watchers.DoneWatcher``). ``install_argo`` is called
     first (idempotent). The namespace is created if missing and should hold nothing else.
 
     Returned keys: ``system``, ``n``, ``create``/``update`` (``apply_s``, ``all_done_s``, ``p50_s``,
-    ``p99_s``, ``max_s``, ``polls``), ``delete`` (``all_gone_s``), ``controller`` (``peak_rss_mb`` sampled
+    ``p99_s``, ``max_s``), ``delete`` (``all_gone_s``), ``controller`` (``peak_rss_mb`` sampled
     every 0.2 s, ``hwm_rss_mb`` from the kernel's VmHWM, ``cpu_s`` and ``cpu_s_by_phase`` including startup),
     ``api_requests`` (``controller_apiserver``, ``controller_self_reported``, ``apiserver_total``, each with
     ``total``, ``per_object`` and ``by_phase``; ``controller_self_reported_by_verb``/``_by_kind``),
@@ -472,18 +472,22 @@ def run_argo_scale(
         api[phase] = apiserver_counts(cluster)
         own[phase] = metric_sum(_argo_metrics(metrics_port), "controller_clientset_k8s_request_total")
 
+    rollouts = DoneWatcher(cluster.kubeconfig, "argoproj.io", "v1alpha1", "rollouts", namespace)
+    replicasets = DoneWatcher(cluster.kubeconfig, "apps", "v1", "replicasets", namespace)
     try:
         with ProcessSampler(proc.pid) as sampler:
             mark("ready")
-            create = _apply_and_wait(cluster, namespace, names, image, "v1", proc, timeout)
+            create = _apply_and_wait(rollouts, cluster, namespace, names, image, "v1", proc, timeout)
             mark("create")
-            update = _apply_and_wait(cluster, namespace, names, image, "v2", proc, timeout)
+            update = _apply_and_wait(rollouts, cluster, namespace, names, image, "v2", proc, timeout)
             mark("update")
-            delete_s = _delete_and_wait(cluster, namespace, proc, timeout)
+            delete_s = _delete_and_wait(rollouts, replicasets, cluster, namespace, proc, timeout)
             mark("delete")
             own_text = _argo_metrics(metrics_port)
             hwm_kb = proc_status_kb(proc.pid, "VmHWM") or 0
     finally:
+        rollouts.stop()
+        replicasets.stop()
         stop_argo(proc)
 
     phases = ("ready", "create", "update", "delete")
@@ -525,7 +529,13 @@ def run_argo_scale(
     }
 
 
+def _alive(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        raise ArgoError(f"{CONTROLLER} exited with code {proc.returncode} mid-run")
+
+
 def _apply_and_wait(
+    watcher: DoneWatcher,
     cluster: LocalCluster,
     namespace: str,
     names: list[str],
@@ -534,7 +544,8 @@ def _apply_and_wait(
     proc: subprocess.Popen[bytes],
     timeout: float,
 ) -> dict[str, Any]:
-    """One server-side apply of all the Rollouts on ``version``, then poll until each is done."""
+    """One server-side apply of all the Rollouts on ``version``; a watch records when each is done."""
+    watcher.expect(lambda item: is_done(item, version))
     body = {
         "apiVersion": "v1",
         "kind": "List",
@@ -552,33 +563,7 @@ def _apply_and_wait(
         input=json.dumps(body),
     )
     apply_s = time.monotonic() - t0
-    done: dict[str, float] = {}
-    polls = 0
-
-    def check(items: list[dict[str, Any]], now: float) -> bool:
-        for item in items:
-            name = item["metadata"]["name"]
-            if name not in done and is_done(item, version):
-                done[name] = now - t0
-        return len(done) == len(names)
-
-    polls = _poll(
-        cluster,
-        [
-            "get",
-            "rollouts.argoproj.io",
-            "-n",
-            namespace,
-            "-l",
-            f"app.kubernetes.io/part-of={PART_OF}",
-            "-o",
-            "json",
-        ],
-        check,
-        proc,
-        t0 + timeout,
-        lambda items: _not_done_summary(items, version),
-    )
+    done = watcher.wait(len(names), timeout, lambda: _alive(proc))
     times = list(done.values())
     return {
         "apply_s": apply_s,
@@ -586,14 +571,18 @@ def _apply_and_wait(
         "p50_s": percentile(times, 50),
         "p99_s": percentile(times, 99),
         "max_s": max(times),
-        "polls": polls,
     }
 
 
 def _delete_and_wait(
-    cluster: LocalCluster, namespace: str, proc: subprocess.Popen[bytes], timeout: float
+    rollouts: DoneWatcher,
+    replicasets: DoneWatcher,
+    cluster: LocalCluster,
+    namespace: str,
+    proc: subprocess.Popen[bytes],
+    timeout: float,
 ) -> float:
-    """Delete every Rollout; return the seconds until no Rollout, ReplicaSet or pod of theirs is left."""
+    """Delete every Rollout; return the seconds until no Rollout and none of their ReplicaSets is left."""
     t0 = time.monotonic()
     cluster.kubectl(
         "delete",
@@ -604,57 +593,9 @@ def _delete_and_wait(
         f"app.kubernetes.io/part-of={PART_OF}",
         "--wait=false",
     )
-    gone_at = t0
-
-    def check(items: list[dict[str, Any]], now: float) -> bool:
-        nonlocal gone_at
-        gone_at = now
-        return not items
-
-    _poll(
-        cluster,
-        [
-            "get",
-            "rollouts.argoproj.io,replicasets,pods",
-            "-n",
-            namespace,
-            "-l",
-            f"app.kubernetes.io/part-of={PART_OF}",
-            "-o",
-            "json",
-        ],
-        check,
-        proc,
-        t0 + timeout,
-        lambda items: (
-            f"{len(items)} left: " + ", ".join(f"{i['kind']}/{i['metadata']['name']}" for i in items[:10])
-        ),
-    )
-    return gone_at - t0
-
-
-def _poll(
-    cluster: LocalCluster,
-    args: list[str],
-    check: Callable[[list[dict[str, Any]], float], bool],
-    proc: subprocess.Popen[bytes],
-    deadline: float,
-    describe: Callable[[list[dict[str, Any]]], str],
-) -> int:
-    """One kubectl list per ``POLL_PERIOD`` until ``check(items, now)``; return the number of polls."""
-    polls = 0
-    while True:
-        started = time.monotonic()
-        items: list[dict[str, Any]] = json.loads(cluster.kubectl(*args).stdout)["items"]
-        polls += 1
-        now = time.monotonic()
-        if check(items, now):
-            return polls
-        if proc.poll() is not None:
-            raise ArgoError(f"{CONTROLLER} exited with code {proc.returncode} mid-run")
-        if now > deadline:
-            raise ArgoError(f"timed out: {describe(items)}")
-        time.sleep(max(0.0, POLL_PERIOD - (time.monotonic() - started)))
+    rollouts.wait_gone(timeout, lambda: _alive(proc))
+    replicasets.wait_gone(timeout, lambda: _alive(proc))
+    return time.monotonic() - t0
 
 
 def _fold_kinds(by_kind: Mapping[str, float], names: set[str]) -> dict[str, float]:
@@ -666,16 +607,6 @@ def _fold_kinds(by_kind: Mapping[str, float], names: set[str]) -> dict[str, floa
         key = "rollouts/status" if kind in names else kind or "unparsed-create"
         out[key] = out.get(key, 0.0) + value
     return out
-
-
-def _not_done_summary(items: list[dict[str, Any]], version: str, limit: int = 5) -> str:
-    pending = [i for i in items if not is_done(i, version)]
-    parts = [
-        f"{i['metadata']['name']}: phase={(i.get('status') or {}).get('phase')} "
-        f"message={(i.get('status') or {}).get('message')!r}"
-        for i in pending[:limit]
-    ]
-    return f"{len(pending)} of {len(items)} Rollouts not done on {version}: " + "; ".join(parts)
 
 
 def _argo_metrics(port: int) -> str:

@@ -19,6 +19,7 @@ N = 100 and N = 1,000.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -44,6 +45,7 @@ from argo_side import (  # noqa: E402
     proc_status_kb,
     run_argo_scale,
 )
+from watchers import DoneWatcher  # noqa: E402
 
 from localkube.binaries import ensure_binaries  # noqa: E402
 from localkube.certs import client_identity  # noqa: E402
@@ -200,26 +202,17 @@ def _apply(cluster: LocalCluster, namespace: str, items: list[dict[str, Any]]) -
 
 
 def _wait_each(
-    cluster: LocalCluster,
-    namespace: str,
-    names: list[str],
-    done: Callable[[dict[str, Any]], bool],
-    start: float,
+    watcher: DoneWatcher,
+    n: int,
+    predicate: Callable[[dict[str, Any]], bool],
     op: Operator,
     timeout: float,
+    start: Callable[[], None],
 ) -> dict[str, float]:
-    """Seconds from ``start`` until each object first looked done (polled every 0.5 s)."""
-    seen: dict[str, float] = {}
-    while len(seen) < len(names):
-        op.check()
-        if time.monotonic() - start > timeout:
-            raise TimeoutError(f"{len(seen)} of {len(names)} done after {timeout}s; log {op.log}")
-        for b in _items(cluster, "mdep", namespace):
-            name = b["metadata"]["name"]
-            if name not in seen and done(b):
-                seen[name] = time.monotonic() - start
-        time.sleep(0.5)
-    return seen
+    """Seconds from just before ``start()`` until each object first satisfied ``predicate`` (by watch)."""
+    watcher.expect(predicate)
+    start()
+    return watcher.wait(n, timeout, op.check)
 
 
 def promoted_on(version: str) -> Callable[[dict[str, Any]], bool]:
@@ -235,6 +228,8 @@ def run_ours(cluster: LocalCluster, n: int, work: Path, workers: int, timeout: f
     cluster.kubectl("create", "namespace", ns)
     names = [f"m{i:04d}" for i in range(n)]
     op = Operator(cluster, ns, work, workers)
+    mdeps = DoneWatcher(cluster.kubeconfig, "mlops.kdap.io", "v1alpha1", "modeldeployments", ns)
+    deployments = DoneWatcher(cluster.kubeconfig, "apps", "v1", "deployments", ns)
     try:
         with ProcessSampler(op.proc.pid) as sampler:
             time.sleep(8.0)  # started, watching, nothing to do
@@ -248,10 +243,11 @@ def run_ours(cluster: LocalCluster, n: int, work: Path, workers: int, timeout: f
                 "idle_0_mb": idle0,
             }
             for phase, version in (("create", "1.0.0"), ("update", "1.1.0")):
-                start = time.monotonic()
                 strategy = {"type": "canary", "canary": {"steps": STEPS}}
-                _apply(cluster, ns, [model_deployment(m, version, strategy) for m in names])
-                seen = _wait_each(cluster, ns, names, promoted_on(version), start, op, timeout)
+                items = [model_deployment(m, version, strategy) for m in names]
+                seen = _wait_each(
+                    mdeps, n, promoted_on(version), op, timeout, functools.partial(_apply, cluster, ns, items)
+                )
                 times = list(seen.values())
                 figures[phase] = {
                     "all_done_s": max(times),
@@ -265,11 +261,8 @@ def run_ours(cluster: LocalCluster, n: int, work: Path, workers: int, timeout: f
             figures["idle_requests_per_object_per_min"] = (requests_counted(cluster) - idle_req) * 3 / n
             start = time.monotonic()
             cluster.kubectl("delete", "mdep", "--all", "-n", ns, "--wait=false")
-            while _items(cluster, "mdep", ns) or _items(cluster, "deployments", ns):
-                op.check()
-                if time.monotonic() - start > timeout:
-                    raise TimeoutError(f"objects left after {timeout}s; log {op.log}")
-                time.sleep(0.5)
+            mdeps.wait_gone(timeout, op.check)
+            deployments.wait_gone(timeout, op.check)  # the revisions go too (garbage collector)
             figures["delete"] = {"all_gone_s": time.monotonic() - start}
             reconciles = op.reconciles() - rec0
             cpu = cpu_seconds(op.proc.pid) - cpu0
@@ -282,6 +275,8 @@ def run_ours(cluster: LocalCluster, n: int, work: Path, workers: int, timeout: f
             figures["requests_per_object"] = (requests_counted(cluster) - req0) / n
         return figures
     finally:
+        mdeps.stop()
+        deployments.stop()
         op.stop()
 
 
@@ -369,16 +364,17 @@ def run_reaction(
         "canary": {"steps": [{"weight": 10, "pause": {}, "analysis": True}, {"weight": 100}]},
     }
     op = Operator(cluster, ns, work, workers)
+    mdeps = DoneWatcher(cluster.kubeconfig, "mlops.kdap.io", "v1alpha1", "modeldeployments", ns)
     try:
         first = {"type": "canary", "canary": {"steps": [{"weight": 100}]}}
-        _apply(cluster, ns, [model_deployment(m, "1.0.0", first, analysis=analysis) for m in names])
-        _wait_each(cluster, ns, names, promoted_on("1.0.0"), time.monotonic(), op, timeout)
-        _apply(cluster, ns, [model_deployment(m, "2.0.0", hold, analysis=analysis) for m in names])
+        v1 = [model_deployment(m, "1.0.0", first, analysis=analysis) for m in names]
+        _wait_each(mdeps, n, promoted_on("1.0.0"), op, timeout, lambda: _apply(cluster, ns, v1))
+        v2 = [model_deployment(m, "2.0.0", hold, analysis=analysis) for m in names]
 
         def at_ten(b: dict[str, Any]) -> bool:
             return ((b.get("status") or {}).get("traffic") or {}).get("candidateWeight") == 10
 
-        _wait_each(cluster, ns, names, at_ten, time.monotonic(), op, timeout)
+        _wait_each(mdeps, n, at_ten, op, timeout, lambda: _apply(cluster, ns, v2))
         bodies = {b["metadata"]["name"]: b for b in _items(cluster, "mdep", ns)}
         rng = random.Random(7)
         reactions: list[float] = []
@@ -407,6 +403,7 @@ def run_reaction(
             "rss_mb": op.rss_mb(),
         }
     finally:
+        mdeps.stop()
         op.stop()
         prom.kill()
         prom.wait()
