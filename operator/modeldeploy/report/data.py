@@ -11,7 +11,7 @@ from typing import Any
 
 from modeldeploy.analysis.sources import DataUnavailable
 from modeldeploy.analysis.types import Column
-from modeldeploy.analysis.uris import source_for
+from modeldeploy.analysis.uris import Locator, source_for
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,10 @@ def _load(source: dict[str, Any], what: str) -> dict[str, Column]:
         raise DataUnavailable(
             f"{what} data at {uri} is not a file:/// source; the report only reads local files"
         )
-    return dict(source_for(uri, str(source.get("format", "parquet"))).load(None, None))
+    # The report runs as its user (kubectl mdep report, the demo), not in the operator: their own files are
+    # theirs to read, so file:// may name any local path here.
+    fmt = str(source.get("format", "parquet"))
+    return dict(source_for(uri, fmt, locator=Locator(data_root="/")).load(None, None))
 
 
 def load_samples(spec: dict[str, Any]) -> Samples:
