@@ -82,6 +82,10 @@ def _sa_kubeconfig(cluster: ClusterHandle, path: Path) -> Path:
         ("create", "deployments.apps", "-A", "yes"),
         ("patch", "httproutes.gateway.networking.k8s.io", "-A", "yes"),
         ("list", "pods", "-A", "yes"),
+        ("watch", "pods", "-A", "yes"),  # the child caches are watch-fed
+        ("watch", "httproutes.gateway.networking.k8s.io", "-A", "yes"),
+        ("list", "services", "-A", "yes"),  # deleting lists a ModelDeployment's own children
+        ("list", "horizontalpodautoscalers.autoscaling", "-A", "yes"),
         ("get", "secrets", "-A", "no"),
         ("list", "secrets", "-A", "no"),
         ("delete", "namespaces", "-A", "no"),
