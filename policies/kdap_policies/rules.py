@@ -72,15 +72,8 @@ class ResourceRule(Generic[C]):
             for message in self.evaluate(resource, args.get_config()):
                 report(message, None)
 
-        return ResourceValidationPolicy(
-            name=self.name,
-            description=self.description,
-            validate=validate,
-            enforcement_level=self.enforcement,
-            config_schema=config_schema(self.config),
-            severity=self.severity,
-            url=self.builtin.url if self.builtin is not None else None,
-        )
+        url = self.builtin.url if self.builtin is not None else None
+        return ResourceValidationPolicy(validate=validate, **_policy_fields(self, url))
 
 
 @dataclass(frozen=True)
@@ -111,15 +104,20 @@ class StackRule(Generic[C]):
             for message, urn in self.evaluate(stack, args.get_config()):
                 report(message, urn)
 
-        return StackValidationPolicy(
-            name=self.name,
-            description=self.description,
-            validate=validate,
-            enforcement_level=self.enforcement,
-            config_schema=config_schema(self.config),
-            severity=self.severity,
-            url=self.builtins[0].url if self.builtins else None,
-        )
+        url = self.builtins[0].url if self.builtins else None
+        return StackValidationPolicy(validate=validate, **_policy_fields(self, url))
+
+
+def _policy_fields(rule: ResourceRule[Any] | StackRule[Any], url: str | None) -> dict[str, Any]:
+    """What a CrossGuard policy says about itself, the same for resource and stack rules."""
+    return {
+        "name": rule.name,
+        "description": rule.description,
+        "enforcement_level": rule.enforcement,
+        "config_schema": config_schema(rule.config),
+        "severity": rule.severity,
+        "url": url,
+    }
 
 
 AnyResourceRule = ResourceRule[Any]
