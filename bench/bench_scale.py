@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from argo_side import (  # noqa: E402
     ProcessSampler,
     cpu_seconds,
+    install_counted_identity,
     metric_sum,
     percentile,
     proc_status_kb,
@@ -53,7 +54,7 @@ from localkube.cluster import LocalCluster, free_port  # noqa: E402
 from tests.conftest import GATEWAY  # noqa: E402
 
 USER = "modeldeploy-bench"
-FLOW_SCHEMA = "modeldeploy-bench"
+FLOW_SCHEMA = USER  # install_counted_identity names the FlowSchema after the user
 STEPS = [
     {"weight": 10, "pause": {"duration": "1s"}},
     {"weight": 50, "pause": {"duration": "1s"}},
@@ -95,44 +96,7 @@ def install(cluster: LocalCluster) -> None:
     cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     cluster.kubectl("create", "namespace", "gateways", check=False)
     cluster.kubectl("apply", "-f", "-", input=json.dumps(GATEWAY))
-    identity = [
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": USER},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "cluster-admin",
-            },
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USER}],
-        },
-        {
-            "apiVersion": "flowcontrol.apiserver.k8s.io/v1",
-            "kind": "FlowSchema",
-            "metadata": {"name": FLOW_SCHEMA},
-            "spec": {
-                "matchingPrecedence": 50,
-                "priorityLevelConfiguration": {"name": "exempt"},
-                "rules": [
-                    {
-                        "subjects": [{"kind": "User", "user": {"name": USER}}],
-                        "resourceRules": [
-                            {
-                                "verbs": ["*"],
-                                "apiGroups": ["*"],
-                                "resources": ["*"],
-                                "clusterScope": True,
-                                "namespaces": ["*"],
-                            }
-                        ],
-                        "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-                    }
-                ],
-            },
-        },
-    ]
-    cluster.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(identity))
+    install_counted_identity(cluster, USER)  # its requests counted apart, as Argo's are
 
 
 def requests_counted(cluster: LocalCluster) -> float:
