@@ -28,6 +28,7 @@ from modeldeploy.controller.bodies import BodyCache, Key, key_of, rv_number
 from modeldeploy.controller.handover import Handover
 from modeldeploy.controller.reconciler import Outcome, owner_of
 from modeldeploy.controller.workqueue import ShutDown, WorkQueue
+from modeldeploy.observability.logs import bound
 from modeldeploy.ports import Conflict, Finalizers, Gone
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,8 @@ class Controller:
                 if not self._active.is_set():
                     self.queue.add_after(key, 0.1)  # paused after it was taken: leave it for later
                     continue
-                self.process(key)
+                with bound(*key):  # every line this reconcile logs names its object
+                    self.process(key)
             except Exception:
                 log.exception("reconcile of %s/%s failed", *key)
                 self.queue.add_rate_limited(key)
