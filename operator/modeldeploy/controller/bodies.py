@@ -52,15 +52,6 @@ class BodyCache:
         body: dict[str, Any] = json.loads(item[1])
         return body
 
-    def resource_version(self, key: Key) -> str | None:
-        with self._lock:
-            item = self._items.get(key)
-        return None if item is None else item[0]
-
-    def keys(self) -> list[Key]:
-        with self._lock:
-            return list(self._items)
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
