@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -19,8 +20,30 @@ from modeldeploy.rollout.actions import FireRetraining
 Post = Callable[[urllib.request.Request], None]
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib re-sends a redirected request with its headers, the bearer token included, to wherever the
+    Location says: a webhook (or anyone it forwards to) could collect the token for another host. A
+    redirect is an error instead."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        raise urllib.error.HTTPError(
+            req.full_url, code, f"redirected to {newurl}; redirects are not followed", headers, fp
+        )
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def _post(request: urllib.request.Request) -> None:
-    with urllib.request.urlopen(request, timeout=10) as resp:
+    with _OPENER.open(request, timeout=10) as resp:
         if resp.status >= 300:
             raise BackendError("RetrainingEventRejected", f"{request.full_url} answered HTTP {resp.status}")
 
