@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -33,25 +35,15 @@ class KubeStatusStore:
         status: ModelDeploymentStatus,
         previous: ModelDeploymentStatus,
     ) -> str:
-        # A merge patch carrying resourceVersion is a compare-and-swap: 409 when someone wrote in between.
         body = {"metadata": {"resourceVersion": resource_version}, "status": status.to_merge_patch(previous)}
-        try:
-            out = self._api.patch_namespaced_custom_object_status(
-                GROUP,
-                VERSION,
-                owner.namespace,
-                PLURAL,
-                owner.name,
-                body,
-                _content_type="application/merge-patch+json",
-            )
-        except ApiException as exc:
-            _raise_conflict_or_gone(exc, owner, resource_version)
-            raise BackendError(
-                "StatusWriteFailed", f"status of {owner.namespace}/{owner.name}: {exc.reason}"
-            ) from exc
-        meta: dict[str, object] = out["metadata"]  # type: ignore[index]
-        return str(meta["resourceVersion"])
+        return _cas_patch(
+            self._api.patch_namespaced_custom_object_status,
+            owner,
+            resource_version,
+            body,
+            "StatusWriteFailed",
+            "status",
+        )
 
     def confirm_current(self, owner: Owner, resource_version: str) -> None:
         try:
@@ -64,6 +56,32 @@ class KubeStatusStore:
             raise Conflict(
                 f"{owner.namespace}/{owner.name} is at resourceVersion {current}, not {resource_version}"
             )
+
+
+def _cas_patch(
+    patch: Callable[..., Any],
+    owner: Owner,
+    resource_version: str,
+    body: dict[str, Any],
+    failure: str,
+    what: str,
+) -> str:
+    """A merge patch carrying the resourceVersion read is a compare-and-swap: 409 (Conflict) when someone
+    wrote in between, 404 (Gone) when the object was deleted. Returns the new resourceVersion."""
+    try:
+        out = patch(
+            GROUP,
+            VERSION,
+            owner.namespace,
+            PLURAL,
+            owner.name,
+            body,
+            _content_type="application/merge-patch+json",
+        )
+    except ApiException as exc:
+        _raise_conflict_or_gone(exc, owner, resource_version)
+        raise BackendError(failure, f"{what} of {owner.namespace}/{owner.name}: {exc.reason}") from exc
+    return str(out["metadata"]["resourceVersion"])
 
 
 def _raise_conflict_or_gone(exc: ApiException, owner: Owner, resource_version: str) -> None:
@@ -94,22 +112,14 @@ class KubeFinalizers:
 
     def _patch(self, owner: Owner, resource_version: str, finalizers: list[str]) -> str:
         body = {"metadata": {"resourceVersion": resource_version, "finalizers": finalizers}}
-        try:
-            out = self._api.patch_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                owner.namespace,
-                PLURAL,
-                owner.name,
-                body,
-                _content_type="application/merge-patch+json",
-            )
-        except ApiException as exc:
-            _raise_conflict_or_gone(exc, owner, resource_version)
-            raise BackendError(
-                "FinalizerWriteFailed", f"finalizer of {owner.namespace}/{owner.name}: {exc.reason}"
-            ) from exc
-        return str(out["metadata"]["resourceVersion"])  # type: ignore[index]
+        return _cas_patch(
+            self._api.patch_namespaced_custom_object,
+            owner,
+            resource_version,
+            body,
+            "FinalizerWriteFailed",
+            "finalizer",
+        )
 
 
 class KubeEventSink:

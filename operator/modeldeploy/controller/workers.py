@@ -192,7 +192,9 @@ class Controller:
         finalizers = list(meta.get("finalizers") or [])
         try:
             if meta.get("deletionTimestamp"):
-                if self.finalizers.name in finalizers:  # not ours to hold: nothing was created
+                # Without our finalizer there is nothing for us to clean up: the garbage collector takes the
+                # children (Kubernetes targets), or the object was deleted before we ever held it.
+                if self.finalizers.name in finalizers:
                     self.reconciler.finalize(body)
                     self.finalizers.release(owner, read_rv, finalizers)
                 self.queue.forget(key)
