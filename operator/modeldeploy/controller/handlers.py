@@ -10,17 +10,18 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import kopf
 
 from modeldeploy.api import GROUP, PLURAL, VERSION
 from modeldeploy.backends.kubernetes.backend import pod_failure
-from modeldeploy.backends.kubernetes.cache import owner_key
+from modeldeploy.backends.kubernetes.cache import ChildCache, owner_key
+from modeldeploy.controller.childwatch import CHILD_KINDS, ChildWatches, api_transport
 from modeldeploy.controller.handover import DEFAULT_SETTLE_SECONDS, Handover
 from modeldeploy.controller.kube import KubeFinalizers
-from modeldeploy.controller.wiring import Wiring, build_wiring
+from modeldeploy.controller.wiring import Wiring, build_wiring, load_kube_config
 from modeldeploy.controller.workers import Controller, Settings
 from modeldeploy.observability import forget
 from modeldeploy.observability.metrics import register_queue
@@ -89,10 +90,21 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
         ctl.set_paused(True)
     memo["controller"] = ctl
     ctl.start()
+    # Their own connections (a watch holds one for minutes), beside the workers' pool.
+    watches = ChildWatches(
+        api_transport(load_kube_config(len(CHILD_KINDS) * max(1, len(memo.get("namespaces") or [])))),
+        list(memo.get("namespaces") or []),
+        ",".join(f"{k}={v}" for k, v in MANAGED.items()),
+        WakeOwners(wiring.children, ctl.wake),
+    )
+    memo["child_watches"] = watches
+    watches.start()
 
 
 @kopf.on.cleanup()
 def shutdown(memo: kopf.Memo, **_: Any) -> None:
+    if "child_watches" in memo:
+        memo["child_watches"].stop()
     if "controller" in memo:
         _controller(memo).stop()
 
@@ -109,27 +121,25 @@ async def model_deployment(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> N
     _controller(memo).observed(str(event["type"]), event["object"])
 
 
-@kopf.on.event("apps", "v1", "deployments", labels=MANAGED)
-@kopf.on.event("gateway.networking.k8s.io", "v1", "httproutes", labels=MANAGED)
-async def child(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    """A revision's Deployment moved (e.g. became Ready) or a route changed: reconcile the owner now. Our
-    own writes are already in the cache (written through), so they wake nobody."""
-    wiring: Wiring = memo["wiring"]
-    obj = event["object"]
-    if wiring.children.observe(str(event["type"]), obj):
-        key = owner_key(obj)
-        if key is not None:
-            _controller(memo).wake(key)
+class WakeOwners:
+    """Child watch events (childwatch.py) into the cache, waking the owning ModelDeployment when it matters:
+    a revision's Deployment moved (e.g. became Ready) or a route changed. Our own writes are already in the
+    cache (written through), so they wake nobody. Pods only matter when one will never become ready (bad
+    image, crash loop); readiness itself arrives through the Deployment."""
 
+    def __init__(self, children: ChildCache, wake: Callable[[tuple[str, str]], None]) -> None:
+        self._children, self._wake = children, wake
 
-@kopf.on.event("", "v1", "pods", labels=MANAGED)
-async def pod(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    """Pods only matter when one will never become ready (bad image, crash loop): only that wakes the owner;
-    readiness itself arrives through the Deployment."""
-    wiring: Wiring = memo["wiring"]
-    obj = event["object"]
-    wiring.children.observe(str(event["type"]), obj)
-    if event["type"] != "DELETED" and pod_failure(obj) is not None:
-        key = owner_key(obj)
+    def event(self, event_type: str, obj: dict[str, Any]) -> None:
+        news = self._children.observe(event_type, obj)
+        if obj.get("kind") == "Pod":
+            news = event_type != "DELETED" and pod_failure(obj) is not None
+        key = owner_key(obj) if news else None
         if key is not None:
-            _controller(memo).wake(key)
+            self._wake(key)
+
+    def relisted(self, kind: str, namespace: str | None, present: set[tuple[str, str]], list_rv: str) -> None:
+        for gone in self._children.relisted(kind, namespace, present, list_rv):
+            key = owner_key(gone)
+            if key is not None and kind != "Pod":
+                self._wake(key)

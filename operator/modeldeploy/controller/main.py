@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         resync=args.resync,
         data_root=args.data_root,
+        # Child watches go per namespace; a kopf glob pattern ("team-*") needs the cluster-wide one.
+        namespaces=[] if any(set(ns) & set("*?[!,") for ns in args.namespace) else args.namespace,
     )
     follow_pausing(lambda paused: handlers.on_peering_pause(memo, paused))
     port = start_metrics_server(args.metrics_port, args.metrics_addr)

@@ -155,13 +155,14 @@ class Store:
         with self._lock:
             return [self._items[k] for k in self._index.get(value, ())]
 
-    def remove_where(self, predicate: Callable[[Obj], bool]) -> None:
+    def remove_where(self, predicate: Callable[[Obj], bool]) -> list[Obj]:
         with self._lock:
             self._missing.clear()
             gone = [(k, v) for k, v in self._items.items() if predicate(v)]
             for key, old in gone:
                 del self._items[key]
                 self._unindex(key, old)
+        return [old for _, old in gone]
 
     def __len__(self) -> int:
         with self._lock:
@@ -217,6 +218,25 @@ class ChildCache:
         if event_type == "DELETED":
             return store.remove(meta.get("namespace", ""), meta.get("name", ""))
         return store.upsert(obj)
+
+    def relisted(self, kind: str, namespace: str | None, present: set[Key], list_rv: str) -> list[Obj]:
+        """A LIST at ``list_rv`` saw exactly ``present``: drop what was deleted while nobody watched (but not
+        what this operator wrote after that LIST); the dropped objects."""
+        store = self.store_for(kind)
+        if store is None:
+            return []
+        at = _rv({"metadata": {"resourceVersion": list_rv}})
+
+        def deleted(item: Obj) -> bool:
+            meta = item["metadata"]
+            if namespace is not None and meta["namespace"] != namespace:
+                return False
+            if (meta["namespace"], meta["name"]) in present:
+                return False
+            rv = _rv(item)
+            return at is None or rv is None or rv <= at
+
+        return store.remove_where(deleted)
 
     def forget_owner(self, namespace: str, name: str) -> None:
         """Drop what a deleted ModelDeployment left (the garbage collector's DELETED events do too)."""
