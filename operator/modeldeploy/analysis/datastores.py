@@ -31,6 +31,11 @@ _LONG = re.compile(
     r"/workspaces/(?P<workspace>[^/]+)/datastores/(?P<datastore>[^/]+)/paths/(?P<path>.*)$",
     re.IGNORECASE,
 )
+# The Blob endpoint suffixes of the Azure clouds (public, China, US Government). A datastore is workspace
+# data anyone with write access to the workspace may edit: an endpoint elsewhere would receive the
+# operator's bearer token, so nothing else is read.
+STORAGE_SUFFIXES = ("core.windows.net", "core.chinacloudapi.cn", "core.usgovcloudapi.net")
+_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")  # Azure storage account names; nothing that reshapes the URL
 FORMS = (
     "azureml://datastores/<datastore>/paths/<path> (in the azureml target's workspace) or "
     "azureml://subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>/datastores/<datastore>/paths/<path>"
@@ -97,8 +102,19 @@ def storage_location(datastore: Any, workspace: Workspace) -> StorageLocation:
             "Azure Blob and ADLS Gen2 datastores only"
         )
     # ``protocol`` (https, wasbs, abfss) is how Azure ML jobs mount it; the operator always uses HTTPS.
-    suffix = datastore.endpoint or "core.windows.net"
-    return StorageLocation(f"https://{datastore.account_name}.blob.{suffix}", container)
+    suffix = str(datastore.endpoint or STORAGE_SUFFIXES[0]).lower()
+    if suffix not in STORAGE_SUFFIXES:
+        raise DataUnavailable(
+            f"datastore {datastore.name!r} in workspace {workspace} has endpoint {suffix!r}; the operator "
+            f"sends its credential only to Azure Storage ({', '.join(STORAGE_SUFFIXES)})"
+        )
+    account = str(datastore.account_name or "")
+    if not _ACCOUNT.match(account):
+        raise DataUnavailable(
+            f"datastore {datastore.name!r} in workspace {workspace} names storage account {account!r}: not a "
+            "storage account name (3 to 24 lowercase letters and digits)"
+        )
+    return StorageLocation(f"https://{account}.blob.{suffix}", container)
 
 
 def ml_datastores(workspace: Workspace, credential: Any, **sdk_kwargs: Any) -> Any:
