@@ -24,8 +24,10 @@ def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, 
     assert kinds == [
         "ClusterKopfPeering/modeldeploy",
         "ClusterRole/modeldeploy-operator",
+        "ClusterRole/modeldeploy-operator-cluster",
         "ClusterRole/modeldeploy-retraining-secrets",
         "ClusterRoleBinding/modeldeploy-operator",
+        "ClusterRoleBinding/modeldeploy-operator-cluster",
         "CustomResourceDefinition/clusterkopfpeerings.kopf.dev",
         "CustomResourceDefinition/kopfpeerings.kopf.dev",
         "CustomResourceDefinition/modeldeployments.mlops.kdap.io",
@@ -39,10 +41,12 @@ def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, 
         cluster_scoped = d["kind"] in ("ClusterKopfPeering", "ClusterRole", "ClusterRoleBinding", "Namespace",
                                        "CustomResourceDefinition")  # fmt: skip
         assert d["metadata"].get("namespace") == (None if cluster_scoped else "kdap-system"), d["metadata"]
-    binding = one(docs, "ClusterRoleBinding", "modeldeploy-operator")
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "modeldeploy", "namespace": "kdap-system"}
-    ]
+    for name in ("modeldeploy-operator", "modeldeploy-operator-cluster"):
+        binding = one(docs, "ClusterRoleBinding", name)
+        assert binding["roleRef"]["name"] == name
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "modeldeploy", "namespace": "kdap-system"}
+        ]
 
 
 def test_deployment_is_ha_probed_bounded_and_locked_down(

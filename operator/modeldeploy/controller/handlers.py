@@ -67,6 +67,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.peering.lifetime = 30
     settings.execution.max_workers = 4  # handlers are async; only kopf's own sync work uses threads
     settings.watching.server_timeout = 120
+    if memo.get("namespaces"):
+        # Exact namespaces (the namespaced install): no cluster-wide discovery of namespaces or CRDs, which
+        # its roles do not grant; every resource here is named in full (group, version, plural).
+        settings.scanning.disabled = True
     if "wiring" not in memo:
         memo["wiring"] = build_wiring(
             connections=int(memo.get("workers", Settings.workers)) + 4, data_root=memo.get("data_root")
