@@ -110,7 +110,11 @@ class ChildWatch:
                 self.resource_version = None
             except Exception as exc:  # connection reset, apiserver restart, a 5xx: resume after a pause
                 log.warning(
-                    "watch of %s %s failed, retrying in %.0fs: %s", self.kind.plural, self._where, backoff, exc
+                    "watch of %s %s failed, retrying in %.0fs: %s",
+                    self.kind.plural,
+                    self._where,
+                    backoff,
+                    exc,
                 )
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
