@@ -14,10 +14,12 @@ from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from modeldeploy.backends.kubernetes.cache import ChildCache
+from modeldeploy.controller.events import AsyncEventSink
 from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
 from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.controller.retraining import DefaultRetrainer
 from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
+from modeldeploy.observability.metrics import EVENTS_DROPPED
 from modeldeploy.ports import BackendError, Owner, ServingBackend
 
 if TYPE_CHECKING:
@@ -81,7 +83,7 @@ def build_wiring(
         Reconciler(
             backends=backends,
             store=MeteredStatusStore(KubeStatusStore(api)),
-            events=MeteredEventSink(KubeEventSink(dyn)),
+            events=MeteredEventSink(AsyncEventSink(KubeEventSink(dyn), on_drop=EVENTS_DROPPED.inc)),
             analysis=AnalysisService(data_root=data_root),
             retraining=DefaultRetrainer(api),
         )

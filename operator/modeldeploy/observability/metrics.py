@@ -142,6 +142,11 @@ EVENTS = Counter(
     [*_RES, "type", "reason"],
     registry=REGISTRY,
 )
+EVENTS_DROPPED = Counter(
+    "modeldeploy_events_dropped_total",
+    "Kubernetes Events not posted because the API was too slow to keep up (the buffer was full).",
+    registry=REGISTRY,
+)
 
 _PHASES = tuple(p.value for p in Phase)
 # Series per resource that `forget` must remove: label values beyond (namespace, name) are remembered here.
