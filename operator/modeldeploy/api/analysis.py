@@ -73,11 +73,19 @@ class Metric(ApiModel):
     min: float | None = Field(None, description="Fails below this value.")
     max: float | None = Field(None, description="Fails above this value.")
     failure_limit: int = Field(
-        0, ge=0, le=100, description="Failed measurements tolerated before the metric fails."
+        0,
+        ge=0,
+        le=100,
+        description="Failed measurements in a step tolerated before the metric fails (as Argo Rollouts: "
+        "counted over the step, a success does not reset them; a tolerated failure never passes the step).",
     )
-    inconclusive_limit: int = Field(0, ge=0, le=100, description="Inconclusive measurements tolerated.")
+    inconclusive_limit: int = Field(
+        0, ge=0, le=100, description="Inconclusive measurements (no data) in a step tolerated."
+    )
     on_inconclusive: Literal["pause", "fail", "ignore"] = Field(
-        "pause", description="What happens past inconclusiveLimit (no data, or between the thresholds' gap)."
+        "pause",
+        description="Past inconclusiveLimit: pause for promote or abort, fail the metric, or ignore it "
+        "(it no longer holds the step).",
     )
 
     @cel(
@@ -189,7 +197,13 @@ class Drift(ApiModel):
         description="Multiple-testing correction applied to p-value tests across features.",
     )
     min_sample_size: int = Field(1000, ge=30, le=100_000_000, description="Fewer live rows: no verdict.")
-    confirmations: int = Field(2, ge=1, le=100, description="Consecutive drifted checks that confirm drift.")
+    confirmations: int = Field(
+        2,
+        ge=1,
+        le=100,
+        description="Drifted analyses in a row that confirm drift; until then a drifted analysis holds "
+        "the step without failing it.",
+    )
 
     @cel(
         "size(self.numerical) + size(self.categorical) > 0 || has(self.prediction)",

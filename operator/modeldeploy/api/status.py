@@ -158,15 +158,34 @@ class AnalysisResult(_Model):
     dataset_drift_share: float | None = None
     drift_detected: bool = False
     drift_id: str | None = None
+    # The drift part's own verdict (None: no drift configured), so the machine can tell a drift that could
+    # not be evaluated from a metric that had no data.
+    drift_verdict: Verdict | None = None
+
+
+class MetricTally(_Model):
+    """One metric's failed and inconclusive measurements in the current step."""
+
+    name: str
+    failures: int = 0
+    inconclusives: int = 0
 
 
 class Counters(_Model):
-    """Consecutive analysis outcomes for the current candidate; reset when the candidate changes."""
+    """Analysis outcomes for the current candidate and step; reset when the step or the candidate changes.
+
+    ``metrics`` counts each metric's failed and inconclusive measurements in the step (as Argo Rollouts
+    counts them in one analysis run: a success does not reset them; a list, not a map, so that a JSON merge
+    patch replaces it whole instead of leaving a reset count behind);
+    ``consecutiveDrifts`` counts drifted analyses in a row, for ``analysis.drift.confirmations``.
+    """
 
     consecutive_failures: int = 0
     consecutive_inconclusives: int = 0
     consecutive_errors: int = 0
     consecutive_successes: int = 0
+    consecutive_drifts: int = 0
+    metrics: list[MetricTally] = Field(default_factory=list)
 
 
 class ManualAction(StrEnum):
