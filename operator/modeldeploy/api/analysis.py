@@ -9,7 +9,7 @@ from pydantic import Field
 
 from . import patterns
 from .base import ApiModel, cel
-from .duration import Duration
+from .duration import Bounds, Duration
 
 BuiltinMetric = Literal["errorRate", "latencyP50", "latencyP90", "latencyP95", "latencyP99", "requestRate"]
 NumericalTest = Literal["ks", "psi", "jensenShannon", "wasserstein"]
@@ -21,6 +21,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "ks": 0.05, "chiSquared": 0.05, "psi": 0.2, "jensenShannon": 0.1, "wasserstein": 0.1,
 }  # fmt: skip
 P_VALUE_TESTS = frozenset({"ks", "chiSquared"})
+# Features one drift analysis tests: the spec's lists together, and the operator's cap when a spec names
+# none (a prediction-only spec would otherwise test every column of whatever file it is pointed at).
+MAX_FEATURES = 256
 
 _NAME = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=128)]
 _THRESHOLD_RULE = (
@@ -127,7 +130,9 @@ class DataRef(ApiModel):
 class LiveData(DataRef):
     """Where served requests land (e.g. the Azure ML data collector's model_inputs), read over ``window``."""
 
-    window: Duration = "1h"
+    window: Annotated[
+        Duration, Bounds("analysis.drift.live.window", "1m", "168h", note=" (one folder per hour is read)")
+    ] = "1h"
 
 
 class NumericalFeature(ApiModel, _Thresholds):
@@ -181,7 +186,9 @@ class Drift(ApiModel):
 
     reference: DataRef
     live: LiveData
-    interval: Duration = Field("15m", description="How often drift is computed.")
+    interval: Annotated[Duration, Bounds("analysis.drift.interval", "1s", "24h")] = Field(
+        "15m", description="How often drift is computed."
+    )
     numerical: list[NumericalFeature] = Field(
         default_factory=list, max_length=256, json_schema_extra=_FEATURE_LIST
     )
@@ -213,6 +220,13 @@ class Drift(ApiModel):
         return bool(self.numerical or self.categorical or self.prediction)
 
     @cel(
+        f"size(self.numerical) + size(self.categorical) <= {MAX_FEATURES}",
+        f"analysis.drift watches at most {MAX_FEATURES} features (numerical and categorical together)",
+    )
+    def _few_enough(self) -> bool:
+        return len(self.numerical) + len(self.categorical) <= MAX_FEATURES
+
+    @cel(
         "self.numerical.all(n, !self.categorical.exists(c, c.name == n.name))",
         "analysis.drift: a feature name may appear in numerical or in categorical, not both",
     )
@@ -221,7 +235,9 @@ class Drift(ApiModel):
 
 
 class Analysis(ApiModel):
-    interval: Duration = Field("1m", description="How often metrics are measured.")
+    interval: Annotated[Duration, Bounds("analysis.interval", "1s", "1h")] = Field(
+        "1m", description="How often metrics are measured."
+    )
     prometheus_address: str | None = Field(
         None,
         pattern=patterns.HTTP_URL,

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from . import patterns
 from .base import ApiModel, cel
-from .duration import Duration
+from .duration import Bounds, Duration
 
 _InputValue = Annotated[str, Field(max_length=2048)]
 
@@ -45,7 +45,7 @@ class Retrain(ApiModel):
     type: Literal["azuremlPipeline", "event"]
     azureml_pipeline: PipelineRetrain | None = None
     event: EventRetrain | None = None
-    cooldown: Duration = Field(
+    cooldown: Annotated[Duration, Bounds("rollback.retrain.cooldown", "0s", "720h")] = Field(
         "24h",
         description="At most one trigger per cooldown, however often drift recurs; a drift confirmed "
         "inside it fires at the first analysis after it ends if it is still there.",

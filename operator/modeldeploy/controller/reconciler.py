@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from modeldeploy.api.spec import ModelDeploymentSpec
+from modeldeploy.api.spec import ModelDeploymentSpec, object_name_problem
 from modeldeploy.api.status import AnalysisResult, Condition, ConditionStatus, ModelDeploymentStatus
 from modeldeploy.controller.translate import desired_revision, plan_of
 from modeldeploy.ports import (
@@ -93,10 +93,14 @@ class Reconciler:
         rv: str = meta["resourceVersion"]
         generation = int(meta.get("generation", 1))
         previous = ModelDeploymentStatus.model_validate(body.get("status") or {})
+        # An object stored before the CRD carried the rule (or on a cluster without it) is refused here.
+        name_problem = object_name_problem(owner.name)
+        if name_problem is not None:
+            return self._invalid(owner, rv, generation, previous, name_problem)
         try:
             spec = ModelDeploymentSpec.model_validate(body.get("spec") or {})
         except ValidationError as exc:
-            return self._invalid(owner, rv, generation, previous, exc)
+            return self._invalid(owner, rv, generation, previous, invalid_spec_message(exc))
 
         outcome = Outcome(previous, None, rv)
         try:
@@ -207,9 +211,8 @@ class Reconciler:
     # ---- conditions the machine does not own ------------------------------------------------------------
 
     def _invalid(
-        self, owner: Owner, rv: str, generation: int, previous: ModelDeploymentStatus, exc: ValidationError
+        self, owner: Owner, rv: str, generation: int, previous: ModelDeploymentStatus, message: str
     ) -> Outcome:
-        message = invalid_spec_message(exc)
         now = self.clock()
         status = _with_condition(
             previous, SPEC_CONDITION, ConditionStatus.FALSE, "InvalidSpec", message, generation, now
