@@ -11,6 +11,7 @@ from modeldeploy.api.status import (
     ModelDeploymentStatus,
     PauseReason,
     Phase,
+    Verdict,
 )
 from modeldeploy.rollout.plan import RolloutPlan
 from modeldeploy.rollout.revision import DesiredRevision
@@ -98,11 +99,35 @@ def conditions_for(
         )
 
     available = status.stable is not None and stable_readiness is Readiness.READY
-    drift = status.last_analysis is not None and status.last_analysis.drift_detected
-    return [
+    last = status.last_analysis
+    drift = last is not None and last.drift_detected
+    out = [
         cond("Available", available, "StableReady" if available else "NoReadyStable"),
         cond("Progressing", status.candidate is not None, phase.value),
         cond("Paused", status.pause is not None, status.pause.reason.value if status.pause else "NotPaused"),
         cond("Healthy", phase is Phase.PROMOTED, phase.value),
         cond("DriftDetected", drift, "Drift" if drift else "NoDrift"),
     ]
+    r = status.retraining
+    if r is not None and r.attempts and not r.delivered:
+        gave_up = r.retry_at is None
+        why = f"{r.attempts} failed attempt(s) for drift {r.drift_id}: {r.last_error}"
+        out.append(
+            cond(
+                "RetrainingDelivered", False, "RetrainingFailed", ("gave up after " if gave_up else "") + why
+            )
+        )
+    elif r is not None:
+        out.append(cond("RetrainingDelivered", r.delivered, "Delivered" if r.delivered else "Pending"))
+    if last is not None:
+        # An analysis that could not run (a bad answer, a cap hit, an exception) says so here, with why.
+        broken = last.verdict is Verdict.ERROR
+        out.append(
+            cond(
+                "AnalysisHealthy",
+                not broken,
+                "AnalysisError" if broken else "Measured",
+                last.message if broken else "",
+            )
+        )
+    return out

@@ -16,7 +16,7 @@ from modeldeploy.api.status import (
     RetrainingTrigger,
     Verdict,
 )
-from modeldeploy.rollout.actions import EventType, FireRetraining
+from modeldeploy.rollout.actions import EventType
 from modeldeploy.rollout.limits import Outcome, judge
 from modeldeploy.rollout.progress import fail
 from modeldeploy.rollout.work import Work
@@ -75,10 +75,11 @@ def maybe_retrain(w: Work, result: AnalysisResult, confirmed: bool) -> None:
     cooldown = timedelta(seconds=w.inputs.plan.retrain_cooldown)
     if last is not None and last.fired_at is not None and w.inputs.now < last.fired_at + cooldown:
         return  # fired at the next analysis after the cooldown if the drift is still there
-    features = tuple(sorted(d.feature for d in result.drift if d.verdict is Verdict.FAILED))
-    w.retrain.append(FireRetraining(revision=result.revision, drift_id=key, features=features))
+    features = sorted(d.feature for d in result.drift if d.verdict is Verdict.FAILED)
+    # The call itself is an action of every decision while the trigger is undelivered and due (see
+    # machine._world_actions): a crash before it, or a failed call, is retried from the status.
     trigger = RetrainingTrigger(
-        drift_id=key, revision=result.revision, features=list(features), fired_at=w.inputs.now
+        drift_id=key, revision=result.revision, features=features, fired_at=w.inputs.now, delivered=False
     )
     w.update(retraining=trigger)
     w.note(
@@ -102,6 +103,8 @@ def judge_candidate(w: Work) -> bool:
     counters = count(j.counters, j.outcome)
     w.update(last_analysis=r, counters=counters)
     maybe_retrain(w, r, j.drift_confirmed)
+    if j.outcome is Outcome.ERROR and counters.consecutive_errors == 1:
+        _note_error(w, r)
     detail = "; ".join(j.reasons) or r.message or _failing_metrics(r)
     if j.outcome is Outcome.FAILED and j.drift_confirmed:
         drift = (r.message or _failing_metrics(r)).removeprefix("drift: ")
@@ -155,9 +158,18 @@ def judge_stable(w: Work) -> bool:
     if w.inputs.plan.monitor_interval is None or not is_new(r, s.last_analysis):
         return False
     j = judge(r, s.counters, w.inputs.plan)
-    w.update(last_analysis=r, counters=j.counters)
+    counters = count(j.counters, j.outcome)
+    w.update(last_analysis=r, counters=counters)
     maybe_retrain(w, r, j.drift_confirmed)
+    if j.outcome is Outcome.ERROR and counters.consecutive_errors == 1:
+        _note_error(w, r)
     return True
+
+
+def _note_error(w: Work, r: AnalysisResult) -> None:
+    """The first analysis error in a row is an Event (the AnalysisHealthy condition holds it after)."""
+    msg = f"analysis of {r.revision} could not run: {r.message or 'no detail'}"
+    w.note(EventType.WARNING, "AnalysisError", msg, r.revision)
 
 
 def _failing_metrics(r: AnalysisResult) -> str:
