@@ -51,7 +51,7 @@ from modeldeploy.rollout.actions import (
     RunAnalysis,
     SetTraffic,
 )
-from modeldeploy.rollout.conditions import set_condition
+from modeldeploy.rollout.conditions import retraining_condition, set_condition
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 log = logging.getLogger(__name__)
@@ -219,6 +219,7 @@ class Reconciler:
                         self.events.emit(owner, type_, reason, message)
                     case RequeueAfter(seconds=seconds):
                         outcome.requeue_after = seconds
+            _wake_for_retraining_retry(outcome, now)
             if analysis is None:
                 return
 
@@ -251,7 +252,13 @@ class Reconciler:
             self.events.emit(
                 owner, EventType.NORMAL, "RetrainingTriggered", f"drift in {features}: started {ref}"
             )
-        status = outcome.status.model_copy(update={"retraining": trigger.model_copy(update=update)})
+        trigger = trigger.model_copy(update=update)
+        status = outcome.status.model_copy(update={"retraining": trigger})
+        condition = retraining_condition(trigger, outcome.status.observed_generation or 1)
+        if condition is not None:
+            status = status.model_copy(
+                update={"conditions": set_condition(status.conditions, condition, now)}
+            )
         outcome.resource_version = self.store.write_status(
             owner, outcome.resource_version, status, outcome.status
         )
@@ -311,6 +318,16 @@ class Reconciler:
                 owner, outcome.resource_version, status, outcome.status
             )
             outcome.status = status
+
+
+def _wake_for_retraining_retry(outcome: Outcome, now: datetime) -> None:
+    """A retraining call that failed in this pass set its next attempt after the decision chose when to
+    wake; wake for it too."""
+    r = outcome.status.retraining
+    if r is None or r.delivered or r.retry_at is None or r.retry_at <= now:
+        return
+    wait = (r.retry_at - now).total_seconds()
+    outcome.requeue_after = wait if outcome.requeue_after is None else min(outcome.requeue_after, wait)
 
 
 def invalid_spec_message(exc: ValidationError) -> str:

@@ -11,6 +11,7 @@ from modeldeploy.api.status import (
     ModelDeploymentStatus,
     PauseReason,
     Phase,
+    RetrainingTrigger,
     Verdict,
 )
 from modeldeploy.rollout.plan import RolloutPlan
@@ -108,17 +109,9 @@ def conditions_for(
         cond("Healthy", phase is Phase.PROMOTED, phase.value),
         cond("DriftDetected", drift, "Drift" if drift else "NoDrift"),
     ]
-    r = status.retraining
-    if r is not None and r.attempts and not r.delivered:
-        gave_up = r.retry_at is None
-        why = f"{r.attempts} failed attempt(s) for drift {r.drift_id}: {r.last_error}"
-        out.append(
-            cond(
-                "RetrainingDelivered", False, "RetrainingFailed", ("gave up after " if gave_up else "") + why
-            )
-        )
-    elif r is not None:
-        out.append(cond("RetrainingDelivered", r.delivered, "Delivered" if r.delivered else "Pending"))
+    retraining = retraining_condition(status.retraining, generation)
+    if retraining is not None:
+        out.append(retraining)
     if last is not None:
         # An analysis that could not run (a bad answer, a cap hit, an exception) says so here, with why.
         broken = last.verdict is Verdict.ERROR
@@ -131,3 +124,29 @@ def conditions_for(
             )
         )
     return out
+
+
+def retraining_condition(r: RetrainingTrigger | None, generation: int) -> Condition | None:
+    """RetrainingDelivered: whether the last confirmed drift's retraining call went through (the reconciler
+    records each attempt; it also sets this at once, so the failure shows before the next decision)."""
+    if r is None:
+        return None
+    if r.delivered:
+        ok, reason, message = True, "Delivered", ""
+    elif r.attempts:
+        why = f"{r.attempts} failed attempt(s) for drift {r.drift_id}: {r.last_error}"
+        ok, reason, message = (
+            False,
+            "RetrainingFailed",
+            ("gave up after " if r.retry_at is None else "") + why,
+        )
+    else:
+        ok, reason, message = False, "Pending", ""
+    status = ConditionStatus.TRUE if ok else ConditionStatus.FALSE
+    return Condition(
+        type="RetrainingDelivered",
+        status=status,
+        reason=reason,
+        message=message,
+        observed_generation=generation,
+    )
