@@ -6,7 +6,7 @@ from typing import Any
 
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.controller.translate import desired_revision, plan_of
-from modeldeploy.rollout.plan import Step
+from modeldeploy.rollout.plan import MetricLimits, Step
 from tests.backends.kubernetes.specs import kubernetes_spec
 
 
@@ -106,3 +106,39 @@ def test_only_serving_changes_cut_a_new_revision() -> None:
     assert desired_revision("budget", _spec(image="registry.example/scorer:1.0.1")).name != base.name
     assert base.name.startswith("budget-")
     assert len(base.short_name) <= 32
+
+
+def test_every_limit_and_rollback_switch_reaches_the_plan() -> None:
+    """#13: these spec fields were accepted and dropped on the way to the machine."""
+    spec = _spec(
+        analysis={
+            "metrics": [
+                {
+                    "name": "err",
+                    "provider": "prometheus",
+                    "builtin": "errorRate",
+                    "max": 0.01,
+                    "failureLimit": 3,
+                    "inconclusiveLimit": 2,
+                    "onInconclusive": "fail",
+                }
+            ],
+            "drift": {
+                "reference": {"uri": "file:///data/ref.parquet"},
+                "live": {"uri": "file:///data/live.parquet"},
+                "numerical": [{"name": "amount"}],
+                "confirmations": 4,
+            },
+        },
+        rollback={
+            "onDrift": False,
+            "onMetricFailure": False,
+            "retrain": {"type": "event", "event": {"url": "https://hooks.example.com/x"}, "cooldown": "6h"},
+        },
+    )
+    plan = plan_of(spec)
+    assert plan.metric_limits == (MetricLimits("err", 3, 2, "fail"),)
+    assert plan.drift_confirmations == 4
+    assert plan.rollback_on_drift is False
+    assert plan.rollback_on_metric_failure is False
+    assert plan.retrain_cooldown == 6 * 3600

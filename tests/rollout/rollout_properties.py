@@ -16,7 +16,13 @@ from rollout_world import World
 from modeldeploy.api.status import ManualAction, ModelDeploymentStatus, Phase, Verdict
 from modeldeploy.rollout import Decision, Inputs, RolloutPlan, Step, names_to_observe
 from modeldeploy.rollout.actions import EmitEvent, SetTraffic
-from modeldeploy.rollout.plan import blue_green_steps, canary_steps, champion_challenger_steps, shadow_steps
+from modeldeploy.rollout.plan import (
+    MetricLimits,
+    blue_green_steps,
+    canary_steps,
+    champion_challenger_steps,
+    shadow_steps,
+)
 from modeldeploy.rollout.serving import Readiness, TrafficSplit
 
 MODELS = ("v1", "v2", "v3")
@@ -41,6 +47,20 @@ plans = st.builds(
     scale_down_delay=st.sampled_from([0.0, 45.0]),
     retrain_on_drift=st.booleans(),
     monitor_interval=st.sampled_from([None, 120.0]),
+    # The fields #13 made honoured: every invariant must hold whatever they say.
+    retrain_cooldown=st.sampled_from([0.0, 600.0]),
+    drift_confirmations=st.integers(1, 3),
+    rollback_on_drift=st.booleans(),
+    rollback_on_metric_failure=st.booleans(),
+    metric_limits=st.one_of(
+        st.just(()),
+        st.builds(
+            lambda f, i, on: (MetricLimits("error_rate", f, i, on),),
+            st.integers(0, 2),
+            st.integers(0, 2),
+            st.sampled_from(["pause", "fail", "ignore"]),
+        ),
+    ),
 )
 models = st.sampled_from(MODELS)
 ticks = st.tuples(st.just("tick"), st.sampled_from([0, 5, 30, 30, 61, 61, 130, 700]))

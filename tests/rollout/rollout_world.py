@@ -149,6 +149,9 @@ class World:
             self.analysis = self._analyse(action)
         elif isinstance(action, FireRetraining):
             self.retrained.append(action)
+            if self.status.retraining is not None:  # the reconciler records a delivered call
+                delivered = self.status.retraining.model_copy(update={"delivered": True, "attempts": 1})
+                self.status = self.status.model_copy(update={"retraining": delivered})
         elif isinstance(action, EmitEvent):
             self.events.append(action)
 

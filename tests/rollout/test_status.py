@@ -25,6 +25,8 @@ def test_an_empty_status_is_valid() -> None:
             "consecutiveInconclusives": 0,
             "consecutiveErrors": 0,
             "consecutiveSuccesses": 0,
+            "consecutiveDrifts": 0,
+            "metrics": [],
         },
         "failedRevisions": [],
         "retiredRevisions": [],

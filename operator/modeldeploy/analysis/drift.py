@@ -13,6 +13,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from modeldeploy.api.analysis import MAX_FEATURES
+from modeldeploy.caps import LimitExceeded
+
 from . import categorical, numerical
 from .methods import choose_method, infer_kind, threshold_for
 from .types import (
@@ -54,11 +57,20 @@ class ReferenceProfile:
 def _feature_list(config: DriftConfig, reference: Columns) -> list[tuple[FeatureConfig, bool]]:
     preds = {f.name for f in config.prediction_features}
     feats = config.features or tuple(FeatureConfig(n) for n in reference if n not in preds)
+    if len(feats) > MAX_FEATURES:
+        # A spec naming no features tests every reference column: a file with thousands of columns must
+        # not become thousands of tests (and status entries) per interval.
+        raise LimitExceeded(
+            f"the reference data has {len(feats)} columns to test: more than {MAX_FEATURES}, the operator's "
+            "limit; name the features in analysis.drift.numerical / categorical"
+        )
     chosen = [(f, False) for f in feats] + [(f, True) for f in config.prediction_features]
     absent = [f.name for f, _ in chosen if f.name not in reference]
     if absent:
+        names = sorted(reference)
+        shown = f"{names[:20]}" + (f" and {len(names) - 20} more" if len(names) > 20 else "")
         raise ValueError(
-            f"drift features {absent} are not columns of the reference data (columns: {sorted(reference)}); "
+            f"drift features {absent[:20]} are not columns of the reference data (columns: {shown}); "
             "fix drift.features or the reference dataset"
         )
     return chosen

@@ -116,4 +116,5 @@ def status_record(
         dataset_drift_share=drift.drifted_share if drift else None,
         drift_detected=bool(drift and drift.verdict.value == "Failed"),
         drift_id=drift_id(result),
+        drift_verdict=drift.verdict if drift else None,
     )

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from modeldeploy.caps import MAX_HTTP_RESPONSE, LimitExceeded, read_capped
+
 from .providers import RetryPolicy, TransientError, with_retries
 from .types import MetricValue
 
@@ -63,7 +65,9 @@ class PrometheusProvider:
         url = f"{self.address}/api/v1/query?{args}"
         try:
             with urllib.request.urlopen(url, timeout=self.policy.timeout_seconds) as resp:
-                body: dict[str, Any] = json.load(resp)
+                raw = read_capped(resp, MAX_HTTP_RESPONSE, f"the answer of {self.address}")
+        except LimitExceeded as exc:
+            return MetricValue(None, str(exc), error=True)
         except urllib.error.HTTPError as exc:
             if exc.code >= 500 or exc.code == 429:
                 raise TransientError(f"HTTP {exc.code}") from exc
@@ -71,18 +75,31 @@ class PrometheusProvider:
             return MetricValue(None, f"prometheus rejected {promql!r}: HTTP {exc.code} {detail}")
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise TransientError(f"{self.address} unreachable: {getattr(exc, 'reason', exc)}") from exc
-        return _value(promql, body)
+        try:
+            return _value(promql, json.loads(raw))
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            # Something answered 200 that is not Prometheus (a login page, a proxy, another API): a
+            # misconfigured address, not missing data.
+            what = (
+                f"{self.address} answered HTTP 200 with something other than the Prometheus query API's JSON"
+            )
+            return MetricValue(
+                None, f"{what} ({type(exc).__name__}); check analysis.prometheusAddress", error=True
+            )
 
 
 def _error_text(exc: urllib.error.HTTPError) -> str:
     try:
-        return str(json.load(exc).get("error", ""))
-    except (ValueError, OSError):
+        return str(json.loads(read_capped(exc, MAX_HTTP_RESPONSE, "error body")).get("error", ""))[:200]
+    except (ValueError, OSError, AttributeError):
         return ""
 
 
-def _value(promql: str, body: dict[str, Any]) -> MetricValue:
-    data = body.get("data", {})
+def _value(promql: str, body: Any) -> MetricValue:
+    """The one number of a query answer; raises ValueError/TypeError/KeyError on a body of another shape."""
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise ValueError("no data object")
+    data = body["data"]
     kind, result = data.get("resultType"), data.get("result")
     if kind == "scalar":
         samples = [result]

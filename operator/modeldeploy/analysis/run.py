@@ -37,6 +37,8 @@ def check_metric(
         msg = f"metric {check.name!r}: no provider {check.provider!r} configured (configured: {known})"
         return MetricOutcome(check.name, Verdict.ERROR, None, msg)
     answer = provider.query(check.query, check.params, start, end)
+    if answer.value is None and answer.error:
+        return MetricOutcome(check.name, Verdict.ERROR, None, f"metric {check.name!r}: {answer.message}")
     if answer.value is None:
         return MetricOutcome(check.name, Verdict.INCONCLUSIVE, None, answer.message)
     v = answer.value

@@ -6,6 +6,7 @@ naming what was missing; ``run_analysis`` turns that into an Inconclusive verdic
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+from modeldeploy.caps import MAX_DATA_FILES, MAX_DATA_TOTAL, MAX_LIVE_HOURS, LimitExceeded, check_size
 
 from .stores import BlobStore, ContainerClient, LocalStore, Store, expand
 from .stores import DataUnavailable as DataUnavailable  # its home before stores existed
@@ -120,10 +123,20 @@ UNREADABLE = (pa.ArrowInvalid, pa.ArrowTypeError, json.JSONDecodeError, UnicodeD
 def read_each(store: Store, names: Iterable[str], parse: Callable[[bytes, str], pa.Table]) -> list[pa.Table]:
     """Each named file through ``parse(data, name)``; one that does not parse is ``DataUnavailable`` naming
     it."""
+    names = list(names)
+    if len(names) > MAX_DATA_FILES:
+        where = store.describe(names[0].rsplit("/", 1)[0])
+        raise LimitExceeded(
+            f"{len(names)} data files at {where}: more than {MAX_DATA_FILES}, the operator's limit"
+        )
     tables: list[pa.Table] = []
+    total = 0
     for name in names:
+        data = store.read(name)
+        total += len(data)
+        check_size(total, MAX_DATA_TOTAL, f"the data files of one window (up to {store.describe(name)})")
         try:
-            tables.append(parse(store.read(name), name))
+            tables.append(parse(data, name))
         except UNREADABLE as exc:
             raise DataUnavailable(f"unreadable data at {store.describe(name)}: {exc}") from exc
     return tables
@@ -199,6 +212,13 @@ class DataCollectorSource:
 
     def hours(self, start: datetime, end: datetime) -> list[str]:
         t = _utc(start).replace(minute=0, second=0, microsecond=0)
+        span = (_utc(end) - t).total_seconds() / 3600
+        if span > MAX_LIVE_HOURS + 1:  # +1: a window of N hours touches N+1 hour folders unless aligned
+            where = self.store.describe(self.folder)
+            raise LimitExceeded(
+                f"the live window touches {math.ceil(span)} hour folders of {where}: more than "
+                f"{MAX_LIVE_HOURS}, the operator's limit (shorten analysis.drift.live.window)"
+            )
         out = []
         while t < _utc(end):
             out.append(f"{self.folder}/{t:%Y/%m/%d/%H}/")

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from modeldeploy.caps import MAX_DATA_FILE, check_size, read_capped
+
 GLOB_CHARS = frozenset("*?[")
 
 
@@ -74,7 +76,9 @@ class LocalStore:
     def read(self, name: str) -> bytes:
         self.check(name)
         try:
-            return Path(name).read_bytes()
+            with open(name, "rb") as f:
+                check_size(os.fstat(f.fileno()).st_size, MAX_DATA_FILE, f"data file {name}")
+                return read_capped(f, MAX_DATA_FILE, f"data file {name}")
         except OSError as exc:
             raise DataUnavailable(f"cannot read {name}: {exc}") from exc
 
@@ -129,10 +133,15 @@ class BlobStore:
     def read(self, name: str) -> bytes:
         from azure.core.exceptions import AzureError
 
+        what = f"data file {self.describe(name)}"
         try:
-            return bytes(self.client.download_blob(name).readall())
+            download = self.client.download_blob(name)
+            check_size(getattr(download, "size", None), MAX_DATA_FILE, what)  # known before any byte
+            data = bytes(download.readall())
         except AzureError as exc:
             raise DataUnavailable(f"cannot read {self.describe(name)}: {type(exc).__name__}: {exc}") from exc
+        check_size(len(data), MAX_DATA_FILE, what)
+        return data
 
     def describe(self, path: str) -> str:
         return f"{self.location}/{path.lstrip('/')}" if self.location else f"blob {path!r}"

@@ -123,10 +123,13 @@ class DriftResult:
 
 @dataclass(frozen=True)
 class MetricValue:
-    """A provider's answer: a value, or none with the reason (no data, timeout, unreachable)."""
+    """A provider's answer: a value, or none with the reason (no data, timeout, unreachable). ``error``: the
+    answer itself was wrong (not the API's JSON, too large): a misconfiguration, reported as an Error rather
+    than waited out as missing data."""
 
     value: float | None
     message: str = ""
+    error: bool = False
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,12 @@ class Locator:
 
     def parse(self, uri: str) -> Location:
         """Raises ``DataUnavailable`` for a URI the operator cannot read, whatever Azure says."""
+        try:
+            return self._parse(uri)
+        except ValueError as exc:  # urlparse on what the API's pattern lets through, e.g. "https://]"
+            raise DataUnavailable(f"{uri}: not a valid URI ({exc})") from exc
+
+    def _parse(self, uri: str) -> Location:
         if uri.startswith("file://"):
             if self.data_root is None:
                 raise DataUnavailable(

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from . import patterns
 from .base import ApiModel, cel
-from .duration import Duration
+from .duration import Bounds, Duration
 
 BuiltinMetric = Literal["errorRate", "latencyP50", "latencyP90", "latencyP95", "latencyP99", "requestRate"]
 NumericalTest = Literal["ks", "psi", "jensenShannon", "wasserstein"]
@@ -21,6 +21,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "ks": 0.05, "chiSquared": 0.05, "psi": 0.2, "jensenShannon": 0.1, "wasserstein": 0.1,
 }  # fmt: skip
 P_VALUE_TESTS = frozenset({"ks", "chiSquared"})
+# Features one drift analysis tests: the spec's lists together, and the operator's cap when a spec names
+# none (a prediction-only spec would otherwise test every column of whatever file it is pointed at).
+MAX_FEATURES = 256
 
 _NAME = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=128)]
 _THRESHOLD_RULE = (
@@ -73,11 +76,19 @@ class Metric(ApiModel):
     min: float | None = Field(None, description="Fails below this value.")
     max: float | None = Field(None, description="Fails above this value.")
     failure_limit: int = Field(
-        0, ge=0, le=100, description="Failed measurements tolerated before the metric fails."
+        0,
+        ge=0,
+        le=100,
+        description="Failed measurements in a step tolerated before the metric fails (as Argo Rollouts: "
+        "counted over the step, a success does not reset them; a tolerated failure never passes the step).",
     )
-    inconclusive_limit: int = Field(0, ge=0, le=100, description="Inconclusive measurements tolerated.")
+    inconclusive_limit: int = Field(
+        0, ge=0, le=100, description="Inconclusive measurements (no data) in a step tolerated."
+    )
     on_inconclusive: Literal["pause", "fail", "ignore"] = Field(
-        "pause", description="What happens past inconclusiveLimit (no data, or between the thresholds' gap)."
+        "pause",
+        description="Past inconclusiveLimit: pause for promote or abort, fail the metric, or ignore it "
+        "(it no longer holds the step).",
     )
 
     @cel(
@@ -119,7 +130,9 @@ class DataRef(ApiModel):
 class LiveData(DataRef):
     """Where served requests land (e.g. the Azure ML data collector's model_inputs), read over ``window``."""
 
-    window: Duration = "1h"
+    window: Annotated[
+        Duration, Bounds("analysis.drift.live.window", "1m", "168h", note=" (one folder per hour is read)")
+    ] = "1h"
 
 
 class NumericalFeature(ApiModel, _Thresholds):
@@ -173,7 +186,9 @@ class Drift(ApiModel):
 
     reference: DataRef
     live: LiveData
-    interval: Duration = Field("15m", description="How often drift is computed.")
+    interval: Annotated[Duration, Bounds("analysis.drift.interval", "1s", "24h")] = Field(
+        "15m", description="How often drift is computed."
+    )
     numerical: list[NumericalFeature] = Field(
         default_factory=list, max_length=256, json_schema_extra=_FEATURE_LIST
     )
@@ -189,7 +204,13 @@ class Drift(ApiModel):
         description="Multiple-testing correction applied to p-value tests across features.",
     )
     min_sample_size: int = Field(1000, ge=30, le=100_000_000, description="Fewer live rows: no verdict.")
-    confirmations: int = Field(2, ge=1, le=100, description="Consecutive drifted checks that confirm drift.")
+    confirmations: int = Field(
+        2,
+        ge=1,
+        le=100,
+        description="Drifted analyses in a row that confirm drift; until then a drifted analysis holds "
+        "the step without failing it.",
+    )
 
     @cel(
         "size(self.numerical) + size(self.categorical) > 0 || has(self.prediction)",
@@ -197,6 +218,13 @@ class Drift(ApiModel):
     )
     def _something_watched(self) -> bool:
         return bool(self.numerical or self.categorical or self.prediction)
+
+    @cel(
+        f"size(self.numerical) + size(self.categorical) <= {MAX_FEATURES}",
+        f"analysis.drift watches at most {MAX_FEATURES} features (numerical and categorical together)",
+    )
+    def _few_enough(self) -> bool:
+        return len(self.numerical) + len(self.categorical) <= MAX_FEATURES
 
     @cel(
         "self.numerical.all(n, !self.categorical.exists(c, c.name == n.name))",
@@ -207,7 +235,9 @@ class Drift(ApiModel):
 
 
 class Analysis(ApiModel):
-    interval: Duration = Field("1m", description="How often metrics are measured.")
+    interval: Annotated[Duration, Bounds("analysis.interval", "1s", "1h")] = Field(
+        "1m", description="How often metrics are measured."
+    )
     prometheus_address: str | None = Field(
         None,
         pattern=patterns.HTTP_URL,

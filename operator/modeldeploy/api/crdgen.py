@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from . import CATEGORIES, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION
-from .spec import ModelDeploymentSpec
+from .spec import MAX_OBJECT_NAME, OBJECT_NAME_MESSAGE, ModelDeploymentSpec
 from .status import ModelDeploymentStatus
 from .structural import Schema, to_structural
 
@@ -64,6 +64,10 @@ def crd() -> dict[str, Any]:
             "spec": spec_schema(),
             "status": status_schema(),
         },
+        # Only the root may see metadata.name; the operator checks the same (api.spec.object_name_problem).
+        "x-kubernetes-validations": [
+            {"rule": f"size(self.metadata.name) <= {MAX_OBJECT_NAME}", "message": OBJECT_NAME_MESSAGE}
+        ],
     }
     version = {
         "name": VERSION,

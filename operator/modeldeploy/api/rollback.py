@@ -8,7 +8,7 @@ from pydantic import Field
 
 from . import patterns
 from .base import ApiModel, cel
-from .duration import Duration
+from .duration import Bounds, Duration
 
 _InputValue = Annotated[str, Field(max_length=2048)]
 
@@ -45,8 +45,10 @@ class Retrain(ApiModel):
     type: Literal["azuremlPipeline", "event"]
     azureml_pipeline: PipelineRetrain | None = None
     event: EventRetrain | None = None
-    cooldown: Duration = Field(
-        "24h", description="At most one trigger per cooldown, however often drift recurs."
+    cooldown: Annotated[Duration, Bounds("rollback.retrain.cooldown", "0s", "720h")] = Field(
+        "24h",
+        description="At most one trigger per cooldown, however often drift recurs; a drift confirmed "
+        "inside it fires at the first analysis after it ends if it is still there.",
     )
 
     @cel(
@@ -62,7 +64,21 @@ class Retrain(ApiModel):
 
 
 class Rollback(ApiModel):
-    on_drift: bool = Field(True, description="Roll back when analysis.drift confirms drift during a rollout.")
-    on_metric_failure: bool = Field(True, description="Roll back when an analysis metric fails.")
-    failure_limit: int = Field(0, ge=0, le=100, description="Failed analyses tolerated before rolling back.")
+    on_drift: bool = Field(
+        True,
+        description="Roll back when analysis.drift confirms drift during a rollout; false: the candidate "
+        "keeps its traffic and the rollout pauses (Warning event DriftDetected) for promote or abort.",
+    )
+    on_metric_failure: bool = Field(
+        True,
+        description="Roll back when analysis fails on a metric (past failureLimit); false: the candidate "
+        "keeps its traffic and the rollout pauses (Warning event AnalysisFailed) for promote or abort.",
+    )
+    failure_limit: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="Failed analyses in a row tolerated before rolling back (an analysis fails when a "
+        "metric is past its own failureLimit).",
+    )
     retrain: Retrain | None = None

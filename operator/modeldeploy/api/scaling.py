@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field
 
 from . import patterns
 from .base import ApiModel, cel
-from .duration import Duration
+from .duration import Bounds, Duration
+
+
+def _iana_zone(name: str) -> str:
+    # The apiserver can only check the shape (a pattern); the operator knows the zone database, so an
+    # unknown zone is refused here rather than silently scheduling in UTC.
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"autoscaling.schedules[].timeZone must be an IANA time zone name such as Europe/Berlin, "
+            f"got {name!r}"
+        ) from None
+    return name
 
 
 class ScheduledWindow(ApiModel):
@@ -14,9 +30,14 @@ class ScheduledWindow(ApiModel):
 
     name: str = Field(pattern=patterns.DNS_LABEL, max_length=63)
     cron: str = Field(pattern=patterns.CRON, max_length=128, description='Five fields, e.g. "0 8 * * 1-5".')
-    duration: Duration
+    duration: Annotated[Duration, Bounds("autoscaling.schedules[].duration", "1m", "168h")]
     min_replicas: int = Field(ge=1, le=1000)
-    time_zone: str = Field("UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", max_length=64)
+    time_zone: Annotated[str, AfterValidator(_iana_zone)] = Field(
+        "UTC",
+        pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$",
+        max_length=64,
+        description="An IANA time zone name such as Europe/Berlin.",
+    )
 
 
 # The platform's CPU target, written once: the API default, and what every backend uses without autoscaling.
@@ -27,7 +48,7 @@ class Autoscaling(ApiModel):
     min_replicas: int = Field(1, ge=1, le=1000)
     max_replicas: int = Field(ge=1, le=1000)
     target_cpu_utilization: int = Field(DEFAULT_TARGET_CPU, ge=1, le=100, alias="targetCPUUtilization")
-    scale_in_delay: Duration = Field(
+    scale_in_delay: Annotated[Duration, Bounds("autoscaling.scaleInDelay", "1m", "168h")] = Field(
         "5m", description="Wait this long below target before removing replicas."
     )
     schedules: list[ScheduledWindow] = Field(

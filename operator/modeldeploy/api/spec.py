@@ -95,6 +95,21 @@ __all__ = [
     "parse_duration",
 ]
 
+MAX_HPA_SCALE_IN = "1h"
+# Every child carries the ModelDeployment's name as a label value (at most 63 characters); revision names,
+# Azure ML deployment names and HTTPRoutes are derived so as to fit once the object name does.
+MAX_OBJECT_NAME = 63
+OBJECT_NAME_MESSAGE = (
+    f"metadata.name must be at most {MAX_OBJECT_NAME} characters: it is the mlops.kdap.io/deployment label "
+    "value on every child the operator creates"
+)
+
+
+def object_name_problem(name: str) -> str | None:
+    """The Python twin of the CRD's root rule on metadata.name (None: the name fits)."""
+    return OBJECT_NAME_MESSAGE if len(name) > MAX_OBJECT_NAME else None
+
+
 _ON_AZUREML = "self.target.type == 'azureml' && has(self.target.azureml)"
 
 
@@ -170,6 +185,18 @@ class ModelDeploymentSpec(ApiModel):
     def _blue_green_analysis_defined(self) -> bool:
         bg = self.strategy.blue_green
         return bg is None or not bg.analysis or self.analysis is not None
+
+    @cel(
+        "self.target.type != 'kubernetes' || !has(self.autoscaling) || "
+        f"duration(self.autoscaling.scaleInDelay) <= duration('{MAX_HPA_SCALE_IN}')",
+        f"autoscaling.scaleInDelay must be at most {MAX_HPA_SCALE_IN} on a kubernetes target (the "
+        "HorizontalPodAutoscaler's longest stabilization window)",
+        field_path=".autoscaling.scaleInDelay",
+    )
+    def _hpa_scale_in_limit(self) -> bool:
+        a = self.autoscaling
+        limit = parse_duration(MAX_HPA_SCALE_IN)
+        return self.target.type != "kubernetes" or a is None or parse_duration(a.scale_in_delay) <= limit
 
     @cel(
         "!has(self.rollback.retrain) || (has(self.analysis) && has(self.analysis.drift))",

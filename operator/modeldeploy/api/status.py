@@ -21,16 +21,32 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 HISTORY_LIMIT = 20
 FAILED_REVISIONS_LIMIT = 10
+# Free text copied into status (analysis messages, parser and backend errors) is cut to this many
+# characters with a marker: the status is read by everyone allowed to list the object, and a message that
+# echoes a file, a column list or an HTTP body must neither leak it whole nor make the object huge.
+MAX_STATUS_TEXT = 1024
+
+
+def truncate(text: str, limit: int = MAX_STATUS_TEXT) -> str:
+    """``text`` cut to ``limit`` characters, ending in a marker that says how much was left out."""
+    if len(text) <= limit:
+        return text
+    cut = limit - 48
+    return f"{text[:cut]} [... truncated {len(text) - cut} characters; limit {limit}]"
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+_M = TypeVar("_M", bound=_Model)
 
 
 class Phase(StrEnum):
@@ -158,15 +174,34 @@ class AnalysisResult(_Model):
     dataset_drift_share: float | None = None
     drift_detected: bool = False
     drift_id: str | None = None
+    # The drift part's own verdict (None: no drift configured), so the machine can tell a drift that could
+    # not be evaluated from a metric that had no data.
+    drift_verdict: Verdict | None = None
+
+
+class MetricTally(_Model):
+    """One metric's failed and inconclusive measurements in the current step."""
+
+    name: str
+    failures: int = 0
+    inconclusives: int = 0
 
 
 class Counters(_Model):
-    """Consecutive analysis outcomes for the current candidate; reset when the candidate changes."""
+    """Analysis outcomes for the current candidate and step; reset when the step or the candidate changes.
+
+    ``metrics`` counts each metric's failed and inconclusive measurements in the step (as Argo Rollouts
+    counts them in one analysis run: a success does not reset them; a list, not a map, so that a JSON merge
+    patch replaces it whole instead of leaving a reset count behind);
+    ``consecutiveDrifts`` counts drifted analyses in a row, for ``analysis.drift.confirmations``.
+    """
 
     consecutive_failures: int = 0
     consecutive_inconclusives: int = 0
     consecutive_errors: int = 0
     consecutive_successes: int = 0
+    consecutive_drifts: int = 0
+    metrics: list[MetricTally] = Field(default_factory=list)
 
 
 class ManualAction(StrEnum):
@@ -187,12 +222,29 @@ class ManualRequest(_Model):
 
 
 class RetrainingTrigger(_Model):
-    """The last retraining fired, and which confirmed drift fired it."""
+    """The last retraining fired, and which confirmed drift fired it.
+
+    ``delivered`` is False from the decision to fire until the call succeeded; a failed call records
+    ``attempts``, ``lastError`` and ``retryAt`` (backing off), and a trigger that failed with no ``retryAt``
+    has been given up on. A trigger written before these fields existed counts as delivered.
+    """
 
     drift_id: str
     revision: str = ""
     features: list[str] = Field(default_factory=list)
     fired_at: datetime | None = None
+    delivered: bool = True
+    attempts: int = 0
+    last_error: str = ""
+    retry_at: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        """Whether the call should be made (again) now."""
+        if self.delivered:
+            return False
+        if self.attempts == 0:
+            return True
+        return self.retry_at is not None and self.retry_at <= now
 
 
 class HistoryEntry(_Model):
@@ -223,6 +275,30 @@ class ModelDeploymentStatus(_Model):
     last_handled_request_result: str = ""
     retraining: RetrainingTrigger | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
+
+    def bounded(self) -> ModelDeploymentStatus:
+        """This status with every free-text field cut by ``truncate`` (idempotent)."""
+
+        def cut(model: _M, *fields: str) -> _M:
+            updates = {
+                f: truncate(getattr(model, f)) for f in fields if len(getattr(model, f)) > MAX_STATUS_TEXT
+            }
+            return model.model_copy(update=updates) if updates else model
+
+        last = self.last_analysis
+        if last is not None:
+            last = cut(last, "message").model_copy(
+                update={"metrics": [cut(m, "message") for m in last.metrics]}
+            )
+        return cut(self, "message", "last_handled_request_result").model_copy(
+            update={
+                "conditions": [cut(c, "message") for c in self.conditions],
+                "failed_revisions": [cut(f, "message") for f in self.failed_revisions],
+                "history": [cut(h, "message") for h in self.history],
+                "retraining": cut(self.retraining, "last_error") if self.retraining else None,
+                "last_analysis": last,
+            }
+        )
 
     def to_body(self) -> dict[str, object]:
         """The status as the apiserver wants it: camelCase keys, RFC 3339 times, unset fields left out."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from .base import ApiModel, cel
-from .duration import Duration, parse_duration
+from .duration import Bounds, Duration, parse_duration
 
 Promotion = Literal["auto", "manual"]
 DistributionTest = Literal["ks", "chiSquared", "psi", "jensenShannon", "wasserstein"]
@@ -17,15 +17,13 @@ DistributionTest = Literal["ks", "chiSquared", "psi", "jensenShannon", "wasserst
 class Pause(ApiModel):
     """Wait at a step: for ``duration``, or, without one, until someone promotes (a manual gate)."""
 
-    duration: Duration | None = None
-
-    @cel(
-        "!has(self.duration) || duration(self.duration) > duration('0s')",
-        "pause.duration must be longer than 0s; leave it out for a manual gate",
-        field_path=".duration",
-    )
-    def _positive(self) -> bool:
-        return self.duration is None or parse_duration(self.duration) > 0
+    duration: (
+        Annotated[
+            Duration,
+            Bounds("pause.duration", "0s", "720h", above=True, note="; leave it out for a manual gate"),
+        ]
+        | None
+    ) = None
 
     @property
     def is_manual(self) -> bool:
@@ -92,28 +90,22 @@ class Shadow(ApiModel):
     """Mirror a share of live requests to the candidate, compare, then promote it to 100 % or discard it."""
 
     mirror_percent: int = Field(ge=1, le=100)
-    duration: Duration
+    duration: Annotated[
+        Duration, Bounds("strategy.shadow.duration", "1m", "720h", note=" (1m gathers a comparison)")
+    ]
     comparison: ShadowComparison
     promotion: Promotion = "manual"
-
-    @cel(
-        "duration(self.duration) >= duration('1m')",
-        "strategy.shadow.duration must be at least 1m to gather a comparison",
-        field_path=".duration",
-    )
-    def _long_enough(self) -> bool:
-        return parse_duration(self.duration) >= 60
 
 
 class BlueGreen(ApiModel):
     """Run the candidate beside stable with no live traffic, check it, then switch all traffic at once."""
 
-    preview_duration: Duration = Field(
+    preview_duration: Annotated[Duration, Bounds("strategy.blueGreen.previewDuration", "0s", "720h")] = Field(
         "5m", description="How long the preview runs before the switch decision."
     )
     analysis: bool = Field(True, description="Run spec.analysis against the preview before switching.")
     promotion: Promotion = "manual"
-    scale_down_delay: Duration = Field(
+    scale_down_delay: Annotated[Duration, Bounds("strategy.blueGreen.scaleDownDelay", "0s", "24h")] = Field(
         "30s", description="How long the old colour stays up after the switch."
     )
 

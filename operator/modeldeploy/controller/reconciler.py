@@ -12,24 +12,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.api.status import AnalysisResult, Condition, ConditionStatus, ModelDeploymentStatus
+from modeldeploy.api.spec import ModelDeploymentSpec, object_name_problem
+from modeldeploy.api.status import (
+    AnalysisResult,
+    Condition,
+    ConditionStatus,
+    ModelDeploymentStatus,
+    Verdict,
+    truncate,
+)
 from modeldeploy.controller.translate import desired_revision, plan_of
 from modeldeploy.ports import (
     AnalysisRunner,
     BackendError,
     BackendFactory,
     Body,
+    Conflict,
     EventSink,
+    Gone,
     Owner,
     Retrainer,
     RevisionRequest,
     StatusStore,
 )
+from modeldeploy.retry import RetryPolicy
 from modeldeploy.rollout import Inputs, decide, names_to_observe
 from modeldeploy.rollout.actions import (
     DeleteRevision,
@@ -41,7 +51,7 @@ from modeldeploy.rollout.actions import (
     RunAnalysis,
     SetTraffic,
 )
-from modeldeploy.rollout.conditions import set_condition
+from modeldeploy.rollout.conditions import retraining_condition, set_condition
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 log = logging.getLogger(__name__)
@@ -53,6 +63,9 @@ MAX_PASSES = 4
 # What changes the world outside the status: done only on a view of the object known to be current.
 MUTATING = (SetTraffic, EnsureRevision, DeleteRevision, FireRetraining)
 RETRY_BACKOFF = (5.0, 10.0, 30.0, 60.0)
+# A failed retraining call (webhook down, Secret unreadable, pipeline refused) is tried again from the
+# status at 30s, 1m, 2m, 4m, 8m; after the 6th attempt the RetrainingDelivered condition says it gave up.
+RETRAIN_RETRY = RetryPolicy(attempts=6, base_delay=30.0, max_delay=1800.0)
 
 
 def owner_of(body: Body) -> Owner:
@@ -93,14 +106,26 @@ class Reconciler:
         rv: str = meta["resourceVersion"]
         generation = int(meta.get("generation", 1))
         previous = ModelDeploymentStatus.model_validate(body.get("status") or {})
+        # An object stored before the CRD carried the rule (or on a cluster without it) is refused here.
+        name_problem = object_name_problem(owner.name)
+        if name_problem is not None:
+            return self._invalid(owner, rv, generation, previous, name_problem)
         try:
             spec = ModelDeploymentSpec.model_validate(body.get("spec") or {})
         except ValidationError as exc:
-            return self._invalid(owner, rv, generation, previous, exc)
+            return self._invalid(owner, rv, generation, previous, invalid_spec_message(exc))
 
         outcome = Outcome(previous, None, rv)
         try:
-            self._run(owner, spec, generation, outcome)
+            try:
+                self._run(owner, spec, generation, outcome)
+            except (BackendError, Conflict, Gone):
+                raise
+            except Exception as exc:
+                # A bug or an input no check foresaw: before, the worker logged it and retried with no
+                # trace on the object. Now it is a condition and an Event like any backend failure.
+                log.exception("reconcile of %s/%s failed", owner.namespace, owner.name)
+                raise BackendError("ReconcileError", f"{type(exc).__name__}: {exc}") from exc
             self._failures.pop(owner.uid, None)
         except BackendError as err:
             outcome.error = err
@@ -187,29 +212,80 @@ class Reconciler:
                             backend.delete_revision(owner, name)
                             observed[name] = RevisionState(name, Readiness.MISSING)
                     case RunAnalysis():
-                        analysis = self.analysis.run(owner, spec, action, now)
+                        analysis = self._analyse(owner, spec, action, now)
                     case FireRetraining():
-                        ref = self.retraining.fire(owner, spec, action, now)
-                        features = ", ".join(action.features) or "prediction"
-                        self.events.emit(
-                            owner,
-                            EventType.NORMAL,
-                            "RetrainingTriggered",
-                            f"drift in {features}: started {ref}",
-                        )
+                        self._retrain(owner, spec, action, now, outcome)
                     case EmitEvent(type=type_, reason=reason, message=message):
                         self.events.emit(owner, type_, reason, message)
                     case RequeueAfter(seconds=seconds):
                         outcome.requeue_after = seconds
+            _wake_for_retraining_retry(outcome, now)
             if analysis is None:
                 return
+
+    def _retrain(
+        self, owner: Owner, spec: ModelDeploymentSpec, action: FireRetraining, now: datetime, outcome: Outcome
+    ) -> None:
+        """Fire retraining and record how it went in the status: delivered, or failed with the next attempt
+        backed off (RETRAIN_RETRY) and given up after its last attempt, as a condition and an Event."""
+        trigger = outcome.status.retraining
+        if trigger is None or trigger.drift_id != action.drift_id:
+            return  # the status moved on (a newer drift) since the decision
+        attempts = trigger.attempts + 1
+        try:
+            ref = self.retraining.fire(owner, spec, action, now)
+        except Exception as exc:
+            error = exc.message if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
+            last = attempts >= RETRAIN_RETRY.attempts
+            retry_at = None if last else now + timedelta(seconds=RETRAIN_RETRY.delay(attempts))
+            update: dict[str, object] = {
+                "attempts": attempts,
+                "last_error": truncate(error),
+                "retry_at": retry_at,
+            }
+            when = "giving up" if retry_at is None else f"next attempt at {retry_at:%H:%M:%S}Z"
+            msg = f"retraining for drift {action.drift_id} failed (attempt {attempts}, {when}): {error}"
+            self.events.emit(owner, EventType.WARNING, "RetrainingFailed", msg)
+        else:
+            update = {"attempts": attempts, "delivered": True, "last_error": "", "retry_at": None}
+            features = ", ".join(action.features) or "prediction"
+            self.events.emit(
+                owner, EventType.NORMAL, "RetrainingTriggered", f"drift in {features}: started {ref}"
+            )
+        trigger = trigger.model_copy(update=update)
+        status = outcome.status.model_copy(update={"retraining": trigger})
+        condition = retraining_condition(trigger, outcome.status.observed_generation or 1)
+        if condition is not None:
+            status = status.model_copy(
+                update={"conditions": set_condition(status.conditions, condition, now)}
+            )
+        outcome.resource_version = self.store.write_status(
+            owner, outcome.resource_version, status, outcome.status
+        )
+        outcome.status = status
+
+    def _analyse(
+        self, owner: Owner, spec: ModelDeploymentSpec, run: RunAnalysis, now: datetime
+    ) -> AnalysisResult:
+        """The analysis of ``run``; one that raises is an Error result the machine reports (a condition and
+        an Event) and limits, never an exception that retries the whole reconcile forever."""
+        try:
+            return self.analysis.run(owner, spec, run, now)
+        except Exception as exc:
+            log.warning("analysis of %s failed", run.revision, exc_info=True)
+            return AnalysisResult(
+                revision=run.revision,
+                step_index=run.step_index,
+                time=now,
+                verdict=Verdict.ERROR,
+                message=truncate(f"analysis failed: {type(exc).__name__}: {exc}"),
+            )
 
     # ---- conditions the machine does not own ------------------------------------------------------------
 
     def _invalid(
-        self, owner: Owner, rv: str, generation: int, previous: ModelDeploymentStatus, exc: ValidationError
+        self, owner: Owner, rv: str, generation: int, previous: ModelDeploymentStatus, message: str
     ) -> Outcome:
-        message = invalid_spec_message(exc)
         now = self.clock()
         status = _with_condition(
             previous, SPEC_CONDITION, ConditionStatus.FALSE, "InvalidSpec", message, generation, now
@@ -244,6 +320,16 @@ class Reconciler:
             outcome.status = status
 
 
+def _wake_for_retraining_retry(outcome: Outcome, now: datetime) -> None:
+    """A retraining call that failed in this pass set its next attempt after the decision chose when to
+    wake; wake for it too."""
+    r = outcome.status.retraining
+    if r is None or r.delivered or r.retry_at is None or r.retry_at <= now:
+        return
+    wait = (r.retry_at - now).total_seconds()
+    outcome.requeue_after = wait if outcome.requeue_after is None else min(outcome.requeue_after, wait)
+
+
 def invalid_spec_message(exc: ValidationError) -> str:
     parts = []
     for e in exc.errors()[:5]:
@@ -262,5 +348,7 @@ def _with_condition(
     generation: int,
     now: datetime,
 ) -> ModelDeploymentStatus:
-    new = Condition(type=type_, status=value, reason=reason, message=message, observed_generation=generation)
+    new = Condition(
+        type=type_, status=value, reason=reason, message=truncate(message), observed_generation=generation
+    )
     return status.model_copy(update={"conditions": set_condition(status.conditions, new, now)})

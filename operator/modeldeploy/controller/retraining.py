@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from modeldeploy.api.spec import EventRetrain, ModelDeploymentSpec, PipelineRetrain
 from modeldeploy.ports import BackendError, Owner
@@ -43,6 +44,7 @@ _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def _post(request: urllib.request.Request) -> None:
+    # The answer's body is never read (only its status), so a webhook cannot make the operator read much.
     with _OPENER.open(request, timeout=10) as resp:
         if resp.status >= 300:
             raise BackendError("RetrainingEventRejected", f"{request.full_url} answered HTTP {resp.status}")
@@ -112,7 +114,16 @@ class DefaultRetrainer:
             raise BackendError(
                 "RetrainingSecretUnavailable", "no Kubernetes client to read the retraining secret"
             )
-        data = client.CoreV1Api(self._api).read_namespaced_secret(secret, namespace).data or {}
+        try:
+            data = client.CoreV1Api(self._api).read_namespaced_secret(secret, namespace).data or {}
+        except ApiException as exc:
+            # 404 (no such Secret) or 403 (no RoleBinding to modeldeploy-retraining-secrets here): said on
+            # the object, and retried with backoff in case the Secret or the grant comes later.
+            raise BackendError(
+                "RetrainingSecretUnreadable",
+                f"cannot read Secret {namespace}/{secret} (rollback.retrain.event.secretRef): HTTP "
+                f"{exc.status} {exc.reason}",
+            ) from exc
         if "token" not in data:
             raise BackendError(
                 "RetrainingSecretInvalid",

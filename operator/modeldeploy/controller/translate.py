@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.rollout.plan import RolloutPlan, Step, blue_green_steps, shadow_steps
+from modeldeploy.rollout.plan import MetricLimits, RolloutPlan, Step, blue_green_steps, shadow_steps
 from modeldeploy.rollout.revision import DesiredRevision
 
 DEFAULT_PROGRESS_DEADLINE = 600.0
 DEFAULT_SCALE_DOWN_DELAY = 30.0
+DEFAULT_INCONCLUSIVE_LIMIT = 2
 
 
 def desired_revision(name: str, spec: ModelDeploymentSpec) -> DesiredRevision:
@@ -51,7 +52,12 @@ WATCHED_READINESS_POLL = 60.0
 def plan_of(spec: ModelDeploymentSpec) -> RolloutPlan:
     analysis = spec.analysis
     interval = parse_duration(analysis.interval) if analysis is not None else 60.0
-    inconclusive = max((m.inconclusive_limit for m in analysis.metrics), default=2) if analysis else 2
+    limits = tuple(
+        MetricLimits(m.name, m.failure_limit, m.inconclusive_limit, m.on_inconclusive)
+        for m in (analysis.metrics if analysis is not None else ())
+    )
+    drift_spec = analysis.drift if analysis is not None else None
+    retrain = spec.rollback.retrain
     monitor = None
     if analysis is not None and analysis.drift is not None:
         drift_interval = parse_duration(analysis.drift.interval)
@@ -63,10 +69,16 @@ def plan_of(spec: ModelDeploymentSpec) -> RolloutPlan:
         steps=_steps(spec),
         analysis_interval=interval,
         failure_limit=spec.rollback.failure_limit,
-        inconclusive_limit=inconclusive,
+        # Each metric has its own limits; the run-level one covers drift and shadow comparisons.
+        inconclusive_limit=DEFAULT_INCONCLUSIVE_LIMIT,
+        metric_limits=limits,
+        drift_confirmations=drift_spec.confirmations if drift_spec is not None else 1,
+        rollback_on_drift=spec.rollback.on_drift,
+        rollback_on_metric_failure=spec.rollback.on_metric_failure,
         progress_deadline=DEFAULT_PROGRESS_DEADLINE,
         scale_down_delay=scale_down,
-        retrain_on_drift=spec.rollback.retrain is not None,
+        retrain_on_drift=retrain is not None,
+        retrain_cooldown=parse_duration(retrain.cooldown) if retrain is not None else 0.0,
         monitor_interval=monitor,
         # Kubernetes Deployments and Pods are watched: a change wakes the object at once.
         readiness_poll=WATCHED_READINESS_POLL if spec.target.kubernetes is not None else 10.0,

@@ -11,6 +11,8 @@ from modeldeploy.api.status import (
     ModelDeploymentStatus,
     PauseReason,
     Phase,
+    RetrainingTrigger,
+    Verdict,
 )
 from modeldeploy.rollout.plan import RolloutPlan
 from modeldeploy.rollout.revision import DesiredRevision
@@ -98,11 +100,53 @@ def conditions_for(
         )
 
     available = status.stable is not None and stable_readiness is Readiness.READY
-    drift = status.last_analysis is not None and status.last_analysis.drift_detected
-    return [
+    last = status.last_analysis
+    drift = last is not None and last.drift_detected
+    out = [
         cond("Available", available, "StableReady" if available else "NoReadyStable"),
         cond("Progressing", status.candidate is not None, phase.value),
         cond("Paused", status.pause is not None, status.pause.reason.value if status.pause else "NotPaused"),
         cond("Healthy", phase is Phase.PROMOTED, phase.value),
         cond("DriftDetected", drift, "Drift" if drift else "NoDrift"),
     ]
+    retraining = retraining_condition(status.retraining, generation)
+    if retraining is not None:
+        out.append(retraining)
+    if last is not None:
+        # An analysis that could not run (a bad answer, a cap hit, an exception) says so here, with why.
+        broken = last.verdict is Verdict.ERROR
+        out.append(
+            cond(
+                "AnalysisHealthy",
+                not broken,
+                "AnalysisError" if broken else "Measured",
+                last.message if broken else "",
+            )
+        )
+    return out
+
+
+def retraining_condition(r: RetrainingTrigger | None, generation: int) -> Condition | None:
+    """RetrainingDelivered: whether the last confirmed drift's retraining call went through (the reconciler
+    records each attempt; it also sets this at once, so the failure shows before the next decision)."""
+    if r is None:
+        return None
+    if r.delivered:
+        ok, reason, message = True, "Delivered", ""
+    elif r.attempts:
+        why = f"{r.attempts} failed attempt(s) for drift {r.drift_id}: {r.last_error}"
+        ok, reason, message = (
+            False,
+            "RetrainingFailed",
+            ("gave up after " if r.retry_at is None else "") + why,
+        )
+    else:
+        ok, reason, message = False, "Pending", ""
+    status = ConditionStatus.TRUE if ok else ConditionStatus.FALSE
+    return Condition(
+        type="RetrainingDelivered",
+        status=status,
+        reason=reason,
+        message=message,
+        observed_generation=generation,
+    )

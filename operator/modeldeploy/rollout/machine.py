@@ -20,6 +20,7 @@ from modeldeploy.rollout.actions import (
     Action,
     DeleteRevision,
     EnsureRevision,
+    FireRetraining,
     RequeueAfter,
     RunAnalysis,
     SetTraffic,
@@ -118,7 +119,7 @@ def _report(w: Work) -> ModelDeploymentStatus:
             "conditions": conditions,
             "observed_generation": i.generation,
         }
-    )
+    ).bounded()
 
 
 def _world_actions(i: Inputs, s: ModelDeploymentStatus) -> list[Action]:
@@ -140,6 +141,10 @@ def _world_actions(i: Inputs, s: ModelDeploymentStatus) -> list[Action]:
     analysis = _analysis_due(i, s)
     if analysis is not None and analysis[0] <= i.now:
         actions.append(analysis[1])
+    trigger = s.retraining
+    if trigger is not None and trigger.due(i.now):
+        fire = FireRetraining(trigger.revision, trigger.drift_id, tuple(trigger.features))
+        actions.append(fire)
     return actions
 
 
@@ -181,8 +186,21 @@ def _analysis_due(i: Inputs, s: ModelDeploymentStatus) -> tuple[datetime, RunAna
         if last is not None and last.revision == s.stable.name and last.step_index is None and last.time:
             since = max(since, last.time)
         run = RunAnalysis(s.stable.name, None, None, window_start=since)
-        return since + timedelta(seconds=i.plan.monitor_interval), run
+        return since + timedelta(seconds=_monitor_interval(i.plan.monitor_interval, s)), run
     return None
+
+
+MAX_ERROR_BACKOFF = 3600.0
+
+
+def _monitor_interval(interval: float, s: ModelDeploymentStatus) -> float:
+    """Monitoring a stable revision has no error limit to end it: an analysis that keeps failing to run is
+    retried at a doubling interval (up to an hour) instead of every interval forever. A candidate's errors
+    need no backoff: errorLimit fails the rollout after a few."""
+    errors = s.counters.consecutive_errors
+    if errors == 0:
+        return interval
+    return min(interval * 2.0 ** min(errors, 20), max(interval, MAX_ERROR_BACKOFF))
 
 
 def _requeue_after(i: Inputs, s: ModelDeploymentStatus) -> float | None:
@@ -202,6 +220,8 @@ def _requeue_after(i: Inputs, s: ModelDeploymentStatus) -> float | None:
     analysis = _analysis_due(i, s)
     if analysis is not None:
         times.append(analysis[0])
+    if s.retraining is not None and not s.retraining.delivered and s.retraining.retry_at is not None:
+        times.append(s.retraining.retry_at)
     future = [t for t in times if t > now]
     if not future:
         return plan.readiness_poll if c is not None else None

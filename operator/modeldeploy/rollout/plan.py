@@ -9,6 +9,9 @@ how the spec is turned into a plan (``from_spec``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+OnInconclusive = Literal["pause", "fail", "ignore"]
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,36 @@ class Step:
 
 
 @dataclass(frozen=True)
+class MetricLimits:
+    """One metric's own tolerance (``analysis.metrics[]``): it fails when its failed measurements in a step
+    exceed ``failure_limit``; past ``inconclusive_limit`` inconclusive ones, ``on_inconclusive`` pauses the
+    rollout for a human, fails it, or stops the metric from holding the step (ignore)."""
+
+    name: str
+    failure_limit: int = 0
+    inconclusive_limit: int = 0
+    on_inconclusive: OnInconclusive = "pause"
+
+    def __post_init__(self) -> None:
+        for name in ("failure_limit", "inconclusive_limit"):
+            if getattr(self, name) < 0:
+                raise ValueError(
+                    f"metric {self.name}: {name} must not be negative, got {getattr(self, name)}"
+                )
+
+
+@dataclass(frozen=True)
 class RolloutPlan:
     """How a candidate is rolled out and judged.
 
     Limits follow Argo Rollouts: a rollout fails when consecutive failures exceed ``failure_limit`` (0: the
     first failure fails) or errors exceed ``error_limit``; it pauses for a human when inconclusive results
-    exceed ``inconclusive_limit``. A confirmed drift fails the step at once.
+    exceed ``inconclusive_limit``. A drift counts once ``drift_confirmations`` analyses in a row saw it;
+    a confirmed drift fails the step at once. ``metric_limits`` holds each named metric's own limits (a
+    metric not named there, e.g. a shadow comparison, fails at its first failure and its inconclusive
+    results count toward ``inconclusive_limit``). With ``rollback_on_metric_failure`` /
+    ``rollback_on_drift`` False the rollout pauses for a human instead of rolling back. Retraining fires at
+    most once per ``retrain_cooldown`` seconds.
     """
 
     steps: tuple[Step, ...] = ()
@@ -59,6 +86,11 @@ class RolloutPlan:
     progress_deadline: float = 600.0
     scale_down_delay: float = 30.0
     retrain_on_drift: bool = False
+    retrain_cooldown: float = 0.0
+    drift_confirmations: int = 1
+    rollback_on_drift: bool = True
+    rollback_on_metric_failure: bool = True
+    metric_limits: tuple[MetricLimits, ...] = ()
     monitor_interval: float | None = None
     # How often to look again at a candidate that is not ready yet. A backend whose readiness arrives by
     # watch (Kubernetes) needs it only as a safety net; one that must be asked (Azure ML) needs it often.
@@ -73,6 +105,10 @@ class RolloutPlan:
         for name in ("analysis_interval", "progress_deadline", "readiness_poll"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.drift_confirmations < 1:
+            raise ValueError(f"drift_confirmations must be at least 1, got {self.drift_confirmations}")
+        if self.retrain_cooldown < 0:
+            raise ValueError(f"retrain_cooldown must not be negative, got {self.retrain_cooldown}")
         if self.scale_down_delay < 0:
             raise ValueError(f"scale_down_delay must not be negative, got {self.scale_down_delay}")
         if self.monitor_interval is not None and self.monitor_interval <= 0:

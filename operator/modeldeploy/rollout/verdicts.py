@@ -6,6 +6,8 @@ feeding the same result twice (a retried reconcile) changes nothing.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from modeldeploy.api.status import (
     AnalysisResult,
     Counters,
@@ -14,11 +16,10 @@ from modeldeploy.api.status import (
     RetrainingTrigger,
     Verdict,
 )
-from modeldeploy.rollout.actions import EventType, FireRetraining
+from modeldeploy.rollout.actions import EventType
+from modeldeploy.rollout.limits import Outcome, judge
 from modeldeploy.rollout.progress import fail
 from modeldeploy.rollout.work import Work
-
-_INCONCLUSIVE = (Verdict.INCONCLUSIVE, Verdict.INSUFFICIENT_DATA)
 
 
 def is_new(result: AnalysisResult, last: AnalysisResult | None) -> bool:
@@ -29,22 +30,29 @@ def is_new(result: AnalysisResult, last: AnalysisResult | None) -> bool:
     return result != last
 
 
-def count(counters: Counters, verdict: Verdict) -> Counters:
-    """Consecutive counts: a success clears the bad ones, any bad one clears the successes."""
+def count(counters: Counters, outcome: Outcome) -> Counters:
+    """Consecutive counts: a pass clears the bad ones, anything else clears the passes. The per-metric
+    tallies and the drift streak are kept as ``judge`` left them."""
     c = counters
-    if verdict is Verdict.SUCCESSFUL:
-        return Counters(consecutive_successes=c.consecutive_successes + 1)
-    if verdict is Verdict.FAILED:
+    if outcome is Outcome.PASSED:
         return c.model_copy(
-            update={"consecutive_failures": c.consecutive_failures + 1, "consecutive_successes": 0}
+            update={
+                "consecutive_successes": c.consecutive_successes + 1,
+                "consecutive_failures": 0,
+                "consecutive_inconclusives": 0,
+                "consecutive_errors": 0,
+            }
         )
-    if verdict is Verdict.ERROR:
-        return c.model_copy(
-            update={"consecutive_errors": c.consecutive_errors + 1, "consecutive_successes": 0}
-        )
-    return c.model_copy(
-        update={"consecutive_inconclusives": c.consecutive_inconclusives + 1, "consecutive_successes": 0}
-    )
+    bump = {
+        Outcome.FAILED: "consecutive_failures",
+        Outcome.ERROR: "consecutive_errors",
+        Outcome.PAUSE: "consecutive_inconclusives",
+        Outcome.INCONCLUSIVE: "consecutive_inconclusives",
+    }.get(outcome)
+    update: dict[str, int] = {"consecutive_successes": 0}
+    if bump is not None:
+        update[bump] = getattr(c, bump) + 1
+    return c.model_copy(update=update)
 
 
 def drift_key(result: AnalysisResult) -> str:
@@ -55,17 +63,23 @@ def drift_key(result: AnalysisResult) -> str:
     return f"{result.revision}:{','.join(features)}"
 
 
-def maybe_retrain(w: Work, result: AnalysisResult) -> None:
-    """Fire retraining once per confirmed drift, when the spec asks for it."""
-    if not (result.drift_detected and w.inputs.plan.retrain_on_drift):
+def maybe_retrain(w: Work, result: AnalysisResult, confirmed: bool) -> None:
+    """Fire retraining once per confirmed drift, when the spec asks for it, and at most once per
+    ``rollback.retrain.cooldown`` however often drift recurs."""
+    if not (confirmed and w.inputs.plan.retrain_on_drift):
         return
     key = drift_key(result)
-    if w.status.retraining is not None and w.status.retraining.drift_id == key:
+    last = w.status.retraining
+    if last is not None and last.drift_id == key:
         return
-    features = tuple(sorted(d.feature for d in result.drift if d.verdict is Verdict.FAILED))
-    w.retrain.append(FireRetraining(revision=result.revision, drift_id=key, features=features))
+    cooldown = timedelta(seconds=w.inputs.plan.retrain_cooldown)
+    if last is not None and last.fired_at is not None and w.inputs.now < last.fired_at + cooldown:
+        return  # fired at the next analysis after the cooldown if the drift is still there
+    features = sorted(d.feature for d in result.drift if d.verdict is Verdict.FAILED)
+    # The call itself is an action of every decision while the trigger is undelivered and due (see
+    # machine._world_actions): a crash before it, or a failed call, is retried from the status.
     trigger = RetrainingTrigger(
-        drift_id=key, revision=result.revision, features=list(features), fired_at=w.inputs.now
+        drift_id=key, revision=result.revision, features=features, fired_at=w.inputs.now, delivered=False
     )
     w.update(retraining=trigger)
     w.note(
@@ -85,25 +99,54 @@ def judge_candidate(w: Work) -> bool:
     # A failure of an earlier step still counts: failure evidence is never stale.
     if r.step_index != s.current_step_index and r.verdict is not Verdict.FAILED:
         return False
-    counters = count(s.counters, r.verdict)
+    j = judge(r, s.counters, plan)
+    counters = count(j.counters, j.outcome)
     w.update(last_analysis=r, counters=counters)
-    maybe_retrain(w, r)
-    detail = r.message or _failing_metrics(r)
-    if r.verdict is Verdict.FAILED and r.drift_detected:
-        fail(w, "DriftDetected", f"data drift: {detail.removeprefix('drift: ')}")
-    elif r.verdict is Verdict.FAILED and counters.consecutive_failures > plan.failure_limit:
-        fail(w, "AnalysisFailed", f"{counters.consecutive_failures} failed analyses in a row: {detail}")
-    elif r.verdict is Verdict.ERROR and counters.consecutive_errors > plan.error_limit:
-        fail(w, "AnalysisError", f"{counters.consecutive_errors} analysis errors in a row: {detail}")
-    elif (
-        r.verdict in _INCONCLUSIVE
-        and counters.consecutive_inconclusives > plan.inconclusive_limit
-        and s.pause is None
+    maybe_retrain(w, r, j.drift_confirmed)
+    if j.outcome is Outcome.ERROR and counters.consecutive_errors == 1:
+        _note_error(w, r)
+    detail = "; ".join(j.reasons) or r.message or _failing_metrics(r)
+    if j.outcome is Outcome.FAILED and j.drift_confirmed:
+        drift = (r.message or _failing_metrics(r)).removeprefix("drift: ")
+        _fail_or_hold(w, plan.rollback_on_drift, "rollback.onDrift", "DriftDetected", f"data drift: {drift}")
+    elif j.outcome is Outcome.FAILED and counters.consecutive_failures > plan.failure_limit:
+        msg = f"{counters.consecutive_failures} failed analyses in a row: {detail}"
+        _fail_or_hold(w, plan.rollback_on_metric_failure, "rollback.onMetricFailure", "AnalysisFailed", msg)
+    elif j.outcome is Outcome.ERROR and counters.consecutive_errors > plan.error_limit:
+        fail(
+            w,
+            "AnalysisError",
+            f"{counters.consecutive_errors} analysis errors in a row: {r.message or detail}",
+        )
+    elif s.pause is None and (
+        j.outcome is Outcome.PAUSE
+        or (
+            j.outcome is Outcome.INCONCLUSIVE and counters.consecutive_inconclusives > plan.inconclusive_limit
+        )
     ):
         w.update(pause=PauseState(reason=PauseReason.GATE, since=w.inputs.now))
-        msg = f"{counters.consecutive_inconclusives} inconclusive analyses in a row; promote or abort"
+        if j.outcome is Outcome.PAUSE:
+            msg = f"{detail}; promote or abort"
+        else:
+            msg = f"{counters.consecutive_inconclusives} inconclusive analyses in a row; promote or abort"
         w.note(EventType.WARNING, "AnalysisInconclusive", msg, candidate.name)
     return True
+
+
+def _fail_or_hold(w: Work, roll_back: bool, field: str, reason: str, message: str) -> None:
+    """Roll back, or (the field set to false) hold the candidate's traffic and wait for promote or abort."""
+    if roll_back:
+        fail(w, reason, message)
+        return
+    if w.status.pause is not None:
+        return  # already waiting for a human; the status shows the newest analysis
+    candidate = w.status.candidate
+    assert candidate is not None
+    w.update(pause=PauseState(reason=PauseReason.GATE, since=w.inputs.now))
+    held = (
+        f"revision {candidate.name}: {message}; {field} is false, so it keeps its traffic: promote or abort"
+    )
+    w.note(EventType.WARNING, reason, held, candidate.name)
 
 
 def judge_stable(w: Work) -> bool:
@@ -114,9 +157,19 @@ def judge_stable(w: Work) -> bool:
         return False
     if w.inputs.plan.monitor_interval is None or not is_new(r, s.last_analysis):
         return False
-    w.update(last_analysis=r)
-    maybe_retrain(w, r)
+    j = judge(r, s.counters, w.inputs.plan)
+    counters = count(j.counters, j.outcome)
+    w.update(last_analysis=r, counters=counters)
+    maybe_retrain(w, r, j.drift_confirmed)
+    if j.outcome is Outcome.ERROR and counters.consecutive_errors == 1:
+        _note_error(w, r)
     return True
+
+
+def _note_error(w: Work, r: AnalysisResult) -> None:
+    """The first analysis error in a row is an Event (the AnalysisHealthy condition holds it after)."""
+    msg = f"analysis of {r.revision} could not run: {r.message or 'no detail'}"
+    w.note(EventType.WARNING, "AnalysisError", msg, r.revision)
 
 
 def _failing_metrics(r: AnalysisResult) -> str:
