@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import kopf
 
-from modeldeploy.api import GROUP, PLURAL, VERSION
+from modeldeploy.api import GROUP, PLURAL, POLICY_PLURAL, VERSION
 from modeldeploy.backends.kubernetes.backend import pod_failure
 from modeldeploy.backends.kubernetes.cache import owner_key
 from modeldeploy.controller.handover import DEFAULT_SETTLE_SECONDS, Handover
@@ -68,9 +68,12 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.watching.server_timeout = 120
     if "wiring" not in memo:
         memo["wiring"] = build_wiring(
-            connections=int(memo.get("workers", Settings.workers)) + 4, data_root=memo.get("data_root")
+            connections=int(memo.get("workers", Settings.workers)) + 4,
+            data_root=memo.get("data_root"),
+            policy=memo.get("policy", "enforce"),
         )
     wiring: Wiring = memo["wiring"]
+    wiring.policy.prime(wiring.api)  # before any worker: no verdict on a half-known policy set
     settle = 0.0 if settings.peering.standalone else memo.get("peering_settle", DEFAULT_SETTLE_SECONDS)
     ctl = Controller(
         wiring.reconciler,
@@ -133,3 +136,24 @@ async def pod(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
         key = owner_key(obj)
         if key is not None:
             _controller(memo).wake(key)
+
+
+def watch_policies() -> None:
+    """Register the policy and namespace watches (only when enforcing: with ``--policy off`` the operator
+    needs no access to either)."""
+    kopf.on.event(GROUP, VERSION, POLICY_PLURAL)(policy)
+    kopf.on.event("", "v1", "namespaces")(namespace_labels)
+
+
+async def policy(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    wiring: Wiring = memo["wiring"]
+    affected = wiring.policy.observe_policy(str(event["type"]), event["object"])
+    woken = _controller(memo).wake_namespaces(affected)
+    log.info("policy %s %s: %d objects re-checked", event["object"]["metadata"]["name"], event["type"], woken)
+
+
+async def namespace_labels(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    wiring: Wiring = memo["wiring"]
+    obj = event["object"]
+    if wiring.policy.observe_namespace(str(event["type"]), obj):
+        _controller(memo).wake_namespaces({str(obj["metadata"]["name"])})

@@ -10,15 +10,17 @@ as failed in that first write, so no later decision can route to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import AnalysisResult, Condition, ConditionStatus, ModelDeploymentStatus
 from modeldeploy.controller.translate import desired_revision, plan_of
+from modeldeploy.policy import Refusal
 from modeldeploy.ports import (
     AnalysisRunner,
     BackendError,
@@ -53,6 +55,11 @@ MAX_PASSES = 4
 # What changes the world outside the status: done only on a view of the object known to be current.
 MUTATING = (SetTraffic, EnsureRevision, DeleteRevision, FireRetraining)
 RETRY_BACKOFF = (5.0, 10.0, 30.0, 60.0)
+POLICY_REASON = "PolicyDenied"
+
+
+class PolicyLike(Protocol):
+    def refusals(self, namespace: str, name: str, spec: ModelDeploymentSpec) -> list[Refusal]: ...
 
 
 def owner_of(body: Body) -> Owner:
@@ -78,7 +85,10 @@ class Reconciler:
         analysis: AnalysisRunner,
         retraining: Retrainer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        policy: PolicyLike | None = None,
     ) -> None:
+        """``policy``: asked before anything else; what it refuses stops the object before any I/O."""
+        self.policy = policy
         self.backends = backends
         self.store = store
         self.events = events
@@ -97,6 +107,11 @@ class Reconciler:
             spec = ModelDeploymentSpec.model_validate(body.get("spec") or {})
         except ValidationError as exc:
             return self._invalid(owner, rv, generation, previous, exc)
+        refusals = self.policy.refusals(owner.namespace, owner.name, spec) if self.policy else []
+        if refusals:
+            # Nothing but this object's own status and an Event: no backend, no data, no metric query.
+            message = policy_message(refusals)
+            return self._spec_false(owner, rv, generation, previous, POLICY_REASON, message)
 
         outcome = Outcome(previous, None, rv)
         try:
@@ -129,6 +144,18 @@ class Reconciler:
         except ValidationError:
             log.warning(
                 "deleting %s/%s with an invalid spec: nothing was created for it", owner.namespace, owner.name
+            )
+            return
+        refused = self.policy.refusals(owner.namespace, owner.name, spec) if self.policy else []
+        target = [r for r in refused if r.field == "spec.target.azureml"]
+        if target:
+            # The workspace is no longer granted to this namespace: the operator's identity does not act
+            # there on this object's behalf, even to clean up; the platform team removes what is left.
+            self.events.emit(
+                owner,
+                EventType.WARNING,
+                "CleanupSkipped",
+                f"{target[0]}; Azure ML resources were left as they are",
             )
             return
         try:
@@ -209,15 +236,25 @@ class Reconciler:
     def _invalid(
         self, owner: Owner, rv: str, generation: int, previous: ModelDeploymentStatus, exc: ValidationError
     ) -> Outcome:
-        message = invalid_spec_message(exc)
+        return self._spec_false(owner, rv, generation, previous, "InvalidSpec", invalid_spec_message(exc))
+
+    def _spec_false(
+        self,
+        owner: Owner,
+        rv: str,
+        generation: int,
+        previous: ModelDeploymentStatus,
+        reason: str,
+        message: str,
+    ) -> Outcome:
         now = self.clock()
         status = _with_condition(
-            previous, SPEC_CONDITION, ConditionStatus.FALSE, "InvalidSpec", message, generation, now
+            previous, SPEC_CONDITION, ConditionStatus.FALSE, reason, message, generation, now
         )
         status = status.model_copy(update={"observed_generation": generation})
         if status != previous:
             rv = self.store.write_status(owner, rv, status, previous)
-            self.events.emit(owner, EventType.WARNING, "InvalidSpec", message)
+            self.events.emit(owner, EventType.WARNING, reason, message)
         return Outcome(status, None, rv)
 
     def _record_backend_condition(self, owner: Owner, generation: int, outcome: Outcome) -> None:
@@ -251,6 +288,11 @@ def invalid_spec_message(exc: ValidationError) -> str:
         parts.append(f"{where}: {e['msg']}")
     more = f" (+{exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
     return "; ".join(parts) + more
+
+
+def policy_message(refusals: Sequence[Refusal], limit: int = 5) -> str:
+    more = f" (+{len(refusals) - limit} more)" if len(refusals) > limit else ""
+    return "; ".join(str(r) for r in refusals[:limit]) + more
 
 
 def _with_condition(

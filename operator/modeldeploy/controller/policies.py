@@ -1,0 +1,105 @@
+"""The policy gate: ModelDeploymentPolicies and namespace labels from watches, asked before every reconcile.
+
+Both are cluster-scoped and few, so they are kept whole in memory and fed by kopf's watch events: a
+reconcile asks no API server. One LIST of each at startup fills the caches before any worker runs, so the
+first reconcile of each object is judged against every policy, never against a half-listed view (which
+would flap an allowed object to SpecValid=False and back). A change returns the namespaces whose objects it
+may affect, and the controller re-enqueues those.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any, Literal, cast
+
+from pydantic import ValidationError
+
+from modeldeploy.api import GROUP, POLICY_PLURAL, VERSION
+from modeldeploy.api.policy import ModelDeploymentPolicySpec
+from modeldeploy.api.spec import ModelDeploymentSpec
+from modeldeploy.policy import Policy, Refusal, check
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["enforce", "off"]
+MODES: tuple[Mode, ...] = ("enforce", "off")
+
+
+class PolicyGate:
+    """``refusals(namespace, name, spec)``: what the policies refuse (nothing when the mode is ``off``)."""
+
+    def __init__(self, mode: Mode = "enforce") -> None:
+        self.mode = mode
+        self._lock = threading.Lock()
+        self._policies: dict[str, Policy] = {}
+        self._labels: dict[str, dict[str, str]] = {}
+
+    @property
+    def enforcing(self) -> bool:
+        return self.mode == "enforce"
+
+    def refusals(self, namespace: str, name: str, spec: ModelDeploymentSpec) -> list[Refusal]:
+        if not self.enforcing:
+            return []
+        with self._lock:
+            policies = list(self._policies.values())
+            # Kubernetes labels every namespace with its name; an unseen one still matches by name.
+            labels = self._labels.get(namespace) or {"kubernetes.io/metadata.name": namespace}
+        return check(spec, namespace, name, labels, policies)
+
+    # ---- fed by watches (kopf's event loop: no blocking) ---------------------------------------------
+
+    def observe_policy(self, event_type: str, body: Mapping[str, Any]) -> set[str]:
+        """Store or drop a policy; returns the namespaces selected before or after the change."""
+        name = str(body["metadata"]["name"])
+        new: Policy | None = None
+        if event_type != "DELETED":
+            try:
+                new = Policy(name, ModelDeploymentPolicySpec.model_validate(body.get("spec") or {}))
+            except ValidationError as exc:
+                # The apiserver validates the same schema, so this is an older or hand-forced object:
+                # it grants nothing (default deny), and the log says why.
+                log.error("ModelDeploymentPolicy %s is invalid and grants nothing: %s", name, exc)
+        with self._lock:
+            old = self._policies.pop(name, None)
+            if new is not None:
+                self._policies[name] = new
+            selectors = [p.spec.namespace_selector for p in (old, new) if p is not None]
+            return {ns for ns, labels in self._labels.items() if any(s.matches(labels) for s in selectors)}
+
+    def observe_namespace(self, event_type: str, body: Mapping[str, Any]) -> bool:
+        """Store or drop a namespace's labels; True when they changed (its objects need a new verdict)."""
+        meta = body["metadata"]
+        name = str(meta["name"])
+        labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+        with self._lock:
+            if event_type == "DELETED":
+                return self._labels.pop(name, None) is not None
+            changed = self._labels.get(name) != labels
+            self._labels[name] = labels
+            return changed
+
+    def prime(self, api: Any) -> None:
+        """One LIST of policies and namespaces (before the workers start). Raises on failure: kopf retries
+        the startup handler, and no reconcile runs on an unknown policy set."""
+        if not self.enforcing:
+            return
+        from kubernetes import client
+
+        found = cast(
+            dict[str, Any],
+            client.CustomObjectsApi(api).list_cluster_custom_object(GROUP, VERSION, POLICY_PLURAL),
+        )
+        for item in found.get("items", []):
+            self.observe_policy("ADDED", item)
+        for ns in client.CoreV1Api(api).list_namespace().items:
+            meta = ns.metadata
+            if meta is not None:
+                self.observe_namespace("ADDED", {"metadata": {"name": meta.name, "labels": meta.labels}})
+        log.info("policy: enforcing %d ModelDeploymentPolicies over %d namespaces", *self.sizes())
+
+    def sizes(self) -> tuple[int, int]:
+        with self._lock:
+            return len(self._policies), len(self._labels)
