@@ -186,3 +186,24 @@ def test_wake_namespaces_enqueues_exactly_their_objects() -> None:
     got = {ctl.queue.get(timeout=0.1), ctl.queue.get(timeout=0.1)}
     assert got == {("a1", "x"), ("a1", "y")}
     assert ctl.queue.get(timeout=0.05) is None
+
+
+def test_deleting_an_object_whose_workspace_is_revoked_touches_no_azure() -> None:
+    from tests.security.policy_cases import FULL
+
+    world = World(PolicyGate("enforce"))
+    body = {"metadata": {"namespace": "team-a", "name": "budget", "uid": "u-1"}, "spec": FULL}
+    world.reconciler.finalize(body)
+    assert world.backend_calls == 0
+    ((kind, reason, message),) = world.events.events
+    assert (kind, reason) == (EventType.WARNING, "CleanupSkipped")
+    assert message.startswith("spec.target.azureml: Azure ML workspace ")
+    assert message.endswith("; Azure ML resources were left as they are")
+    # granted again: the cleanup runs
+    from tests.security.policy_cases import GRANT
+
+    world.gate.observe_namespace("ADDED", _ns("team-a", **{"kdap.io/team": "a"}))
+    world.gate.observe_policy("ADDED", {"metadata": {"name": "g"}, "spec": GRANT})
+    world.reconciler.finalize(body)
+    assert world.backend_calls == 1
+    assert "delete_all" in world.backend.calls
