@@ -206,4 +206,3 @@ def test_deleting_an_object_whose_workspace_is_revoked_touches_no_azure() -> Non
     world.gate.observe_policy("ADDED", {"metadata": {"name": "g"}, "spec": GRANT})
     world.reconciler.finalize(body)
     assert world.backend_calls == 1
-    assert "delete_all" in world.backend.calls
