@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from modeldeploy.api import GROUP, POLICY_PLURAL, VERSION
 from modeldeploy.api.policy import ModelDeploymentPolicySpec
 from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.policy import Policy, Refusal, check
+from modeldeploy.policy import Policy, Refusal, check, data_refusal
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,21 @@ class PolicyGate:
     def refusals(self, namespace: str, name: str, spec: ModelDeploymentSpec) -> list[Refusal]:
         if not self.enforcing:
             return []
+        policies, labels = self._view(namespace)
+        return check(spec, namespace, name, labels, policies)
+
+    def uri_refusal(self, namespace: str, name: str, spec: ModelDeploymentSpec, uri: str) -> str | None:
+        """For the analysis: one data URI found at run time (an MLTable's ``paths``)."""
+        if not self.enforcing:
+            return None
+        policies, labels = self._view(namespace)
+        return data_refusal(spec, namespace, name, labels, policies, uri)
+
+    def _view(self, namespace: str) -> tuple[list[Policy], dict[str, str]]:
         with self._lock:
-            policies = list(self._policies.values())
             # Kubernetes labels every namespace with its name; an unseen one still matches by name.
             labels = self._labels.get(namespace) or {"kubernetes.io/metadata.name": namespace}
-        return check(spec, namespace, name, labels, policies)
+            return list(self._policies.values()), labels
 
     # ---- fed by watches (kopf's event loop: no blocking) ---------------------------------------------
 

@@ -88,7 +88,10 @@ def build_wiring(
             backends=backends,
             store=MeteredStatusStore(KubeStatusStore(api)),
             events=MeteredEventSink(KubeEventSink(dyn)),
-            analysis=AnalysisService(data_root=data_root),
+            analysis=AnalysisService(
+                data_root=data_root,
+                uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
+            ),
             retraining=DefaultRetrainer(api),
             policy=gate,
         )

@@ -56,6 +56,20 @@ def check(
     return list(_Check(spec, namespace, name, selected).refusals())
 
 
+def data_refusal(
+    spec: ModelDeploymentSpec,
+    namespace: str,
+    name: str,
+    labels: Mapping[str, str],
+    policies: Iterable[Policy],
+    uri: str,
+) -> str | None:
+    """Why one data URI met at run time (e.g. in an MLTable's ``paths``) is refused; None: granted."""
+    selected = [p.spec for p in policies if p.spec.namespace_selector.matches(dict(labels))]
+    reason = _Check(spec, namespace, name, selected).data(uri)
+    return None if reason is None else f"{uri}: {reason}"
+
+
 def _listing(items: Iterable[str]) -> str:
     unique = sorted(set(items))
     return ", ".join(unique) if unique else "none"
