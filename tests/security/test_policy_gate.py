@@ -206,3 +206,19 @@ def test_deleting_an_object_whose_workspace_is_revoked_touches_no_azure() -> Non
     world.gate.observe_policy("ADDED", {"metadata": {"name": "g"}, "spec": GRANT})
     world.reconciler.finalize(body)
     assert world.backend_calls == 1
+
+
+def test_a_relist_drops_what_a_restarting_watch_never_reported_deleted() -> None:
+    gate = PolicyGate()
+    namespaces = [_ns("a1", team="a"), _ns("b1", team="b")]
+    grant = _policy_body("p", "a", metrics={"prometheus": ["http://prometheus.monitoring:9090"]})
+    assert gate.replace([grant], namespaces) == {"a1"}
+    assert gate.replace([grant], namespaces) == set()  # nothing changed: nothing to re-check
+    world = World(gate)
+    world.reconcile("a1")
+    assert _spec_valid(world).status == ConditionStatus.TRUE
+    # the policy was deleted while the watch was down: the re-list no longer has it
+    assert gate.replace([], namespaces) == {"a1"}
+    assert gate.sizes() == (0, 2)
+    world.reconcile("a1")
+    assert _spec_valid(world).reason == "PolicyDenied"

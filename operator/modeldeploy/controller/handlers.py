@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -92,6 +93,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
         ctl.set_paused(True)
     memo["controller"] = ctl
     ctl.start()
+    if wiring.policy.enforcing:
+        threading.Thread(
+            target=_refresh_policies, args=(wiring, ctl), name="modeldeploy-policy-refresh", daemon=True
+        ).start()
 
 
 @kopf.on.cleanup()
@@ -105,6 +110,32 @@ def on_peering_pause(memo: kopf.Memo, paused: bool) -> None:
     memo["paused"] = paused
     if "controller" in memo:
         _controller(memo).set_paused(paused)
+        if not paused and "wiring" in memo:
+            # A paused replica's watches may have missed a deletion: re-list now (the handover delay before
+            # its workers act is longer than two LISTs), off the event loop.
+            wiring: Wiring = memo["wiring"]
+            threading.Thread(
+                target=_relist,
+                args=(wiring, _controller(memo)),
+                name="modeldeploy-policy-relist",
+                daemon=True,
+            ).start()
+
+
+POLICY_REFRESH_SECONDS = 60.0
+
+
+def _relist(wiring: Wiring, ctl: Controller) -> None:
+    try:
+        ctl.wake_namespaces(wiring.policy.prime(wiring.api))
+    except Exception:  # the next refresh tries again; the watches keep the caches current meanwhile
+        log.exception("policy: re-listing ModelDeploymentPolicies and namespaces failed")
+
+
+def _refresh_policies(wiring: Wiring, ctl: Controller) -> None:
+    """Bound how long a deletion missed by a restarting watch can go unnoticed."""
+    while not ctl.stopping.wait(POLICY_REFRESH_SECONDS):
+        _relist(wiring, ctl)
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)

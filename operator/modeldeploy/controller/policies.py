@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
@@ -91,24 +91,51 @@ class PolicyGate:
             self._labels[name] = labels
             return changed
 
-    def prime(self, api: Any) -> None:
-        """One LIST of policies and namespaces (before the workers start). Raises on failure: kopf retries
-        the startup handler, and no reconcile runs on an unknown policy set."""
+    def prime(self, api: Any) -> set[str]:
+        """A LIST of policies and namespaces that replaces both caches: before the workers start (raising on
+        failure, so kopf retries the startup handler and nothing is judged on an unknown policy set), and
+        again now and then, since a watch that restarts re-lists without saying what was deleted meanwhile
+        (a revoked policy must not outlive that). Returns the namespaces whose verdict may have changed."""
         if not self.enforcing:
-            return
+            return set()
         from kubernetes import client
 
         found = cast(
             dict[str, Any],
             client.CustomObjectsApi(api).list_cluster_custom_object(GROUP, VERSION, POLICY_PLURAL),
         )
-        for item in found.get("items", []):
-            self.observe_policy("ADDED", item)
-        for ns in client.CoreV1Api(api).list_namespace().items:
-            meta = ns.metadata
-            if meta is not None:
-                self.observe_namespace("ADDED", {"metadata": {"name": meta.name, "labels": meta.labels}})
-        log.info("policy: enforcing %d ModelDeploymentPolicies over %d namespaces", *self.sizes())
+        namespaces = [
+            {"metadata": {"name": ns.metadata.name, "labels": ns.metadata.labels}}
+            for ns in client.CoreV1Api(api).list_namespace().items
+            if ns.metadata is not None
+        ]
+        affected = self.replace(found.get("items", []), namespaces)
+        log.debug("policy: %d ModelDeploymentPolicies over %d namespaces", *self.sizes())
+        return affected
+
+    def replace(
+        self, policies: Sequence[Mapping[str, Any]], namespaces: Sequence[Mapping[str, Any]]
+    ) -> set[str]:
+        fresh = PolicyGate(self.mode)
+        for body in policies:
+            fresh.observe_policy("ADDED", body)
+        for body in namespaces:
+            fresh.observe_namespace("ADDED", body)
+        with self._lock:
+            old_policies, old_labels = self._policies, self._labels
+            self._policies, self._labels = fresh._policies, fresh._labels
+
+        def selecting(
+            ns: str, pols: dict[str, Policy], labels: dict[str, dict[str, str]]
+        ) -> dict[str, Policy]:
+            mine = labels.get(ns, {"kubernetes.io/metadata.name": ns})
+            return {n: p for n, p in pols.items() if p.spec.namespace_selector.matches(mine)}
+
+        return {
+            ns
+            for ns in old_labels.keys() | fresh._labels.keys()
+            if selecting(ns, old_policies, old_labels) != selecting(ns, fresh._policies, fresh._labels)
+        }
 
     def sizes(self) -> tuple[int, int]:
         with self._lock:
