@@ -94,6 +94,20 @@ def test_overlays(rendered: dict[str, list[dict[str, Any]]]) -> None:
     assert rb["roleRef"]["name"] == "modeldeploy-retraining-secrets"
 
 
+@pytest.mark.parametrize("target", ["base", "overlays/dev", "overlays/prod"])
+def test_every_install_enforces_model_deployment_policies(
+    rendered: dict[str, list[dict[str, Any]]], target: str
+) -> None:
+    args = one(rendered[target], "Deployment", "modeldeploy")["spec"]["template"]["spec"]["containers"][0][
+        "args"
+    ]
+    assert [a for a in args if a.startswith("--policy")] == ["--policy=enforce"]
+    assert operator_main.build_parser().parse_args([]).policy == "enforce"  # and the flag's own default
+    role = one(rendered[target], "ClusterRole", "modeldeploy-operator")
+    reads = [r for r in role["rules"] if "modeldeploymentpolicies" in r["resources"]]
+    assert [r["verbs"] for r in reads] == [["list", "watch"]]
+
+
 def test_cluster_role_has_no_wildcards_and_no_cluster_wide_secrets(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:

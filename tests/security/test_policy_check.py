@@ -339,3 +339,15 @@ def test_full_spec_fixture_is_valid_and_uses_every_grant_kind() -> None:
         assert refused(spec(), policy(**{key: GRANT[key].__class__()})), key
     assert FULL["target"]["type"] == "azureml"
     assert TEAM["kdap.io/team"] == "a"
+
+
+def test_a_grant_the_parser_refuses_grants_nothing_and_breaks_nothing() -> None:
+    # The CRD patterns let these through; the parser refuses them: they grant nothing and raise nothing.
+    odd = policy(
+        metrics={
+            "prometheus": ["http://prometheus.monitoring:99999"],
+            "azureMonitorScopes": [f"/subscriptions/{SUB}/resourceGroups/rg-ml/providers/a//../b"],
+        }
+    )
+    fields = [r.field for r in refused(spec(), odd)]
+    assert fields == ["spec.target.azureml.logAnalyticsWorkspaceId", "spec.analysis.prometheusAddress"]

@@ -75,6 +75,19 @@ def _listing(items: Iterable[str]) -> str:
     return ", ".join(unique) if unique else "none"
 
 
+def _grant(text: str) -> tuple[str, ...] | None:
+    """A granted path as segments; None for one this parser refuses (it then grants nothing, never all)."""
+    try:
+        return segments(text, text)
+    except Unsupported:
+        return None
+
+
+def _covers(path: tuple[str, ...], granted: str) -> bool:
+    prefix = _grant(granted)
+    return prefix is not None and within(path, prefix)
+
+
 def _prefix(parts: tuple[str, ...]) -> str:
     return "/".join(parts) + "/" if parts else "/"
 
@@ -177,7 +190,7 @@ class _Check:
 
     def _local(self, ref: LocalRef) -> str | None:
         granted = [p for g in self.grants for p in g.local_paths]
-        if any(within(ref.path, segments(p, p)) for p in granted):
+        if any(_covers(ref.path, p) for p in granted):
             return None
         return self.denied(f'local path "/{"/".join(ref.path)}"', granted)
 
@@ -193,10 +206,10 @@ class _Check:
         prefixes = [
             p for s in in_container for p in (s.path_prefixes if s.path_prefixes is not None else ["/"])
         ]
-        if any(within(ref.path, segments(p, p)) for p in prefixes):
+        if any(_covers(ref.path, p) for p in prefixes):
             return None
         where = f'path "{"/".join(ref.path)}" in {ref.account}/{ref.container}'
-        return self.denied(where, (_prefix(segments(p, p)) for p in prefixes))
+        return self.denied(where, (_prefix(_grant(p) or ()) for p in prefixes))
 
     def _datastore(self, ref: DatastoreRef) -> str | None:
         ws = ref.workspace or self.target
@@ -216,10 +229,10 @@ class _Check:
         if not mine:
             return self.denied(f'datastore "{ref.datastore}" of workspace "{ws}"', (d.name for d in stores))
         prefixes = [p for d in mine for p in (d.path_prefixes if d.path_prefixes is not None else ["/"])]
-        if any(within(ref.path, segments(p, p)) for p in prefixes):
+        if any(_covers(ref.path, p) for p in prefixes):
             return None
         where = f'path "{"/".join(ref.path)}" in datastore "{ref.datastore}" of workspace "{ws}"'
-        return self.denied(where, (_prefix(segments(p, p)) for p in prefixes))
+        return self.denied(where, (_prefix(_grant(p) or ()) for p in prefixes))
 
     def prometheus(self, address: str) -> str | None:
         try:
@@ -228,7 +241,10 @@ class _Check:
             return str(exc)
         granted = [e for g in self.grants for e in g.metrics.prometheus]
         for text in granted:
-            grant = endpoint(text)
+            try:
+                grant = endpoint(text)
+            except Unsupported:
+                continue  # the CRD's pattern is looser than this parser: such a grant grants nothing
             same = (grant.scheme, grant.host, grant.port) == (got.scheme, got.host, got.port)
             if same and within(got.path, grant.path):
                 return None
@@ -236,8 +252,8 @@ class _Check:
 
     def monitor(self, resource_id: str) -> str | None:
         granted = [s for g in self.grants for s in g.metrics.azure_monitor_scopes]
-        parts = segments(resource_id.lower(), resource_id)
-        if any(within(parts, segments(s.lower(), s)) for s in granted):
+        parts = _grant(resource_id.lower())
+        if parts is not None and any(_covers(parts, s.lower()) for s in granted):
             return None
         return self.denied(f'Azure Monitor scope "{resource_id}"', granted)
 
