@@ -351,3 +351,28 @@ def test_a_grant_the_parser_refuses_grants_nothing_and_breaks_nothing() -> None:
     )
     fields = [r.field for r in refused(spec(), odd)]
     assert fields == ["spec.target.azureml.logAnalyticsWorkspaceId", "spec.analysis.prometheusAddress"]
+
+
+def test_the_example_policies_grant_every_example_and_nothing_beyond() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from modeldeploy.api.spec import ModelDeploymentSpec
+    from modeldeploy.policy import Policy, check
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    docs = [d for f in sorted(examples.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d]
+    policies = [
+        Policy(d["metadata"]["name"], ModelDeploymentPolicySpec.model_validate(d["spec"]))
+        for d in docs
+        if d["kind"] == "ModelDeploymentPolicy"
+    ]
+    specs = [ModelDeploymentSpec.model_validate(d["spec"]) for d in docs if d["kind"] == "ModelDeployment"]
+    assert len(policies) == 2
+    assert len(specs) >= 8
+    team = {"kdap.io/tier": "prod", "kdap.io/team": "growth"}
+    assert [str(r) for s in specs for r in check(s, "growth-prod", "m", team, policies)] == []
+    # another team's namespace gets none of it
+    other = {"kdap.io/tier": "prod", "kdap.io/team": "fraud"}
+    assert sum(len(check(s, "fraud-prod", "m", other, policies)) for s in specs) > len(specs)
