@@ -122,9 +122,6 @@ def on_peering_pause(memo: kopf.Memo, paused: bool) -> None:
             ).start()
 
 
-POLICY_REFRESH_SECONDS = 60.0
-
-
 def _relist(wiring: Wiring, ctl: Controller) -> None:
     try:
         ctl.wake_namespaces(wiring.policy.prime(wiring.api))
@@ -133,8 +130,9 @@ def _relist(wiring: Wiring, ctl: Controller) -> None:
 
 
 def _refresh_policies(wiring: Wiring, ctl: Controller) -> None:
-    """Bound how long a deletion missed by a restarting watch can go unnoticed."""
-    while not ctl.stopping.wait(POLICY_REFRESH_SECONDS):
+    """Bound how long a deletion missed by a re-listing watch (rare: after the apiserver expired its
+    resourceVersion) can go unnoticed: one resync period, two requests whatever the number of objects."""
+    while not ctl.stopping.wait(ctl.settings.resync):
         _relist(wiring, ctl)
 
 
