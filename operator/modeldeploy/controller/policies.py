@@ -94,8 +94,9 @@ class PolicyGate:
     def prime(self, api: Any) -> set[str]:
         """A LIST of policies and namespaces that replaces both caches: before the workers start (raising on
         failure, so kopf retries the startup handler and nothing is judged on an unknown policy set), and
-        again every resync period and on resuming from a peering pause, since a watch that restarts re-lists without saying what was deleted meanwhile
-        (a revoked policy must not outlive that). Returns the namespaces whose verdict may have changed."""
+        again every resync period and on resuming from a peering pause, since a watch that re-lists does
+        not say what was deleted meanwhile (a revoked policy must not outlive that). Returns the
+        namespaces whose verdict may have changed."""
         if not self.enforcing:
             return set()
         from kubernetes import client
