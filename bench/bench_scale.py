@@ -310,6 +310,17 @@ def run_reaction(
     cluster.kubectl("create", "namespace", ns)
     exporter = Exporter()
     prom, url = start_prometheus(work, f"127.0.0.1:{exporter.port}")
+    # The operator enforces ModelDeploymentPolicies (its default): grant this namespace its Prometheus.
+    grant = {
+        "apiVersion": "mlops.kdap.io/v1alpha1",
+        "kind": "ModelDeploymentPolicy",
+        "metadata": {"name": ns},
+        "spec": {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+            "metrics": {"prometheus": [url]},
+        },
+    }
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(grant))
     names = [f"r{i:04d}" for i in range(n)]
     analysis = {
         "interval": f"{interval}s",

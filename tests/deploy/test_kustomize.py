@@ -15,7 +15,7 @@ from tests.deploy.render import KUSTOMIZE, one, render
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, list[dict[str, Any]]]:
-    return {t: render(t) for t in ("base", "overlays/dev", "overlays/prod")}
+    return {t: render(t) for t in ("base", "overlays/dev", "overlays/prod", "overlays/namespaced")}
 
 
 def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -30,6 +30,7 @@ def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, 
         "ClusterRoleBinding/modeldeploy-operator-cluster",
         "CustomResourceDefinition/clusterkopfpeerings.kopf.dev",
         "CustomResourceDefinition/kopfpeerings.kopf.dev",
+        "CustomResourceDefinition/modeldeploymentpolicies.mlops.kdap.io",
         "CustomResourceDefinition/modeldeployments.mlops.kdap.io",
         "Deployment/modeldeploy",
         "Namespace/kdap-system",
@@ -95,6 +96,21 @@ def test_overlays(rendered: dict[str, list[dict[str, Any]]]) -> None:
     rb = one(rendered["overlays/prod"], "RoleBinding", "modeldeploy-retraining-secrets")
     assert rb["metadata"]["namespace"] == "models"
     assert rb["roleRef"]["name"] == "modeldeploy-retraining-secrets"
+
+
+@pytest.mark.parametrize("target", ["base", "overlays/dev", "overlays/prod", "overlays/namespaced"])
+def test_every_install_enforces_model_deployment_policies(
+    rendered: dict[str, list[dict[str, Any]]], target: str
+) -> None:
+    args = one(rendered[target], "Deployment", "modeldeploy")["spec"]["template"]["spec"]["containers"][0][
+        "args"
+    ]
+    assert [a for a in args if a.startswith("--policy")] == ["--policy=enforce"]
+    assert operator_main.build_parser().parse_args([]).policy == "enforce"  # and the flag's own default
+    # cluster-scoped reads: in the cluster role, which the namespaced install binds cluster-wide as well
+    role = one(rendered[target], "ClusterRole", "modeldeploy-operator-cluster")
+    reads = [r for r in role["rules"] if "modeldeploymentpolicies" in r["resources"]]
+    assert [r["verbs"] for r in reads] == [["list", "watch"]]
 
 
 def test_cluster_role_has_no_wildcards_and_no_cluster_wide_secrets(

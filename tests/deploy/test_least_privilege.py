@@ -86,6 +86,10 @@ def _sa_kubeconfig(cluster: ClusterHandle, path: Path) -> Path:
         ("watch", "httproutes.gateway.networking.k8s.io", "-A", "yes"),
         ("list", "services", "-A", "yes"),  # deleting lists a ModelDeployment's own children
         ("list", "horizontalpodautoscalers.autoscaling", "-A", "yes"),
+        ("watch", "modeldeploymentpolicies.mlops.kdap.io", "-A", "yes"),  # the policy gate's cache
+        ("watch", "namespaces", "-A", "yes"),  # ... and the labels policies select by
+        ("create", "modeldeploymentpolicies.mlops.kdap.io", "-A", "no"),  # never widens its own grants
+        ("patch", "namespaces", "-A", "no"),
         ("get", "secrets", "-A", "no"),
         ("list", "secrets", "-A", "no"),
         ("delete", "namespaces", "-A", "no"),

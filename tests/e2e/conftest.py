@@ -49,6 +49,16 @@ def peering(cluster: ClusterHandle) -> None:
 StartOperator = Callable[..., OperatorProcess]
 
 
+def policy_for(namespace: str, name: str | None = None, **grants: Any) -> dict[str, Any]:
+    """A ModelDeploymentPolicy selecting exactly ``namespace`` (by the label Kubernetes gives every one)."""
+    return {
+        "apiVersion": "mlops.kdap.io/v1alpha1",
+        "kind": "ModelDeploymentPolicy",
+        "metadata": {"name": name or f"e2e-{namespace}"},
+        "spec": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}, **grants},
+    }
+
+
 @pytest.fixture
 def start_operator(
     cluster: ClusterHandle, crds: list[str], peering: None, gateway: str, namespace: str, tmp_path: Path
@@ -66,8 +76,17 @@ def start_operator(
         ),
     )
 
-    def start(*extra: str, priority: int | None = None, settle: float | None = 0.5) -> OperatorProcess:
-        """``settle``: the peering handover; short here (one replica per test), None for the default."""
+    def start(
+        *extra: str,
+        priority: int | None = None,
+        settle: float | None = 0.5,
+        prometheus: tuple[str, ...] = (),
+    ) -> OperatorProcess:
+        """``settle``: the peering handover; short here (one replica per test), None for the default.
+        The operator enforces policies as in production: the test's namespace is granted its data files
+        (under ``tmp_path``) and the ``prometheus`` addresses its analysis queries."""
+        grants = {"localPaths": [str(tmp_path)], "metrics": {"prometheus": list(prometheus)}}
+        cluster.kubectl("apply", "-f", "-", input=json.dumps(policy_for(namespace, **grants)))
         log = tmp_path / f"operator-{len(started)}.log"
         env = {**cluster.env, "PYTHONUNBUFFERED": "1"}
         if priority is not None:
@@ -101,6 +120,7 @@ def start_operator(
     yield start
     for op in started:
         op.stop(signal.SIGKILL)
+    cluster.kubectl("delete", "modeldeploymentpolicy", f"e2e-{namespace}", "--ignore-not-found", check=False)
     if os.environ.get("KDAP_SHOW_OPERATOR_LOGS"):
         for op in started:
             print(op.output())

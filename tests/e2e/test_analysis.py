@@ -105,7 +105,7 @@ def test_error_rate_decides(
     error_rate: float,
     outcome: str,
 ) -> None:
-    op = start_operator()
+    op = start_operator(prometheus=(prom.url,))
     spec = _canary({"interval": "1s", "prometheusAddress": prom.url, "metrics": [ERROR_RATE]})
     stable = _first(cluster, namespace, op, **dict(spec))
     apply(cluster, namespace, _v2(**dict(spec)))
@@ -208,7 +208,7 @@ def test_shadow_mirrors_then_promotes_or_discards(
     candidate_latency: float,
     outcome: str,
 ) -> None:
-    op = start_operator()
+    op = start_operator(prometheus=(prom.url,))
     spec = {
         "strategy": {
             "type": "shadow",

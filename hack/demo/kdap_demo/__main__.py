@@ -45,6 +45,7 @@ from modeldeploy.report import write_report
 
 ROOT = Path(__file__).resolve().parents[3]  # hack/demo/kdap_demo/ -> the repository
 EXAMPLES = {"fraud-scorer": "fraud-scorer-canary.yaml", "churn-predictor": "churn-predictor-drift.yaml"}
+POLICY = "policy.yaml"  # what the platform grants the demo namespace (the operator enforces policies)
 STABLE = {"fraud-scorer": "1.9.0", "churn-predictor": "3.0.2"}
 EXPECTED = {"fraud-scorer": "Promoted", "churn-predictor": "RolledBack"}
 TIMEOUT = 150.0
@@ -60,7 +61,7 @@ GATEWAY = {
 
 
 def manifest(name: str, prometheus: str, data_dir: Path, version: str | None = None) -> dict[str, Any]:
-    text = (ROOT / "examples" / "demo" / EXAMPLES[name]).read_text()
+    text = (ROOT / "examples" / "demo" / EXAMPLES.get(name, name)).read_text()
     body: dict[str, Any] = yaml.safe_load(
         text.replace("${PROMETHEUS_URL}", prometheus).replace("${DATA_DIR}", str(data_dir))
     )
@@ -212,9 +213,7 @@ def run(out_dir: Path) -> int:
         print("starting the local control plane ...", flush=True)
         with local_cluster(work) as cluster:
             kc = cluster.kubeconfig
-            kubectl(
-                kc, "apply", "--server-side", "-f", str(ROOT / "crds" / "modeldeployments.mlops.kdap.io.yaml")
-            )
+            kubectl(kc, "apply", "--server-side", "-f", str(ROOT / "crds"))
             kubectl(kc, "apply", "-f", str(ROOT / "deploy" / "crds" / "kopf-peering.yaml"))
             kubectl(
                 kc,
@@ -222,6 +221,7 @@ def run(out_dir: Path) -> int:
                 "--for=condition=Established",
                 "--timeout=60s",
                 "crd/modeldeployments.mlops.kdap.io",
+                "crd/modeldeploymentpolicies.mlops.kdap.io",
             )
             kubectl(kc, "create", "namespace", "gateways")
             kubectl(kc, "create", "namespace", NS)
@@ -232,12 +232,15 @@ def run(out_dir: Path) -> int:
             exporter = TrafficExporter(custom)
             traffic_port = exporter.start()
             op_port = free_port()
-            print("starting the operator and Prometheus ...", flush=True)
-            procs.append(start_operator(kc, op_port, out_dir / "demo-operator.log", data_dir))
+            print("starting Prometheus and the operator ...", flush=True)
             prom, prom_url = start_prometheus(
                 work, [f"127.0.0.1:{traffic_port}", f"127.0.0.1:{op_port}"], out_dir / "demo-prometheus.log"
             )
             procs.append(prom)
+            # The grant first: the operator starts knowing it, so no rollout is ever refused on the way.
+            policy = manifest(POLICY, prom_url, data_dir)
+            kubectl(kc, "apply", "-f", "-", input=json.dumps(policy))
+            procs.append(start_operator(kc, op_port, out_dir / "demo-operator.log", data_dir))
 
             screen = Screen()
             for name in EXAMPLES:
@@ -293,7 +296,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    return run(Path(os.environ.get("KDAP_DEMO_OUT", ROOT / "out")))
+    return run(Path(os.environ.get("KDAP_DEMO_OUT", ROOT / "out")).resolve())  # file:// URIs need it whole
 
 
 if __name__ == "__main__":

@@ -100,6 +100,13 @@ class MLTableSource:
                 store, path = self.locate(written)
             else:
                 store, path = self.store, posixpath.normpath(posixpath.join(self.folder, written))
+                inside = posixpath.normpath(self.folder)
+                if inside not in ("", ".", "/") and path != inside and not path.startswith(inside + "/"):
+                    # The folder is what the ModelDeploymentPolicy granted; "../" would read beside it.
+                    raise DataUnavailable(
+                        f"{self.where}: {kind} {written!r} leaves the MLTable folder; use a path inside it "
+                        "or a full URI (which the policy checks)"
+                    )
             if kind == "file":
                 names = [path]
             else:

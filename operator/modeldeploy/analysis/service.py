@@ -9,6 +9,7 @@ targets also go to Application Insights for the platform's drift alert (``analys
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -66,12 +67,15 @@ class AnalysisService:
         datastores: DatastoreResolver | None = None,
         make_client: ClientFactory = container_client,
         data_root: str | None = None,
+        uri_guard: Callable[[Owner, ModelDeploymentSpec, str], str | None] | None = None,
     ) -> None:
-        """``drift_metrics``: where azureml drift distances go; by default from the environment.
+        """``uri_guard``: the ModelDeploymentPolicy check for every data URI read (see ``Locator``).
+        ``drift_metrics``: where azureml drift distances go; by default from the environment.
         ``datastores`` resolves azureml:// data URIs and ``make_client`` opens Blob containers (by default
         azure-ai-ml and azure-storage-blob as the operator's identity). ``data_root``: the only local
         directory file:// URIs may name (None: file:// is refused)."""
         self._data_root = data_root
+        self._uri_guard = uri_guard
         self._providers_for = providers_for
         self._datastores, self._make_client = datastores, make_client
         self._drift_metrics = drift_metrics if drift_metrics is not None else sink_from_environment()
@@ -150,7 +154,7 @@ class AnalysisService:
         provider = providers["azureMonitor" if spec.target.azureml is not None else "prometheus"]
         drift = spec.analysis.drift if spec.analysis else None
 
-        locator = self._locator(_workspace(spec.target.azureml))
+        locator = self._locator(_workspace(spec.target.azureml), owner, spec)
 
         from modeldeploy.analysis.shadow import (
             Side,
@@ -220,7 +224,7 @@ class AnalysisService:
         if cached is None or cached[0] != key:
             from modeldeploy.analysis.uris import fill, source_for
 
-            locator = self._locator(workspace)
+            locator = self._locator(workspace, owner, spec)
             reference = fill(drift.reference.uri, values)
             sources = Sources(
                 reference=source_for(reference, drift.reference.format, locator=locator),
@@ -230,10 +234,12 @@ class AnalysisService:
             cached = self._drift[owner.uid] = (key, DriftAnalyzer(sources))
         return cached[1]
 
-    def _locator(self, workspace: Workspace | None) -> Locator:
+    def _locator(self, workspace: Workspace | None, owner: Owner, spec: ModelDeploymentSpec) -> Locator:
         from modeldeploy.analysis.uris import Locator
 
-        return Locator(workspace, self._datastores, self._make_client, data_root=self._data_root)
+        guard = self._uri_guard
+        bound = None if guard is None else functools.partial(guard, owner, spec)
+        return Locator(workspace, self._datastores, self._make_client, data_root=self._data_root, guard=bound)
 
 
 def _workspace(target: AzureMLTarget | None) -> Workspace | None:

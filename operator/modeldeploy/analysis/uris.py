@@ -25,6 +25,7 @@ from .stores import BlobStore, ContainerClient, DataUnavailable, LocalStore, Sto
 from .types import Columns
 
 ClientFactory = Callable[[str, str], ContainerClient]
+Guard = Callable[[str], "str | None"]  # a URI -> why the platform's policy refuses it (None: granted)
 _ADLS = re.compile(
     r"^(abfss|wasbs)://(?P<container>[^@/]+)@(?P<account>[^./]+)\.(dfs|blob)\.core\.windows\.net/(?P<path>.*)$"
 )
@@ -72,10 +73,13 @@ class Locator:
         datastores: DatastoreResolver | None = None,
         make_client: ClientFactory = container_client,
         data_root: str | None = None,
+        guard: Guard | None = None,
     ) -> None:
-        """``data_root``: the one local directory ``file://`` URIs may name (None: none may)."""
+        """``data_root``: the one local directory ``file://`` URIs may name (None: none may). ``guard``: the
+        ModelDeploymentPolicy check, asked for every URI, also those only found inside data (MLTable
+        ``paths``), which the check of the spec cannot see."""
         self.workspace, self._datastores, self.make_client = workspace, datastores, make_client
-        self.data_root = data_root
+        self.data_root, self.guard = data_root, guard
 
     @property
     def datastores(self) -> DatastoreResolver:
@@ -83,6 +87,9 @@ class Locator:
 
     def parse(self, uri: str) -> Location:
         """Raises ``DataUnavailable`` for a URI the operator cannot read, whatever Azure says."""
+        refused = self.guard(uri) if self.guard is not None else None
+        if refused is not None:
+            raise DataUnavailable(refused)
         try:
             return self._parse(uri)
         except ValueError as exc:  # urlparse on what the API's pattern lets through, e.g. "https://]"

@@ -27,6 +27,8 @@ KIND = "ModelDeployment"
 PLURAL = "modeldeployments"
 SINGULAR = "modeldeployment"
 SHORT_NAMES = ("mdep",)
+POLICY_KIND = "ModelDeploymentPolicy"
+POLICY_PLURAL = "modeldeploymentpolicies"
 CATEGORIES = ("kdap", "mlops")
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "GROUP",
     "KIND",
     "PLURAL",
+    "POLICY_KIND",
+    "POLICY_PLURAL",
     "SHORT_NAMES",
     "SINGULAR",
     "VERSION",

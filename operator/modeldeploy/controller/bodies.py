@@ -52,6 +52,10 @@ class BodyCache:
         body: dict[str, Any] = json.loads(item[1])
         return body
 
+    def key_list(self) -> list[Key]:
+        with self._lock:
+            return list(self._items)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import kopf
 
-from modeldeploy.api import GROUP, PLURAL, VERSION
+from modeldeploy.api import GROUP, PLURAL, POLICY_PLURAL, VERSION
 from modeldeploy.backends.kubernetes.backend import pod_failure
 from modeldeploy.backends.kubernetes.cache import ChildCache, owner_key
 from modeldeploy.controller.childwatch import CHILD_KINDS, ChildWatches, api_transport
@@ -73,9 +74,12 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
         settings.scanning.disabled = True
     if "wiring" not in memo:
         memo["wiring"] = build_wiring(
-            connections=int(memo.get("workers", Settings.workers)) + 4, data_root=memo.get("data_root")
+            connections=int(memo.get("workers", Settings.workers)) + 4,
+            data_root=memo.get("data_root"),
+            policy=memo.get("policy", "enforce"),
         )
     wiring: Wiring = memo["wiring"]
+    wiring.policy.prime(wiring.api)  # before any worker: no verdict on a half-known policy set
     settle = 0.0 if settings.peering.standalone else memo.get("peering_settle", DEFAULT_SETTLE_SECONDS)
     ctl = Controller(
         wiring.reconciler,
@@ -103,6 +107,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     )
     memo["child_watches"] = watches
     watches.start()
+    if wiring.policy.enforcing:
+        threading.Thread(
+            target=_refresh_policies, args=(wiring, ctl), name="modeldeploy-policy-refresh", daemon=True
+        ).start()
 
 
 @kopf.on.cleanup()
@@ -118,6 +126,30 @@ def on_peering_pause(memo: kopf.Memo, paused: bool) -> None:
     memo["paused"] = paused
     if "controller" in memo:
         _controller(memo).set_paused(paused)
+        if not paused and "wiring" in memo:
+            # A paused replica's watches may have missed a deletion: re-list now (the handover delay before
+            # its workers act is longer than two LISTs), off the event loop.
+            wiring: Wiring = memo["wiring"]
+            threading.Thread(
+                target=_relist,
+                args=(wiring, _controller(memo)),
+                name="modeldeploy-policy-relist",
+                daemon=True,
+            ).start()
+
+
+def _relist(wiring: Wiring, ctl: Controller) -> None:
+    try:
+        ctl.wake_namespaces(wiring.policy.prime(wiring.api))
+    except Exception:  # the next refresh tries again; the watches keep the caches current meanwhile
+        log.exception("policy: re-listing ModelDeploymentPolicies and namespaces failed")
+
+
+def _refresh_policies(wiring: Wiring, ctl: Controller) -> None:
+    """Bound how long a deletion missed by a re-listing watch (rare: after the apiserver expired its
+    resourceVersion) can go unnoticed: one resync period, two requests whatever the number of objects."""
+    while not ctl.stopping.wait(ctl.settings.resync):
+        _relist(wiring, ctl)
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
@@ -147,3 +179,24 @@ class WakeOwners:
             key = owner_key(gone)
             if key is not None and kind != "Pod":
                 self._wake(key)
+
+
+def watch_policies() -> None:
+    """Register the policy and namespace watches (only when enforcing: with ``--policy off`` the operator
+    needs no access to either)."""
+    kopf.on.event(GROUP, VERSION, POLICY_PLURAL)(policy)
+    kopf.on.event("", "v1", "namespaces")(namespace_labels)
+
+
+async def policy(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    wiring: Wiring = memo["wiring"]
+    affected = wiring.policy.observe_policy(str(event["type"]), event["object"])
+    woken = _controller(memo).wake_namespaces(affected)
+    log.info("policy %s %s: %d objects re-checked", event["object"]["metadata"]["name"], event["type"], woken)
+
+
+async def namespace_labels(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    wiring: Wiring = memo["wiring"]
+    obj = event["object"]
+    if wiring.policy.observe_namespace(str(event["type"]), obj):
+        _controller(memo).wake_namespaces({str(obj["metadata"]["name"])})

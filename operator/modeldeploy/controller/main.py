@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the one local directory file:// data URIs may name (default: none; file:// is refused, since "
         "the operator's file system holds its credentials)",
     )
+    parser.add_argument(
+        "--policy",
+        choices=("enforce", "off"),
+        default="enforce",
+        help="enforce: a ModelDeployment may use only what a ModelDeploymentPolicy grants its namespace "
+        "(default); off: no policy check (single-team clusters, development)",
+    )
     parser.add_argument("--log-format", choices=("json", "text"), default="json")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser
@@ -97,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     from modeldeploy.controller import handlers
     from modeldeploy.controller.peering import follow_pausing
 
+    if args.policy == "enforce":
+        handlers.watch_policies()
+    else:
+        logging.getLogger(__name__).warning("--policy off: ModelDeploymentPolicies are not enforced")
+
     memo = kopf.Memo(
         peering_settle=args.peering_settle,
         workers=args.workers,
@@ -104,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         data_root=args.data_root,
         # Child watches go per namespace; a kopf glob pattern ("team-*") needs the cluster-wide one.
         namespaces=[] if any(set(ns) & set("*?[!,") for ns in args.namespace) else args.namespace,
+        policy=args.policy,
     )
     follow_pausing(lambda paused: handlers.on_peering_pause(memo, paused))
     port = start_metrics_server(args.metrics_port, args.metrics_addr)

@@ -10,9 +10,10 @@ as failed in that first write, so no later decision can route to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -26,6 +27,7 @@ from modeldeploy.api.status import (
     truncate,
 )
 from modeldeploy.controller.translate import desired_revision, plan_of
+from modeldeploy.policy import Refusal
 from modeldeploy.ports import (
     AnalysisRunner,
     BackendError,
@@ -66,6 +68,11 @@ RETRY_BACKOFF = (5.0, 10.0, 30.0, 60.0)
 # A failed retraining call (webhook down, Secret unreadable, pipeline refused) is tried again from the
 # status at 30s, 1m, 2m, 4m, 8m; after the 6th attempt the RetrainingDelivered condition says it gave up.
 RETRAIN_RETRY = RetryPolicy(attempts=6, base_delay=30.0, max_delay=1800.0)
+POLICY_REASON = "PolicyDenied"
+
+
+class PolicyLike(Protocol):
+    def refusals(self, namespace: str, name: str, spec: ModelDeploymentSpec) -> list[Refusal]: ...
 
 
 def owner_of(body: Body) -> Owner:
@@ -91,7 +98,10 @@ class Reconciler:
         analysis: AnalysisRunner,
         retraining: Retrainer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        policy: PolicyLike | None = None,
     ) -> None:
+        """``policy``: asked before anything else; what it refuses stops the object before any I/O."""
+        self.policy = policy
         self.backends = backends
         self.store = store
         self.events = events
@@ -114,6 +124,11 @@ class Reconciler:
             spec = ModelDeploymentSpec.model_validate(body.get("spec") or {})
         except ValidationError as exc:
             return self._invalid(owner, rv, generation, previous, invalid_spec_message(exc))
+        refusals = self.policy.refusals(owner.namespace, owner.name, spec) if self.policy else []
+        if refusals:
+            # Nothing but this object's own status and an Event: no backend, no data, no metric query.
+            message = policy_message(refusals)
+            return self._spec_false(owner, rv, generation, previous, POLICY_REASON, message)
 
         outcome = Outcome(previous, None, rv)
         try:
@@ -154,6 +169,18 @@ class Reconciler:
         except ValidationError:
             log.warning(
                 "deleting %s/%s with an invalid spec: nothing was created for it", owner.namespace, owner.name
+            )
+            return
+        refused = self.policy.refusals(owner.namespace, owner.name, spec) if self.policy else []
+        target = [r for r in refused if r.field == "spec.target.azureml"]
+        if target:
+            # The workspace is no longer granted to this namespace: the operator's identity does not act
+            # there on this object's behalf, even to clean up; the platform team removes what is left.
+            self.events.emit(
+                owner,
+                EventType.WARNING,
+                "CleanupSkipped",
+                f"{target[0]}; Azure ML resources were left as they are",
             )
             return
         try:
@@ -286,14 +313,25 @@ class Reconciler:
     def _invalid(
         self, owner: Owner, rv: str, generation: int, previous: ModelDeploymentStatus, message: str
     ) -> Outcome:
+        return self._spec_false(owner, rv, generation, previous, "InvalidSpec", message)
+
+    def _spec_false(
+        self,
+        owner: Owner,
+        rv: str,
+        generation: int,
+        previous: ModelDeploymentStatus,
+        reason: str,
+        message: str,
+    ) -> Outcome:
         now = self.clock()
         status = _with_condition(
-            previous, SPEC_CONDITION, ConditionStatus.FALSE, "InvalidSpec", message, generation, now
+            previous, SPEC_CONDITION, ConditionStatus.FALSE, reason, message, generation, now
         )
         status = status.model_copy(update={"observed_generation": generation})
         if status != previous:
             rv = self.store.write_status(owner, rv, status, previous)
-            self.events.emit(owner, EventType.WARNING, "InvalidSpec", message)
+            self.events.emit(owner, EventType.WARNING, reason, message)
         return Outcome(status, None, rv)
 
     def _record_backend_condition(self, owner: Owner, generation: int, outcome: Outcome) -> None:
@@ -337,6 +375,11 @@ def invalid_spec_message(exc: ValidationError) -> str:
         parts.append(f"{where}: {e['msg']}")
     more = f" (+{exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
     return "; ".join(parts) + more
+
+
+def policy_message(refusals: Sequence[Refusal], limit: int = 5) -> str:
+    more = f" (+{len(refusals) - limit} more)" if len(refusals) > limit else ""
+    return "; ".join(str(r) for r in refusals[:limit]) + more
 
 
 def _with_condition(

@@ -16,6 +16,7 @@ from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from modeldeploy.backends.kubernetes.cache import ChildCache
 from modeldeploy.controller.events import AsyncEventSink
 from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
+from modeldeploy.controller.policies import Mode, PolicyGate
 from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.controller.retraining import DefaultRetrainer
 from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
@@ -66,6 +67,7 @@ class Wiring:
     api: client.ApiClient
     backends: Backends
     reconciler: MeteredReconciler[Outcome]
+    policy: PolicyGate
 
     @property
     def children(self) -> ChildCache:
@@ -73,22 +75,30 @@ class Wiring:
 
 
 def build_wiring(
-    api: client.ApiClient | None = None, connections: int | None = None, data_root: str | None = None
+    api: client.ApiClient | None = None,
+    connections: int | None = None,
+    data_root: str | None = None,
+    policy: Mode = "enforce",
 ) -> Wiring:
     api = api or load_kube_config(connections)
     dyn = DynamicClient(api)  # type: ignore[no-untyped-call]
     backends = Backends(dyn)
+    gate = PolicyGate(policy)
     # Metered decorators: every reconcile, status write and Event feeds the operator's Prometheus metrics.
     reconciler = MeteredReconciler(
         Reconciler(
             backends=backends,
             store=MeteredStatusStore(KubeStatusStore(api)),
             events=MeteredEventSink(AsyncEventSink(KubeEventSink(dyn), on_drop=EVENTS_DROPPED.inc)),
-            analysis=AnalysisService(data_root=data_root),
+            analysis=AnalysisService(
+                data_root=data_root,
+                uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
+            ),
             retraining=DefaultRetrainer(api),
+            policy=gate,
         )
     )
-    return Wiring(api, backends, reconciler)
+    return Wiring(api, backends, reconciler, gate)
 
 
 __all__ = ["BackendError", "Wiring", "build_wiring"]

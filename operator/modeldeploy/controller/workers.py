@@ -103,6 +103,17 @@ class Controller:
     def wake(self, key: Key) -> None:
         self.queue.add(key)
 
+    @property
+    def stopping(self) -> threading.Event:
+        return self._stopping
+
+    def wake_namespaces(self, namespaces: set[str]) -> int:
+        """A policy or a namespace's labels changed: every object there gets a new verdict."""
+        keys = [k for k in self.bodies.key_list() if k[0] in namespaces] if namespaces else []
+        for key in keys:
+            self.queue.add(key)
+        return len(keys)
+
     # ---- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> None:

@@ -1,0 +1,309 @@
+"""The policy check: (spec, namespace, its labels, every policy) -> refusals. Pure: no I/O, no clock.
+
+Every reference the operator (or Azure ML on its behalf) would act on is listed with its field path and
+checked against the union of the grants of the policies selecting the namespace. On a Kubernetes target the
+model's registry, artifact, code and environment references are never resolved by the operator (the image
+carries the model), so only data, metrics and retraining references are checked there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from modeldeploy.api.policy import ModelDeploymentPolicySpec, WorkspaceGrant, WorkspaceRef
+from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
+from modeldeploy.policy.refs import (
+    BlobRef,
+    DatastoreRef,
+    LocalRef,
+    Unsupported,
+    Workspace,
+    data_ref,
+    endpoint,
+    registry_of,
+    segments,
+    within,
+)
+
+_WORKSPACE_ASSETS = ("runs:/", "models:/", "azureml://jobs/")
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    spec: ModelDeploymentPolicySpec
+
+
+@dataclass(frozen=True)
+class Refusal:
+    field: str  # spec.analysis.drift.reference.uri
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}"
+
+
+def check(
+    spec: ModelDeploymentSpec,
+    namespace: str,
+    name: str,
+    labels: Mapping[str, str],
+    policies: Iterable[Policy],
+) -> list[Refusal]:
+    """What ``spec`` references that no policy selecting ``namespace`` grants, in field order."""
+    selected = [p.spec for p in policies if p.spec.namespace_selector.matches(dict(labels))]
+    return list(_Check(spec, namespace, name, selected).refusals())
+
+
+def data_refusal(
+    spec: ModelDeploymentSpec,
+    namespace: str,
+    name: str,
+    labels: Mapping[str, str],
+    policies: Iterable[Policy],
+    uri: str,
+) -> str | None:
+    """Why one data URI met at run time (e.g. in an MLTable's ``paths``) is refused; None: granted."""
+    selected = [p.spec for p in policies if p.spec.namespace_selector.matches(dict(labels))]
+    reason = _Check(spec, namespace, name, selected).data(uri)
+    return None if reason is None else f"{uri}: {reason}"
+
+
+def _listing(items: Iterable[str]) -> str:
+    unique = sorted(set(items))
+    return ", ".join(unique) if unique else "none"
+
+
+def _grant(text: str) -> tuple[str, ...] | None:
+    """A granted path as segments; None for one this parser refuses (it then grants nothing, never all)."""
+    try:
+        return segments(text, text)
+    except Unsupported:
+        return None
+
+
+def _covers(path: tuple[str, ...], granted: str) -> bool:
+    prefix = _grant(granted)
+    return prefix is not None and within(path, prefix)
+
+
+def _prefix(parts: tuple[str, ...]) -> str:
+    return "/".join(parts) + "/" if parts else "/"
+
+
+class _Check:
+    def __init__(
+        self, spec: ModelDeploymentSpec, namespace: str, name: str, grants: list[ModelDeploymentPolicySpec]
+    ) -> None:
+        self.spec, self.namespace, self.name, self.grants = spec, namespace, name, grants
+        target = spec.target.azureml
+        self.target = (
+            Workspace(target.subscription_id, target.resource_group, target.workspace) if target else None
+        )
+
+    def denied(self, what: str, granted: Iterable[str]) -> str:
+        return (
+            f'{what} is not granted to namespace "{self.namespace}" by any ModelDeploymentPolicy '
+            f"(granted: {_listing(granted)})"
+        )
+
+    def refusals(self) -> Iterator[Refusal]:
+        for field, reason in self._reasons():
+            if reason is not None:
+                yield Refusal(field, reason)
+
+    def _reasons(self) -> Iterator[tuple[str, str | None]]:
+        spec, target = self.spec, self.spec.target.azureml
+        if target is not None:
+            yield from self._azureml(target)
+        analysis = spec.analysis
+        if analysis is not None and analysis.prometheus_address is not None:
+            yield "spec.analysis.prometheusAddress", self.prometheus(analysis.prometheus_address)
+        if analysis is not None and analysis.drift is not None:
+            yield "spec.analysis.drift.reference.uri", self.data(analysis.drift.reference.uri)
+            yield "spec.analysis.drift.live.uri", self.data(analysis.drift.live.uri)
+        retrain = spec.rollback.retrain
+        if retrain is not None and retrain.event is not None:
+            yield from self.webhook(retrain.event.url, retrain.event.secret_ref)
+        if retrain is not None and retrain.azureml_pipeline is not None and self.target is not None:
+            job = retrain.azureml_pipeline
+            yield from self.pipeline(self.target, job.component, job.compute)
+
+    def _azureml(self, target: AzureMLTarget) -> Iterator[tuple[str, str | None]]:
+        assert self.target is not None
+        yield "spec.target.azureml", self.workspace_target(self.target)
+        if target.log_analytics_workspace_id is not None:
+            yield (
+                "spec.target.azureml.logAnalyticsWorkspaceId",
+                self.monitor(target.log_analytics_workspace_id),
+            )
+        model = self.spec.model
+        if model.registry is not None:
+            yield "spec.model.registry", self.registry(model.registry)
+        if model.artifact_uri is not None:
+            yield "spec.model.artifactUri", self.asset(model.artifact_uri)
+        if model.code is not None:
+            uri = model.code.uri
+            yield "spec.model.code.uri", self.asset("file://" + uri if uri.startswith("/") else uri)
+        if model.environment is not None and model.environment.azureml is not None:
+            yield "spec.model.environment.azureml", self.registry(model.environment.azureml)
+
+    # ---- one check per kind of reference; None: granted ----------------------------------------------
+
+    def workspace_target(self, ws: Workspace) -> str | None:
+        grants = [g for g in self._workspaces() if g.target]
+        if any(_ws(g).key() == ws.key() for g in grants):
+            return None
+        return self.denied(f'Azure ML workspace "{ws}"', (str(_ws(g)) for g in grants))
+
+    def registry(self, ref: str) -> str | None:
+        registry = registry_of(ref)
+        if registry is None:
+            return None  # a workspace asset: in the target's workspace, granted above or refused there
+        granted = [r for p in self.grants for r in p.registries]
+        if registry in (r.lower() for r in granted):
+            return None
+        return self.denied(f'Azure ML registry "{registry}"', granted)
+
+    def asset(self, ref: str) -> str | None:
+        """A model artifact or code reference on an azureml target."""
+        if ref.lower().startswith("azureml://registries/"):
+            return self.registry(ref)
+        if ref.startswith(_WORKSPACE_ASSETS) or (
+            ref.startswith("azureml:") and not ref.startswith("azureml://")
+        ):
+            return None  # resolved in the target's workspace
+        return self.data(ref)
+
+    def data(self, uri: str) -> str | None:
+        filled = uri.replace("{namespace}", self.namespace).replace("{name}", self.name)
+        try:
+            ref = data_ref(filled)
+        except Unsupported as exc:
+            return str(exc)
+        if isinstance(ref, LocalRef):
+            return self._local(ref)
+        if isinstance(ref, BlobRef):
+            return self._blob(ref)
+        return self._datastore(ref)
+
+    def _local(self, ref: LocalRef) -> str | None:
+        granted = [p for g in self.grants for p in g.local_paths]
+        if any(_covers(ref.path, p) for p in granted):
+            return None
+        return self.denied(f'local path "/{"/".join(ref.path)}"', granted)
+
+    def _blob(self, ref: BlobRef) -> str | None:
+        accounts = [s for g in self.grants for s in g.storage]
+        mine = [s for s in accounts if s.account == ref.account]
+        if not mine:
+            return self.denied(f'storage account "{ref.account}"', (s.account for s in accounts))
+        in_container = [s for s in mine if ref.container in s.containers or "*" in s.containers]
+        if not in_container:
+            containers = (c for s in mine for c in s.containers)
+            return self.denied(f'container "{ref.container}" of storage account "{ref.account}"', containers)
+        prefixes = [
+            p for s in in_container for p in (s.path_prefixes if s.path_prefixes is not None else ["/"])
+        ]
+        if any(_covers(ref.path, p) for p in prefixes):
+            return None
+        where = f'path "{"/".join(ref.path)}" in {ref.account}/{ref.container}'
+        return self.denied(where, (_prefix(_grant(p) or ()) for p in prefixes))
+
+    def _datastore(self, ref: DatastoreRef) -> str | None:
+        ws = ref.workspace or self.target
+        if ws is None:
+            return (
+                "a short azureml://datastores/ URI resolves in the azureml target's workspace and this "
+                "ModelDeployment has none; use the long form naming the workspace"
+            )
+        grants = [g for g in self._workspaces() if _ws(g).key() == ws.key()]
+        if not grants:
+            return self.denied(
+                f'Azure ML workspace "{ws}" (datastore "{ref.datastore}")',
+                (str(_ws(g)) for g in self._workspaces()),
+            )
+        stores = [d for g in grants for d in g.datastores]
+        mine = [d for d in stores if d.name.lower() in (ref.datastore.lower(), "*")]
+        if not mine:
+            return self.denied(f'datastore "{ref.datastore}" of workspace "{ws}"', (d.name for d in stores))
+        prefixes = [p for d in mine for p in (d.path_prefixes if d.path_prefixes is not None else ["/"])]
+        if any(_covers(ref.path, p) for p in prefixes):
+            return None
+        where = f'path "{"/".join(ref.path)}" in datastore "{ref.datastore}" of workspace "{ws}"'
+        return self.denied(where, (_prefix(_grant(p) or ()) for p in prefixes))
+
+    def prometheus(self, address: str) -> str | None:
+        try:
+            got = endpoint(address)
+        except Unsupported as exc:
+            return str(exc)
+        granted = [e for g in self.grants for e in g.metrics.prometheus]
+        for text in granted:
+            try:
+                grant = endpoint(text)
+            except Unsupported:
+                continue  # the CRD's pattern is looser than this parser: such a grant grants nothing
+            same = (grant.scheme, grant.host, grant.port) == (got.scheme, got.host, got.port)
+            if same and within(got.path, grant.path):
+                return None
+        return self.denied(f'Prometheus endpoint "{address}"', granted)
+
+    def monitor(self, resource_id: str) -> str | None:
+        granted = [s for g in self.grants for s in g.metrics.azure_monitor_scopes]
+        parts = _grant(resource_id.lower())
+        if parts is not None and any(_covers(parts, s.lower()) for s in granted):
+            return None
+        return self.denied(f'Azure Monitor scope "{resource_id}"', granted)
+
+    def webhook(self, url: str, secret: str | None) -> Iterator[tuple[str, str | None]]:
+        field = "spec.rollback.retrain.event.url"
+        try:
+            got = endpoint(url, schemes=("https",))
+        except Unsupported as exc:
+            yield field, str(exc)
+            return
+        host = got.host if got.port == 443 else f"{got.host}:{got.port}"
+        hooks = [w for g in self.grants for w in g.retraining.webhooks]
+        mine = [w for w in hooks if w.host.removesuffix(":443") == host]
+        yield field, None if mine else self.denied(f'webhook host "{host}"', (w.host for w in hooks))
+        if secret is not None and mine:
+            names = [n for w in mine for n in w.secret_names]
+            ok = secret in names or "*" in names
+            what = f'Secret "{secret}" for webhook host "{host}"'
+            yield "spec.rollback.retrain.event.secretRef", None if ok else self.denied(what, names)
+
+    def pipeline(
+        self, ws: Workspace, component: str, compute: str | None
+    ) -> Iterator[tuple[str, str | None]]:
+        field = "spec.rollback.retrain.azuremlPipeline"
+        pipelines = [p for g in self.grants for p in g.retraining.pipelines]
+        mine = [p for p in pipelines if _ws(p.workspace).key() == ws.key()]
+        if not mine:
+            yield (
+                field,
+                self.denied(
+                    f'retraining in Azure ML workspace "{ws}"', (str(_ws(p.workspace)) for p in pipelines)
+                ),
+            )
+            return
+        if component.lower().startswith("azureml://registries/"):
+            yield f"{field}.component", self.registry(component)
+            name = component.split("/")[5]
+        else:
+            name = component.split(":")[1]
+        names = [c for p in mine for c in p.components]
+        ok = name in names or "*" in names
+        yield f"{field}.component", None if ok else self.denied(f'retraining component "{name}"', names)
+        if compute is not None:
+            computes = [c for p in mine for c in p.computes]
+            ok = compute.lower() in (c.lower() for c in computes) or "*" in computes
+            yield f"{field}.compute", None if ok else self.denied(f'retraining compute "{compute}"', computes)
+
+    def _workspaces(self) -> list[WorkspaceGrant]:
+        return [w for g in self.grants for w in g.workspaces]
+
+
+def _ws(grant: WorkspaceGrant | WorkspaceRef) -> Workspace:
+    return Workspace(grant.subscription_id, grant.resource_group, grant.name)
