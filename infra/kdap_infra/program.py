@@ -17,7 +17,9 @@ from kdap_infra.compute import ComputeClusters
 from kdap_infra.config import PlatformConfig
 from kdap_infra.endpoints import OnlineEndpoints
 from kdap_infra.foundation import Foundation
+from kdap_infra.handoff import operator_handoff
 from kdap_infra.identities import Identities, Workload
+from kdap_infra.ml_attach import KubernetesCompute, ModelRegistry
 from kdap_infra.monitoring import Alerting
 from kdap_infra.naming import Naming
 from kdap_infra.network import PrivateNetwork
@@ -80,6 +82,9 @@ class Platform:
     gateway: ScoringGateway
     alerting: Alerting
     issuer: pulumi.Input[str]
+    registry: ModelRegistry
+    kubernetes: KubernetesCompute | None
+    subscription_id: pulumi.Input[str]
     extra_outputs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -115,7 +120,13 @@ def _build(config: PlatformConfig) -> Platform:
     )  # fmt: skip
     ws_name = ml.workspace.name
     ComputeClusters("compute", place, config.compute, ws_name, ids[Workload.COMPUTE])
-    endpoints = OnlineEndpoints("online-endpoints", place, config.endpoints, ws_name, ids[Workload.ENDPOINTS])
+    # Kubernetes online endpoints need the operator's AKS cluster attached to the workspace.
+    k8s = KubernetesCompute("kubernetes-compute", place, aks.cluster, ws_name) if aks is not None else None
+    endpoints = OnlineEndpoints(
+        "online-endpoints", place, config.endpoints, ws_name, ids[Workload.ENDPOINTS],
+        kubernetes_compute=k8s.compute if k8s is not None else None,
+    )  # fmt: skip
+    registry = ModelRegistry("model-registry", place)
     gateway = ScoringGateway(
         "scoring-gateway", place, config.apim, ids[Workload.GATEWAY], foundation.app_insights,
         endpoints.endpoints, subnet_id=net.subnet_id("apim") if net else None,
@@ -124,7 +135,9 @@ def _build(config: PlatformConfig) -> Platform:
         "alerting", place, config.alerts, config.budget, config.endpoints, endpoints.endpoints,
         foundation.resource_group.id,
     )  # fmt: skip
-    platform = Platform(place, foundation, ids, ml, endpoints, gateway, alerting, issuer)
+    platform = Platform(
+        place, foundation, ids, ml, endpoints, gateway, alerting, issuer, registry, k8s, subscription_id
+    )
     grants = _workspace_grants(platform)
     grants += _optional_services(config, platform, net)
     AccessGrants("workspace-access", naming, subscription_id, grants)
@@ -183,4 +196,7 @@ def _outputs(p: Platform) -> dict[str, Any]:
         "critical_action_group_id": p.alerting.critical.id,
         "warning_action_group_id": p.alerting.warning.id,
         "drift_metric_name": DRIFT_METRIC,
+        "registry_name": p.registry.registry.name,
+        "kubernetes_compute_name": p.kubernetes.compute.name if p.kubernetes else None,
+        "operator_handoff": operator_handoff(p),
     }
