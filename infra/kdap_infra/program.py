@@ -57,13 +57,18 @@ def _operator_cluster(
 
 
 def _private_endpoints(
-    net: PrivateNetwork, foundation: Foundation, ml: MlWorkspace, ai: AiServices | None
+    net: PrivateNetwork,
+    foundation: Foundation,
+    ml: MlWorkspace,
+    registry: ModelRegistry,
+    ai: AiServices | None,
 ) -> None:
     net.connect("storage-blob", foundation.storage.id, "blob")
     net.connect("storage-file", foundation.storage.id, "file")
     net.connect("vault", foundation.key_vault.id, "vault")
     net.connect("registry", foundation.registry.id, "registry")
     net.connect("workspace", ml.workspace.id, "amlworkspace")
+    net.connect("ml-registry", registry.registry.id, "amlregistry")
     if ai is not None:
         net.connect("openai", ai.openai.id, "account", zone_key="openai")
         net.connect("content-safety", ai.content_safety.id, "account", zone_key="cognitiveservices")
@@ -164,7 +169,7 @@ def _optional_services(config: PlatformConfig, p: Platform, net: PrivateNetwork 
             "content_safety_id": ai.content_safety.id,
         }
     if net is not None:
-        _private_endpoints(net, p.foundation, p.ml, ai)
+        _private_endpoints(net, p.foundation, p.ml, p.registry, ai)
         p.extra_outputs["vnet_id"] = net.vnet.id
     if config.serverless.enabled:
         serverless = ServerlessModel("serverless-model", p.place, config.serverless, p.ml.workspace.name)
@@ -197,6 +202,7 @@ def _outputs(p: Platform) -> dict[str, Any]:
         "warning_action_group_id": p.alerting.warning.id,
         "drift_metric_name": DRIFT_METRIC,
         "registry_name": p.registry.registry.name,
+        "ml_registry_id": p.registry.registry.id,
         "kubernetes_compute_name": p.kubernetes.compute.name if p.kubernetes else None,
         "operator_handoff": operator_handoff(p),
     }
