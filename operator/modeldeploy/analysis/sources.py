@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..api import platform
 from .stores import BlobStore, ContainerClient, LocalStore, Store, expand
 from .stores import DataUnavailable as DataUnavailable  # its home before stores existed
 from .types import Column, Columns
@@ -174,8 +175,8 @@ class BlobSource(StoreSource):
         super().__init__(BlobStore(client), prefix, fmt, time_column)
 
 
-COLLECTIONS = ("model_inputs", "model_outputs")
-COLLECTOR_ROOT = "modelDataCollector"
+# Where the data collector writes is the platform contract's (the backend turns it on with the same names).
+COLLECTIONS, COLLECTOR_ROOT = platform.COLLECTIONS, platform.COLLECTOR_ROOT
 
 
 def is_collector_folder(path: str) -> bool:

@@ -30,6 +30,7 @@ ARM_AUTH_MODE: dict[AuthMode, str] = {"key": "Key", "aml_token": "AMLToken", "aa
 # The Azure ML data collector: its collections and where they land. Without a data asset per collection
 # the service writes to the workspace's default blob datastore under this folder, one folder per hour.
 COLLECTIONS = ("model_inputs", "model_outputs")
+COLLECTOR_ROOT = "modelDataCollector"
 COLLECTOR_DATASTORE = "workspaceblobstore"
 COLLECTOR_SAMPLING_RATE = 1.0  # every request: drift checks need min_sample_size rows per window
 COLLECTOR_ROLLING_RATE = "Hour"  # the hour folders the drift reader lists
@@ -57,7 +58,7 @@ def collector_path(endpoint: str, deployment: str, collection: str) -> str:
     """The folder (under the datastore) the data collector writes a deployment's collection to."""
     if collection not in COLLECTIONS:
         raise ValueError(f"unknown data collector collection {collection!r}; one of {COLLECTIONS}")
-    return f"modelDataCollector/{endpoint}/{deployment}/{collection}"
+    return f"{COLLECTOR_ROOT}/{endpoint}/{deployment}/{collection}"
 
 
 def collector_uri(endpoint: str, deployment: str, collection: str) -> str:
