@@ -106,10 +106,11 @@ def _build(config: PlatformConfig) -> Platform:
     net = PrivateNetwork("network", place, config.network) if config.private_networking else None
     issuer, aks = _operator_cluster(config, place, net)
     ids = Identities("identities", place, config.operator, issuer)
+    install = None
     if aks is not None and config.aks.install_operator:
         from kdap_infra.operator_install import OperatorInstall  # pulumi-kubernetes: only when asked for
 
-        OperatorInstall(
+        install = OperatorInstall(
             "operator-install", site, config.env, aks.cluster, place.resource_group_name,
             ids[Workload.OPERATOR].client_id, foundation.app_insights.connection_string,
             opts=pulumi.ResourceOptions(parent=aks),
@@ -143,6 +144,8 @@ def _build(config: PlatformConfig) -> Platform:
     platform = Platform(
         place, foundation, ids, ml, endpoints, gateway, alerting, issuer, registry, k8s, subscription_id
     )
+    if install is not None:
+        install.publish_handoff(operator_handoff(platform))
     grants = _workspace_grants(platform)
     grants += _optional_services(config, platform, net)
     AccessGrants("workspace-access", naming, subscription_id, grants)
