@@ -103,7 +103,7 @@ def test_dev_graph_matches_config(dev: ProgramRun) -> None:
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 147
+    assert sum(custom_counts(prod).values()) == 138
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:
