@@ -19,7 +19,7 @@ from kdap_infra.aks_config import AksConfig
 from kdap_infra.apim_config import ApimConfig
 from kdap_infra.compute_config import ComputeConfig
 from kdap_infra.config_sections import NAMESPACE, UUID_PATTERN, Section
-from kdap_infra.endpoints_config import EndpointConfig
+from kdap_infra.endpoints_config import MAX_ENDPOINT_NAME, EndpointConfig
 from kdap_infra.monitoring_config import AlertsConfig, BudgetConfig
 from kdap_infra.network_config import NetworkConfig
 from kdap_infra.operator_config import INSTALLED_NAMESPACE, INSTALLED_SERVICE_ACCOUNT, OperatorConfig
@@ -57,7 +57,9 @@ class PlatformConfig(Section):
     log_retention_days: int = Field(30, ge=30, le=730, description="Log Analytics retention, 30-730 days")
     workspace: WorkspaceConfig = Field(WorkspaceConfig(), description="ML workspace settings")
     compute: ComputeConfig = Field(ComputeConfig(), description="compute cluster settings")
-    endpoints: list[EndpointConfig] = Field(min_length=1, description="the online endpoints to create")
+    endpoints: list[EndpointConfig] = Field(
+        min_length=1, description="the models served: one online endpoint, API route and alert set each"
+    )
     apim: ApimConfig = Field(description="API Management settings")
     alerts: AlertsConfig = Field(description="alert routing and thresholds")
     budget: BudgetConfig = Field(description="the consumption budget")
@@ -92,6 +94,20 @@ class PlatformConfig(Section):
                 f"Fix: set {NAMESPACE}:operator.namespace: {installed[0]} and serviceAccount: {installed[1]}"
             )
 
+    def _check_endpoints(self) -> None:
+        for e in self.endpoints:
+            full = len(self.prefix) + len(e.name) + len(self.unique_suffix) + 2
+            if full > MAX_ENDPOINT_NAME:
+                raise ValueError(
+                    f"{NAMESPACE}:endpoints: {e.name!r} makes the endpoint name {full} characters long "
+                    f"(prefix-name-suffix); Azure allows {MAX_ENDPOINT_NAME}. Fix: shorten the name"
+                )
+            if e.kind == "kubernetes" and not self.aks.enabled:
+                raise ValueError(
+                    f"{NAMESPACE}:endpoints: {e.name!r} is kind kubernetes but {NAMESPACE}:aks.enabled is "
+                    "false: no cluster is attached to the workspace. Fix: enable AKS or use kind managed"
+                )
+
     @model_validator(mode="after")
     def _coherent(self) -> PlatformConfig:
         names = [e.name for e in self.endpoints]
@@ -99,6 +115,7 @@ class PlatformConfig(Section):
             raise ValueError(
                 f"{NAMESPACE}:endpoints: names repeat ({names}). Fix: give each endpoint its own name"
             )
+        self._check_endpoints()
         if not self.aks.enabled and self.operator.oidc_issuer_url is None:
             raise ValueError(
                 f"{NAMESPACE}:operator.oidcIssuerUrl is required when {NAMESPACE}:aks.enabled is false. "

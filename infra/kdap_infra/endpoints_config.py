@@ -1,17 +1,35 @@
-"""One entry of the `endpoints` section, read by `endpoints.OnlineEndpoints` and `monitoring.Alerting`."""
+"""One entry of the `endpoints` section: a model the platform serves, declared once.
+
+Each entry becomes an online endpoint shell (tagged for the ModelDeployment `namespace/name` that deploys
+into it), an API Management route and latency / error / CPU alerts; read by `endpoints.OnlineEndpoints`,
+`apim.ScoringGateway`, `monitoring.Alerting` and the operator handoff (`handoff.py`).
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
 from kdap_infra.config_sections import Section
 
+# prefix (<= 8) + "-" + name + "-" + suffix (<= 6) must fit Azure's 32 characters; config.py checks the sum.
+MAX_ENDPOINT_NAME = 32
+
 
 class EndpointConfig(Section):
     name: str = Field(
-        pattern=r"^[a-z][a-z0-9-]{2,15}$",
-        # Names are unique per region, so the stack adds prefix and suffix; Azure allows 32 characters.
-        description="3-16 lowercase letters, digits or hyphens, starting with a letter",
+        pattern=r"^[a-z][a-z0-9-]{2,19}$",
+        # The ModelDeployment's name; the stack adds prefix and suffix (endpoint names are unique per region).
+        description="3-20 lowercase letters, digits or hyphens, starting with a letter (the ModelDeployment)",
+    )
+    namespace: str = Field(
+        "ml-serving",
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        description="the Kubernetes namespace of the ModelDeployment that deploys into this endpoint",
+    )
+    kind: Literal["managed", "kubernetes"] = Field(
+        "managed", description="managed, or kubernetes (on the AKS cluster attached to the workspace)"
     )
     latency_p99_ms: float | None = Field(
         None, gt=0, description="this endpoint's p99 latency threshold in ms (overrides alerts.latencyP99Ms)"

@@ -50,6 +50,15 @@ _ARM: dict[str, tuple[str, str]] = {
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/datastores/{n}",
         "name",
     ),
+    "azure-native:machinelearningservices:Registry": (
+        "Microsoft.MachineLearningServices/registries/{n}",
+        "registryName",
+    ),
+    "azure-native:kubernetesconfiguration:Extension": (
+        "Microsoft.ContainerService/managedClusters/{clusterName}/providers/"
+        "Microsoft.KubernetesConfiguration/extensions/{n}",
+        "extensionName",
+    ),
     "azure-native:machinelearningservices:OnlineEndpoint": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/onlineEndpoints/{n}",
         "endpointName",

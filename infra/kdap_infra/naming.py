@@ -43,6 +43,19 @@ class Naming:
         return base[: max_len - len(self.suffix)] + self.suffix
 
     @property
+    def stack(self) -> str:
+        """The stack's own name, written to the platform tag of what it creates for the operator."""
+        return f"{self.prefix}-{self.env}"
+
+    def endpoint_name(self, model: str) -> str:
+        """The online endpoint serving ``model`` (an `endpoints` entry); ModelDeployments name it as-is."""
+        return self.regional_name(model)
+
+    def registry_name(self) -> str:
+        """The Azure ML registry for shared models, environments and components: `kdap-prod-models`."""
+        return self.name("models")
+
+    @property
     def tags(self) -> dict[str, str]:
         return {
             "env": self.env,

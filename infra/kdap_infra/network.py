@@ -15,6 +15,7 @@ ZONES: dict[str, list[str]] = {
     "vault": ["privatelink.vaultcore.azure.net"],
     "registry": ["privatelink.azurecr.io"],
     "amlworkspace": ["privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"],
+    "amlregistry": ["privatelink.api.azureml.ms"],
     "openai": ["privatelink.openai.azure.com"],
     "cognitiveservices": ["privatelink.cognitiveservices.azure.com"],
     "searchService": ["privatelink.search.windows.net"],
@@ -97,7 +98,9 @@ class PrivateNetwork(pulumi.ComponentResource):
             tags=naming.tags,
             opts=child,
         )
-        self.zones = {zone: self._zone(zone) for zones in ZONES.values() for zone in zones}
+        # The workspace and the ML registry share a zone: one zone each, whatever the number of group ids.
+        unique = dict.fromkeys(zone for zones in ZONES.values() for zone in zones)
+        self.zones = {zone: self._zone(zone) for zone in unique}
         self.register_outputs({"vnet_id": self.vnet.id})
 
     def subnet_id(self, subnet: str) -> pulumi.Output[str]:

@@ -36,6 +36,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = REPO_ROOT / "deploy" / "kustomize" / "overlays"
 CLIENT_ID = "azure.workload.identity/client-id"
 TENANT_ID = "azure.workload.identity/tenant-id"
+# The platform handoff (handoff.py) as JSON beside the operator: what ModelDeployments on this stack target.
+HANDOFF_CONFIGMAP, HANDOFF_KEY = "kdap-platform", "handoff.json"
 APPINSIGHTS_SECRET = "modeldeploy-appinsights"  # the names deploy/kustomize/base/deployment.yaml reads
 APPINSIGHTS_KEY = "connection-string"
 
@@ -164,3 +166,17 @@ class OperatorInstall(pulumi.ComponentResource):
             ),
         )
         self.register_outputs({"overlay": str(self.overlay.relative_to(REPO_ROOT))})
+
+    def publish_handoff(self, handoff: dict[str, Any]) -> k8s.core.v1.ConfigMap:
+        """The stack's handoff in `kdap-system/kdap-platform`: a changed stack config shows there on the next
+        `pulumi up`, with no edit of any ModelDeployment."""
+        return k8s.core.v1.ConfigMap(
+            "operator-platform-handoff",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=HANDOFF_CONFIGMAP,
+                namespace=INSTALLED_NAMESPACE,
+                labels={"app.kubernetes.io/name": "modeldeploy"},
+            ),
+            data={HANDOFF_KEY: pulumi.Output.json_dumps(handoff, sort_keys=True, indent=2)},
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[self.install]),
+        )

@@ -17,7 +17,9 @@ from kdap_infra.compute import ComputeClusters
 from kdap_infra.config import PlatformConfig
 from kdap_infra.endpoints import OnlineEndpoints
 from kdap_infra.foundation import Foundation
+from kdap_infra.handoff import operator_handoff
 from kdap_infra.identities import Identities, Workload
+from kdap_infra.ml_attach import KubernetesCompute, ModelRegistry
 from kdap_infra.monitoring import Alerting
 from kdap_infra.naming import Naming
 from kdap_infra.network import PrivateNetwork
@@ -55,13 +57,18 @@ def _operator_cluster(
 
 
 def _private_endpoints(
-    net: PrivateNetwork, foundation: Foundation, ml: MlWorkspace, ai: AiServices | None
+    net: PrivateNetwork,
+    foundation: Foundation,
+    ml: MlWorkspace,
+    registry: ModelRegistry,
+    ai: AiServices | None,
 ) -> None:
     net.connect("storage-blob", foundation.storage.id, "blob")
     net.connect("storage-file", foundation.storage.id, "file")
     net.connect("vault", foundation.key_vault.id, "vault")
     net.connect("registry", foundation.registry.id, "registry")
     net.connect("workspace", ml.workspace.id, "amlworkspace")
+    net.connect("ml-registry", registry.registry.id, "amlregistry")
     if ai is not None:
         net.connect("openai", ai.openai.id, "account", zone_key="openai")
         net.connect("content-safety", ai.content_safety.id, "account", zone_key="cognitiveservices")
@@ -80,6 +87,9 @@ class Platform:
     gateway: ScoringGateway
     alerting: Alerting
     issuer: pulumi.Input[str]
+    registry: ModelRegistry
+    kubernetes: KubernetesCompute | None
+    subscription_id: pulumi.Input[str]
     extra_outputs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -96,10 +106,11 @@ def _build(config: PlatformConfig) -> Platform:
     net = PrivateNetwork("network", place, config.network) if config.private_networking else None
     issuer, aks = _operator_cluster(config, place, net)
     ids = Identities("identities", place, config.operator, issuer)
+    install = None
     if aks is not None and config.aks.install_operator:
         from kdap_infra.operator_install import OperatorInstall  # pulumi-kubernetes: only when asked for
 
-        OperatorInstall(
+        install = OperatorInstall(
             "operator-install", site, config.env, aks.cluster, place.resource_group_name,
             ids[Workload.OPERATOR].client_id, foundation.app_insights.connection_string,
             opts=pulumi.ResourceOptions(parent=aks),
@@ -115,7 +126,13 @@ def _build(config: PlatformConfig) -> Platform:
     )  # fmt: skip
     ws_name = ml.workspace.name
     ComputeClusters("compute", place, config.compute, ws_name, ids[Workload.COMPUTE])
-    endpoints = OnlineEndpoints("online-endpoints", place, config.endpoints, ws_name, ids[Workload.ENDPOINTS])
+    # Kubernetes online endpoints need the operator's AKS cluster attached to the workspace.
+    k8s = KubernetesCompute("kubernetes-compute", place, aks.cluster, ws_name) if aks is not None else None
+    endpoints = OnlineEndpoints(
+        "online-endpoints", place, config.endpoints, ws_name, ids[Workload.ENDPOINTS],
+        kubernetes_compute=k8s.compute if k8s is not None else None,
+    )  # fmt: skip
+    registry = ModelRegistry("model-registry", place)
     gateway = ScoringGateway(
         "scoring-gateway", place, config.apim, ids[Workload.GATEWAY], foundation.app_insights,
         endpoints.endpoints, subnet_id=net.subnet_id("apim") if net else None,
@@ -124,7 +141,11 @@ def _build(config: PlatformConfig) -> Platform:
         "alerting", place, config.alerts, config.budget, config.endpoints, endpoints.endpoints,
         foundation.resource_group.id,
     )  # fmt: skip
-    platform = Platform(place, foundation, ids, ml, endpoints, gateway, alerting, issuer)
+    platform = Platform(
+        place, foundation, ids, ml, endpoints, gateway, alerting, issuer, registry, k8s, subscription_id
+    )
+    if install is not None:
+        install.publish_handoff(operator_handoff(platform))
     grants = _workspace_grants(platform)
     grants += _optional_services(config, platform, net)
     AccessGrants("workspace-access", naming, subscription_id, grants)
@@ -151,7 +172,7 @@ def _optional_services(config: PlatformConfig, p: Platform, net: PrivateNetwork 
             "content_safety_id": ai.content_safety.id,
         }
     if net is not None:
-        _private_endpoints(net, p.foundation, p.ml, ai)
+        _private_endpoints(net, p.foundation, p.ml, p.registry, ai)
         p.extra_outputs["vnet_id"] = net.vnet.id
     if config.serverless.enabled:
         serverless = ServerlessModel("serverless-model", p.place, config.serverless, p.ml.workspace.name)
@@ -183,4 +204,8 @@ def _outputs(p: Platform) -> dict[str, Any]:
         "critical_action_group_id": p.alerting.critical.id,
         "warning_action_group_id": p.alerting.warning.id,
         "drift_metric_name": DRIFT_METRIC,
+        "registry_name": p.registry.registry.name,
+        "ml_registry_id": p.registry.registry.id,
+        "kubernetes_compute_name": p.kubernetes.compute.name if p.kubernetes else None,
+        "operator_handoff": operator_handoff(p),
     }

@@ -39,7 +39,7 @@ from tests.analysis.blob_fakes import Containers, FakeContainer, parquet_bytes
 from tests.backends.azureml.rig import EXAMPLES, example_manifest
 
 SUB = "00000000-0000-0000-0000-000000000000"
-WS = Workspace(SUB, "rg-kdap-prod", "mlw-kdap-prod")
+WS = Workspace(SUB, "kdap-prod-rg", "kdap-prod-mlw")  # the examples' names: infra's prod naming
 OTHER = Workspace("11111111-1111-1111-1111-111111111111", "rg-training", "mlw-training")
 BLOB_ACCOUNT = "https://mlwkdapprod4711.blob.core.windows.net"
 REF = pa.table({"x": [1.0, 2.0, 3.0]})
@@ -135,7 +135,7 @@ def test_resolved_datastores_are_cached_per_workspace_for_the_ttl() -> None:
     resolver = _resolver(workspaces, clock)
     first = resolver.resolve(WS, "workspaceblobstore")
     assert first == StorageLocation(BLOB_ACCOUNT, "azureml-blobstore-4711")
-    shouted = Workspace(SUB, "RG-KDAP-PROD", "MLW-KDAP-PROD")  # ARM names are case-insensitive
+    shouted = Workspace(SUB, "KDAP-PROD-RG", "KDAP-PROD-MLW")  # ARM names are case-insensitive
     clock.now += 599
     assert resolver.resolve(shouted, "WorkspaceBlobStore") == first
     assert ops.gets == ["workspaceblobstore"]
@@ -159,8 +159,8 @@ def test_a_failed_lookup_is_inconclusive_and_asked_again_next_time() -> None:
     with pytest.raises(DataUnavailable) as err:
         src.load(None, None)
     assert str(err.value) == (
-        "cannot resolve datastore 'workspaceblobstore' in workspace mlw-kdap-prod (resource group "
-        f"rg-kdap-prod, subscription {SUB}): ServiceRequestError: management.azure.com unreachable"
+        "cannot resolve datastore 'workspaceblobstore' in workspace kdap-prod-mlw (resource group "
+        f"kdap-prod-rg, subscription {SUB}): ServiceRequestError: management.azure.com unreachable"
     )
     assert list(src.load(None, None)["x"]) == [1.0, 2.0, 3.0]  # the same source, once Azure answers
 
@@ -169,7 +169,7 @@ def test_a_missing_datastore_names_it_and_the_workspace() -> None:
     locator = Locator(WS, _resolver(Workspaces({WS: FakeDatastores({})})), Containers({}))
     src = source_for("azureml://datastores/training/paths/x.parquet", "parquet", locator=locator)
     with pytest.raises(
-        DataUnavailable, match=r"^cannot resolve datastore 'training' in workspace mlw-kdap-prod "
+        DataUnavailable, match=r"^cannot resolve datastore 'training' in workspace kdap-prod-mlw "
     ):
         src.load(None, None)
 
@@ -187,7 +187,7 @@ def test_file_share_and_gen1_datastores_are_refused(datastore: Datastore, kind: 
     with pytest.raises(DataUnavailable) as err:
         src.load(None, None)
     assert str(err.value) == (
-        f"datastore 'shares' in workspace mlw-kdap-prod (resource group rg-kdap-prod, subscription {SUB}) "
+        f"datastore 'shares' in workspace kdap-prod-mlw (resource group kdap-prod-rg, subscription {SUB}) "
         f"is of type {kind}; the operator reads Azure Blob and ADLS Gen2 datastores only"
     )
 
@@ -276,8 +276,8 @@ def test_the_real_sdk_lookup_through_arm() -> None:
         BLOB_ACCOUNT, "azureml-blobstore-4711"
     )
     assert transport.urls[0].startswith(
-        f"https://management.azure.com/subscriptions/{SUB}/resourceGroups/rg-kdap-prod/providers/"
-        "Microsoft.MachineLearningServices/workspaces/mlw-kdap-prod/datastores/workspaceblobstore?api-version="
+        f"https://management.azure.com/subscriptions/{SUB}/resourceGroups/kdap-prod-rg/providers/"
+        "Microsoft.MachineLearningServices/workspaces/kdap-prod-mlw/datastores/workspaceblobstore?api-version="
     )
     with pytest.raises(
         DataUnavailable, match=r"cannot resolve datastore 'training' .*: ResourceNotFoundError"
@@ -314,9 +314,10 @@ def test_the_runner_reads_the_examples_azureml_uris_in_the_target_workspace() ->
     folder read by hour."""
     spec = ModelDeploymentSpec.model_validate(example_manifest("budget-optimizer")["spec"])
     assert spec.target.azureml is not None
-    STABLE = "budget-optimizer/budget-optimizer-0000000000"
+    endpoint = spec.target.azureml.endpoint_name
+    STABLE = f"{endpoint}/budget-optimizer-0000000000"
     # {endpoint}/{deployment}: the collector's folder for the revision under analysis, not its neighbour's
-    live = f"budget-optimizer/{deployment_name(REVISION)}/model_inputs"  # under modelDataCollector/
+    live = f"{endpoint}/{deployment_name(REVISION)}/model_inputs"  # under modelDataCollector/
     blobs = {
         "budget-optimizer/reference/train.parquet": parquet_bytes(_budget_data(1, 0.0)),
         f"modelDataCollector/{live}/2025/03/03/09/a.jsonl": _collector_hour(_budget_data(2, 30.0)),
@@ -338,7 +339,7 @@ def test_the_runner_reads_the_examples_azureml_uris_in_the_target_workspace() ->
     verdicts = {d.feature: d.verdict for d in record.drift}
     assert verdicts["daily_spend"] is Verdict.FAILED  # the live daily spend moved by 3 sigma
     assert verdicts["conversion_rate"] is Verdict.SUCCESSFUL
-    assert workspaces.asked == [Workspace(WS.subscription_id, "rg-kdap-prod", "mlw-kdap-prod")]
+    assert workspaces.asked == [Workspace(WS.subscription_id, "kdap-prod-rg", "kdap-prod-mlw")]
     assert container.downloads == [
         "budget-optimizer/reference/train.parquet",
         f"modelDataCollector/{live}/2025/03/03/09/a.jsonl",

@@ -69,6 +69,11 @@ def _data(path: Path, seed: int, spend_shift: float, n: int = 3000) -> str:
     return f"file://{path}"
 
 
+# infra's name for the seed model's endpoint, as the example carries it
+ENDPOINT = example_manifest("budget-optimizer")["spec"]["target"]["azureml"]["endpointName"]
+assert ENDPOINT.startswith("kdap-budget-optimizer-")
+
+
 def _spec(tmp_path: Path, kind: str = "azureml") -> ModelDeploymentSpec:
     """The budget optimizer example, drift on local files (the live daily spend shifted by 3 sigma)."""
     manifest: dict[str, Any] = example_manifest("budget-optimizer")["spec"]
@@ -93,7 +98,7 @@ def test_each_tested_feature_is_published_with_its_distance_and_properties(tmp_p
     by_feature = {p.properties["feature"]: p for p in sink.points}
     assert set(by_feature) == {"daily_spend", "conversion_rate", "channel", "prediction"}
     for point in sink.points:
-        assert point.properties["endpoint"] == "budget-optimizer"
+        assert point.properties["endpoint"] == ENDPOINT
         assert point.properties["deployment"] == deployment_name(REVISION)
         assert point.properties["revision"] == REVISION
     status = {d.feature: d for d in record.drift}

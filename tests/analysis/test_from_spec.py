@@ -42,12 +42,9 @@ def test_spec_maps_to_engine_config() -> None:
     assert cfg.drift is not None
     age, city = cfg.drift.features
     assert (age.kind, age.method, age.threshold) == (FeatureKind.NUMERICAL, DriftMethod.PSI, 0.2)
-    assert (city.kind, city.method, city.threshold) == (
-        FeatureKind.CATEGORICAL,
-        DriftMethod.JENSEN_SHANNON,
-        0.1,
-    )
-    assert cfg.drift.prediction_features[0].method is DriftMethod.JENSEN_SHANNON
+    # No test in the spec: the engine chooses (methods.choose_method), with that test's default threshold.
+    assert (city.kind, city.method, city.threshold) == (FeatureKind.CATEGORICAL, DriftMethod.AUTO, None)
+    assert cfg.drift.prediction_features[0].method is DriftMethod.AUTO
     assert (cfg.drift.correction, cfg.drift.min_samples) == (Correction.BONFERRONI, 200)
 
 
@@ -66,8 +63,8 @@ def test_results_map_to_status_records() -> None:
     assert record.metrics[0].value == 0.01
     assert [(d.feature, d.test, d.verdict) for d in record.drift] == [
         ("age", "psi", status.Verdict.FAILED),
-        ("city", "jensenShannon", status.Verdict.FAILED),
-        ("score", "jensenShannon", status.Verdict.SUCCESSFUL),
+        ("city", "jensenShannon", status.Verdict.FAILED),  # large reference: distances decide
+        ("score", "wasserstein", status.Verdict.SUCCESSFUL),
     ]
     assert record.drift[0].distance == record.drift[0].statistic
     assert record.drift_detected
@@ -107,3 +104,20 @@ def test_p_value_tests_report_the_statistic_and_the_p_value_apart() -> None:
     assert c.statistic > 1.0  # the chi-squared statistic, not a probability
     assert c.p_value is not None
     assert 0.0 <= c.p_value <= 1.0
+
+
+def test_a_spec_without_tests_gets_ks_and_chi_squared_on_a_small_reference() -> None:
+    """The engine's automatic choice is reachable from the CRD: hypothesis tests while samples are small."""
+    cfg = analysis_config(SPEC, 300.0)
+    assert cfg.drift is not None
+    rng = np.random.default_rng(1)
+    n = 600  # at most DriftConfig.small_sample_rows
+    ref = {"age": rng.normal(40, 10, n), "city": rng.choice(["a", "b"], n), "score": rng.random(n)}
+    live = {"age": rng.normal(40, 10, n), "city": rng.choice(["a", "b"], n), "score": rng.random(n)}
+    record = status_record(RunResult(Verdict.SUCCESSFUL, (), detect_drift(cfg.drift, ref, live), ""), "r", 0,
+                           datetime(2025, 1, 1, tzinfo=UTC))  # fmt: skip
+    assert [(d.feature, d.test, d.threshold) for d in record.drift] == [
+        ("age", "psi", 0.2),
+        ("city", "chiSquared", 0.05),
+        ("score", "ks", 0.05),
+    ]

@@ -586,6 +586,14 @@ INVALID: list[Invalid] = [
         "p-value below 1",
     ),
     Invalid(
+        "threshold-without-test",
+        K,
+        _set("analysis.drift.numerical.0", {"name": "spend", "threshold": 0.05}),
+        "spec.analysis.drift.numerical[0].threshold",
+        "threshold needs test",
+        "threshold needs test",
+    ),
+    Invalid(
         "drift-no-features",
         K,
         _all(_set("analysis.drift.numerical", []), _set("analysis.drift.categorical", [])),

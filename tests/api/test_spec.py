@@ -35,14 +35,17 @@ def test_defaults() -> None:
     assert drift is not None
     assert drift.drifted_share_threshold == 0.5
     assert drift.min_sample_size == 1000
-    assert drift.numerical[0].test == "wasserstein"
-    assert drift.categorical[0].test == "jensenShannon"
+    # No test named: the engine chooses by type and reference size (KS / chi-squared on small samples).
+    assert drift.numerical[0].test is None
+    assert drift.numerical[0].effective_threshold() is None
+    assert drift.categorical[0].test is None
     assert spec.rollback.on_drift
     assert spec.rollback.on_metric_failure
     assert spec.rollback.failure_limit == 0
     aml = ModelDeploymentSpec.model_validate(azureml_shadow()).target.azureml
     assert aml is not None
-    assert aml.auth_mode == "key"
+    assert aml.auth_mode is None
+    assert aml.effective_auth_mode() == "aad_token"  # what infra creates: api/platform.py
     assert aml.request_settings.request_timeout_ms == 5000
     assert aml.liveness_probe.failure_threshold == 30
     assert aml.readiness_probe.period_seconds == 10
@@ -122,7 +125,13 @@ def test_quantities() -> None:
 def test_feature_threshold_defaults_by_test() -> None:
     assert NumericalFeature(name="x", test="ks").effective_threshold() == 0.05
     assert NumericalFeature(name="x", test="psi").effective_threshold() == 0.2
-    assert NumericalFeature(name="x", threshold=0.3).effective_threshold() == 0.3
+    assert NumericalFeature(name="x", test="wasserstein", threshold=0.3).effective_threshold() == 0.3
+    assert NumericalFeature(name="x").effective_threshold() is None  # the engine's choice, its default
+
+
+def test_a_threshold_without_a_test_is_refused_since_it_could_be_a_p_value_or_a_distance() -> None:
+    with pytest.raises(ValueError, match=r"numerical\[\]\.threshold needs test"):
+        NumericalFeature(name="x", threshold=0.3)
 
 
 def test_every_cel_rule_has_a_python_twin_and_a_field_named_message() -> None:

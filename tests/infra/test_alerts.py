@@ -32,12 +32,12 @@ def test_critical_goes_to_on_call_and_warning_to_dev_team(stack: ProgramRun) -> 
 
 
 def test_latency_alert_uses_per_endpoint_override(dev: ProgramRun) -> None:
-    churn = alert(dev, "azure-native:monitor:MetricAlert", "churn-latency-p99")
-    recommender = alert(dev, "azure-native:monitor:MetricAlert", "recommender-latency-p99")
+    churn = alert(dev, "azure-native:monitor:MetricAlert", "budget-optimizer-latency-p99")
+    recommender = alert(dev, "azure-native:monitor:MetricAlert", "propensity-scorer-latency-p99")
     assert churn["criteria"]["allOf"][0]["metricName"] == "RequestLatency_P99"
     assert churn["criteria"]["allOf"][0]["threshold"] == 800  # alerts.latencyP99Ms in Pulumi.dev.yaml
     assert recommender["criteria"]["allOf"][0]["threshold"] == 250  # the endpoint's own latencyP99Ms
-    assert churn["scopes"] == [dev.outputs["online_endpoint_ids"]["churn"]]
+    assert churn["scopes"] == [dev.outputs["online_endpoint_ids"]["budget-optimizer"]]
     assert churn["actions"] == [{"actionGroupId": group_id(dev, "warning")}]
 
 
@@ -56,11 +56,11 @@ def test_error_rate_counts_5xx_from_requests_per_minute(stack: ProgramRun) -> No
 
 
 def test_cpu_alert_watches_the_endpoints_deployments(prod: ProgramRun) -> None:
-    rule = alert(prod, "azure-native:monitor:ScheduledQueryRule", "personalizer-cpu")
+    rule = alert(prod, "azure-native:monitor:ScheduledQueryRule", "anomaly-detector-cpu")
     (condition,) = rule["criteria"]["allOf"]
     assert condition["threshold"] == 80
     assert "CpuUtilizationPercentage" in condition["query"]
-    assert "/onlineendpoints/kdap-personalizer-p4k9/deployments/" in condition["query"]
+    assert "/onlineendpoints/kdap-anomaly-detector-p4k9/deployments/" in condition["query"]
     assert condition["resourceIdColumn"] == "_ResourceId"
     assert rule["scopes"] == [prod.outputs["log_analytics_id"]]
 

@@ -21,7 +21,7 @@ def gateway_client_id(run: ProgramRun) -> str:
 
 
 def test_policy_validates_entra_token_for_the_audience(dev: ProgramRun) -> None:
-    inbound = policy_of(dev, "churn").find("inbound")
+    inbound = policy_of(dev, "budget-optimizer").find("inbound")
     assert inbound is not None
     jwt = inbound.find("validate-jwt")
     assert jwt is not None
@@ -43,7 +43,7 @@ def test_policy_validates_entra_token_for_the_audience(dev: ProgramRun) -> None:
 
 
 def test_policy_rate_limits_by_subscription_key(prod: ProgramRun) -> None:
-    limit = policy_of(prod, "recommender").find("inbound/rate-limit-by-key")
+    limit = policy_of(prod, "propensity-scorer").find("inbound/rate-limit-by-key")
     assert limit is not None
     assert limit.get("calls") == "600"
     assert limit.get("renewal-period") == "60"
@@ -51,7 +51,7 @@ def test_policy_rate_limits_by_subscription_key(prod: ProgramRun) -> None:
 
 
 def test_policy_calls_backend_with_gateway_identity(stack: ProgramRun) -> None:
-    inbound = policy_of(stack, "churn").find("inbound")
+    inbound = policy_of(stack, "budget-optimizer").find("inbound")
     assert inbound is not None
     tags = [child.tag for child in inbound]
     # The caller's token and any deployment pin are dropped before the managed-identity token is attached.

@@ -68,9 +68,9 @@ def test_engine_strings_parse_like_yaml_values() -> None:
         (
             {"endpoints": [{"name": "Churn_Model"}]},
             "kdap-platform:endpoints[0].name",
-            "3-16 lowercase letters",
+            "3-20 lowercase letters",
         ),
-        ({"endpoints": []}, "kdap-platform:endpoints", "the online endpoints to create"),
+        ({"endpoints": []}, "kdap-platform:endpoints", "the models served"),
         ({"compute": {"idleMinutes": 1}}, "kdap-platform:compute.idleMinutes", "from 2 to 120"),
         ({"compute": {"gpuMaxNodes": 0}}, "kdap-platform:compute.gpuMaxNodes", "an integer from 1 to 100"),
         (
@@ -162,6 +162,14 @@ def test_every_error_is_reported_at_once() -> None:
         (
             {"operator": {}},
             "kdap-platform:operator.oidcIssuerUrl is required when kdap-platform:aks.enabled is false. Fix:",
+        ),
+        (
+            {"endpoints": [{"name": "propensity-scorer-v2"}], "prefix": "kdapplat"},
+            "kdap-platform:endpoints: 'propensity-scorer-v2' makes the endpoint name 34 characters long",
+        ),
+        (
+            {"endpoints": [{"name": "scorer", "kind": "kubernetes"}]},
+            "kdap-platform:endpoints: 'scorer' is kind kubernetes but kdap-platform:aks.enabled is false",
         ),
         (
             {"endpoints": [{"name": "churn"}, {"name": "churn"}]},

@@ -8,6 +8,7 @@ from collections import Counter
 from kdap_infra.config import parse_config
 from kdap_infra.naming import Naming
 from kdap_infra.testing import ProgramRun, run_config
+from modeldeploy.api import platform
 from tests.infra.configs import minimal
 
 # Resources every stack has, whatever the number of endpoints or optional services.
@@ -25,6 +26,7 @@ BASE = {
     "azure-native:machinelearningservices:Workspace": 1,
     "azure-native:machinelearningservices:Datastore": 2,
     "azure-native:machinelearningservices:Compute": 3,
+    "azure-native:machinelearningservices:Registry": 1,
     "azure-native:apimanagement:ApiManagementService": 1,
     "azure-native:apimanagement:Logger": 1,
     "azure-native:apimanagement:Diagnostic": 1,
@@ -60,6 +62,9 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
             + 3 * config.ai_services.enabled,
         }
     )
+    if config.aks.enabled:  # attached to the workspace as Kubernetes compute, with the Azure ML extension
+        counts["azure-native:machinelearningservices:Compute"] += 1
+        counts["azure-native:kubernetesconfiguration:Extension"] = 1
     optional = {
         "azure-native:containerservice:ManagedCluster": config.aks.enabled,
         "azure-native:keyvault:Key": config.workspace.customer_managed_key,
@@ -71,7 +76,8 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
     if config.is_prod:
         counts["azure-native:authorization:ManagementLockByScope"] = 2  # storage, Log Analytics
     if config.private_networking:
-        endpoints = 5 + 3 * config.ai_services.enabled  # blob, file, vault, registry, workspace (+ AI)
+        # blob, file, vault, container registry, workspace, ML registry (+ AI)
+        endpoints = 6 + 3 * config.ai_services.enabled
         counts.update(
             {
                 "azure-native:network:VirtualNetwork": 1,
@@ -92,12 +98,12 @@ def custom_counts(run: ProgramRun) -> Counter[str]:
 
 def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     assert custom_counts(dev) == expected_counts(dev)
-    assert sum(custom_counts(dev).values()) == 74
+    assert sum(custom_counts(dev).values()) == 86
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 133
+    assert sum(custom_counts(prod).values()) == 138
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:
@@ -162,7 +168,14 @@ def test_tags_come_from_one_place(stack: ProgramRun) -> None:
     }
     tagged = [r for r in stack.resources if "tags" in r.inputs]
     assert len(tagged) >= 25
-    assert all(r.inputs["tags"] == expected for r in tagged)
+    # Endpoint shells also carry the platform contract's tags (api/platform.py), from the same naming.
+    contract = {
+        e.name: platform.platform_endpoint_tags(e.namespace, e.name, Naming.of(stack.config).stack)
+        for e in stack.config.endpoints
+    }
+    for r in tagged:
+        extra = contract[r.name.removeprefix("ep-")] if r.type.endswith(":OnlineEndpoint") else {}
+        assert r.inputs["tags"] == expected | extra, r.name
     must_tag = [
         "ResourceGroup",
         "StorageAccount",

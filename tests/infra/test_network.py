@@ -28,6 +28,7 @@ def test_every_closed_prod_service_has_a_private_endpoint(prod: ProgramRun) -> N
         (out["key_vault_id"], "vault"),
         (out["container_registry_id"], "registry"),
         (out["workspace_id"], "amlworkspace"),
+        (out["ml_registry_id"], "amlregistry"),
         (out["openai_id"], "account"),
         (out["content_safety_id"], "account"),
         (out["search_id"], "searchService"),
@@ -89,7 +90,7 @@ def test_dev_stays_public_without_a_vnet(dev: ProgramRun) -> None:
 
 def test_dev_can_opt_into_private_networking() -> None:
     run = run_config(parse_config(minimal(network={"enabled": True})))
-    assert len(run.of_type("azure-native:network:PrivateEndpoint")) == 5
+    assert len(run.of_type("azure-native:network:PrivateEndpoint")) == 6
 
 
 @pytest.mark.parametrize(

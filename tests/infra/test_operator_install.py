@@ -174,3 +174,14 @@ def test_install_config_rules(override: dict[str, Any], expected: str) -> None:
         parse_config(minimal(**override))
     assert expected in str(caught.value)
     assert "Fix:" in str(caught.value)
+
+
+def test_the_platform_handoff_is_published_beside_the_operator(installed: ProgramRun) -> None:
+    """A ConfigMap in kdap-system carries the stack's handoff: the same document as the stack output."""
+    (config_map,) = installed.of_type("kubernetes:core/v1:ConfigMap")
+    assert config_map.inputs["metadata"]["namespace"] == "kdap-system"
+    assert config_map.inputs["metadata"]["name"] == "kdap-platform"
+    published = json.loads(config_map.inputs["data"]["handoff.json"])
+    assert published == json.loads(json.dumps(installed.outputs["operator_handoff"]))
+    assert set(published["models"]) == {e.name for e in installed.config.endpoints}
+    assert config_map.provider.split("::")[:-1] == installed.of_type(PROVIDER)[0].urn.split("::")

@@ -71,8 +71,9 @@ def test_grants_are_exactly_the_narrow_set(dev: ProgramRun) -> None:
         ("operator", Role.MONITORING_READER, "workspace"),
         ("operator", Role.MONITORING_CONTRIBUTOR, "resource-group"),
         ("gateway", Role.MONITORING_METRICS_PUBLISHER, "app-insights"),
-        ("gateway", scorer, "endpoint:churn"),
-        ("gateway", scorer, "endpoint:recommender"),
+        ("gateway", scorer, "endpoint:budget-optimizer"),
+        ("gateway", scorer, "endpoint:propensity-scorer"),
+        ("gateway", scorer, "endpoint:anomaly-detector"),
     }
     assert assignments(dev) == {(who, str(role), scope) for who, role, scope in expected}
 
@@ -81,7 +82,7 @@ def test_prod_adds_cmk_and_ai_service_grants(prod: ProgramRun, dev: ProgramRun) 
     extra = assignments(prod) - assignments(dev)
     scorer = custom_role_guid(prod)
     assert extra - {
-        ("gateway", scorer, f"endpoint:{e}") for e in ("churn", "recommender", "personalizer")
+        ("gateway", scorer, f"endpoint:{e}") for e in (e.name for e in prod.config.endpoints)
     } == {
         ("workspace", Role.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER.value, "cmk-key"),
         ("endpoints", Role.COGNITIVE_SERVICES_OPENAI_USER.value, "openai"),

@@ -34,6 +34,11 @@ _CORRECTIONS = {
 _TEST_NAMES = {v: k for k, v in TEST_METHODS.items()}
 
 
+def _method(test: str | None) -> DriftMethod:
+    """The spec's test, or AUTO: the engine then picks by type and reference size (methods.choose_method)."""
+    return DriftMethod.AUTO if test is None else TEST_METHODS[test]
+
+
 def metric_check(metric: spec.Metric, params: dict[str, str] | None = None) -> MetricCheck:
     """``params`` carries what the spec leaves to the operator: the endpoint's resource id, the selector."""
     query = metric.builtin or metric.query or ""
@@ -42,17 +47,17 @@ def metric_check(metric: spec.Metric, params: dict[str, str] | None = None) -> M
 
 def drift_config(drift: spec.Drift) -> DriftConfig:
     features = tuple(
-        FeatureConfig(f.name, FeatureKind.NUMERICAL, TEST_METHODS[f.test], f.effective_threshold())
+        FeatureConfig(f.name, FeatureKind.NUMERICAL, _method(f.test), f.effective_threshold())
         for f in drift.numerical
     ) + tuple(
-        FeatureConfig(f.name, FeatureKind.CATEGORICAL, TEST_METHODS[f.test], f.effective_threshold())
+        FeatureConfig(f.name, FeatureKind.CATEGORICAL, _method(f.test), f.effective_threshold())
         for f in drift.categorical
     )
     predictions: tuple[FeatureConfig, ...] = ()
     if drift.prediction is not None:
         p = drift.prediction
         predictions = (
-            FeatureConfig(p.column, FeatureKind(p.type), TEST_METHODS[p.test], p.effective_threshold()),
+            FeatureConfig(p.column, FeatureKind(p.type), _method(p.test), p.effective_threshold()),
         )
     return DriftConfig(
         features=features,

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from modeldeploy.caps import MAX_DATA_FILES, MAX_DATA_TOTAL, MAX_LIVE_HOURS, LimitExceeded, check_size
 
+from ..api import platform
 from .stores import BlobStore, ContainerClient, LocalStore, Store, expand
 from .stores import DataUnavailable as DataUnavailable  # its home before stores existed
 from .types import Column, Columns
@@ -187,8 +188,8 @@ class BlobSource(StoreSource):
         super().__init__(BlobStore(client), prefix, fmt, time_column)
 
 
-COLLECTIONS = ("model_inputs", "model_outputs")
-COLLECTOR_ROOT = "modelDataCollector"
+# Where the data collector writes is the platform contract's (the backend turns it on with the same names).
+COLLECTIONS, COLLECTOR_ROOT = platform.COLLECTIONS, platform.COLLECTOR_ROOT
 
 
 def is_collector_folder(path: str) -> bool:

@@ -26,18 +26,23 @@ P_VALUE_TESTS = frozenset({"ks", "chiSquared"})
 MAX_FEATURES = 256
 
 _NAME = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=128)]
+# Without a test the engine picks one by type and sample size (a p-value test or a distance), so a
+# threshold could mean either: it needs its test named.
 _THRESHOLD_RULE = (
-    "!has(self.threshold) || ((self.test == 'ks' || self.test == 'chiSquared') ? self.threshold < 1.0 : "
-    "(self.test == 'jensenShannon' ? self.threshold <= 1.0 : true))"
+    "!has(self.threshold) || (has(self.test) && ((self.test == 'ks' || self.test == 'chiSquared') ? "
+    "self.threshold < 1.0 : (self.test == 'jensenShannon' ? self.threshold <= 1.0 : true)))"
 )
 _THRESHOLD_MESSAGE = (
-    "threshold must be a p-value below 1 for ks and chiSquared, and at most 1 for jensenShannon"
+    "threshold needs test, and must be a p-value below 1 for ks and chiSquared, and at most 1 for "
+    "jensenShannon"
 )
 
 
-def _threshold_in_range(test: str, threshold: float | None) -> bool:
+def _threshold_in_range(test: str | None, threshold: float | None) -> bool:
     if threshold is None:
         return True
+    if test is None:
+        return False
     if test in P_VALUE_TESTS:
         return threshold < 1
     return test != "jensenShannon" or threshold <= 1
@@ -57,11 +62,14 @@ class _Thresholds:
     """The threshold a model with ``test`` and ``threshold`` fields uses: its own, or the test's default."""
 
     if TYPE_CHECKING:
-        test: str
+        test: str | None
         threshold: float | None
 
-    def effective_threshold(self) -> float:
-        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.test]
+    def effective_threshold(self) -> float | None:
+        """None when the test is left to the engine, which holds its choice to that test's default."""
+        if self.threshold is not None or self.test is None:
+            return self.threshold
+        return DEFAULT_THRESHOLDS[self.test]
 
 
 class Metric(ApiModel):
@@ -137,7 +145,9 @@ class LiveData(DataRef):
 
 class NumericalFeature(ApiModel, _Thresholds):
     name: _NAME
-    test: NumericalTest = "wasserstein"
+    test: NumericalTest | None = Field(
+        None, description="Left out: ks on small references, normalised wasserstein on large ones."
+    )
     threshold: float | None = Field(
         None, gt=0, le=100, description="Defaults by test: ks 0.05, psi 0.2, others 0.1."
     )
@@ -147,7 +157,9 @@ class NumericalFeature(ApiModel, _Thresholds):
 
 class CategoricalFeature(ApiModel, _Thresholds):
     name: _NAME
-    test: CategoricalTest = "jensenShannon"
+    test: CategoricalTest | None = Field(
+        None, description="Left out: chiSquared on small references, jensenShannon on large ones."
+    )
     threshold: float | None = Field(
         None, gt=0, le=100, description="Defaults by test: chiSquared 0.05, psi 0.2, jensenShannon 0.1."
     )
@@ -160,17 +172,21 @@ class PredictionDrift(ApiModel, _Thresholds):
 
     column: _NAME = "prediction"
     type: Literal["numerical", "categorical"] = "numerical"
-    test: Literal["ks", "chiSquared", "psi", "jensenShannon", "wasserstein"] = "jensenShannon"
+    test: Literal["ks", "chiSquared", "psi", "jensenShannon", "wasserstein"] | None = Field(
+        None, description="Left out: chosen by type and reference size, as for features."
+    )
     threshold: float | None = Field(None, gt=0, le=100)
 
     @cel(
-        "self.type == 'numerical' ? self.test != 'chiSquared' : (self.test != 'ks' && self.test != "
-        "'wasserstein')",
+        "!has(self.test) || (self.type == 'numerical' ? self.test != 'chiSquared' : (self.test != 'ks' && "
+        "self.test != 'wasserstein'))",
         "analysis.drift.prediction.test must suit its type: chiSquared is categorical-only, ks and "
         "wasserstein numerical-only",
         field_path=".test",
     )
     def _test_suits_type(self) -> bool:
+        if self.test is None:
+            return True
         if self.type == "numerical":
             return self.test != "chiSquared"
         return self.test not in ("ks", "wasserstein")

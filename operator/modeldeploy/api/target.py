@@ -8,6 +8,7 @@ from pydantic import BeforeValidator, Field
 
 from . import patterns
 from .base import ApiModel, cel, immutable
+from .platform import DEFAULT_AUTH_MODE
 
 # A digest, or a tag (a ':' after the last '/') that is not latest.
 IMAGE_PINNED_CEL = (
@@ -78,7 +79,13 @@ class AzureMLTarget(ApiModel):
         max_length=32,
         description="The attached Kubernetes compute (endpointKind kubernetes only).",
     )
-    auth_mode: Literal["key", "aml_token", "aad_token"] = "key"
+    auth_mode: Literal["key", "aml_token", "aad_token"] | None = Field(
+        None,
+        description=(
+            "Leave it out for the platform's default (api/platform.py): aad_token on managed endpoints (what "
+            "infra creates), aml_token on Kubernetes ones."
+        ),
+    )
     instance_type: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
         max_length=64,
@@ -111,13 +118,17 @@ class AzureMLTarget(ApiModel):
         return (self.compute is not None) == (self.endpoint_kind == "kubernetes")
 
     @cel(
-        "self.authMode != 'aad_token' || self.endpointKind == 'managed'",
+        "!has(self.authMode) || self.authMode != 'aad_token' || self.endpointKind == 'managed'",
         "target.azureml.authMode aad_token needs endpointKind managed: use key or aml_token on Kubernetes "
         "endpoints",
         field_path=".authMode",
     )
     def _aad_only_managed(self) -> bool:
         return self.auth_mode != "aad_token" or self.endpoint_kind == "managed"
+
+    def effective_auth_mode(self) -> str:
+        """The spec's auth mode, else the platform default for the endpoint kind (infra creates the same)."""
+        return self.auth_mode or DEFAULT_AUTH_MODE[self.endpoint_kind]
 
     @cel(
         "!has(self.logAnalyticsWorkspaceId) || self.endpointKind == 'managed'",

@@ -22,6 +22,8 @@ from modeldeploy.rollout.serving import Readiness, TrafficSplit
 from tests.backends.azureml.fakes import http_error
 from tests.backends.azureml.rig import Rig, example_spec
 
+ENDPOINT = "kdap-budget-optimizer-p4k9"  # the example names the endpoint infra created (tests/seam)
+
 
 def _ready(rig: Rig, index: int = 0, min_replicas: int | None = None) -> str:
     request = rig.request(index, min_replicas)
@@ -55,7 +57,9 @@ def test_managed_deployment_carries_the_spec(budget: Rig) -> None:
     sent = _deployment(budget, name)
     assert isinstance(sent, ManagedOnlineDeployment)
     assert sent.model == "azureml:budget-optimizer:1"
-    assert sent.environment == "azureml://registries/kdap-models/environments/lightgbm-inference/versions/4"
+    assert (
+        sent.environment == "azureml://registries/kdap-prod-models/environments/lightgbm-inference/versions/4"
+    )
     assert sent.code_configuration is not None
     assert sent.code_configuration.scoring_script == "score.py"
     assert (sent.instance_type, sent.instance_count) == ("Standard_DS3_v2", 2)  # autoscaling.minReplicas
@@ -69,7 +73,7 @@ def test_managed_deployment_carries_the_spec(budget: Rig) -> None:
 
 def test_endpoint_is_managed_with_the_auth_mode_and_owner_tags(budget: Rig) -> None:
     _ready(budget)
-    endpoint = budget.ws.online_endpoints.get("budget-optimizer")
+    endpoint = budget.ws.online_endpoints.get(ENDPOINT)
     assert isinstance(endpoint, ManagedOnlineEndpoint)
     assert endpoint.auth_mode == "aad_token"
     assert endpoint.tags[TAG_OWNER] == "ml-serving/budget-optimizer"
@@ -141,7 +145,7 @@ def test_set_traffic_is_one_call_and_idempotent(budget: Rig) -> None:
 def test_zero_weights_dropped_by_the_sdk_do_not_cause_updates(budget: Rig) -> None:
     stable, canary = _ready(budget, 0), _ready(budget, 1)
     budget.backend.set_traffic(budget.owner, TrafficSplit({stable: 100, canary: 0}))
-    endpoint = budget.ws.online_endpoints.get("budget-optimizer")
+    endpoint = budget.ws.online_endpoints.get(ENDPOINT)
     assert endpoint.traffic == {deployment_name(stable): 100, deployment_name(canary): 0}  # get() fills zeros
     before = budget.ws.count("online_endpoints.begin_create_or_update")
     budget.backend.set_traffic(budget.owner, TrafficSplit({stable: 100, canary: 0}))
@@ -255,9 +259,7 @@ def test_a_failed_deployment_reports_the_azure_code_and_message(budget: Rig) -> 
     request = budget.request(0)
     budget.backend.ensure_revision(budget.owner, request)
     dep = deployment_name(request.name)
-    budget.ws.fail(
-        "budget-optimizer", dep, "OutOfQuota", "Not enough quota for Standard_DS3_v2 in westeurope"
-    )
+    budget.ws.fail(ENDPOINT, dep, "OutOfQuota", "Not enough quota for Standard_DS3_v2 in westeurope")
     state = budget.backend.revision_state(budget.owner, request.name)
     assert (state.readiness, state.reason) == (Readiness.FAILED, "OutOfQuota")
     assert "Not enough quota for Standard_DS3_v2" in state.message
@@ -269,7 +271,7 @@ def test_a_failed_deployment_reports_the_azure_code_and_message(budget: Rig) -> 
 def test_after_a_restart_a_failure_is_explained_from_the_logs(budget: Rig) -> None:
     request = budget.request(0)
     budget.backend.ensure_revision(budget.owner, request)
-    budget.ws.fail("budget-optimizer", deployment_name(request.name), "OutOfQuota", "quota exhausted")
+    budget.ws.fail(ENDPOINT, deployment_name(request.name), "OutOfQuota", "quota exhausted")
     state = budget.new_backend().revision_state(budget.owner, request.name)
     assert (state.readiness, state.reason) == (Readiness.FAILED, "DeploymentProvisioningFailed")
     assert "quota exhausted" in state.message
@@ -315,9 +317,7 @@ def test_persistent_5xx_becomes_a_retryable_condition_then_opens_the_circuit(bud
 
 
 def test_an_endpoint_owned_by_someone_else_is_not_touched(budget: Rig) -> None:
-    foreign = ManagedOnlineEndpoint(
-        name="budget-optimizer", auth_mode="key", tags={TAG_OWNER: "team-x/other"}
-    )
+    foreign = ManagedOnlineEndpoint(name=ENDPOINT, auth_mode="key", tags={TAG_OWNER: "team-x/other"})
     budget.ws.online_endpoints.begin_create_or_update(foreign)
     with pytest.raises(BackendError) as info:
         budget.backend.ensure_revision(budget.owner, budget.request(0))
@@ -325,7 +325,7 @@ def test_an_endpoint_owned_by_someone_else_is_not_touched(budget: Rig) -> None:
     assert "team-x/other" in info.value.message
     assert "endpointName" in info.value.message
     budget.backend.delete_all(budget.owner)
-    assert "budget-optimizer" in budget.ws.endpoints
+    assert ENDPOINT in budget.ws.endpoints
 
 
 def test_a_revision_with_traffic_is_not_deleted(budget: Rig) -> None:

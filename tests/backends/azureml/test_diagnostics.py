@@ -33,8 +33,8 @@ from tests.backends.azureml.fakes import http_error
 from tests.backends.azureml.rig import Rig, example_spec
 
 WORKSPACE = (
-    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-kdap-prod/providers/"
-    "Microsoft.OperationalInsights/workspaces/log-kdap-prod"
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/kdap-prod-rg/providers/"
+    "Microsoft.OperationalInsights/workspaces/kdap-prod-logs"
 )
 
 
@@ -142,7 +142,7 @@ def test_a_kubernetes_target_with_a_workspace_id_is_refused_naming_the_field() -
 @pytest.mark.parametrize(
     "bad",
     [
-        "log-kdap-prod",
+        "kdap-prod-logs",
         "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
         "Microsoft.Insights/components/appi-kdap",
     ],
@@ -204,7 +204,7 @@ def test_the_fake_accepts_only_the_typed_setting_and_the_service_rules(budget: R
     with pytest.raises(HttpResponseError, match="Categories"):
         ops.create_or_update(uri, "x", DiagnosticSetting(WORKSPACE, (MetricSetting("Traffic"),)))
     with pytest.raises(HttpResponseError, match="workspaceId"):
-        ops.create_or_update(uri, "x", deployment_setting("log-kdap-prod"))
+        ops.create_or_update(uri, "x", deployment_setting("kdap-prod-logs"))
     with pytest.raises(ResourceNotFoundError):
         ops.create_or_update(
             uri.replace(deployment_name(name), "missing"), "x", deployment_setting(WORKSPACE)

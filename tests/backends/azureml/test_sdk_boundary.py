@@ -135,5 +135,5 @@ def test_registry_shares_clients_per_workspace_and_keeps_backends() -> None:
     first = backends.for_target(budget)
     assert backends.for_target(budget) is first
     assert backends.for_target(propensity) is not first
-    assert built == ["mlw-kdap-prod"]  # same workspace: one MLClient
+    assert built == ["kdap-prod-mlw"]  # same workspace: one MLClient
     assert backends.for_target(propensity).guard is first.guard

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from azure.ai.ml.entities import KubernetesOnlineEndpoint
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
+from modeldeploy.api import platform
 from modeldeploy.api.azure_names import (
     TAG_OWNER,
     TAG_REVISION,
@@ -182,8 +184,17 @@ class AzureMLBackend:
                 "create a new ModelDeployment to change it",
             )
         terminal = provisioning(endpoint).lower() not in IN_PROGRESS
-        if terminal and str(endpoint.auth_mode).lower() != target.auth_mode:
-            endpoint.auth_mode = target.auth_mode  # traffic and mirror ride along unchanged
+        auth = target.effective_auth_mode()
+        if str(endpoint.auth_mode).lower() != auth and platform.is_platform_owned(endpoint.tags):
+            # The platform's endpoint: Pulumi would set its auth mode back on the next `up`.
+            raise build.invalid(
+                "spec.target.azureml.authMode",
+                f"endpoint {self.endpoint} belongs to platform stack "
+                f"{endpoint.tags[platform.TAG_PLATFORM]} with auth mode {endpoint.auth_mode}; "
+                "leave authMode out or set it to that",
+            )
+        if terminal and str(endpoint.auth_mode).lower() != auth:
+            endpoint.auth_mode = auth  # traffic and mirror ride along unchanged
             self._call(
                 f"update endpoint {self.endpoint}",
                 lambda: self.clients.online_endpoints.begin_create_or_update(endpoint),
@@ -362,6 +373,9 @@ class AzureMLBackend:
             return  # not ours: the finalizer must never delete someone else's endpoint
         if provisioning(endpoint).lower() == "deleting":
             return
+        if platform.is_platform_owned(tags):
+            self._empty_platform_endpoint(endpoint, owner)
+            return
         for deployment in self._deployments():
             self.settings.delete_autoscale(
                 deployment.name
@@ -371,4 +385,24 @@ class AzureMLBackend:
             f"delete endpoint {self.endpoint}",
             lambda: self.clients.online_endpoints.begin_delete(self.endpoint),
         )
+        self._pollers.clear()
+
+    def _empty_platform_endpoint(self, endpoint: Any, owner: Owner) -> None:
+        """The platform's endpoint stays (its API route and alerts point at it); what we created in it goes:
+        traffic first (Azure refuses to delete a deployment that has some), then our deployments."""
+        if any((endpoint.traffic or {}).values()) or any((endpoint.mirror_traffic or {}).values()):
+            endpoint.traffic, endpoint.mirror_traffic = {}, {}
+            self._call(
+                f"clear traffic on {self.endpoint}",
+                lambda: self.clients.online_endpoints.begin_create_or_update(endpoint),
+            )
+        ops = self.clients.online_deployments
+        mine = f"{owner.namespace}/{owner.name}"
+        for deployment in self._deployments():
+            if (deployment.tags or {}).get(TAG_OWNER) != mine:
+                continue
+            self.settings.delete_autoscale(deployment.name)
+            self.settings.delete_diagnostics(deployment)
+            name = str(deployment.name)
+            self._call(f"delete deployment {name}", partial(ops.begin_delete, name, self.endpoint))
         self._pollers.clear()

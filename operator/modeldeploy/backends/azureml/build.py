@@ -16,6 +16,8 @@ from typing import Any
 from azure.ai.ml.constants import AssetTypes
 from azure.ai.ml.entities import (
     CodeConfiguration,
+    DataCollector,
+    DeploymentCollection,
     Environment,
     KubernetesOnlineDeployment,
     KubernetesOnlineEndpoint,
@@ -29,6 +31,7 @@ from azure.ai.ml.entities import (
     TargetUtilizationScaleSettings,
 )
 
+from modeldeploy.api import platform
 from modeldeploy.api.azure_names import TAG_OWNER, TAG_OWNER_UID
 from modeldeploy.api.scaling import DEFAULT_TARGET_CPU
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec, Probe, parse_duration
@@ -56,7 +59,7 @@ def owner_tags(owner: Owner) -> dict[str, str]:
 def endpoint_entity(target: AzureMLTarget, owner: Owner) -> OnlineEndpoint:
     common: dict[str, Any] = {
         "name": target.endpoint_name,
-        "auth_mode": target.auth_mode,
+        "auth_mode": target.effective_auth_mode(),
         "tags": owner_tags(owner),
     }
     if target.endpoint_kind == "kubernetes":
@@ -88,9 +91,13 @@ class DeploymentPlan:
     max_concurrent_requests: int
     liveness: tuple[int, int, int, int, int]
     readiness: tuple[int, int, int, int, int]
+    collect: bool = False  # the data collector on: drift is configured, and reads what it writes
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        fields = asdict(self)
+        if not self.collect:
+            del fields["collect"]  # deployments written before the data collector existed keep their hash
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _probe(probe: Probe) -> tuple[int, int, int, int, int]:
@@ -147,6 +154,7 @@ def plan_deployment(
         max_concurrent_requests=target.request_settings.max_concurrent_requests_per_instance,
         liveness=_probe(target.liveness_probe),
         readiness=_probe(target.readiness_probe),
+        collect=spec.analysis is not None and spec.analysis.drift is not None,
     )
 
 
@@ -166,6 +174,16 @@ def _model(plan: DeploymentPlan) -> str | Model:
         return plan.model
     name, version = plan.model.split(":", 1)
     return Model(name=name, version=version, path=plan.model_uri, type=plan.model_type)
+
+
+def data_collector() -> DataCollector:
+    """Inputs and outputs of every request, to the folders the drift reader lists
+    (``platform.collector_uri``: the workspace blob datastore, modelDataCollector/<endpoint>/<deployment>)."""
+    return DataCollector(
+        collections={name: DeploymentCollection(enabled="true") for name in platform.COLLECTIONS},
+        rolling_rate=platform.COLLECTOR_ROLLING_RATE,
+        sampling_rate=platform.COLLECTOR_SAMPLING_RATE,
+    )
 
 
 def deployment_entity(plan: DeploymentPlan, tags: dict[str, str]) -> OnlineDeployment:
@@ -188,6 +206,7 @@ def deployment_entity(plan: DeploymentPlan, tags: dict[str, str]) -> OnlineDeplo
         ),
         "liveness_probe": _probe_settings(plan.liveness),
         "readiness_probe": _probe_settings(plan.readiness),
+        "data_collector": data_collector() if plan.collect else None,
     }
     if plan.kubernetes:
         scale = None

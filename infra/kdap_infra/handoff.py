@@ -1,0 +1,56 @@
+"""The platform handoff: what the operator needs from this stack, as one stack output (`operator_handoff`).
+
+Keys are the ModelDeployment's own field names (`target.azureml.*`), so a ModelDeployment for a declared
+model is this output's values and nothing else; the cross-seam tests feed it to the operator's backend.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from kdap_infra.endpoints_config import EndpointConfig
+from kdap_infra.naming import Naming
+from modeldeploy.api import platform
+
+if TYPE_CHECKING:
+    from kdap_infra.program import Platform
+
+
+def model_handoff(naming: Naming, spec: EndpointConfig) -> dict[str, Any]:
+    """One declared model: where its ModelDeployment deploys and what the platform set up around it."""
+    endpoint = naming.endpoint_name(spec.name)
+    auth = platform.DEFAULT_AUTH_MODE[spec.kind]
+    return {
+        "modelDeployment": f"{spec.namespace}/{spec.name}",
+        "endpointName": endpoint,
+        "endpointKind": spec.kind,
+        "authMode": auth,
+        "compute": platform.KUBERNETES_COMPUTE if spec.kind == "kubernetes" else None,
+        "tags": platform.platform_endpoint_tags(spec.namespace, spec.name, naming.stack),
+        # Where the data collector of each revision's deployment writes: the drift live URIs.
+        "dataCollector": {
+            "model_inputs": platform.LIVE_INPUTS_URI,
+            "model_outputs": platform.LIVE_OUTPUTS_URI,
+        },
+    }
+
+
+def operator_handoff(p: Platform) -> dict[str, Any]:
+    f, naming = p.foundation, p.place.naming
+    specs = p.endpoints.specs
+    return {
+        "subscriptionId": p.subscription_id,
+        "resourceGroup": f.resource_group.name,
+        "workspace": p.ml.workspace.name,
+        "logAnalyticsWorkspaceId": f.log_analytics.id,
+        "appInsightsId": f.app_insights.id,
+        "registry": p.registry.registry.name,
+        "kubernetesCompute": platform.KUBERNETES_COMPUTE if p.kubernetes is not None else None,
+        "models": {
+            s.name: model_handoff(naming, s)
+            | {"scoringUrl": pulumi.Output.concat(p.gateway.gateway_url, f"/models/{s.name}/score")}
+            for s in specs
+        },
+    }

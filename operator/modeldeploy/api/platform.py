@@ -1,0 +1,73 @@
+"""The platform contract: what infra/ (the Pulumi program) creates and the operator relies on, defined once.
+
+Ownership (README, "One platform"): infra creates each served model's online endpoint shell, its API
+Management route and its alerts; the operator creates the deployments inside the endpoint and owns its
+traffic. The operator finds an endpoint by name and deploys into it only when the endpoint's owner tag names
+the ModelDeployment; the platform tag tells it the endpoint is infra's, so it never deletes or reconfigures
+it. Both sides import this module (it sits at the bottom of the operator's layers and imports nothing), so a
+key, a value or a path cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from .azure_names import TAG_OWNER
+
+AuthMode = Literal["key", "aml_token", "aad_token"]
+EndpointKind = Literal["managed", "kubernetes"]
+
+# Written by infra on endpoints it creates for the operator; value: the stack ("<prefix>-<env>").
+TAG_PLATFORM = "kdap.io/platform"
+
+# Entra ID tokens on managed endpoints (API Management calls with its managed identity: no keys to leak).
+# Kubernetes online endpoints do not support Entra tokens; Azure ML tokens are the keyless choice there.
+DEFAULT_AUTH_MODE: dict[EndpointKind, AuthMode] = {"managed": "aad_token", "kubernetes": "aml_token"}
+# The ARM spelling of each SDK auth mode (OnlineEndpointProperties.authMode).
+ARM_AUTH_MODE: dict[AuthMode, str] = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
+
+# The Azure ML data collector: its collections and where they land. Without a data asset per collection
+# the service writes to the workspace's default blob datastore under this folder, one folder per hour.
+COLLECTIONS = ("model_inputs", "model_outputs")
+COLLECTOR_ROOT = "modelDataCollector"
+COLLECTOR_DATASTORE = "workspaceblobstore"
+COLLECTOR_SAMPLING_RATE = 1.0  # every request: drift checks need min_sample_size rows per window
+COLLECTOR_ROLLING_RATE = "Hour"  # the hour folders the drift reader lists
+
+# The AKS cluster attached to the workspace for endpointKind kubernetes (Azure ML compute names: 2-16).
+KUBERNETES_COMPUTE = "aks-inference"
+KUBERNETES_INSTANCE_TYPE = "defaultinstancetype"  # the one the Azure ML extension creates
+
+
+def owner_tag(namespace: str, name: str) -> dict[str, str]:
+    """The tag that makes an endpoint the ModelDeployment ``namespace/name``'s to deploy into."""
+    return {TAG_OWNER: f"{namespace}/{name}"}
+
+
+def platform_endpoint_tags(namespace: str, name: str, stack: str) -> dict[str, str]:
+    """Tags infra puts on an endpoint shell it creates for the operator."""
+    return owner_tag(namespace, name) | {TAG_PLATFORM: stack}
+
+
+def is_platform_owned(tags: Mapping[str, str] | None) -> bool:
+    return bool((tags or {}).get(TAG_PLATFORM))
+
+
+def collector_path(endpoint: str, deployment: str, collection: str) -> str:
+    """The folder (under the datastore) the data collector writes a deployment's collection to."""
+    if collection not in COLLECTIONS:
+        raise ValueError(f"unknown data collector collection {collection!r}; one of {COLLECTIONS}")
+    return f"{COLLECTOR_ROOT}/{endpoint}/{deployment}/{collection}"
+
+
+def collector_uri(endpoint: str, deployment: str, collection: str) -> str:
+    """The datastore URI of that folder, as ``analysis.drift.live.uri`` takes it."""
+    path = collector_path(endpoint, deployment, collection)
+    return f"azureml://datastores/{COLLECTOR_DATASTORE}/paths/{path}/"
+
+
+# The live URI a ModelDeployment on an Azure ML target uses: the operator fills in the placeholders per
+# analysis ({endpoint}, {deployment} are the revision under analysis).
+LIVE_INPUTS_URI = collector_uri("{endpoint}", "{deployment}", "model_inputs")
+LIVE_OUTPUTS_URI = collector_uri("{endpoint}", "{deployment}", "model_outputs")
