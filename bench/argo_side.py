@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from watchers import DoneWatcher
+from watchers import DoneWatcher, completed_stamp, stamped_figures
 
 from localkube.cluster import LocalCluster, die_with_parent, free_port
 
@@ -551,7 +551,7 @@ def _apply_and_wait(
         "kind": "List",
         "items": [rollout_manifest(m, f"{image}:{version}", version) for m in names],
     }
-    t0 = time.monotonic()
+    t0, wall_t0 = time.monotonic(), time.time()
     cluster.kubectl(
         "apply",
         "--server-side",
@@ -565,12 +565,14 @@ def _apply_and_wait(
     apply_s = time.monotonic() - t0
     done = watcher.wait(len(names), timeout, lambda: _alive(proc))
     times = list(done.values())
+    listed = json.loads(cluster.kubectl("get", "rollouts.argoproj.io", "-n", namespace, "-o", "json").stdout)
     return {
         "apply_s": apply_s,
         "all_done_s": max(times),
         "p50_s": percentile(times, 50),
         "p99_s": percentile(times, 99),
         "max_s": max(times),
+        **stamped_figures(listed["items"], completed_stamp, wall_t0),
     }
 
 

@@ -7,9 +7,11 @@ happens; the first time an object satisfies the predicate is its time.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +106,66 @@ class DoneWatcher:
                         return
             except Exception:  # a dropped or expired watch: list again
                 time.sleep(0.5)
+
+
+# ---- the systems' own clocks -----------------------------------------------------------------------------
+# A watch in the bench process can fall behind on a loaded two-core machine (it competes with everything it
+# measures), so each phase also reports when each object's own status says it finished: the time the
+# controller stamped, against the wall clock just before the apply. Both controllers run on this machine,
+# so the clocks agree; Argo stamps whole seconds.
+
+
+def _parse_time(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def promoted_stamp(body: Mapping[str, Any]) -> float | None:
+    """When a ModelDeployment's current stable revision was promoted, from its status history."""
+    status = body.get("status") or {}
+    stable = (status.get("stable") or {}).get("name")
+    times = [
+        _parse_time(h["time"])
+        for h in status.get("history") or []
+        if h.get("phase") == "Promoted" and h.get("revision") == stable and h.get("time")
+    ]
+    return max(times) if times else None
+
+
+def completed_stamp(body: Mapping[str, Any]) -> float | None:
+    """When an Argo Rollout last completed (its ``Completed`` condition turning True)."""
+    for c in (body.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Completed" and c.get("status") == "True" and c.get("lastTransitionTime"):
+            return _parse_time(c["lastTransitionTime"])
+    return None
+
+
+def stamped_seconds(
+    items: list[dict[str, Any]], stamp: Callable[[Mapping[str, Any]], float | None], wall_t0: float
+) -> list[float]:
+    """Seconds from ``wall_t0`` to each object's own completion stamp (objects without one are left out)."""
+    out = []
+    for item in items:
+        at = stamp(item)
+        if at is not None:
+            out.append(at - wall_t0)
+    return out
+
+
+def stamped_figures(
+    items: list[dict[str, Any]], stamp: Callable[[Mapping[str, Any]], float | None], wall_t0: float
+) -> dict[str, float]:
+    """p50, p99 and max of :func:`stamped_seconds` (nearest rank), and how many objects carried a stamp."""
+    times = sorted(stamped_seconds(items, stamp, wall_t0))
+    if not times:
+        nan = float("nan")
+        return {"status_p50_s": nan, "status_p99_s": nan, "status_all_s": nan, "stamped": 0.0}
+
+    def rank(q: float) -> float:
+        return times[min(len(times) - 1, max(0, math.ceil(q / 100 * len(times)) - 1))]
+
+    return {
+        "status_p50_s": rank(50),
+        "status_p99_s": rank(99),
+        "status_all_s": times[-1],
+        "stamped": float(len(times)),
+    }
