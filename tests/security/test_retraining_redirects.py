@@ -69,3 +69,33 @@ def test_the_configured_url_gets_the_event(elsewhere: str) -> None:
     req = urllib.request.Request(elsewhere, data=b"{}", headers={"Authorization": "Bearer t"}, method="POST")
     _post(req)
     assert [h.get("Authorization") for h in Collector.seen] == ["Bearer t"]
+
+
+def test_prometheus_never_follows_a_redirect_to_an_address_no_policy_granted(elsewhere: str) -> None:
+    """A granted Prometheus address that redirects would take the query (and what it reveals) to a host no
+    ModelDeploymentPolicy granted: the analysis says so instead of following it."""
+    from datetime import UTC, datetime
+
+    from modeldeploy.analysis.prometheus import PrometheusProvider
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(307)
+            self.send_header("Location", elsewhere)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    granted = _server(Redirect)
+    try:
+        address = f"http://127.0.0.1:{granted.server_address[1]}"
+        now = datetime.now(UTC)
+        value = PrometheusProvider(address).query("up", {}, now, now)
+    finally:
+        granted.shutdown()
+    assert Collector.seen == []  # nothing reached the other host
+    assert value.value is None
+    assert value.error is True
+    assert f"{address} answered HTTP 307" in value.message
+    assert f"redirected to {elsewhere}; redirects are not followed" in value.message

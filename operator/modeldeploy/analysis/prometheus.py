@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from modeldeploy.caps import MAX_HTTP_RESPONSE, LimitExceeded, read_capped
+from modeldeploy.http import OPENER
 
 from .providers import RetryPolicy, TransientError, with_retries
 from .types import MetricValue
@@ -64,11 +65,18 @@ class PrometheusProvider:
         args = urllib.parse.urlencode({"query": promql, "time": f"{at.timestamp():.3f}"})
         url = f"{self.address}/api/v1/query?{args}"
         try:
-            with urllib.request.urlopen(url, timeout=self.policy.timeout_seconds) as resp:
+            with OPENER.open(url, timeout=self.policy.timeout_seconds) as resp:
                 raw = read_capped(resp, MAX_HTTP_RESPONSE, f"the answer of {self.address}")
         except LimitExceeded as exc:
             return MetricValue(None, str(exc), error=True)
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:  # never followed: the grant is for this address, not the next
+                return MetricValue(
+                    None,
+                    f"{self.address} answered HTTP {exc.code}, {exc.msg}: point "
+                    "analysis.prometheusAddress at the server itself",
+                    error=True,
+                )
             if exc.code >= 500 or exc.code == 429:
                 raise TransientError(f"HTTP {exc.code}") from exc
             detail = _error_text(exc)

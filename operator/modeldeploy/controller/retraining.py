@@ -15,37 +15,16 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from modeldeploy.api.spec import EventRetrain, ModelDeploymentSpec, PipelineRetrain
+from modeldeploy.http import OPENER
 from modeldeploy.ports import BackendError, Owner
 from modeldeploy.rollout.actions import FireRetraining
 
 Post = Callable[[urllib.request.Request], None]
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """urllib re-sends a redirected request with its headers, the bearer token included, to wherever the
-    Location says: a webhook (or anyone it forwards to) could collect the token for another host. A
-    redirect is an error instead."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        raise urllib.error.HTTPError(
-            req.full_url, code, f"redirected to {newurl}; redirects are not followed", headers, fp
-        )
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
 def _post(request: urllib.request.Request) -> None:
     # The answer's body is never read (only its status), so a webhook cannot make the operator read much.
-    with _OPENER.open(request, timeout=10) as resp:
+    with OPENER.open(request, timeout=10) as resp:
         if resp.status >= 300:
             raise BackendError("RetrainingEventRejected", f"{request.full_url} answered HTTP {resp.status}")
 
