@@ -376,3 +376,43 @@ def test_the_example_policies_grant_every_example_and_nothing_beyond() -> None:
     # another team's namespace gets none of it
     other = {"kdap.io/tier": "prod", "kdap.io/team": "fraud"}
     assert sum(len(check(s, "fraud-prod", "m", other, policies)) for s in specs) > len(specs)
+
+
+def test_a_kubernetes_target_runs_only_with_granted_service_accounts_and_secrets() -> None:
+    """Finding 7: the operator creates the pods, so a user who may only write ModelDeployments could run
+    them with any ServiceAccount (and its API rights) or any Secret of the namespace."""
+    from modeldeploy.api.spec import ModelDeploymentSpec
+    from modeldeploy.policy import Policy, check
+    from tests.e2e.manifests import model_deployment
+
+    spec_body = model_deployment("m")["spec"]
+    spec_body["target"]["kubernetes"] |= {
+        "serviceAccountName": "cluster-admin-ish",
+        "env": [
+            {"name": "A", "value": "x"},
+            {"name": "B", "secretKeyRef": {"name": "db-password", "key": "p"}},
+        ],
+    }
+    spec = ModelDeploymentSpec.model_validate(spec_body)
+    labels = {"team": "a"}
+
+    def policy(**kubernetes: list[str]) -> Policy:
+        return Policy(
+            "p",
+            ModelDeploymentPolicySpec.model_validate(
+                {"namespaceSelector": {"matchLabels": labels}, "kubernetes": kubernetes}
+            ),
+        )
+
+    refused = [str(r) for r in check(spec, "team-a", "m", labels, [policy()])]
+    assert refused == [
+        'spec.target.kubernetes.serviceAccountName: ServiceAccount "cluster-admin-ish" is not granted to '
+        'namespace "team-a" by any ModelDeploymentPolicy (granted: none)',
+        'spec.target.kubernetes.env[1].secretKeyRef.name: Secret "db-password" is not granted to namespace '
+        '"team-a" by any ModelDeploymentPolicy (granted: none)',
+    ]
+    partly = [str(r) for r in check(spec, "team-a", "m", labels, [policy(secrets=["db-password"])])]
+    assert [r.split(":")[0] for r in partly] == ["spec.target.kubernetes.serviceAccountName"]
+    assert check(spec, "team-a", "m", labels, [policy(serviceAccounts=["*"], secrets=["db-password"])]) == []
+    with pytest.raises(ValueError, match="String should match pattern"):
+        policy(secrets=["../x"])

@@ -33,6 +33,8 @@ DATASTORE = r"^(\*|[A-Za-z0-9_]{1,255})$"
 REGISTRY = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,62}$"
 COMPONENT = rf"^(\*|{patterns.AZUREML_NAME})$"
 COMPUTE = r"^(\*|[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9])$"
+# A Secret's or ServiceAccount's name (a DNS subdomain), or "*".
+K8S_NAME_OR_ANY = r"^(\*|[a-z0-9]([-a-z0-9.]*[a-z0-9])?)$"
 # A host as a URL carries it: a lower-case DNS name or IPv4 address, an optional port.
 HOST = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$"
 # scheme://host[:port][/path-prefix], no userinfo, query or fragment.
@@ -163,6 +165,24 @@ class MetricsGrant(ApiModel):
     )
 
 
+class KubernetesGrant(ApiModel):
+    """What the pods of a kubernetes target may use in their own namespace. The operator creates those pods,
+    so without this a user who may only write ModelDeployments could run pods with any ServiceAccount
+    (and its API rights) or any Secret of the namespace. The Gateway a route attaches to needs no grant here:
+    the Gateway's own ``allowedRoutes`` decides which namespaces' routes it accepts."""
+
+    service_accounts: list[Annotated[str, Field(pattern=K8S_NAME_OR_ANY, max_length=253)]] = Field(
+        default_factory=list,
+        max_length=_Many,
+        description='ServiceAccounts target.kubernetes.serviceAccountName may name; "*" for any.',
+    )
+    secrets: list[Annotated[str, Field(pattern=K8S_NAME_OR_ANY, max_length=253)]] = Field(
+        default_factory=list,
+        max_length=_Many,
+        description='Secrets target.kubernetes.env[].secretKeyRef may read; "*" for any.',
+    )
+
+
 class RetrainingGrant(ApiModel):
     pipelines: list[PipelineGrant] = Field(default_factory=list, max_length=_Many)
     webhooks: list[WebhookGrant] = Field(default_factory=list, max_length=_Many)
@@ -184,3 +204,4 @@ class ModelDeploymentPolicySpec(ApiModel):
     )
     metrics: MetricsGrant = Field(default_factory=MetricsGrant)
     retraining: RetrainingGrant = Field(default_factory=RetrainingGrant)
+    kubernetes: KubernetesGrant = Field(default_factory=KubernetesGrant)

@@ -3,7 +3,8 @@
 Every reference the operator (or Azure ML on its behalf) would act on is listed with its field path and
 checked against the union of the grants of the policies selecting the namespace. On a Kubernetes target the
 model's registry, artifact, code and environment references are never resolved by the operator (the image
-carries the model), so only data, metrics and retraining references are checked there.
+carries the model), so data, metrics and retraining references are checked there, and the ServiceAccount and
+Secrets the revision's pods would run with.
 """
 
 from __future__ import annotations
@@ -117,6 +118,15 @@ class _Check:
         spec, target = self.spec, self.spec.target.azureml
         if target is not None:
             yield from self._azureml(target)
+        kube = spec.target.kubernetes
+        if kube is not None and kube.service_account_name is not None:
+            yield "spec.target.kubernetes.serviceAccountName", self.service_account(kube.service_account_name)
+        for i, env in enumerate(kube.env if kube is not None else []):
+            if env.secret_key_ref is not None:
+                yield (
+                    f"spec.target.kubernetes.env[{i}].secretKeyRef.name",
+                    self.secret(env.secret_key_ref.name),
+                )
         analysis = spec.analysis
         if analysis is not None and analysis.prometheus_address is not None:
             yield "spec.analysis.prometheusAddress", self.prometheus(analysis.prometheus_address)
@@ -150,6 +160,18 @@ class _Check:
             yield "spec.model.environment.azureml", self.registry(model.environment.azureml)
 
     # ---- one check per kind of reference; None: granted ----------------------------------------------
+
+    def service_account(self, name: str) -> str | None:
+        granted = [a for p in self.grants for a in p.kubernetes.service_accounts]
+        if name in granted or "*" in granted:
+            return None
+        return self.denied(f'ServiceAccount "{name}"', granted)
+
+    def secret(self, name: str) -> str | None:
+        granted = [a for p in self.grants for a in p.kubernetes.secrets]
+        if name in granted or "*" in granted:
+            return None
+        return self.denied(f'Secret "{name}"', granted)
 
     def workspace_target(self, ws: Workspace) -> str | None:
         grants = [g for g in self._workspaces() if g.target]
