@@ -121,3 +121,9 @@ def test_a_spec_without_tests_gets_ks_and_chi_squared_on_a_small_reference() -> 
         ("city", "chiSquared", 0.05),
         ("score", "ks", 0.05),
     ]
+    # and the status says why, so nobody needs the rule to read the verdict
+    assert [d.test_chosen for d in record.drift] == [
+        "set in the spec",
+        "chosen for categorical data with 600 reference rows (<= 1000)",
+        "chosen for numerical data with 600 reference rows (<= 1000)",
+    ]

@@ -17,7 +17,7 @@ from modeldeploy.api.analysis import MAX_FEATURES
 from modeldeploy.caps import LimitExceeded
 
 from . import categorical, numerical
-from .methods import choose_method, infer_kind, threshold_for
+from .methods import choose_method, infer_kind, threshold_for, why_method
 from .types import (
     P_VALUE_METHODS,
     Column,
@@ -42,6 +42,7 @@ class PlannedFeature:
     method: DriftMethod
     threshold: float
     prediction: bool
+    why: str = ""  # methods.why_method
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,10 @@ def profile_reference(config: DriftConfig, reference: Columns) -> ReferenceProfi
             valid[feature.name] = cats[feature.name].valid
         missing[feature.name] = 1.0 - valid[feature.name] / rows if rows else 0.0
         method = choose_method(feature, kind, valid[feature.name], config)
-        planned.append(PlannedFeature(feature.name, kind, method, threshold_for(feature, method), is_pred))
+        why = why_method(feature, kind, valid[feature.name], config)
+        planned.append(
+            PlannedFeature(feature.name, kind, method, threshold_for(feature, method), is_pred, why)
+        )
     num = numerical.profile(tuple(num_names), num_cols, config.n_bins, config.block_features)
     return ReferenceProfile(config, tuple(planned), num, cats, valid, missing)
 
@@ -171,6 +175,7 @@ def _insufficient(
         feature=plan.name,
         kind=plan.kind,
         method=plan.method,
+        why=plan.why,
         verdict=Verdict.INSUFFICIENT_DATA,
         reference_rows=profile.valid[plan.name],
         live_rows=live_valid,
@@ -195,6 +200,7 @@ def _tested(
         feature=plan.name,
         kind=plan.kind,
         method=plan.method,
+        why=plan.why,
         verdict=Verdict.FAILED if drifted else Verdict.SUCCESSFUL,
         statistic=value,
         threshold=plan.threshold,

@@ -87,6 +87,7 @@ def feature_record(f: FeatureResult) -> status.FeatureDrift:
     return status.FeatureDrift(
         feature=f.feature,
         test=_TEST_NAMES[f.method],
+        test_chosen=f.why,
         statistic=statistic,
         p_value=p_value,
         distance=distance,

@@ -70,5 +70,15 @@ def choose_method(
     return DriftMethod.CHI_SQUARED if small else DriftMethod.JENSEN_SHANNON
 
 
+def why_method(feature: FeatureConfig, kind: FeatureKind, reference_rows: int, config: DriftConfig) -> str:
+    """Why this test: named in the spec, or the engine's choice by type and reference size (in the status,
+    so nobody has to know the rule to read a verdict)."""
+    if feature.method is not DriftMethod.AUTO:
+        return "set in the spec"
+    side = "<=" if reference_rows <= config.small_sample_rows else ">"
+    rows = f"{reference_rows} reference rows ({side} {config.small_sample_rows})"
+    return f"chosen for {kind.value} data with {rows}"
+
+
 def threshold_for(feature: FeatureConfig, method: DriftMethod) -> float:
     return feature.threshold if feature.threshold is not None else DEFAULT_THRESHOLDS[method]

@@ -93,6 +93,7 @@ class FeatureResult:
     kind: FeatureKind
     method: DriftMethod
     verdict: Verdict
+    why: str = ""  # why this test: set in the spec, or chosen by type and reference size
     statistic: float | None = None
     threshold: float | None = None
     p_value: float | None = None

@@ -150,6 +150,9 @@ class FeatureDrift(_Model):
 
     feature: str
     test: str
+    test_chosen: str = Field(
+        "", description="Why this test: set in the spec, or the engine's choice by type and reference size."
+    )
     statistic: float | None = None
     p_value: float | None = None
     distance: float | None = None
