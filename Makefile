@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STAMP := .venv/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
 
-.PHONY: all setup sysdeps cluster-bins cluster-up cluster-down crds lint policy-check test demo bench clean
+.PHONY: all setup sysdeps azurite cluster-bins cluster-up cluster-down crds lint policy-check test demo bench clean
 
 all: test
 
@@ -14,7 +14,10 @@ $(STAMP):
 	.venv/bin/pip install -q -c requirements.lock -e '.[dev]'
 	@rm -f .venv/.installed-*; touch $@
 
-setup: $(STAMP) sysdeps cluster-bins
+setup: $(STAMP) sysdeps cluster-bins azurite
+
+azurite: sysdeps
+	@bash hack/azurite/install.sh >/dev/null
 
 # Debian packages the suite uses for real: kubectl and a Prometheus server.
 sysdeps:

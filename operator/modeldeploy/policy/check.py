@@ -68,7 +68,9 @@ def data_refusal(
     """Why one data URI met at run time (e.g. in an MLTable's ``paths``) is refused; None: granted."""
     selected = [p.spec for p in policies if p.spec.namespace_selector.matches(dict(labels))]
     reason = _Check(spec, namespace, name, selected).data(uri)
-    return None if reason is None else f"{uri}: {reason}"
+    if reason is None:
+        return None
+    return reason if reason.startswith(uri) else f"{uri}: {reason}"  # parse errors name the URI already
 
 
 def _listing(items: Iterable[str]) -> str:
