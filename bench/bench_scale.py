@@ -220,7 +220,14 @@ def run_ours(cluster: LocalCluster, n: int, work: Path, workers: int, timeout: f
                     "p99_s": percentile(times, 99),
                     **stamped_figures(_items(cluster, "mdep", ns), promoted_stamp, wall_t0),
                 }
-            time.sleep(40.0)  # old revisions retire after their 30 s scale-down delay; then idle
+            # Idle means nothing left to do: old revisions retire after their 30 s scale-down delay (on a
+            # loaded machine, later), so wait until none is left before measuring.
+            end = time.monotonic() + 300.0
+            while time.monotonic() < end and any(
+                (m.get("status") or {}).get("retiredRevisions") for m in _items(cluster, "mdep", ns)
+            ):
+                time.sleep(5.0)
+            time.sleep(10.0)
             figures["idle_n_mb"] = op.rss_mb()
             idle_req = requests_counted(cluster)
             time.sleep(20.0)
