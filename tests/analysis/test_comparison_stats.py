@@ -9,7 +9,9 @@ from scipy import stats as sps
 from modeldeploy.analysis.comparison.stats import Method, mann_whitney, two_proportions, welch
 
 
-@pytest.mark.parametrize(("xc", "nc", "xs", "ns"), [(90, 10_000, 450, 90_000), (3, 40, 1, 60), (0, 500, 7, 900)])
+@pytest.mark.parametrize(
+    ("xc", "nc", "xs", "ns"), [(90, 10_000, 450, 90_000), (3, 40, 1, 60), (0, 500, 7, 900)]
+)
 def test_two_proportions_matches_chi_squared_and_the_z_test(xc: int, nc: int, xs: int, ns: int) -> None:
     e = two_proportions(xc, nc, xs, ns)
     table = np.array([[xc, nc - xc], [xs, ns - xs]])
@@ -26,9 +28,11 @@ def test_two_proportions_variance_never_zero_without_errors() -> None:
 
 
 def test_two_proportions_refuses_impossible_counts() -> None:
-    with pytest.raises(ValueError, match=r"candidate: need 0 <= failures <= trials and trials > 0, got 5 of 3"):
+    with pytest.raises(
+        ValueError, match=r"candidate: need 0 <= failures <= trials and trials > 0, got 5 of 3"
+    ):
         two_proportions(5, 3, 1, 10)
-    with pytest.raises(ValueError, match="stable: .* got 0 of 0"):
+    with pytest.raises(ValueError, match=r"stable: .* got 0 of 0"):
         two_proportions(1, 3, 0, 0)
 
 

@@ -120,7 +120,12 @@ def judge(estimate: Estimate, rule: Rule, comparisons: int = 1) -> Verdict:
         reason = f"not {what}: interval {interval} lies {worse} {sign * rule.bound:g} (alpha {alpha:g})"
         return Verdict(estimate, lower, upper, Decision.FAIL, alpha, reason)
     return Verdict(
-        estimate, lower, upper, Decision.CONTINUE, alpha, f"undecided: interval {interval} spans {sign * rule.bound:g}"
+        estimate,
+        lower,
+        upper,
+        Decision.CONTINUE,
+        alpha,
+        f"undecided: interval {interval} spans {sign * rule.bound:g}",
     )
 
 
