@@ -83,7 +83,7 @@ class Metric(ApiModel):
         None, min_length=1, max_length=4096, description="PromQL or KQL returning one number."
     )
     compare: Compare | None = Field(
-        None, description="Also judge the candidate against stable over the same window (errorRate, latencies)."
+        None, description="Also judge the candidate against stable on the same window (errorRate, latencies)."
     )
     min: float | None = Field(None, description="Fails below this value.")
     max: float | None = Field(None, description="Fails above this value.")
