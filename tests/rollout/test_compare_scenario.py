@@ -15,10 +15,12 @@ from rollout_world import World, desired
 from modeldeploy.analysis.service import AnalysisService
 from modeldeploy.analysis.types import MetricValue
 from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.api.status import AnalysisResult, Phase
+from modeldeploy.api.status import AnalysisResult, Comparison, Counters, MetricResult, Phase, Verdict
 from modeldeploy.controller.translate import plan_of
 from modeldeploy.ports import Owner
 from modeldeploy.rollout.actions import RunAnalysis
+from modeldeploy.rollout.limits import Outcome, judge
+from modeldeploy.rollout.plan import MetricLimits, RolloutPlan
 from tests.api.mdep_cases import kubernetes_canary
 
 V1, V2 = desired("v1").name, desired("v2").name
@@ -94,3 +96,23 @@ def test_the_comparison_with_stable_rolls_it_back() -> None:
     assert c.upper is not None
     assert 0.001 < c.lower < 0.004 < c.upper
     assert "not worse than stable by more than 0.001" in (w.status.message or "")
+
+
+def _result(decision: str, verdict: Verdict) -> AnalysisResult:
+    comparison = Comparison(test="proportion", decision=decision)
+    metric = MetricResult(name="error-rate", verdict=verdict, message="m", comparison=comparison)
+    return AnalysisResult(revision=V2, step_index=0, verdict=verdict, metrics=[metric])
+
+
+def test_an_undecided_comparison_holds_the_step_without_counting_as_inconclusive() -> None:
+    plan = RolloutPlan(metric_limits=(MetricLimits("error-rate"),))
+    j = judge(_result("Continue", Verdict.INCONCLUSIVE), Counters(), plan)
+    assert j.outcome is Outcome.WAIT
+    assert j.counters.metrics == []
+
+
+def test_insufficient_data_counts_toward_inconclusive_limit_and_pauses() -> None:
+    plan = RolloutPlan(metric_limits=(MetricLimits("error-rate"),))
+    j = judge(_result("InsufficientData", Verdict.INSUFFICIENT_DATA), Counters(), plan)
+    assert j.outcome is Outcome.PAUSE
+    assert j.counters.metrics[0].inconclusives == 1
