@@ -93,3 +93,38 @@ def test_builtin_rendering_adds_selector_and_window() -> None:
         'sum(rate(http_requests_total{job="m",code=~"5.."}[300s])) '
         '/ sum(rate(http_requests_total{job="m"}[300s]))'
     )
+
+
+def test_counts_and_buckets_a_comparison_reads(prometheus: Served) -> None:
+    provider, window = PrometheusProvider(prometheus.address), _now()
+    errors = provider.query("errorCount", {"selector": 'job="app"'}, *window)
+    total = provider.query("requestCount", {"selector": 'job="app"'}, *window)
+    assert errors.value is not None, errors.message
+    assert total.value is not None, total.message
+    assert errors.value / total.value == pytest.approx(0.05, abs=0.02)
+    buckets = provider.query_by("latencyBuckets", "le", {}, *window)
+    assert buckets.values is not None, buckets.message
+    assert set(buckets.values) == {"0.005", "0.02", "0.1", "0.25", "0.5", "1.0", "+Inf"}
+    # cumulative: 95% of requests by 20 ms, all of them by 500 ms
+    assert buckets.values["0.02"] / buckets.values["+Inf"] == pytest.approx(0.95, abs=0.02)
+    assert buckets.values["0.5"] == buckets.values["+Inf"]
+
+
+def test_a_revision_compared_with_itself_passes_non_inferiority(prometheus: Served) -> None:
+    from modeldeploy.analysis.comparison.fetch import compare_metric
+    from modeldeploy.analysis.types import CompareCheck, MetricCheck, Verdict
+
+    same = {"selector": 'job="app"'}
+    for builtin in ("errorRate", "latencyP99"):
+        check = MetricCheck(
+            "m",
+            "prometheus",
+            builtin,
+            params=same,
+            compare=CompareCheck(margin=0.1, min_samples=100, baseline_params=same),
+        )
+        out = compare_metric(check, PrometheusProvider(prometheus.address), *_now())
+        assert out.verdict is Verdict.SUCCESSFUL, out.message
+        assert out.comparison is not None
+        assert out.comparison.effect == pytest.approx(0.0, abs=1e-9)
+        assert out.comparison.test == ("proportion" if builtin == "errorRate" else "mannWhitney")

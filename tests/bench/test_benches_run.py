@@ -63,3 +63,22 @@ def test_the_scale_bench_runs_both_systems_and_reports_every_figure() -> None:
     assert re.search(r"CPU per reconcile: [\d.]+ ms", out), out
     assert re.search(r"RSS idle: \d+ MB with 0 objects, \d+ MB with 20", out), out
     assert re.search(r"reaction, breach -> 0 % traffic, 3 breaches .* p50 [\d.]+s, p99 [\d.]+s", out), out
+
+
+def test_the_comparison_simulation_keeps_false_promotions_at_alpha_under_repeated_looks() -> None:
+    """The sequential rule's false-promotion rate stays within alpha (plus Monte-Carlo slack) at every
+    number of looks, while the naive repeated test exceeds it: the check can fail."""
+    out = _run("bench_compare.py", timeout=300)
+    assert "1,000 repetitions, seed 18" in out, out
+    rows = re.findall(
+        r"^\s*(\d+)\s+([\d.]+)\s+(sequential|naive)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", out, re.M
+    )
+    assert len(rows) == 12, out
+    table = {(int(k), float(a), m): (float(fp), float(s), float(pw)) for k, a, m, fp, s, pw in rows}
+    for (looks, alpha, method), (fp, slack, _power) in table.items():
+        if method == "sequential":
+            assert fp <= alpha + slack, f"{looks} looks at alpha {alpha}: {fp} false promotions\n{out}"
+    for alpha in (0.05, 0.10):
+        fp, slack, _ = table[(20, alpha, "naive")]
+        assert fp > alpha + slack, f"naive testing at 20 looks should inflate false promotions\n{out}"
+        assert table[(20, alpha, "sequential")][2] >= 0.8, f"power at 20 looks too low\n{out}"

@@ -133,3 +133,34 @@ def test_wrong_phase_errors_name_the_phase_and_the_way_out(
 )
 def test_actions_allowed_in_their_phase(action: str, status: dict[str, object]) -> None:
     check_action(action, _with(copy.deepcopy(status)))
+
+
+def test_status_view_shows_each_comparison_with_stable() -> None:
+    body = canary_at_step_two()
+    metric = body["status"]["lastAnalysis"]["metrics"][0]
+    metric["comparison"] = {
+        "test": "proportion",
+        "stable": 0.005,
+        "candidate": 0.009,
+        "stableSamples": 108000,
+        "candidateSamples": 12000,
+        "effect": 0.004,
+        "lower": 0.0013,
+        "upper": 0.0067,
+        "pValue": 2e-6,
+        "hypothesis": "nonInferiority",
+        "margin": 0.001,
+        "alpha": 0.05,
+        "decision": "Fail",
+    }
+    out = render.status_view(body, NOW)
+    assert "Compared:   candidate against stable, same window" in out
+    row = next(ln for ln in out.splitlines() if ln.startswith("  error-rate") and "proportion" in ln)
+    assert row.split() == [
+        "error-rate", "proportion", "0.005", "0.009", "108000/12000", "0.004", "[0.0013,", "0.0067]",
+        "nonInferiority", "0.001", "@", "0.05", "Fail",
+    ]  # fmt: skip
+
+
+def test_status_view_without_comparisons_has_no_comparison_table() -> None:
+    assert "Compared:" not in render.status_view(canary_at_step_two(), NOW)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import datetime
 
@@ -9,6 +10,7 @@ from ..api import analysis as spec
 from ..api import status
 from .types import (
     AnalysisConfig,
+    CompareCheck,
     Correction,
     DriftConfig,
     DriftMethod,
@@ -45,6 +47,16 @@ def metric_check(metric: spec.Metric, params: dict[str, str] | None = None) -> M
     return MetricCheck(metric.name, metric.provider, query, metric.min, metric.max, dict(params or {}))
 
 
+def compare_check(metric: spec.Metric, baseline_params: dict[str, str] | None) -> CompareCheck | None:
+    """``baseline_params`` select the stable revision; None (no stable revision) skips the comparison."""
+    c = metric.compare
+    if c is None:
+        return None
+    return CompareCheck(
+        c.test, c.hypothesis, c.better, c.margin, c.alpha, c.min_samples, baseline_params=baseline_params
+    )
+
+
 def drift_config(drift: spec.Drift) -> DriftConfig:
     features = tuple(
         FeatureConfig(f.name, FeatureKind.NUMERICAL, _method(f.test), f.effective_threshold())
@@ -69,9 +81,15 @@ def drift_config(drift: spec.Drift) -> DriftConfig:
 
 
 def analysis_config(
-    analysis: spec.Analysis, window_seconds: float, params: dict[str, str] | None = None
+    analysis: spec.Analysis,
+    window_seconds: float,
+    params: dict[str, str] | None = None,
+    baseline_params: dict[str, str] | None = None,
 ) -> AnalysisConfig:
-    metrics = tuple(metric_check(m, params) for m in analysis.metrics)
+    metrics = tuple(
+        dataclasses.replace(metric_check(m, params), compare=compare_check(m, baseline_params))
+        for m in analysis.metrics
+    )
     drift = drift_config(analysis.drift) if analysis.drift is not None else None
     return AnalysisConfig(metrics=metrics, drift=drift, window_seconds=window_seconds)
 
@@ -115,7 +133,9 @@ def status_record(
         verdict=result.verdict,
         message=result.message,
         metrics=[
-            status.MetricResult(name=m.name, value=m.value, verdict=m.verdict, message=m.message)
+            status.MetricResult(
+                name=m.name, value=m.value, verdict=m.verdict, message=m.message, comparison=m.comparison
+            )
             for m in result.metrics
         ],
         drift=[feature_record(f) for f in (drift.features + drift.predictions if drift else ())],

@@ -12,7 +12,7 @@ import math
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from modeldeploy.caps import MAX_HTTP_RESPONSE, LimitExceeded, read_capped
 from modeldeploy.http import OPENER
 
 from .providers import RetryPolicy, TransientError, with_retries
-from .types import MetricValue
+from .types import MetricValue, Series
 
 # Built-ins over conventional names; params: selector (label matchers), requests/duration metric names,
 # error_codes (regex over the code label).
@@ -34,6 +34,11 @@ BUILTINS: dict[str, str] = {
     "latencyP90": "histogram_quantile(0.9, sum by (le) (rate({duration}_bucket{{{selector}}}[$window])))",
     "latencyP95": "histogram_quantile(0.95, sum by (le) (rate({duration}_bucket{{{selector}}}[$window])))",
     "latencyP99": "histogram_quantile(0.99, sum by (le) (rate({duration}_bucket{{{selector}}}[$window])))",
+    # What a comparison with stable reads (not in the API's list): counts over the window, and the latency
+    # histogram's cumulative buckets by ``le``.
+    "errorCount": 'sum(increase({requests}{{{selector}{sep}{code_label}=~"{error_codes}"}}[$window]))',
+    "requestCount": "sum(increase({requests}{{{selector}}}[$window]))",
+    "latencyBuckets": "sum by (le) (increase({duration}_bucket{{{selector}}}[$window]))",
 }
 DEFAULT_PARAMS = {
     "selector": "",
@@ -59,9 +64,29 @@ class PrometheusProvider:
 
     def query(self, query: str, params: Mapping[str, str], start: datetime, end: datetime) -> MetricValue:
         promql = render(query, params, (end - start).total_seconds())
-        return with_retries(f"prometheus {self.address}", self.policy, lambda: self._once(promql, end))
+        return with_retries(
+            f"prometheus {self.address}", self.policy, lambda: self._once(promql, end, _value)
+        )
 
-    def _once(self, promql: str, at: datetime) -> MetricValue:
+    def query_by(
+        self, query: str, label: str, params: Mapping[str, str], start: datetime, end: datetime
+    ) -> Series:
+        """Every series of ``query`` by the value of ``label`` (a histogram's buckets by ``le``)."""
+        promql = render(query, params, (end - start).total_seconds())
+        found: dict[str, Series] = {}
+
+        def parse(q: str, body: Any) -> MetricValue:
+            found["series"] = _by_label(q, label, body)
+            return MetricValue(0.0)
+
+        answer = with_retries(
+            f"prometheus {self.address}", self.policy, lambda: self._once(promql, end, parse)
+        )
+        if answer.value is None:
+            return Series(None, answer.message, answer.error)
+        return found["series"]
+
+    def _once(self, promql: str, at: datetime, parse: Callable[[str, Any], MetricValue]) -> MetricValue:
         args = urllib.parse.urlencode({"query": promql, "time": f"{at.timestamp():.3f}"})
         url = f"{self.address}/api/v1/query?{args}"
         try:
@@ -84,7 +109,7 @@ class PrometheusProvider:
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise TransientError(f"{self.address} unreachable: {getattr(exc, 'reason', exc)}") from exc
         try:
-            return _value(promql, json.loads(raw))
+            return parse(promql, json.loads(raw))
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             # Something answered 200 that is not Prometheus (a login page, a proxy, another API): a
             # misconfigured address, not missing data.
@@ -123,3 +148,16 @@ def _value(promql: str, body: Any) -> MetricValue:
     if math.isnan(value):
         return MetricValue(None, f"no data for {promql!r} (NaN: no traffic in the window?)")
     return MetricValue(value)
+
+
+def _by_label(promql: str, label: str, body: Any) -> Series:
+    """A vector answer as {label value: number}; raises ValueError/KeyError/TypeError on another shape."""
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise ValueError("no data object")
+    data = body["data"]
+    if data.get("resultType") != "vector":
+        return Series(None, f"{promql!r} returned a {data.get('resultType')}; expected a vector by {label}")
+    values = {str(r["metric"][label]): float(r["value"][1]) for r in data["result"] if label in r["metric"]}
+    if not values:
+        return Series(None, f"no data for {promql!r}")
+    return Series(values)

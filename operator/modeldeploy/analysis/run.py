@@ -7,6 +7,7 @@ and its message say what happened.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,24 @@ def check_metric(
         known = ", ".join(sorted(providers)) or "none"
         msg = f"metric {check.name!r}: no provider {check.provider!r} configured (configured: {known})"
         return MetricOutcome(check.name, Verdict.ERROR, None, msg)
+    outcome = _against_bounds(check, provider, start, end)
+    if check.compare is None or check.compare.baseline_params is None:
+        return outcome  # no comparison asked, or no stable revision to compare with (monitoring stable)
+    from .comparison.fetch import compare_metric  # scipy loads with the first comparison
+
+    compared = compare_metric(check, provider, start, end)
+    if outcome.verdict is Verdict.FAILED or (
+        outcome.verdict is Verdict.ERROR and compared.verdict is not Verdict.FAILED
+    ):
+        return dataclasses.replace(outcome, comparison=compared.comparison)
+    # The bounds passed or had no value: the comparison decides (Continue is Inconclusive and holds the
+    # step; the machine tells it from missing data by the comparison's decision).
+    return MetricOutcome(check.name, compared.verdict, outcome.value, compared.message, compared.comparison)
+
+
+def _against_bounds(
+    check: MetricCheck, provider: MetricProvider, start: datetime, end: datetime
+) -> MetricOutcome:
     answer = provider.query(check.query, check.params, start, end)
     if answer.value is None and answer.error:
         return MetricOutcome(check.name, Verdict.ERROR, None, f"metric {check.name!r}: {answer.message}")

@@ -96,7 +96,8 @@ class AnalysisService:
             )
         window = max(now - request.window_start, MIN_WINDOW)
         params = self._params(owner, spec, request.revision)
-        config = analysis_config(analysis, window.total_seconds(), params)
+        baseline = None if request.baseline is None else self._params(owner, spec, request.baseline)
+        config = analysis_config(analysis, window.total_seconds(), params, baseline)
         config = dataclasses.replace(
             config,
             metrics=tuple(dataclasses.replace(m, query=_substitute(m.query, params)) for m in config.metrics),

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # only for the Column alias: importing numpy and pyarrow cost
     import pyarrow as pa
 
 # One verdict vocabulary from engine to status: the engine's results are stored as they are.
+from modeldeploy.api.status import Comparison as Comparison
 from modeldeploy.api.status import Verdict as Verdict
 
 # A column as a data source hands it over: numpy for numbers, pyarrow for anything (strings stay in Arrow).
@@ -134,6 +135,29 @@ class MetricValue:
 
 
 @dataclass(frozen=True)
+class Series:
+    """A provider's answer by label value (e.g. histogram buckets by ``le``), or none and why."""
+
+    values: Mapping[str, float] | None
+    message: str = ""
+    error: bool = False
+
+
+@dataclass(frozen=True)
+class CompareCheck:
+    """Judge the candidate against the stable revision (``baseline_params`` select it) on the same window.
+    The names are the API's (``api.compare.Compare``)."""
+
+    test: str = "auto"
+    hypothesis: str = "nonInferiority"
+    better: str = "lower"
+    margin: float = 0.0
+    alpha: float = 0.05
+    min_samples: int = 1000
+    baseline_params: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class MetricCheck:
     """A metric query and its bounds. The verdict is Failed outside [min, max]."""
 
@@ -143,6 +167,7 @@ class MetricCheck:
     min: float | None = None
     max: float | None = None
     params: Mapping[str, str] = field(default_factory=dict)
+    compare: CompareCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +176,7 @@ class MetricOutcome:
     verdict: Verdict
     value: float | None = None
     message: str = ""
+    comparison: Comparison | None = None
 
 
 @dataclass(frozen=True)

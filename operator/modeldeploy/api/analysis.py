@@ -9,6 +9,7 @@ from pydantic import Field
 
 from . import patterns
 from .base import ApiModel, cel
+from .compare import Compare
 from .duration import Bounds, Duration
 
 BuiltinMetric = Literal["errorRate", "latencyP50", "latencyP90", "latencyP95", "latencyP99", "requestRate"]
@@ -81,6 +82,9 @@ class Metric(ApiModel):
     query: str | None = Field(
         None, min_length=1, max_length=4096, description="PromQL or KQL returning one number."
     )
+    compare: Compare | None = Field(
+        None, description="Also judge the candidate against stable on the same window (errorRate, latencies)."
+    )
     min: float | None = Field(None, description="Fails below this value.")
     max: float | None = Field(None, description="Fails above this value.")
     failure_limit: int = Field(
@@ -106,9 +110,34 @@ class Metric(ApiModel):
     def _one_source(self) -> bool:
         return (self.builtin is None) != (self.query is None)
 
-    @cel("has(self.min) || has(self.max)", "analysis.metrics[] needs min, max or both")
+    @cel(
+        "has(self.min) || has(self.max) || has(self.compare)",
+        "analysis.metrics[] needs min, max or compare (or several)",
+    )
     def _has_threshold(self) -> bool:
-        return self.min is not None or self.max is not None
+        return self.min is not None or self.max is not None or self.compare is not None
+
+    @cel(
+        "!has(self.compare) || (self.provider == 'prometheus' && has(self.builtin) && "
+        "self.builtin != 'requestRate')",
+        "analysis.metrics[].compare needs provider prometheus and builtin errorRate or a latency built-in "
+        "(their per-revision counts are what is compared)",
+    )
+    def _comparable(self) -> bool:
+        if self.compare is None:
+            return True
+        return self.provider == "prometheus" and self.builtin not in (None, "requestRate")
+
+    @cel(
+        "!has(self.compare) || self.compare.test == 'auto' || "
+        "((self.builtin == 'errorRate') == (self.compare.test == 'proportion'))",
+        "analysis.metrics[].compare.test must suit the metric: proportion for errorRate, mannWhitney or "
+        "welch for latencies",
+    )
+    def _test_suits_metric(self) -> bool:
+        if self.compare is None or self.compare.test == "auto":
+            return True
+        return (self.builtin == "errorRate") == (self.compare.test == "proportion")
 
     @cel(
         "!has(self.min) || !has(self.max) || self.min <= self.max",

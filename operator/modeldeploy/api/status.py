@@ -137,11 +137,33 @@ class Verdict(StrEnum):
     INSUFFICIENT_DATA = "InsufficientData"
 
 
+class Comparison(_Model):
+    """A metric's candidate against stable over the same window. ``effect`` is candidate minus stable on
+    the test's scale (rates, means, or P(candidate larger) - 0.5 for mannWhitney), ``lower``/``upper`` its
+    always-valid interval at ``alpha``; ``decision``: Pass, Fail, Continue (holds the step) or
+    InsufficientData."""
+
+    test: str
+    stable: float | None = None
+    candidate: float | None = None
+    stable_samples: int = 0
+    candidate_samples: int = 0
+    effect: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    p_value: float | None = None
+    hypothesis: str = "nonInferiority"
+    margin: float = 0.0
+    alpha: float = 0.05
+    decision: str = "InsufficientData"
+
+
 class MetricResult(_Model):
     name: str
     value: float | None = None
     verdict: Verdict = Verdict.INCONCLUSIVE
     message: str = ""
+    comparison: Comparison | None = None
 
 
 class FeatureDrift(_Model):

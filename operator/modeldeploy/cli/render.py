@@ -260,6 +260,7 @@ def analysis_lines(a: Body | None, now: datetime) -> list[str]:
             [m["name"], _fmt(m.get("value")), m.get("verdict", "?"), m.get("message", "")] for m in metrics
         ]
         lines += ["  " + ln for ln in table(["METRIC", "VALUE", "VERDICT", "MESSAGE"], rows).splitlines()]
+    lines += comparison_lines(metrics)
     drift = a.get("drift") or []
     if drift:
         share = a.get("datasetDriftShare")
@@ -281,6 +282,36 @@ def analysis_lines(a: Body | None, now: datetime) -> list[str]:
         header = ["FEATURE", "TEST", "STATISTIC", "P-VALUE", "DISTANCE", "THRESHOLD", "VERDICT"]
         lines += ["  " + ln for ln in table(header, rows).splitlines()]
     return lines
+
+
+def comparison_lines(metrics: Sequence[Body]) -> list[str]:
+    """Each metric judged against stable: both values, the samples, the effect (candidate minus stable)
+    with its always-valid interval, the test and the decision."""
+    rows = []
+    for m in metrics:
+        c = m.get("comparison")
+        if not c:
+            continue
+        interval = "-" if c.get("lower") is None else f"[{_fmt(c.get('lower'))}, {_fmt(c.get('upper'))}]"
+        rows.append(
+            [
+                m["name"],
+                c.get("test", "?"),
+                _fmt(c.get("stable")),
+                _fmt(c.get("candidate")),
+                f"{c.get('stableSamples', 0)}/{c.get('candidateSamples', 0)}",
+                _fmt(c.get("effect")),
+                interval,
+                f"{c.get('hypothesis', '?')} {_fmt(c.get('margin'))} @ {_fmt(c.get('alpha'))}",
+                c.get("decision", "?"),
+            ]
+        )
+    if not rows:
+        return []
+    header = ["METRIC", "TEST", "STABLE", "CANDIDATE", "N S/C", "EFFECT", "INTERVAL", "RULE", "DECISION"]
+    return [f"{'Compared:':<11} candidate against stable, same window"] + [
+        "  " + ln for ln in table(header, rows).splitlines()
+    ]
 
 
 def history_view(body: Body, now: datetime) -> str:

@@ -16,6 +16,7 @@ from modeldeploy.api.status import AnalysisResult, Counters, MetricTally, Verdic
 from modeldeploy.rollout.plan import MetricLimits, RolloutPlan
 
 INCONCLUSIVE = (Verdict.INCONCLUSIVE, Verdict.INSUFFICIENT_DATA)
+CONTINUE = "Continue"  # a comparison's decision while its interval still spans the margin
 
 
 class Outcome(StrEnum):
@@ -60,6 +61,11 @@ def judge(result: AnalysisResult, counters: Counters, plan: RolloutPlan) -> Judg
             else:
                 waiting.append(f"{why} ({n} of {tolerated} tolerated failures)")
         elif m.verdict in INCONCLUSIVE:
+            if m.comparison is not None and m.comparison.decision == CONTINUE:
+                # Enough data, no decision yet: the sequential interval may look again without spending
+                # more error, so the step holds (no success) rather than counting toward inconclusiveLimit.
+                waiting.append(m.message or f"{m.name}: comparison with stable undecided")
+                continue
             if lim is None:
                 open_.append(m.message or f"{m.name} inconclusive")
                 continue
