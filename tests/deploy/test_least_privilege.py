@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ import yaml
 
 from localkube.testing import ClusterHandle
 from tests.conftest import ROOT
+from tests.deploy.as_operator import operator_process, sa_kubeconfig
 from tests.deploy.render import render
 from tests.e2e.conftest import get_md, phase, wait_for
 from tests.e2e.manifests import model_deployment
@@ -52,27 +51,6 @@ def installed(cluster: ClusterHandle, gateway: str) -> list[dict[str, Any]]:
         time.sleep(0.5)
     assert out.returncode == 0, out.stderr
     return docs
-
-
-def _sa_kubeconfig(cluster: ClusterHandle, path: Path) -> Path:
-    token = cluster.kubectl(
-        "create", "token", "modeldeploy", "-n", "kdap-system", "--duration=1h"
-    ).stdout.strip()
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    server = admin["clusters"][0]["cluster"]
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": server}],
-                "users": [{"name": "modeldeploy", "user": {"token": token}}],
-                "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "modeldeploy"}}],
-                "current-context": "sa",
-            }
-        )
-    )
-    return path
 
 
 @pytest.mark.parametrize(
@@ -117,27 +95,13 @@ def test_can_i(
 def restricted_operator(
     cluster: ClusterHandle, installed: list[dict[str, Any]], tmp_path: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    kubeconfig = _sa_kubeconfig(cluster, tmp_path / "sa.kubeconfig")
+    kubeconfig = sa_kubeconfig(cluster, "modeldeploy", tmp_path / "sa.kubeconfig")
     log = tmp_path / "operator.log"
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
     # clusterwide and peered, exactly as the Deployment runs it
-    args = ["--metrics-port=0", "--metrics-addr=127.0.0.1", "--liveness="]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modeldeploy", "operator", *args],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
+    with operator_process(
+        kubeconfig, log, "--metrics-port=0", "--metrics-addr=127.0.0.1", "--liveness="
+    ) as proc:
         yield proc, log
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _metrics_port(log: Path, proc: subprocess.Popen[bytes]) -> int:

@@ -9,10 +9,7 @@ cluster-wide install of test_least_privilege.py in the same session grants this 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +20,7 @@ import pytest
 import yaml
 
 from localkube.testing import ClusterHandle
-from tests.conftest import ROOT
+from tests.deploy.as_operator import operator_process, sa_kubeconfig
 from tests.deploy.render import one, render
 from tests.e2e.conftest import get_md, phase, wait_for
 from tests.e2e.manifests import model_deployment
@@ -103,21 +100,7 @@ def teams(cluster: ClusterHandle, gateway: str) -> Iterator[dict[str, str]]:
 def operator(
     cluster: ClusterHandle, teams: dict[str, str], tmp_path: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    token = cluster.kubectl("create", "token", SA_NAME, "-n", "kdap-system", "--duration=1h").stdout.strip()
-    server = yaml.safe_load(cluster.kubeconfig.read_text())["clusters"][0]["cluster"]
-    kubeconfig = tmp_path / "sa.kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": server}],
-                "users": [{"name": "u", "user": {"token": token}}],
-                "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "u"}}],
-                "current-context": "sa",
-            }
-        )
-    )
+    kubeconfig = sa_kubeconfig(cluster, SA_NAME, tmp_path / "sa.kubeconfig")
     log = tmp_path / "operator.log"
     args = [
         f"--namespace={teams['team-a']}",
@@ -125,22 +108,8 @@ def operator(
         "--metrics-port=0",
         "--liveness=",
     ]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modeldeploy", "operator", *args],  # peered, as the Deployment runs it
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"},
-        cwd=ROOT,
-    )
-    try:
+    with operator_process(kubeconfig, log, *args) as proc:  # peered, as the Deployment runs it
         yield proc, log
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.parametrize(
