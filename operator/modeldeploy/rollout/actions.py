@@ -73,6 +73,7 @@ class EmitEvent:
     reason: str
     message: str
     notices: tuple[Trigger, ...] = ()
+    revision: str = ""
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ class Work:
         """Record a transition as an event and in the bounded history. ``notices``: the transitions it
         stands for, when its reason alone does not say (a DriftDetected is a rollback or a pause)."""
         tags = _NOTICES.get(reason, ()) if notices is None else notices
-        self.events.append(EmitEvent(type_, reason, message, tags))
+        self.events.append(EmitEvent(type_, reason, message, tags, revision))
         entry = HistoryEntry(
             time=self.inputs.now,
             phase=derive_phase(self.status, self.inputs.desired),
