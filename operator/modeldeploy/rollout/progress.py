@@ -29,9 +29,8 @@ def promote(w: Work, reason: str) -> None:
     if old is not None and old.name != candidate.name:
         retire(w, old, w.inputs.plan.scale_down_delay)
     replaced = f", replacing {old.name}" if old is not None else ""
-    w.note(
-        EventType.NORMAL, reason, f"revision {candidate.name} takes 100% of traffic{replaced}", candidate.name
-    )
+    message = f"revision {candidate.name} takes 100% of traffic{replaced}"
+    w.note(EventType.NORMAL, reason, message, candidate.name, (Trigger.PROMOTED,))
 
 
 def fail(w: Work, reason: str, message: str) -> None:

@@ -59,8 +59,6 @@ class Work:
 # Reasons that always stand for the same transition; the others pass ``notices`` where they are noted.
 _NOTICES: dict[str, tuple[Trigger, ...]] = {
     "RolloutStarted": (Trigger.STARTED,),
-    "Promoted": (Trigger.PROMOTED,),
-    "PromotedByRequest": (Trigger.PROMOTED,),
     "AnalysisInconclusive": (Trigger.PAUSED,),
     "RetrainingTriggered": (Trigger.RETRAINING_STARTED,),
 }
