@@ -712,7 +712,7 @@ INVALID: list[Invalid] = [
             "notifications",
             [
                 {
-                    "on": ["Promoted"],
+                    "triggers": ["Promoted"],
                     "to": {"kind": "slack", "secretRef": {"name": "hooks"}},
                     "template": "{{x.y}}",
                 }
@@ -726,9 +726,10 @@ INVALID: list[Invalid] = [
         "notification-trigger-enum",
         K,
         _set(
-            "notifications", [{"on": ["Exploded"], "to": {"kind": "slack", "secretRef": {"name": "hooks"}}}]
+            "notifications",
+            [{"triggers": ["Exploded"], "to": {"kind": "slack", "secretRef": {"name": "hooks"}}}],
         ),
-        "spec.notifications[0].on[0]",
+        "spec.notifications[0].triggers[0]",
         "Unsupported value",
         "Input should be 'Started'",
     ),
@@ -737,7 +738,7 @@ INVALID: list[Invalid] = [
         K,
         _set(
             "notifications",
-            [{"on": ["Promoted"], "to": {"kind": "slack", "url": "https://hooks.slack.com/x"}}],
+            [{"triggers": ["Promoted"], "to": {"kind": "slack", "url": "https://hooks.slack.com/x"}}],
         ),
         "spec.notifications[0].to",
         'unknown field "spec.notifications[0].to.url"',

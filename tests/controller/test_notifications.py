@@ -96,7 +96,7 @@ def spec_with(*subs: dict[str, Any]) -> ModelDeploymentSpec:
 
 
 def sub(kind: str, on: str = "Promoted", **to: Any) -> dict[str, Any]:
-    return {"on": [on], "to": {"kind": kind, "secretRef": {"name": "hooks", "key": kind}, **to}}
+    return {"triggers": [on], "to": {"kind": kind, "secretRef": {"name": "hooks", "key": kind}, **to}}
 
 
 @pytest.fixture
@@ -234,7 +234,10 @@ def test_secret_problems_are_reported_without_posting(counts: Counts, events: Fa
 def test_policy_defaults_read_the_operator_namespace_and_own_urls_need_a_granted_host(
     receiver: Receiver, counts: Counts, events: FakeEvents
 ) -> None:
-    default = {"on": ["Promoted"], "to": {"kind": "webhook", "secretRef": {"name": "platform", "key": "url"}}}
+    default = {
+        "triggers": ["Promoted"],
+        "to": {"kind": "webhook", "secretRef": {"name": "platform", "key": "url"}},
+    }
     gate = PolicyGate()
     grant = {"secretNames": ["hooks"], "hosts": ["127.0.0.1"], "defaults": [default]}
     gate.replace(
@@ -298,7 +301,7 @@ def test_a_hanging_receiver_never_delays_a_reconcile_and_gets_every_transition_i
         )
         on = ["Started", "StepAdvanced", "Promoted"]
         to = {"kind": "webhook", "secretRef": {"name": "hooks", "key": "webhook"}}
-        subscriptions = [{"on": on, "to": to}]
+        subscriptions = [{"triggers": on, "to": to}]
         slowest = 0.0
         for version in ("1.0.0", "2.0.0"):  # the first is promoted at once, the second steps
             spec = _spec(version, notifications=subscriptions)

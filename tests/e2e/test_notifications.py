@@ -81,8 +81,14 @@ def test_a_promotion_posts_a_cloudevent_and_an_ungranted_host_is_refused(
     monkeypatch.setenv("SSL_CERT_FILE", str(receiver.cert))  # the operator trusts the receiver's certificate
     op = start_operator(notifications={"hosts": [receiver.host], "secretNames": ["hooks"]})
     subs = [
-        {"on": ["Promoted"], "to": {"kind": "cloudevents", "secretRef": {"name": "hooks", "key": "ok"}}},
-        {"on": ["Promoted"], "to": {"kind": "slack", "secretRef": {"name": "hooks", "key": "elsewhere"}}},
+        {
+            "triggers": ["Promoted"],
+            "to": {"kind": "cloudevents", "secretRef": {"name": "hooks", "key": "ok"}},
+        },
+        {
+            "triggers": ["Promoted"],
+            "to": {"kind": "slack", "secretRef": {"name": "hooks", "key": "elsewhere"}},
+        },
     ]
     md = model_deployment("budget", notifications=subs)
     cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(md))

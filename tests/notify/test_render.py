@@ -149,20 +149,20 @@ def test_a_template_is_used_by_every_kind_and_cannot_break_the_json(kind: str) -
 
 
 def test_the_api_refuses_placeholders_it_does_not_know_with_the_rule_text() -> None:
-    base = {"on": ["Promoted"], "to": {"kind": "slack", "secretRef": {"name": "hooks"}}}
+    base = {"triggers": ["Promoted"], "to": {"kind": "slack", "secretRef": {"name": "hooks"}}}
     Subscription.model_validate({**base, "template": "{{name}} {single} }} {{time}}"})
     for bad in ("{{__class__}}", "{{name.__init__}}", "{{ name }}", "{{name}"):
         with pytest.raises(ValidationError, match=r"notifications\[\]\.template may use only \{\{field\}\}"):
             Subscription.model_validate({**base, "template": bad})
     with pytest.raises(ValidationError, match="Input should be 'Started', 'StepAdvanced'"):
-        Subscription.model_validate({**base, "on": ["Exploded"]})
+        Subscription.model_validate({**base, "triggers": ["Exploded"]})
 
 
 def test_routes_send_one_message_per_subscription_and_keep_the_first_matching_transition() -> None:
     hook = {"kind": "webhook", "secretRef": {"name": "hooks"}}
-    steps = Subscription.model_validate({"on": ["StepAdvanced", "Paused"], "to": hook})
-    paused = Subscription.model_validate({"on": ["Paused"], "to": hook})
-    promoted = Subscription.model_validate({"on": ["Promoted"], "to": hook})
+    steps = Subscription.model_validate({"triggers": ["StepAdvanced", "Paused"], "to": hook})
+    paused = Subscription.model_validate({"triggers": ["Paused"], "to": hook})
+    promoted = Subscription.model_validate({"triggers": ["Promoted"], "to": hook})
     found = routes(
         [Trigger.STEP_ADVANCED, Trigger.PAUSED], [steps, paused, promoted], [("platform", [paused])]
     )

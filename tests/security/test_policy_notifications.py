@@ -15,8 +15,11 @@ from tests.security.policy_cases import TEAM, messages, policy, refused, spec
 
 HOOK = "https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX"
 SUBS = [
-    {"on": ["Promoted"], "to": {"kind": "slack", "secretRef": {"name": "slack-hook"}}},
-    {"on": ["RolledBack"], "to": {"kind": "teams", "secretRef": {"name": "teams-hook", "key": "webhook"}}},
+    {"triggers": ["Promoted"], "to": {"kind": "slack", "secretRef": {"name": "slack-hook"}}},
+    {
+        "triggers": ["RolledBack"],
+        "to": {"kind": "teams", "secretRef": {"name": "teams-hook", "key": "webhook"}},
+    },
 ]
 GRANT = {
     "hosts": ["hooks.slack.com", "prod-12.westeurope.logic.azure.com:8443"],
@@ -88,7 +91,7 @@ def test_urls_in_no_form_the_check_accepts_are_refused(url: str, why: str) -> No
 
 
 def test_gate_defaults_come_from_policies_selecting_the_namespace_only() -> None:
-    default = {"on": ["RolledBack"], "to": {"kind": "teams", "secretRef": {"name": "platform-teams"}}}
+    default = {"triggers": ["RolledBack"], "to": {"kind": "teams", "secretRef": {"name": "platform-teams"}}}
     gate = PolicyGate()
     mine = policy("b-platform", notifications={"defaults": [default]}).spec
     other = ModelDeploymentPolicySpec.model_validate(

@@ -1,6 +1,7 @@
 """``spec.notifications``: who is told which rollout transitions, and how.
 
-A subscription names the transitions (``on``), a receiver kind and the Secret key holding the receiver's
+A subscription names the transitions (``triggers``: not ``on``, which YAML 1.1 parsers, kubectl's
+included, read as the boolean true), a receiver kind and the Secret key holding the receiver's
 URL: a webhook URL is a credential (anyone holding a Teams or Slack incoming-webhook URL may post to the
 channel), so it never appears in the ModelDeployment, which Git and every reader of the object see. The
 Secret must be one a ModelDeploymentPolicy grants to the namespace (``notifications.secretNames``), and the
@@ -81,7 +82,7 @@ class Receiver(ApiModel):
 
 
 class Subscription(ApiModel):
-    on: list[Trigger] = Field(min_length=1, max_length=len(Trigger), description="Transitions to send.")
+    triggers: list[Trigger] = Field(min_length=1, max_length=len(Trigger), description="Transitions to send.")
     to: Receiver
     template: str | None = Field(
         None,

@@ -43,4 +43,4 @@ def routes(
 
 
 def _first(notices: Sequence[Trigger], sub: Subscription) -> Trigger | None:
-    return next((t for t in notices if t in sub.on), None)
+    return next((t for t in notices if t in sub.triggers), None)
