@@ -286,4 +286,4 @@ class KubeSecrets:
             # 404: no such Secret; 403: no RoleBinding to modeldeploy-notification-secrets there. Either may
             # be fixed while the backoff runs, so it is retried.
             raise Failure(f"cannot read Secret {namespace}/{name}: HTTP {exc.status} {exc.reason}") from None
-        return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+        return {k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.data or {}).items()}
