@@ -704,4 +704,44 @@ INVALID: list[Invalid] = [
         "greater than or equal to 0",
         "failureLimit\n  Input should be greater than or equal to 0",
     ),
+    # notifications
+    Invalid(
+        "notification-template-code",
+        K,
+        _set(
+            "notifications",
+            [
+                {
+                    "triggers": ["Promoted"],
+                    "to": {"kind": "slack", "secretRef": {"name": "hooks"}},
+                    "template": "{{x.y}}",
+                }
+            ],
+        ),
+        "spec.notifications[0]",
+        "notifications[].template may use only {{field}} placeholders",
+        "notifications[].template may use only {{field}} placeholders",
+    ),
+    Invalid(
+        "notification-trigger-enum",
+        K,
+        _set(
+            "notifications",
+            [{"triggers": ["Exploded"], "to": {"kind": "slack", "secretRef": {"name": "hooks"}}}],
+        ),
+        "spec.notifications[0].triggers[0]",
+        "Unsupported value",
+        "Input should be 'Started'",
+    ),
+    Invalid(
+        "notification-secret-in-spec",
+        K,
+        _set(
+            "notifications",
+            [{"triggers": ["Promoted"], "to": {"kind": "slack", "url": "https://hooks.slack.com/x"}}],
+        ),
+        "spec.notifications[0].to",
+        'unknown field "spec.notifications[0].to.url"',
+        "secretRef\n  Field required",
+    ),
 ]

@@ -35,6 +35,8 @@ def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, 
         "Deployment/modeldeploy",
         "Namespace/kdap-system",
         "PodDisruptionBudget/modeldeploy",
+        "Role/modeldeploy-platform-notifications",
+        "RoleBinding/modeldeploy-platform-notifications",
         "Service/modeldeploy-metrics",
         "ServiceAccount/modeldeploy",
     ]
@@ -157,3 +159,22 @@ def test_container_image_installs_the_runtime_dependencies_and_runs_as_the_pod_u
     uid = dep["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
     assert f"USER {uid}:{uid}" in text
     assert 'ENTRYPOINT ["python", "-m", "modeldeploy", "operator"]' in text
+
+
+def test_platform_notification_secrets_are_readable_by_name_only_in_the_operator_namespace(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    for target in ("base", "overlays/prod", "overlays/namespaced"):
+        role = one(rendered[target], "Role", "modeldeploy-platform-notifications")
+        assert role["metadata"]["namespace"] == "kdap-system"
+        assert role["rules"] == [
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["modeldeploy-notifications"],
+             "verbs": ["get"]}
+        ]  # fmt: skip
+        env = one(rendered[target], "Deployment", "modeldeploy")["spec"]["template"]["spec"]["containers"][0][
+            "env"
+        ]
+        assert {
+            "name": "POD_NAMESPACE",
+            "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+        } in env

@@ -81,11 +81,15 @@ def start_operator(
         priority: int | None = None,
         settle: float | None = 0.5,
         prometheus: tuple[str, ...] = (),
+        notifications: dict[str, Any] | None = None,
     ) -> OperatorProcess:
         """``settle``: the peering handover; short here (one replica per test), None for the default.
         The operator enforces policies as in production: the test's namespace is granted its data files
-        (under ``tmp_path``) and the ``prometheus`` addresses its analysis queries."""
-        grants = {"localPaths": [str(tmp_path)], "metrics": {"prometheus": list(prometheus)}}
+        (under ``tmp_path``), the ``prometheus`` addresses its analysis queries and the ``notifications``
+        grant."""
+        grants: dict[str, Any] = {"localPaths": [str(tmp_path)], "metrics": {"prometheus": list(prometheus)}}
+        if notifications is not None:
+            grants["notifications"] = notifications
         cluster.kubectl("apply", "-f", "-", input=json.dumps(policy_for(namespace, **grants)))
         log = tmp_path / f"operator-{len(started)}.log"
         env = {**cluster.env, "PYTHONUNBUFFERED": "1"}

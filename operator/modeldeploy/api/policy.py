@@ -17,6 +17,7 @@ from pydantic import Field
 
 from . import patterns
 from .base import ApiModel, cel
+from .notifications import Subscription
 
 # A label key: an optional DNS-subdomain prefix and a name (Kubernetes' qualified name).
 _DNS_PREFIX = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
@@ -188,6 +189,28 @@ class RetrainingGrant(ApiModel):
     webhooks: list[WebhookGrant] = Field(default_factory=list, max_length=_Many)
 
 
+class NotificationGrant(ApiModel):
+    """Where the ModelDeployments' own ``spec.notifications`` may send, and the platform's defaults."""
+
+    hosts: list[Annotated[str, Field(pattern=HOST, max_length=259)]] = Field(
+        default_factory=list,
+        max_length=_Many,
+        description="host or host:port (443 when left out) a receiver URL read from a Secret may name.",
+    )
+    secret_names: list[Annotated[str, Field(pattern=K8S_NAME_OR_ANY, max_length=253)]] = Field(
+        default_factory=list,
+        max_length=_Many,
+        description="Secrets in the ModelDeployment's own namespace notifications[].to.secretRef may "
+        'name; "*" for any.',
+    )
+    defaults: list[Subscription] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Subscriptions added to every selected ModelDeployment. Their Secrets are read in the "
+        "operator's namespace (the platform's own receivers), and their hosts need no grant.",
+    )
+
+
 class ModelDeploymentPolicySpec(ApiModel):
     """What the ModelDeployments in the selected namespaces may use. Unlisted means refused."""
 
@@ -205,3 +228,4 @@ class ModelDeploymentPolicySpec(ApiModel):
     metrics: MetricsGrant = Field(default_factory=MetricsGrant)
     retraining: RetrainingGrant = Field(default_factory=RetrainingGrant)
     kubernetes: KubernetesGrant = Field(default_factory=KubernetesGrant)
+    notifications: NotificationGrant = Field(default_factory=NotificationGrant)

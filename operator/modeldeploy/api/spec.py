@@ -21,6 +21,7 @@ from .analysis import (
 from .base import ApiModel, CelRule, cel
 from .duration import Duration, format_duration, parse_duration
 from .model import Environment, ModelSource, ScoringCode
+from .notifications import Subscription
 from .rollback import EventRetrain, PipelineRetrain, Retrain, Rollback
 from .scaling import Autoscaling, ScheduledWindow
 from .strategy import (
@@ -122,6 +123,11 @@ class ModelDeploymentSpec(ApiModel):
     autoscaling: Autoscaling | None = None
     analysis: Analysis | None = None
     rollback: Rollback = Field(default_factory=Rollback)
+    notifications: list[Subscription] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Who is told which rollout transitions (besides the ModelDeploymentPolicy's defaults).",
+    )
 
     @cel(
         f"!({_ON_AZUREML}) || !has(self.strategy.shadow) || self.strategy.shadow.mirrorPercent <= 50",

@@ -17,9 +17,10 @@ from typing import Any, Literal, cast
 from pydantic import ValidationError
 
 from modeldeploy.api import GROUP, POLICY_PLURAL, VERSION
+from modeldeploy.api.notifications import Subscription
 from modeldeploy.api.policy import ModelDeploymentPolicySpec
 from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.policy import Policy, Refusal, check, data_refusal
+from modeldeploy.policy import Policy, Refusal, check, data_refusal, notification_refusal
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,25 @@ class PolicyGate:
             return None
         policies, labels = self._view(namespace)
         return data_refusal(spec, namespace, name, labels, policies, uri)
+
+    def notification_refusal(
+        self, namespace: str, name: str, spec: ModelDeploymentSpec, url: str
+    ) -> str | None:
+        """For delivery: the receiver URL read from a subscription's Secret (its host must be granted)."""
+        if not self.enforcing:
+            return None
+        policies, labels = self._view(namespace)
+        return notification_refusal(spec, namespace, name, labels, policies, url)
+
+    def notification_defaults(self, namespace: str) -> list[tuple[str, Sequence[Subscription]]]:
+        """(policy name, its default subscriptions) of the policies selecting ``namespace``, by name. Known
+        only while enforcing: with ``--policy off`` no policy is listed, so there are no defaults."""
+        policies, labels = self._view(namespace)
+        return [
+            (p.name, p.spec.notifications.defaults)
+            for p in sorted(policies, key=lambda p: p.name)
+            if p.spec.notifications.defaults and p.spec.namespace_selector.matches(labels)
+        ]
 
     def _view(self, namespace: str) -> tuple[list[Policy], dict[str, str]]:
         with self._lock:

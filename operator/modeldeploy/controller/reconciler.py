@@ -75,6 +75,10 @@ class PolicyLike(Protocol):
     def refusals(self, namespace: str, name: str, spec: ModelDeploymentSpec) -> list[Refusal]: ...
 
 
+class NotifierLike(Protocol):
+    def notify(self, owner: Owner, spec: ModelDeploymentSpec, event: EmitEvent, now: datetime) -> int: ...
+
+
 def owner_of(body: Body) -> Owner:
     meta = body["metadata"]
     return Owner(namespace=meta["namespace"], name=meta["name"], uid=meta["uid"])
@@ -99,9 +103,11 @@ class Reconciler:
         retraining: Retrainer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         policy: PolicyLike | None = None,
+        notifier: NotifierLike | None = None,
     ) -> None:
         """``policy``: asked before anything else; what it refuses stops the object before any I/O."""
         self.policy = policy
+        self.notifier = notifier  # queues and returns at once: never a receiver's latency here
         self.backends = backends
         self.store = store
         self.events = events
@@ -242,8 +248,10 @@ class Reconciler:
                         analysis = self._analyse(owner, spec, action, now)
                     case FireRetraining():
                         self._retrain(owner, spec, action, now, outcome)
-                    case EmitEvent(type=type_, reason=reason, message=message):
+                    case EmitEvent(type=type_, reason=reason, message=message, notices=notices):
                         self.events.emit(owner, type_, reason, message)
+                        if notices and self.notifier is not None:
+                            self.notifier.notify(owner, spec, action, now)
                     case RequeueAfter(seconds=seconds):
                         outcome.requeue_after = seconds
             _wake_for_retraining_retry(outcome, now)

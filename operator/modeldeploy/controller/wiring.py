@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kubernetes import client, config
@@ -16,11 +18,12 @@ from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from modeldeploy.backends.kubernetes.cache import ChildCache
 from modeldeploy.controller.events import AsyncEventSink
 from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
+from modeldeploy.controller.notifications import KubeSecrets, Notifier
 from modeldeploy.controller.policies import Mode, PolicyGate
 from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.controller.retraining import DefaultRetrainer
 from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
-from modeldeploy.observability.metrics import EVENTS_DROPPED
+from modeldeploy.observability.metrics import EVENTS_DROPPED, NOTIFICATIONS
 from modeldeploy.ports import BackendError, Owner, ServingBackend
 
 if TYPE_CHECKING:
@@ -39,6 +42,20 @@ def load_kube_config(connections: int | None = None) -> client.ApiClient:
         # One pooled connection per worker (and a few for the handlers): no "connection pool is full".
         configuration.connection_pool_maxsize = connections
     return client.ApiClient(configuration)
+
+
+_SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+def operator_namespace() -> str:
+    """Where the platform's own notification Secrets live (a policy's default subscriptions): the pod's
+    namespace (POD_NAMESPACE from the downward API, else the service account's), kdap-system outside one."""
+    if os.environ.get("POD_NAMESPACE"):
+        return os.environ["POD_NAMESPACE"]
+    try:
+        return _SA_NAMESPACE.read_text().strip() or "kdap-system"
+    except OSError:
+        return "kdap-system"
 
 
 class Backends:
@@ -84,18 +101,27 @@ def build_wiring(
     dyn = DynamicClient(api)  # type: ignore[no-untyped-call]
     backends = Backends(dyn)
     gate = PolicyGate(policy)
+    events = MeteredEventSink(AsyncEventSink(KubeEventSink(dyn), on_drop=EVENTS_DROPPED.inc))
+    notifier = Notifier(
+        KubeSecrets(api),
+        operator_namespace(),
+        gate=gate,
+        events=events,
+        count=lambda namespace, kind, outcome: NOTIFICATIONS.labels(namespace, kind, outcome).inc(),
+    )
     # Metered decorators: every reconcile, status write and Event feeds the operator's Prometheus metrics.
     reconciler = MeteredReconciler(
         Reconciler(
             backends=backends,
             store=MeteredStatusStore(KubeStatusStore(api)),
-            events=MeteredEventSink(AsyncEventSink(KubeEventSink(dyn), on_drop=EVENTS_DROPPED.inc)),
+            events=events,
             analysis=AnalysisService(
                 data_root=data_root,
                 uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
             ),
             retraining=DefaultRetrainer(api),
             policy=gate,
+            notifier=notifier,
         )
     )
     return Wiring(api, backends, reconciler, gate)

@@ -147,6 +147,13 @@ EVENTS_DROPPED = Counter(
     "Kubernetes Events not posted because the API was too slow to keep up (the buffer was full).",
     registry=REGISTRY,
 )
+NOTIFICATIONS = Counter(
+    "modeldeploy_notifications_total",
+    "Notification deliveries by receiver kind and outcome: sent; retried (an attempt failed, another is "
+    "due); failed (given up: an Event NotificationFailed says why); dropped (the buffer was full).",
+    ["namespace", "kind", "outcome"],
+    registry=REGISTRY,
+)
 
 _PHASES = tuple(p.value for p in Phase)
 # Series per resource that `forget` must remove: label values beyond (namespace, name) are remembered here.

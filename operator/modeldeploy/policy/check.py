@@ -23,6 +23,7 @@ from modeldeploy.policy.refs import (
     data_ref,
     endpoint,
     registry_of,
+    secret_url_host,
     segments,
     within,
 )
@@ -71,6 +72,20 @@ def data_refusal(
     if reason is None:
         return None
     return reason if reason.startswith(uri) else f"{uri}: {reason}"  # parse errors name the URI already
+
+
+def notification_refusal(
+    spec: ModelDeploymentSpec,
+    namespace: str,
+    name: str,
+    labels: Mapping[str, str],
+    policies: Iterable[Policy],
+    url: str,
+) -> str | None:
+    """Why a receiver URL read from a subscription's Secret may not be posted to; None: granted. The URL
+    is a secret, so a refusal names only its host (or why it has none this check accepts)."""
+    selected = [p.spec for p in policies if p.spec.namespace_selector.matches(dict(labels))]
+    return _Check(spec, namespace, name, selected).notification_url(url)
 
 
 def _listing(items: Iterable[str]) -> str:
@@ -141,6 +156,11 @@ class _Check:
         if retrain is not None and retrain.azureml_pipeline is not None and self.target is not None:
             job = retrain.azureml_pipeline
             yield from self.pipeline(self.target, job.component, job.compute)
+        for i, sub in enumerate(spec.notifications):
+            yield (
+                f"spec.notifications[{i}].to.secretRef.name",
+                self.notification_secret(sub.to.secret_ref.name),
+            )
 
     def _azureml(self, target: AzureMLTarget) -> Iterator[tuple[str, str | None]]:
         assert self.target is not None
@@ -324,6 +344,22 @@ class _Check:
             computes = [c for p in mine for c in p.computes]
             ok = compute.lower() in (c.lower() for c in computes) or "*" in computes
             yield f"{field}.compute", None if ok else self.denied(f'retraining compute "{compute}"', computes)
+
+    def notification_secret(self, name: str) -> str | None:
+        granted = [n for g in self.grants for n in g.notifications.secret_names]
+        if name in granted or "*" in granted:
+            return None
+        return self.denied(f'notification Secret "{name}"', granted)
+
+    def notification_url(self, url: str) -> str | None:
+        try:
+            host = secret_url_host(url)
+        except Unsupported as exc:
+            return str(exc)
+        hosts = [h for g in self.grants for h in g.notifications.hosts]
+        if host in (h.removesuffix(":443") for h in hosts):
+            return None
+        return self.denied(f'notification host "{host}"', hosts)
 
     def _workspaces(self) -> list[WorkspaceGrant]:
         return [w for g in self.grants for w in g.workspaces]

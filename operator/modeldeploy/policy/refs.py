@@ -170,6 +170,24 @@ def endpoint(url: str, *, schemes: tuple[str, ...] = ("http", "https")) -> Endpo
     return Endpoint(m["scheme"], host["host"], port, segments(m["path"], url))
 
 
+_SECRET_URL = re.compile(r"https://(?P<authority>[^/?#\\]*)([/?][^#\s\\]*)?")
+
+
+def secret_url_host(url: str) -> str:
+    """host or host:port (443 left out) of an https URL that is itself a credential (an incoming webhook):
+    its path and query may carry anything, and no message repeats them, only the host or the rule."""
+    m = _SECRET_URL.fullmatch(url)
+    if m is None:
+        raise Unsupported("the URL must be https://host[:port][/path][?query] with no fragment or whitespace")
+    host = _HOST.fullmatch(m["authority"].lower()) if m["authority"].isascii() else None
+    if host is None:
+        raise Unsupported("the URL's host must be a plain DNS name or IPv4 address (no user, no brackets)")
+    port = int(host["port"]) if host["port"] else 443
+    if not 0 < port < 65536:
+        raise Unsupported(f"the URL's port {port} is out of range")
+    return host["host"] if port == 443 else f"{host['host']}:{port}"
+
+
 def registry_of(ref: str) -> str | None:
     """The registry of an ``azureml://registries/<r>/...`` reference (None: a workspace asset)."""
     m = re.match(r"azureml://registries/([^/]+)/", ref, re.IGNORECASE)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from modeldeploy.api.notifications import Trigger
 from modeldeploy.rollout.serving import TrafficSplit
 
 
@@ -65,9 +66,14 @@ class EventType(StrEnum):
 
 @dataclass(frozen=True)
 class EmitEvent:
+    """An Event on the object; ``notices`` are the subscribable transitions it stands for (none for the
+    many Events only people reading the object need), sent to ``spec.notifications`` by the reconciler."""
+
     type: EventType
     reason: str
     message: str
+    notices: tuple[Trigger, ...] = ()
+    revision: str = ""
 
 
 @dataclass(frozen=True)

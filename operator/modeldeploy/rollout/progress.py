@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
+from modeldeploy.api.notifications import Trigger
 from modeldeploy.api.status import Counters, PauseReason, PauseState, RevisionRecord
 from modeldeploy.rollout.actions import EventType
 from modeldeploy.rollout.conditions import ABORTED
 from modeldeploy.rollout.serving import Readiness
-from modeldeploy.rollout.work import Work, end_candidate, mark_failed, retire
+from modeldeploy.rollout.work import Work, drift_notices, end_candidate, mark_failed, retire
 
 
 def start_candidate(w: Work) -> None:
@@ -28,9 +29,8 @@ def promote(w: Work, reason: str) -> None:
     if old is not None and old.name != candidate.name:
         retire(w, old, w.inputs.plan.scale_down_delay)
     replaced = f", replacing {old.name}" if old is not None else ""
-    w.note(
-        EventType.NORMAL, reason, f"revision {candidate.name} takes 100% of traffic{replaced}", candidate.name
-    )
+    message = f"revision {candidate.name} takes 100% of traffic{replaced}"
+    w.note(EventType.NORMAL, reason, message, candidate.name, (Trigger.PROMOTED,))
 
 
 def fail(w: Work, reason: str, message: str) -> None:
@@ -40,7 +40,8 @@ def fail(w: Work, reason: str, message: str) -> None:
     retire(w, candidate, 0)
     back = f"; traffic back to {w.status.stable.name}" if w.status.stable else ""
     kind = EventType.NORMAL if reason == ABORTED else EventType.WARNING
-    w.note(kind, reason, f"revision {candidate.name}: {message}{back}", candidate.name)
+    notices = (Trigger.ROLLED_BACK, *drift_notices(reason))
+    w.note(kind, reason, f"revision {candidate.name}: {message}{back}", candidate.name, notices)
 
 
 def supersede(w: Work) -> None:
@@ -64,7 +65,8 @@ def start_step(w: Work, index: int) -> None:
     what = f"mirror {step.mirror_percent}%" if step.mirror_percent else f"{step.weight}% live"
     hold = "until promoted" if step.duration is None else f"for {step.duration:g}s"
     msg = f"step {index + 1}/{len(steps)}: revision {candidate.name} takes {what} {hold}"
-    w.note(EventType.NORMAL, "StepStarted", msg, candidate.name)
+    notices = (Trigger.STEP_ADVANCED, Trigger.PAUSED) if gate else (Trigger.STEP_ADVANCED,)
+    w.note(EventType.NORMAL, "StepStarted", msg, candidate.name, notices)
 
 
 def check_readiness(w: Work) -> Literal["ready", "changed", "wait"]:

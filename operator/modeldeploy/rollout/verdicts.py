@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from modeldeploy.api.notifications import Trigger
 from modeldeploy.api.status import (
     AnalysisResult,
     Counters,
@@ -19,7 +20,7 @@ from modeldeploy.api.status import (
 from modeldeploy.rollout.actions import EventType
 from modeldeploy.rollout.limits import Outcome, judge
 from modeldeploy.rollout.progress import fail
-from modeldeploy.rollout.work import Work
+from modeldeploy.rollout.work import Work, drift_notices
 
 
 def is_new(result: AnalysisResult, last: AnalysisResult | None) -> bool:
@@ -82,11 +83,14 @@ def maybe_retrain(w: Work, result: AnalysisResult, confirmed: bool) -> None:
         drift_id=key, revision=result.revision, features=features, fired_at=w.inputs.now, delivered=False
     )
     w.update(retraining=trigger)
+    # On the stable revision no DriftDetected Event is emitted (nothing to roll back), so this one says it.
+    on_stable = w.status.stable is not None and result.revision == w.status.stable.name
     w.note(
         EventType.NORMAL,
         "RetrainingTriggered",
         f"drift {key} confirmed on {result.revision}",
         result.revision,
+        (Trigger.RETRAINING_STARTED, Trigger.DRIFT_CONFIRMED) if on_stable else (Trigger.RETRAINING_STARTED,),
     )
 
 
@@ -146,7 +150,7 @@ def _fail_or_hold(w: Work, roll_back: bool, field: str, reason: str, message: st
     held = (
         f"revision {candidate.name}: {message}; {field} is false, so it keeps its traffic: promote or abort"
     )
-    w.note(EventType.WARNING, reason, held, candidate.name)
+    w.note(EventType.WARNING, reason, held, candidate.name, (Trigger.PAUSED, *drift_notices(reason)))
 
 
 def judge_stable(w: Work) -> bool:

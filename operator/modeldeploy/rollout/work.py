@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from modeldeploy.api.notifications import Trigger
 from modeldeploy.api.status import (
     FAILED_REVISIONS_LIMIT,
     HISTORY_LIMIT,
@@ -33,9 +34,18 @@ class Work:
         self.status = self.status.model_copy(update=changes)
         self.status = self.status.model_copy(update={"traffic": expected_traffic(self)})
 
-    def note(self, type_: EventType, reason: str, message: str, revision: str = "") -> None:
-        """Record a transition as an event and in the bounded history."""
-        self.events.append(EmitEvent(type_, reason, message))
+    def note(
+        self,
+        type_: EventType,
+        reason: str,
+        message: str,
+        revision: str = "",
+        notices: tuple[Trigger, ...] | None = None,
+    ) -> None:
+        """Record a transition as an event and in the bounded history. ``notices``: the transitions it
+        stands for, when its reason alone does not say (a DriftDetected is a rollback or a pause)."""
+        tags = _NOTICES.get(reason, ()) if notices is None else notices
+        self.events.append(EmitEvent(type_, reason, message, tags, revision))
         entry = HistoryEntry(
             time=self.inputs.now,
             phase=derive_phase(self.status, self.inputs.desired),
@@ -44,6 +54,18 @@ class Work:
             revision=revision,
         )
         self.update(history=[*self.status.history, entry][-HISTORY_LIMIT:])
+
+
+# Reasons that always stand for the same transition; the others pass ``notices`` where they are noted.
+_NOTICES: dict[str, tuple[Trigger, ...]] = {
+    "RolloutStarted": (Trigger.STARTED,),
+    "AnalysisInconclusive": (Trigger.PAUSED,),
+    "RetrainingTriggered": (Trigger.RETRAINING_STARTED,),
+}
+
+
+def drift_notices(reason: str) -> tuple[Trigger, ...]:
+    return (Trigger.DRIFT_CONFIRMED,) if reason == "DriftDetected" else ()
 
 
 def expected_traffic(w: Work) -> Traffic:
