@@ -135,7 +135,7 @@ def _build(config: PlatformConfig) -> Platform:
     registry = ModelRegistry("model-registry", place)
     gateway = ScoringGateway(
         "scoring-gateway", place, config.apim, ids[Workload.GATEWAY], foundation.app_insights,
-        endpoints.endpoints, subnet_id=net.subnet_id("apim") if net else None,
+        endpoints.endpoints, config.endpoints, subnet_id=net.subnet_id("apim") if net else None,
     )  # fmt: skip
     alerting = Alerting(
         "alerting", place, config.alerts, config.budget, config.endpoints, endpoints.endpoints,
