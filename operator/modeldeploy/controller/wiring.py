@@ -96,6 +96,7 @@ def build_wiring(
             ),
             retraining=DefaultRetrainer(api),
             policy=gate,
+            namespace_labels=gate.labels_of,
         )
     )
     return Wiring(api, backends, reconciler, gate)
