@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from kdap_infra.config_sections import Section
+from kdap_infra.config_sections import Email, Section
 
 # prefix (<= 8) + "-" + name + "-" + suffix (<= 6) must fit Azure's 32 characters; config.py checks the sum.
 MAX_ENDPOINT_NAME = 32
@@ -52,4 +52,7 @@ class EndpointConfig(Section):
     )
     monthly_budget: float | None = Field(
         None, gt=0, description="this endpoint's monthly budget (default: budget.perEndpointAmount)"
+    )
+    owner_emails: list[Email] = Field(
+        [], description="who is told when this endpoint reaches 80 % and 100 % of its budget"
     )
