@@ -10,8 +10,10 @@ from pulumi_azure_native import applicationinsights, managedidentity, network
 from pulumi_azure_native import machinelearningservices as ml
 
 from kdap_infra.apim_config import ApimConfig
-from kdap_infra.apim_policy import ScoringPolicy, scoring_policy_xml
+from kdap_infra.apim_policy import Resilience, ScoringPolicy, scoring_policy_xml
+from kdap_infra.apim_resilience import ModelEdge, backend_id, model_edge, version_named_value
 from kdap_infra.diagnostics import send_to_log_analytics
+from kdap_infra.endpoints_config import EndpointConfig
 from kdap_infra.site import Placement
 
 _SECURITY = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security"
@@ -36,11 +38,12 @@ class ScoringGateway(pulumi.ComponentResource):
         identity: managedidentity.UserAssignedIdentity,
         app_insights: applicationinsights.Component,
         endpoints: dict[str, ml.OnlineEndpoint],
+        specs: list[EndpointConfig],
         subnet_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:apim:ScoringGateway", name, None, opts)
-        self._place, self._rg = place, place.resource_group_name
+        self._place, self._rg, self._config = place, place.resource_group_name, config
         naming = place.naming
         self.service = apim.ApiManagementService(
             "apim",
@@ -66,18 +69,11 @@ class ScoringGateway(pulumi.ComponentResource):
         send_to_log_analytics(
             "apim", target_id=self.service.id, workspace_id=place.log_analytics_id, parent=self
         )
-        policy = pulumi.Output.from_input(identity.client_id).apply(
-            lambda client_id: scoring_policy_xml(
-                ScoringPolicy(
-                    tenant_id=place.site.tenant_id,
-                    audience=config.audience,
-                    calls=config.rate_limit_calls,
-                    renewal_period_seconds=config.rate_limit_period_seconds,
-                    backend_client_id=client_id,
-                )
-            )
-        )
-        self.apis = {key: self._api(key, endpoint, policy) for key, endpoint in endpoints.items()}
+        self._client_id = pulumi.Output.from_input(identity.client_id)
+        self.apis: dict[str, apim.Api] = {}
+        self.edges: dict[str, ModelEdge] = {}
+        for spec in specs:
+            self.apis[spec.name], self.edges[spec.name] = self._api(spec, endpoints[spec.name])
         self.register_outputs({"gateway_url": self.gateway_url, "logger_id": logger.id})
 
     def _vnet(self, subnet_id: pulumi.Input[str] | None) -> dict[str, Any]:
@@ -139,9 +135,32 @@ class ScoringGateway(pulumi.ComponentResource):
         )
         return logger
 
-    def _api(self, key: str, endpoint: ml.OnlineEndpoint, policy: pulumi.Output[str]) -> apim.Api:
+    def _policy(self, spec: EndpointConfig) -> pulumi.Output[str]:
+        config, key = self._config, spec.name
+        resilience = Resilience(
+            model=key,
+            version_named_value=version_named_value(key),
+            backend_id=backend_id(key),
+            cache_ttl_seconds=spec.cache_ttl_seconds or config.cache_ttl_seconds,
+        )
+        return self._client_id.apply(
+            lambda client_id: scoring_policy_xml(
+                ScoringPolicy(
+                    tenant_id=self._place.site.tenant_id,
+                    audience=config.audience,
+                    calls=config.rate_limit_calls,
+                    renewal_period_seconds=config.rate_limit_period_seconds,
+                    backend_client_id=client_id,
+                    resilience=resilience,
+                )
+            )
+        )
+
+    def _api(self, spec: EndpointConfig, endpoint: ml.OnlineEndpoint) -> tuple[apim.Api, ModelEdge]:
+        key = spec.name
         child = pulumi.ResourceOptions(parent=self)
         scoring_uri = endpoint.properties.apply(lambda p: p.scoring_uri or "")
+        base_url = scoring_uri.apply(lambda uri: uri.removesuffix("/score"))
         api = apim.Api(
             f"api-{key}",
             api_id=key,
@@ -150,7 +169,7 @@ class ScoringGateway(pulumi.ComponentResource):
             display_name=f"{key} scoring",
             path=f"models/{key}",
             protocols=["https"],
-            service_url=scoring_uri.apply(lambda uri: uri.removesuffix("/score")),
+            service_url=base_url,
             subscription_required=True,
             api_type="http",
             opts=child,
@@ -166,6 +185,7 @@ class ScoringGateway(pulumi.ComponentResource):
             url_template="/score",
             opts=child,
         )
+        edge = model_edge(self, self._rg, self.service.name, self._config, spec, base_url, api)
         apim.ApiPolicy(
             f"api-{key}-policy",
             policy_id="policy",
@@ -173,10 +193,11 @@ class ScoringGateway(pulumi.ComponentResource):
             service_name=self.service.name,
             resource_group_name=self._rg,
             format="rawxml",
-            value=policy,
-            opts=child,
+            value=self._policy(spec),
+            # The policy names the backend entity and the version named value: both must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[edge.backend, edge.version]),
         )
-        return api
+        return api, edge
 
 
 def _logger_credentials(values: list[Any]) -> dict[str, str]:

@@ -23,6 +23,7 @@ from kdap_infra.endpoints_config import MAX_ENDPOINT_NAME, EndpointConfig
 from kdap_infra.monitoring_config import AlertsConfig, BudgetConfig
 from kdap_infra.network_config import NetworkConfig
 from kdap_infra.operator_config import INSTALLED_NAMESPACE, INSTALLED_SERVICE_ACCOUNT, OperatorConfig
+from kdap_infra.personas_config import PersonasConfig
 from kdap_infra.serverless_config import ServerlessConfig
 from kdap_infra.workspace_config import WorkspaceConfig
 
@@ -68,6 +69,7 @@ class PlatformConfig(Section):
     aks: AksConfig = Field(AksConfig(), description="the optional AKS cluster")
     ai_services: AiServicesConfig = Field(AiServicesConfig(), description="the optional AI services")
     serverless: ServerlessConfig = Field(ServerlessConfig(), description="the optional serverless endpoint")
+    personas: PersonasConfig = Field(PersonasConfig(), description="Entra ID groups per access level")
 
     @property
     def is_prod(self) -> bool:

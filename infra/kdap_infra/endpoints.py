@@ -24,7 +24,8 @@ ENDPOINT_KIND = {"managed": "Managed", "kubernetes": "Kubernetes"}
 
 
 def endpoint_tags(place: Placement, spec: EndpointConfig) -> dict[str, str]:
-    return place.naming.tags | platform.platform_endpoint_tags(spec.namespace, spec.name, place.naming.stack)
+    tags = place.naming.model_tags(spec.name, spec.namespace, spec.team)
+    return tags | platform.platform_endpoint_tags(spec.namespace, spec.name, place.naming.stack)
 
 
 def auth_mode(spec: EndpointConfig) -> str:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from kdap_infra.config_sections import Section
+from kdap_infra.config_sections import Email, Section
 
 # prefix (<= 8) + "-" + name + "-" + suffix (<= 6) must fit Azure's 32 characters; config.py checks the sum.
 MAX_ENDPOINT_NAME = 32
@@ -33,4 +33,26 @@ class EndpointConfig(Section):
     )
     latency_p99_ms: float | None = Field(
         None, gt=0, description="this endpoint's p99 latency threshold in ms (overrides alerts.latencyP99Ms)"
+    )
+    cache_ttl_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=86400,
+        description="this model's fallback cache TTL in seconds (overrides apim.cacheTtlSeconds)",
+    )
+    quota_calls: int | None = Field(
+        None,
+        ge=1,
+        description="calls per subscription per quota period for this model (overrides apim.quotaCalls)",
+    )
+    team: str | None = Field(
+        None,
+        min_length=1,
+        description="the team that owns this model, written to its team tag (default: owner)",
+    )
+    monthly_budget: float | None = Field(
+        None, gt=0, description="this endpoint's monthly budget (default: budget.perEndpointAmount)"
+    )
+    owner_emails: list[Email] = Field(
+        [], description="who is told when this endpoint reaches 80 % and 100 % of its budget"
     )

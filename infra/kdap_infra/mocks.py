@@ -73,14 +73,6 @@ _ARM: dict[str, tuple[str, str]] = {
         "Microsoft.ApiManagement/service/{serviceName}/apis/{apiId}/policies/{n}",
         "policyId",
     ),
-    "azure-native:apimanagement:Logger": (
-        "Microsoft.ApiManagement/service/{serviceName}/loggers/{n}",
-        "loggerId",
-    ),
-    "azure-native:apimanagement:Diagnostic": (
-        "Microsoft.ApiManagement/service/{serviceName}/diagnostics/{n}",
-        "diagnosticId",
-    ),
     "azure-native:apimanagement:Backend": (
         "Microsoft.ApiManagement/service/{serviceName}/backends/{n}",
         "backendId",
@@ -88,6 +80,22 @@ _ARM: dict[str, tuple[str, str]] = {
     "azure-native:apimanagement:NamedValue": (
         "Microsoft.ApiManagement/service/{serviceName}/namedValues/{n}",
         "namedValueId",
+    ),
+    "azure-native:apimanagement:Product": (
+        "Microsoft.ApiManagement/service/{serviceName}/products/{n}",
+        "productId",
+    ),
+    "azure-native:apimanagement:Subscription": (
+        "Microsoft.ApiManagement/service/{serviceName}/subscriptions/{n}",
+        "sid",
+    ),
+    "azure-native:apimanagement:Logger": (
+        "Microsoft.ApiManagement/service/{serviceName}/loggers/{n}",
+        "loggerId",
+    ),
+    "azure-native:apimanagement:Diagnostic": (
+        "Microsoft.ApiManagement/service/{serviceName}/diagnostics/{n}",
+        "diagnosticId",
     ),
     "azure-native:monitor:ActionGroup": ("Microsoft.Insights/actionGroups/{n}", "actionGroupName"),
     "azure-native:monitor:MetricAlert": ("Microsoft.Insights/metricAlerts/{n}", "ruleName"),

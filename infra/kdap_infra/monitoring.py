@@ -9,6 +9,7 @@ from pulumi_azure_native import consumption, monitor
 from pulumi_azure_native import machinelearningservices as ml
 
 from kdap_infra.alert_queries import cpu_query, drift_query
+from kdap_infra.budgets import endpoint_budget
 from kdap_infra.endpoints_config import EndpointConfig
 from kdap_infra.monitoring_config import AlertsConfig, BudgetConfig
 from kdap_infra.site import Placement
@@ -38,6 +39,13 @@ class Alerting(pulumi.ComponentResource):
             self._endpoint_alerts(spec, endpoints[spec.name], place.log_analytics_id)
         self._drift_alert(place.log_analytics_id)
         self.budget = self._budget(budget, resource_group_id)
+        groups = (self.warning.id, self.critical.id)
+        self.endpoint_budgets = {
+            spec.name: endpoint_budget(
+                self, self._naming, budget, spec, len(specs), resource_group_id, groups
+            )
+            for spec in specs
+        }
         self.register_outputs(
             {"critical_action_group_id": self.critical.id, "warning_action_group_id": self.warning.id}
         )
@@ -65,6 +73,7 @@ class Alerting(pulumi.ComponentResource):
     ) -> None:
         alerts = self._alerts
         latency = spec.latency_p99_ms or alerts.latency_p99_ms
+        tags = self._naming.model_tags(spec.name, spec.namespace, spec.team)
         self._metric_alert(
             f"{spec.name}-latency-p99",
             endpoint,
@@ -79,6 +88,7 @@ class Alerting(pulumi.ComponentResource):
                 time_aggregation="Average",
             ),
             f"p99 latency above {latency:g} ms for 5 minutes",
+            tags=tags,
         )
         self._metric_alert(
             f"{spec.name}-server-errors",
@@ -98,6 +108,7 @@ class Alerting(pulumi.ComponentResource):
                 time_aggregation="Average",
             ),
             f"more than {alerts.server_errors_per_minute:g} 5xx responses per minute for 5 minutes",
+            tags=tags,
         )
         self._log_alert(
             f"{spec.name}-cpu",
@@ -115,6 +126,7 @@ class Alerting(pulumi.ComponentResource):
                 ),
             ),
             f"a deployment of {spec.name} above {alerts.cpu_percent:g}% CPU for 15 minutes: add capacity",
+            tags=tags,
         )
 
     def _metric_alert(
@@ -124,6 +136,7 @@ class Alerting(pulumi.ComponentResource):
         severity: int,
         criterion: monitor.MetricCriteriaArgs,
         text: str,
+        tags: dict[str, str] | None = None,
     ) -> monitor.MetricAlert:
         return monitor.MetricAlert(
             f"alert-{key}",
@@ -142,7 +155,7 @@ class Alerting(pulumi.ComponentResource):
                 odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria", all_of=[criterion]
             ),
             actions=[monitor.MetricAlertActionArgs(action_group_id=self._group(severity).id)],
-            tags=self._naming.tags,
+            tags=tags or self._naming.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -154,6 +167,7 @@ class Alerting(pulumi.ComponentResource):
         condition: monitor.ConditionArgs,
         text: str,
         window: str = "PT5M",
+        tags: dict[str, str] | None = None,
     ) -> monitor.ScheduledQueryRule:
         return monitor.ScheduledQueryRule(
             f"alert-{key}",
@@ -172,7 +186,7 @@ class Alerting(pulumi.ComponentResource):
             auto_mitigate=True,
             criteria=monitor.ScheduledQueryRuleCriteriaArgs(all_of=[condition]),
             actions=monitor.ActionsArgs(action_groups=[self._group(severity).id]),
-            tags=self._naming.tags,
+            tags=tags or self._naming.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -22,6 +22,9 @@ class AlertsConfig(Section):
 
 class BudgetConfig(Section):
     amount: float = Field(gt=0, description="the monthly budget in the billing currency")
+    per_endpoint_amount: float | None = Field(
+        None, gt=0, description="each endpoint's monthly budget (default: an equal share of amount)"
+    )
     contact_emails: list[Email] = Field(min_length=1, description="who is told about spend")
     actual_percent: list[float] = Field(
         [80.0, 100.0], min_length=1, description="percentages of actual spend"

@@ -7,6 +7,10 @@ import uuid
 from dataclasses import dataclass
 
 from kdap_infra.config import PlatformConfig
+from modeldeploy.api import platform
+
+# The model tag of what serves every model (workspace, storage, gateway...): its cost is shared.
+SHARED_MODEL = "shared"
 
 # Fixed namespace so role-assignment names are stable across runs (they must be GUIDs).
 _ASSIGNMENT_NAMESPACE = uuid.UUID("5b1f0a52-3c1e-4a43-9d7a-6f0c2b8e9d11")
@@ -57,13 +61,28 @@ class Naming:
 
     @property
     def tags(self) -> dict[str, str]:
+        """Every resource's tags: ownership and the cost-allocation keys of the platform contract."""
         return {
-            "env": self.env,
+            platform.COST_TAG_ENV: self.env,
             "owner": self.owner,
-            "cost-center": self.cost_center,
+            platform.COST_TAG_TEAM: self.owner,
+            platform.COST_TAG_COST_CENTER: self.cost_center,
+            platform.COST_TAG_MODEL: SHARED_MODEL,
             "managed-by": "pulumi",
             "project": "kdap",
         }
+
+    def model_tags(self, model: str, namespace: str, team: str | None = None) -> dict[str, str]:
+        """Tags of a resource that serves one model: its cost is that model's (and its team's).
+
+        Built by the contract's `cost_tags`, as the operator builds them from a namespace's labels, so a
+        Cost Management query grouped by these keys sees infra's and the operator's resources alike."""
+        labels = {
+            platform.LABEL_TEAM: team or self.owner,
+            platform.LABEL_COST_CENTER: self.cost_center,
+            platform.LABEL_ENV: self.env,
+        }
+        return self.tags | platform.cost_tags(model, namespace, model, labels)
 
     def assignment_id(self, principal: str, role: str, scope: str) -> str:
         """A deterministic GUID for a role assignment, from logical (plan-time) names."""

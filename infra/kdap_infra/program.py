@@ -23,6 +23,7 @@ from kdap_infra.ml_attach import KubernetesCompute, ModelRegistry
 from kdap_infra.monitoring import Alerting
 from kdap_infra.naming import Naming
 from kdap_infra.network import PrivateNetwork
+from kdap_infra.personas import PersonaGrants, Scopes
 from kdap_infra.rbac import AccessGrants, Grant, endpoint_scorer_role
 from kdap_infra.serverless import ServerlessModel
 from kdap_infra.site import Placement, Site
@@ -135,7 +136,7 @@ def _build(config: PlatformConfig) -> Platform:
     registry = ModelRegistry("model-registry", place)
     gateway = ScoringGateway(
         "scoring-gateway", place, config.apim, ids[Workload.GATEWAY], foundation.app_insights,
-        endpoints.endpoints, subnet_id=net.subnet_id("apim") if net else None,
+        endpoints.endpoints, config.endpoints, subnet_id=net.subnet_id("apim") if net else None,
     )  # fmt: skip
     alerting = Alerting(
         "alerting", place, config.alerts, config.budget, config.endpoints, endpoints.endpoints,
@@ -149,6 +150,10 @@ def _build(config: PlatformConfig) -> Platform:
     grants = _workspace_grants(platform)
     grants += _optional_services(config, platform, net)
     AccessGrants("workspace-access", naming, subscription_id, grants)
+    scopes = Scopes(
+        foundation.resource_group.id, ml.workspace.id, foundation.log_analytics.id, foundation.registry.id
+    )
+    PersonaGrants("personas", naming, subscription_id, config.personas, scopes)
     return platform
 
 

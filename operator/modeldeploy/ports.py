@@ -32,6 +32,9 @@ class Owner:
     uid: str
     api_version: str = "mlops.kdap.io/v1alpha1"
     kind: str = "ModelDeployment"
+    # Cost-allocation tags for Azure resources created for it (api.platform.cost_tags), as pairs to stay
+    # hashable; empty when the namespace's labels are not known.
+    cost_tags: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from kdap_policies import apim, compute, keyvault, rbac, registry, stack, storage, tags, workspace
+from kdap_policies import apim, compute, edge, keyvault, rbac, registry, stack, storage, tags, workspace
 from kdap_policies.rules import AnyResourceRule, AnyStackRule
 
 PACK_NAME = "kdap-azure-ml"
@@ -18,9 +18,10 @@ RESOURCE_RULES: tuple[AnyResourceRule, ...] = (
     *registry.RULES,
     *apim.RULES,
     *rbac.RULES,
+    *edge.RULES,
     *tags.RULES,
 )
-STACK_RULES: tuple[AnyStackRule, ...] = stack.RULES
+STACK_RULES: tuple[AnyStackRule, ...] = (*stack.RULES, *edge.STACK_RULES)
 RULE_NAMES: tuple[str, ...] = tuple(r.name for r in RESOURCE_RULES) + tuple(r.name for r in STACK_RULES)
 
 

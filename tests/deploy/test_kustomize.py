@@ -23,6 +23,9 @@ def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, 
     kinds = sorted(f"{d['kind']}/{d['metadata']['name']}" for d in docs)
     assert kinds == [
         "ClusterKopfPeering/modeldeploy",
+        "ClusterRole/kdap-modeldeploy-admin",
+        "ClusterRole/kdap-modeldeploy-deployer",
+        "ClusterRole/kdap-modeldeploy-reader",
         "ClusterRole/modeldeploy-operator",
         "ClusterRole/modeldeploy-operator-cluster",
         "ClusterRole/modeldeploy-retraining-secrets",

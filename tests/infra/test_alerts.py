@@ -76,7 +76,7 @@ def test_drift_alert_threshold_from_config(stack: ProgramRun) -> None:
 
 
 def test_budget_has_actual_and_forecast_thresholds(prod: ProgramRun) -> None:
-    (budget,) = prod.of_type("azure-native:consumption:Budget")
+    budget = prod.named("azure-native:consumption:Budget", "budget")  # the stack's; per endpoint: test_costs
     inputs = budget.inputs
     assert inputs["amount"] == 20000
     assert inputs["timeGrain"] == "Monthly"

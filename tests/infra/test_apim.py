@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from kdap_infra.apim import TLS_HARDENING
-from kdap_infra.apim_policy import ScoringPolicy, scoring_policy_xml
+from kdap_infra.apim_policy import Resilience, ScoringPolicy, scoring_policy_xml
 from kdap_infra.testing import ProgramRun
 
 
@@ -61,6 +61,8 @@ def test_policy_calls_backend_with_gateway_identity(stack: ProgramRun) -> None:
         "rate-limit-by-key",
         "set-header",
         "set-header",
+        "set-variable",
+        "set-backend-service",
         "authentication-managed-identity",
     ]
     removed = {h.get("name"): h.get("exists-action") for h in inbound.findall("set-header")}
@@ -72,12 +74,17 @@ def test_policy_calls_backend_with_gateway_identity(stack: ProgramRun) -> None:
 
 
 def test_policy_escapes_what_it_embeds() -> None:
-    xml = scoring_policy_xml(ScoringPolicy("t", 'api://a&b"<c>', 1, 1, 'x"y'))
+    xml = scoring_policy_xml(
+        ScoringPolicy("t", 'api://a&b"<c>', 1, 1, 'x"y', Resilience("m", "v", 'b"&<', 60))
+    )
     root = ET.fromstring(xml)
     assert [a.text for a in root.iter("audience")] == ['api://a&b"<c>']
     msi = root.find("inbound/authentication-managed-identity")
     assert msi is not None
     assert msi.get("client-id") == 'x"y'
+    backend = root.find("inbound/set-backend-service")
+    assert backend is not None
+    assert backend.get("backend-id") == 'b"&<'
 
 
 def test_legacy_tls_is_off_both_ways(stack: ProgramRun) -> None:

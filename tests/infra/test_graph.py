@@ -32,7 +32,6 @@ BASE = {
     "azure-native:apimanagement:Diagnostic": 1,
     "azure-native:authorization:RoleDefinition": 1,
     "azure-native:monitor:ActionGroup": 2,
-    "azure-native:consumption:Budget": 1,
 }
 
 
@@ -46,6 +45,15 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
             "azure-native:apimanagement:Api": n,
             "azure-native:apimanagement:ApiOperation": n,
             "azure-native:apimanagement:ApiPolicy": n,
+            # per model: a backend with its circuit breaker, the version named value, a product with its
+            # API link, quota policy and subscription, and a budget
+            "azure-native:apimanagement:Backend": n,
+            "azure-native:apimanagement:NamedValue": n,
+            "azure-native:apimanagement:Product": n,
+            "azure-native:apimanagement:ProductApi": n,
+            "azure-native:apimanagement:ProductPolicy": n,
+            "azure-native:apimanagement:Subscription": n,
+            "azure-native:consumption:Budget": 1 + n,
             "azure-native:monitor:MetricAlert": 2 * n,  # latency p99, 5xx rate
             "azure-native:monitor:ScheduledQueryRule": n + 1,  # CPU per endpoint, drift
             # foundation (6) + workspace + endpoints + APIM, then the optional services
@@ -59,7 +67,11 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
             "azure-native:authorization:RoleAssignment": 16
             + n
             + config.workspace.customer_managed_key
-            + 3 * config.ai_services.enabled,
+            + 3 * config.ai_services.enabled
+            # people: each persona's groups get its roles (2 reader, 3 deployer, 1 admin)
+            + 2 * len(config.personas.readers)
+            + 3 * len(config.personas.deployers)
+            + len(config.personas.admins),
         }
     )
     if config.aks.enabled:  # attached to the workspace as Kubernetes compute, with the Azure ML extension
@@ -98,12 +110,12 @@ def custom_counts(run: ProgramRun) -> Counter[str]:
 
 def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     assert custom_counts(dev) == expected_counts(dev)
-    assert sum(custom_counts(dev).values()) == 86
+    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6  # + the edge per model (#19), the personas
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 138
+    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:
@@ -162,9 +174,18 @@ def test_tags_come_from_one_place(stack: ProgramRun) -> None:
     expected = {
         "env": stack.config.env,
         "owner": stack.config.owner,
+        "team": stack.config.owner,
         "cost-center": stack.config.cost_center,
+        "model": "shared",
         "managed-by": "pulumi",
         "project": "kdap",
+    }
+    naming = Naming.of(stack.config)
+    # What serves one model is tagged for it (its cost tags, from the platform contract).
+    models = {
+        key: naming.model_tags(e.name, e.namespace, e.team)
+        for e in stack.config.endpoints
+        for key in (f"ep-{e.name}", *(f"alert-{e.name}-{a}" for a in ("latency-p99", "server-errors", "cpu")))
     }
     tagged = [r for r in stack.resources if "tags" in r.inputs]
     assert len(tagged) >= 25
@@ -175,7 +196,7 @@ def test_tags_come_from_one_place(stack: ProgramRun) -> None:
     }
     for r in tagged:
         extra = contract[r.name.removeprefix("ep-")] if r.type.endswith(":OnlineEndpoint") else {}
-        assert r.inputs["tags"] == expected | extra, r.name
+        assert r.inputs["tags"] == models.get(r.name, expected) | extra, r.name
     must_tag = [
         "ResourceGroup",
         "StorageAccount",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from kdap_infra.rbac import SCORE_ACTION
 from kdap_infra.roles import OWNER, Role
@@ -10,7 +11,7 @@ from kdap_infra.testing import SUBSCRIPTION_ID, ProgramRun
 
 
 def assignments(run: ProgramRun) -> set[tuple[str, str, str]]:
-    """(identity, role guid, scope kind) for every role assignment."""
+    """(identity, role guid, scope kind) for every workload identity's assignment (groups: test_personas)."""
     principals = {
         r.name.removeprefix("id-"): r.inputs["resourceName"]
         for r in run.of_type("azure-native:managedidentity:UserAssignedIdentity")
@@ -18,6 +19,8 @@ def assignments(run: ProgramRun) -> set[tuple[str, str, str]]:
     by_principal_id = {_principal_id(run, name): who for who, name in principals.items()}
     out = set()
     for ra in run.of_type("azure-native:authorization:RoleAssignment"):
+        if ra.inputs.get("principalType") == "Group":
+            continue
         role = ra.inputs["roleDefinitionId"].rsplit("/", 1)[1]
         out.add((by_principal_id[ra.inputs["principalId"]], role, scope_kind(run, ra.inputs["scope"])))
     return out
@@ -91,8 +94,14 @@ def test_prod_adds_cmk_and_ai_service_grants(prod: ProgramRun, dev: ProgramRun) 
     }
 
 
+def _workload_assignments(run: ProgramRun) -> list[Any]:
+    # People's groups (principalType Group) are the personas': tests/infra/test_personas.py.
+    every = run.of_type("azure-native:authorization:RoleAssignment")
+    return [ra for ra in every if ra.inputs["principalType"] != "Group"]
+
+
 def test_every_assignment_survives_replication_delay_and_is_a_guid(stack: ProgramRun) -> None:
-    for ra in stack.of_type("azure-native:authorization:RoleAssignment"):
+    for ra in _workload_assignments(stack):
         assert ra.inputs["principalType"] == "ServicePrincipal"
         uuid.UUID(ra.inputs["roleAssignmentName"])
         prefix = f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/"
@@ -101,7 +110,7 @@ def test_every_assignment_survives_replication_delay_and_is_a_guid(stack: Progra
 
 
 def test_nothing_broad_is_granted(stack: ProgramRun) -> None:
-    for ra in stack.of_type("azure-native:authorization:RoleAssignment"):
+    for ra in _workload_assignments(stack):
         role = ra.inputs["roleDefinitionId"].rsplit("/", 1)[1]
         scope = ra.inputs["scope"]
         assert role != OWNER

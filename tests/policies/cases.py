@@ -24,6 +24,35 @@ DATA_SCIENTIST = (
 )
 
 
+# The edge and the bill (#19): a backend with a circuit breaker the API's policy routes to, an endpoint's
+# cost-allocation tags and its own budget.
+BREAKER_RULE = {
+    "name": "model-failures",
+    "acceptRetryAfter": True,
+    "tripDuration": "PT30S",
+    "failureCondition": {"count": 5, "interval": "PT1M", "statusCodeRanges": [{"min": 500, "max": 599}]},
+}
+ROUTED_POLICY = (
+    '<policies><inbound><base /><set-backend-service backend-id="scoring" /></inbound>'
+    "<backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"
+)
+COST_TAGS = {"model": "fraud", "modeldeployment": "ml/fraud", "team": "risk"}
+
+
+def _endpoint_budget() -> dict[str, Any]:
+    def note(pct: int) -> dict[str, Any]:
+        return {"enabled": True, "threshold": pct, "thresholdType": "Actual", "contactEmails": ["risk@x.io"]}
+
+    return {
+        "scope": RG,
+        "amount": 100,
+        "category": "Cost",
+        "timeGrain": "Monthly",
+        "filter": {"tags": {"name": "modeldeployment", "operator": "In", "values": ["ml/fraud"]}},
+        "notifications": {"actual-80": note(80), "actual-100": note(100)},
+    }
+
+
 def tags(env: str) -> dict[str, str]:
     return {"env": env, "owner": "ml-platform", "cost-center": "cc-1234"}
 
@@ -183,7 +212,13 @@ def compliant_stack(env: str) -> list[Declared]:
                 "protocol": "http",
                 "url": "https://fraud.westeurope.inference.ml.azure.com",
                 "tls": {"validateCertificateChain": True, "validateCertificateName": True},
+                "circuitBreaker": {"rules": [BREAKER_RULE]},
             },
+        ),
+        Declared(
+            "azure-native:apimanagement:ApiPolicy",
+            "scoring-policy",
+            {"serviceName": "apim-kdap", "apiId": "score", "format": "rawxml", "value": ROUTED_POLICY},
         ),
         Declared(
             "azure-native:apimanagement:Api",
@@ -199,7 +234,13 @@ def compliant_stack(env: str) -> list[Declared]:
         Declared(
             "azure-native:authorization:RoleAssignment",
             "ds-on-workspace",
-            {"scope": WS, "roleDefinitionId": DATA_SCIENTIST, "principalId": "p", "principalType": "Group"},
+            {
+                "scope": WS,
+                "roleDefinitionId": DATA_SCIENTIST,
+                "principalId": "p",
+                "principalType": "Group",
+                "description": "kdap persona deployer: azureml-data-scientist on the workspace",
+            },
         ),
         Declared(
             "azure-native:machinelearningservices:OnlineEndpoint",
@@ -207,13 +248,14 @@ def compliant_stack(env: str) -> list[Declared]:
             {
                 "endpointName": "fraud",
                 "workspaceName": "mlw-kdap",
-                "tags": tags(env),
+                "tags": tags(env) | COST_TAGS,
                 "properties": {"authMode": "AADToken"},
             },
         ),
         _alert("fraud-latency", latency, env),
         _alert("fraud-errors", errors, env),
         Declared("azure-native:consumption:Budget", "budget", budget),
+        Declared("azure-native:consumption:Budget", "fraud-budget", _endpoint_budget()),
         _diagnostics("workspace-logs", WS),
         _diagnostics("vault-logs", VAULT),
         _diagnostics("apim-logs", APIM),

@@ -26,6 +26,9 @@ KDAP_ONLY = {
     "rbac-no-subscription-scope",
     "endpoint-alerts",
     "budget-exists",
+    "apim-api-circuit-breaker",
+    "endpoint-budget-and-cost-tags",
+    "persona-within-level",
 }
 
 

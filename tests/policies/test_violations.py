@@ -7,6 +7,7 @@ import pytest
 from kdap_policies.evaluate import evaluate
 from kdap_policies.pack import RULE_NAMES
 from tests.policies.cases import Case, compliant_stack, remove, set_prop
+from tests.policies.edge_cases import EDGE_CASES
 
 ADMIN = "/providers/Microsoft.Authorization/roleDefinitions/"
 TLS10 = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10"
@@ -354,8 +355,9 @@ CASES = [
     Case(
         "no-budget",
         "budget-exists",
-        remove("budget"),
+        lambda s: remove("fraud-budget")(remove("budget")(s)),
         ("Stack '*': resources include no consumption.Budget",),
+        config={"endpoint-budget-and-cost-tags": "disabled"},
     ),
     Case("zero-budget", "budget-exists", set_prop("budget", "amount", 0), ("Budget 'budget': amount is 0",)),
     Case(
@@ -390,6 +392,9 @@ def test_compliant_stack_passes_every_policy(env: str) -> None:
     assert evaluate(compliant_stack(env)) == []
 
 
+CASES += EDGE_CASES
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_each_violation_is_reported_by_its_own_policy(case: Case) -> None:
     violations = case.run()
@@ -408,5 +413,6 @@ def test_stack_violations_point_at_the_resource_at_fault() -> None:
     (violation,) = Case("x", "diagnostics-to-log-analytics", remove("vault-logs"), ()).run()
     assert violation.urn is not None
     assert violation.urn.endswith("::vault")
-    (stackwide,) = Case("y", "budget-exists", remove("budget"), ()).run()
+    no_budgets = Case("y", "budget-exists", lambda s: remove("fraud-budget")(remove("budget")(s)), ())
+    (stackwide,) = [v for v in no_budgets.run() if v.policy == "budget-exists"]
     assert stackwide.urn is None

@@ -40,6 +40,39 @@ KUBERNETES_COMPUTE = "aks-inference"
 KUBERNETES_INSTANCE_TYPE = "defaultinstancetype"  # the one the Azure ML extension creates
 
 
+# Cost allocation: plain keys (Cost Management groups and filters by tag name), the same on what infra creates
+# and on what the operator creates, so one query splits the bill by model, team and cost center.
+COST_TAG_MODEL = "model"
+COST_TAG_DEPLOYMENT = "modeldeployment"  # namespace/name of the ModelDeployment
+COST_TAG_TEAM = "team"
+COST_TAG_COST_CENTER = "cost-center"
+COST_TAG_ENV = "env"
+COST_TAGS = (COST_TAG_MODEL, COST_TAG_DEPLOYMENT, COST_TAG_TEAM, COST_TAG_COST_CENTER, COST_TAG_ENV)
+# Namespace labels the operator reads a model's team, cost center and environment from.
+LABEL_TEAM = "kdap.io/team"
+LABEL_COST_CENTER = "kdap.io/cost-center"
+LABEL_ENV = "kdap.io/env"
+_FROM_LABELS = (
+    (LABEL_TEAM, COST_TAG_TEAM),
+    (LABEL_COST_CENTER, COST_TAG_COST_CENTER),
+    (LABEL_ENV, COST_TAG_ENV),
+)
+
+
+def cost_tags(
+    model: str, namespace: str, name: str, labels: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Cost-allocation tags for a served model; team, cost center and env from the namespace's labels
+    (infra passes its own values under the same label keys). A label that is absent is left out rather
+    than guessed, so a missing allocation shows up as untagged cost."""
+    tags = {COST_TAG_MODEL: model, COST_TAG_DEPLOYMENT: f"{namespace}/{name}"}
+    for label, tag in _FROM_LABELS:
+        value = (labels or {}).get(label)
+        if value:
+            tags[tag] = value
+    return tags
+
+
 def owner_tag(namespace: str, name: str) -> dict[str, str]:
     """The tag that makes an endpoint the ModelDeployment ``namespace/name``'s to deploy into."""
     return {TAG_OWNER: f"{namespace}/{name}"}

@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("name", nargs="+")
     r.add_argument("-o", "--output", default="mdep-report.html", help="the HTML file to write")
+
+    c = sub.add_parser("cost", parents=[common], help="month-to-date cost per revision and the forecast")
+    c.add_argument("name")
+    c.add_argument("-o", "--output", choices=("text", "json"), default="text")
     return p
 
 
@@ -111,6 +115,19 @@ def _history(cluster: kube.Cluster, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cost(cluster: kube.Cluster, args: argparse.Namespace) -> int:
+    from modeldeploy.cli import cost  # the Cost Management SDK loads only for this command
+
+    report = cost.cost_of(kube.get(cluster, args.name))
+    if args.output == "json":
+        fields = {"deployment": report.deployment, "scope": report.scope, "currency": report.currency}
+        totals = {"monthToDate": report.month_to_date, "forecast": report.forecast}
+        print(json.dumps(fields | totals | {"byRevision": report.by_revision}, indent=2))
+    else:
+        print(cost.render_cost(report))
+    return 0
+
+
 def _report(cluster: kube.Cluster, args: argparse.Namespace) -> int:
     from modeldeploy.report import write_report
 
@@ -131,6 +148,7 @@ COMMANDS: dict[str, Callable[[kube.Cluster, argparse.Namespace], int]] = {
     "retry": _action,
     "history": _history,
     "report": _report,
+    "cost": _cost,
 }
 
 

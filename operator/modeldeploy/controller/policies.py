@@ -73,6 +73,11 @@ class PolicyGate:
             if p.spec.notifications.defaults and p.spec.namespace_selector.matches(labels)
         ]
 
+    def labels_of(self, namespace: str) -> dict[str, str]:
+        """The namespace's labels as last watched (empty when unseen or with ``--policy off``)."""
+        with self._lock:
+            return dict(self._labels.get(namespace) or {})
+
     def _view(self, namespace: str) -> tuple[list[Policy], dict[str, str]]:
         with self._lock:
             # Kubernetes labels every namespace with its name; an unseen one still matches by name.

@@ -10,13 +10,14 @@ as failed in that first write, so no later decision can route to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from pydantic import ValidationError
 
+from modeldeploy.api import platform
 from modeldeploy.api.spec import ModelDeploymentSpec, object_name_problem
 from modeldeploy.api.status import (
     AnalysisResult,
@@ -79,9 +80,12 @@ class NotifierLike(Protocol):
     def notify(self, owner: Owner, spec: ModelDeploymentSpec, event: EmitEvent, now: datetime) -> int: ...
 
 
-def owner_of(body: Body) -> Owner:
+def owner_of(body: Body, namespace_labels: Mapping[str, str] | None = None) -> Owner:
     meta = body["metadata"]
-    return Owner(namespace=meta["namespace"], name=meta["name"], uid=meta["uid"])
+    namespace, name = meta["namespace"], meta["name"]
+    model = str(((body.get("spec") or {}).get("model") or {}).get("name") or name)
+    tags = platform.cost_tags(model, namespace, name, namespace_labels)
+    return Owner(namespace=namespace, name=name, uid=meta["uid"], cost_tags=tuple(sorted(tags.items())))
 
 
 @dataclass
@@ -104,10 +108,13 @@ class Reconciler:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         policy: PolicyLike | None = None,
         notifier: NotifierLike | None = None,
+        namespace_labels: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
-        """``policy``: asked before anything else; what it refuses stops the object before any I/O."""
+        """``policy``: asked before anything else; what it refuses stops the object before any I/O.
+        ``namespace_labels``: a namespace's labels (from a watch), for the cost tags of Azure resources."""
         self.policy = policy
         self.notifier = notifier  # queues and returns at once: never a receiver's latency here
+        self._namespace_labels = namespace_labels
         self.backends = backends
         self.store = store
         self.events = events
@@ -116,8 +123,12 @@ class Reconciler:
         self.clock = clock
         self._failures: dict[str, int] = {}
 
+    def _owner(self, body: Body) -> Owner:
+        labels = self._namespace_labels(body["metadata"]["namespace"]) if self._namespace_labels else None
+        return owner_of(body, labels)
+
     def reconcile(self, body: Body) -> Outcome:
-        owner = owner_of(body)
+        owner = self._owner(body)
         meta = body["metadata"]
         rv: str = meta["resourceVersion"]
         generation = int(meta.get("generation", 1))
@@ -169,7 +180,7 @@ class Reconciler:
     def finalize(self, body: Body) -> None:
         """The object is being deleted: remove everything created for it, including Azure resources the
         garbage collector cannot see. Raises BackendError (retried) while that fails."""
-        owner = owner_of(body)
+        owner = self._owner(body)
         try:
             spec = ModelDeploymentSpec.model_validate(body.get("spec") or {})
         except ValidationError:

@@ -122,6 +122,7 @@ def build_wiring(
             retraining=DefaultRetrainer(api),
             policy=gate,
             notifier=notifier,
+            namespace_labels=gate.labels_of,
         )
     )
     return Wiring(api, backends, reconciler, gate)

@@ -53,7 +53,8 @@ def azureml_target(spec: ModelDeploymentSpec) -> AzureMLTarget:
 
 
 def owner_tags(owner: Owner) -> dict[str, str]:
-    return {TAG_OWNER: f"{owner.namespace}/{owner.name}", TAG_OWNER_UID: owner.uid}
+    # Cost tags first, so an ownership tag can never be overwritten by one.
+    return dict(owner.cost_tags) | {TAG_OWNER: f"{owner.namespace}/{owner.name}", TAG_OWNER_UID: owner.uid}
 
 
 def endpoint_entity(target: AzureMLTarget, owner: Owner) -> OnlineEndpoint:

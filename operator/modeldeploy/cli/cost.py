@@ -1,0 +1,154 @@
+"""`kubectl mdep cost NAME`: month-to-date cost per revision and the month's forecast, from Cost Management's
+query and forecast APIs, over the resources tagged with the platform contract's `modeldeployment` tag.
+
+Everything the operator and infra create for a ModelDeployment carries that tag (`api.platform.cost_tags`),
+and the operator's deployments also carry `kdap.io/revision`, so one query grouped by that tag splits the cost
+by revision. Cost Management has no grouping for forecasts, so the forecast is for the whole deployment.
+The SDK is imported on use: the rest of the CLI needs no Azure package.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from modeldeploy.api import platform
+from modeldeploy.api.azure_names import TAG_REVISION
+from modeldeploy.cli.errors import CliError
+
+Body = dict[str, Any]
+UNTAGGED = "(no revision)"  # the endpoint itself and anything else not bound to one revision
+
+
+@dataclass(frozen=True)
+class CostReport:
+    scope: str
+    deployment: str  # namespace/name
+    currency: str
+    by_revision: dict[str, float] = field(default_factory=dict)
+    forecast: float | None = None  # the whole month, actual cost so far included
+
+    @property
+    def month_to_date(self) -> float:
+        return round(sum(self.by_revision.values()), 2)
+
+
+def scope_of(body: Body) -> str:
+    """The resource group a ModelDeployment on Azure ML runs in: the narrowest scope Cost Management takes."""
+    azureml = ((body.get("spec") or {}).get("target") or {}).get("azureml")
+    if not azureml:
+        name = body["metadata"]["name"]
+        raise CliError(
+            f"cost {name}: it does not run on Azure ML (target.type is not azureml), so it has no Azure cost"
+        )
+    return f"/subscriptions/{azureml['subscriptionId']}/resourceGroups/{azureml['resourceGroup']}"
+
+
+def _columns(result: Any) -> tuple[list[str], list[list[Any]]]:
+    columns = [str(c.name) for c in (result.columns or [])] if result is not None else []
+    return columns, list(result.rows or []) if result is not None else []
+
+
+def query_cost(client: Any, scope: str, deployment: str, now: datetime) -> CostReport:
+    """Month-to-date actual cost grouped by revision, and the forecast to the end of the month."""
+    from azure.mgmt.costmanagement import models as m
+
+    query = m.QueryDefinition(
+        type="ActualCost",
+        timeframe="MonthToDate",
+        dataset=m.QueryDataset(
+            granularity=None,
+            aggregation={"totalCost": m.QueryAggregation(name="Cost", function="Sum")},
+            grouping=[m.QueryGrouping(type="TagKey", name=TAG_REVISION)],
+            filter=m.QueryFilter(
+                tags=m.QueryComparisonExpression(
+                    name=platform.COST_TAG_DEPLOYMENT, operator="In", values_property=[deployment]
+                )
+            ),
+        ),
+    )
+    columns, rows = _columns(client.query.usage(scope, query))
+    cost_i, currency_i = _index(columns, "Cost", "PreTaxCost"), _index(columns, "Currency")
+    value_i = _index(columns, "TagValue")
+    by_revision: dict[str, float] = {}
+    currency = ""
+    for row in rows:
+        revision = str(row[value_i]) if value_i is not None and row[value_i] else UNTAGGED
+        by_revision[revision] = round(by_revision.get(revision, 0.0) + float(row[cost_i or 0]), 2)
+        currency = str(row[currency_i]) if currency_i is not None else currency
+    return CostReport(scope, deployment, currency, by_revision, _forecast(client, scope, deployment, now))
+
+
+def _forecast(client: Any, scope: str, deployment: str, now: datetime) -> float | None:
+    from azure.mgmt.costmanagement import models as m
+
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last = calendar.monthrange(now.year, now.month)[1]
+    end = now.replace(day=last, hour=23, minute=59, second=59, microsecond=0)
+    definition = m.ForecastDefinition(
+        type="ActualCost",
+        timeframe="Custom",
+        time_period=m.ForecastTimePeriod(from_property=start, to=end),
+        include_actual_cost=True,  # the month so far plus the rest: comparable with a monthly budget
+        include_fresh_partial_cost=False,
+        dataset=m.ForecastDataset(
+            granularity="Daily",
+            aggregation={"totalCost": m.ForecastAggregation(name="Cost", function="Sum")},
+            filter=m.ForecastFilter(
+                tags=m.ForecastComparisonExpression(
+                    name=platform.COST_TAG_DEPLOYMENT, operator="In", values_property=[deployment]
+                )
+            ),
+        ),
+    )
+    columns, rows = _columns(client.forecast.usage(scope, definition))
+    cost_i = _index(columns, "Cost", "CostUSD", "PreTaxCost")
+    if cost_i is None or not rows:
+        return None
+    return round(sum(float(row[cost_i]) for row in rows), 2)
+
+
+def _index(columns: list[str], *names: str) -> int | None:
+    lowered = [c.lower() for c in columns]
+    return next((lowered.index(n.lower()) for n in names if n.lower() in lowered), None)
+
+
+def render_cost(report: CostReport) -> str:
+    cur = f" {report.currency}" if report.currency else ""
+    lines = [f"{report.deployment} in {report.scope}", f"{'REVISION':<40} {'MONTH-TO-DATE':>14}"]
+    for revision, cost in sorted(report.by_revision.items(), key=lambda item: -item[1]):
+        lines.append(f"{revision:<40} {cost:>14.2f}{cur}")
+    lines.append(f"{'total':<40} {report.month_to_date:>14.2f}{cur}")
+    forecast = "unavailable" if report.forecast is None else f"{report.forecast:.2f}{cur}"
+    lines.append(f"forecast for the month: {forecast}")
+    return "\n".join(lines)
+
+
+def default_client(subscription_id: str) -> Any:
+    """The Cost Management client as the user (az login, environment, managed identity)."""
+    from azure.identity import DefaultAzureCredential
+    from azure.mgmt.costmanagement import CostManagementClient
+
+    del subscription_id  # the scope carries it; kept so a test or another cloud can choose per subscription
+    return CostManagementClient(DefaultAzureCredential())
+
+
+ClientFactory = Callable[[str], Any]
+
+
+def cost_of(
+    body: Body, client_factory: ClientFactory = default_client, now: datetime | None = None
+) -> CostReport:
+    scope = scope_of(body)
+    meta = body["metadata"]
+    deployment = f"{meta['namespace']}/{meta['name']}"
+    client = client_factory(scope.split("/")[2])
+    try:
+        return query_cost(client, scope, deployment, now or datetime.now(UTC))
+    except CliError:
+        raise
+    except Exception as exc:  # the SDK's HttpResponseError, auth errors: one line, naming the scope
+        raise CliError(f"cost {meta['name']}: Cost Management refused the query on {scope}: {exc}") from exc

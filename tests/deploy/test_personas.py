@@ -1,0 +1,138 @@
+"""The people-facing ClusterRoles on a real control plane: each persona, bound by a RoleBinding in one
+namespace, may do exactly what its level allows there and nothing elsewhere; a token of each really uses the
+CLI's request path (status subresource) or is refused."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from localkube.testing import ClusterHandle
+from modeldeploy.cli import main as mdep
+from tests.deploy.render import render
+from tests.e2e.manifests import model_deployment
+
+pytestmark = pytest.mark.cluster
+PERSONAS = ("reader", "deployer", "admin")
+MD = "modeldeployments.mlops.kdap.io"
+
+
+@pytest.fixture(scope="module")
+def persona_roles(cluster: ClusterHandle, crds: list[str]) -> list[str]:
+    roles = [
+        d
+        for d in render("base")
+        if d["kind"] == "ClusterRole" and d["metadata"]["name"].startswith("kdap-modeldeploy-")
+    ]
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(roles))
+    return sorted(r["metadata"]["name"] for r in roles)
+
+
+@pytest.fixture
+def bound(cluster: ClusterHandle, persona_roles: list[str], namespace: str) -> str:
+    """One ServiceAccount per persona in ``namespace``, bound to its ClusterRole there only."""
+    for persona in PERSONAS:
+        cluster.kubectl("create", "serviceaccount", persona, "-n", namespace)
+        cluster.kubectl(
+            "create", "rolebinding", persona, f"--clusterrole=kdap-modeldeploy-{persona}",
+            f"--serviceaccount={namespace}:{persona}", "-n", namespace,
+        )  # fmt: skip
+    return namespace
+
+
+def test_the_install_ships_the_three_personas(persona_roles: list[str]) -> None:
+    assert persona_roles == [f"kdap-modeldeploy-{p}" for p in sorted(PERSONAS)]
+
+
+# (verb, resource) -> (reader, deployer, admin)
+MATRIX = [
+    ("get", MD, ("yes", "yes", "yes")),
+    ("list", MD, ("yes", "yes", "yes")),
+    ("watch", MD, ("yes", "yes", "yes")),
+    ("get", f"{MD}/status", ("yes", "yes", "yes")),
+    ("list", "events", ("yes", "yes", "yes")),
+    ("create", MD, ("no", "yes", "yes")),
+    ("update", MD, ("no", "yes", "yes")),
+    ("patch", MD, ("no", "yes", "yes")),
+    ("patch", f"{MD}/status", ("no", "yes", "yes")),  # manual requests: kubectl mdep promote|abort|...
+    ("delete", MD, ("no", "no", "yes")),
+    ("deletecollection", MD, ("no", "no", "yes")),
+    ("create", "events", ("no", "no", "no")),
+    ("get", "secrets", ("no", "no", "no")),
+    ("create", "deployments.apps", ("no", "no", "no")),
+    ("patch", "httproutes.gateway.networking.k8s.io", ("no", "no", "no")),
+    ("create", "rolebindings.rbac.authorization.k8s.io", ("no", "no", "no")),
+]
+
+
+@pytest.mark.parametrize(("verb", "resource", "expected"), MATRIX)
+def test_each_persona_may_do_exactly_its_level(
+    cluster: ClusterHandle, bound: str, verb: str, resource: str, expected: tuple[str, str, str]
+) -> None:
+    got = tuple(
+        cluster.kubectl(
+            "auth", "can-i", verb, resource, "-n", bound,
+            f"--as=system:serviceaccount:{bound}:{persona}", check=False,
+        ).stdout.strip()
+        for persona in PERSONAS
+    )  # fmt: skip
+    assert got == expected, f"can-i {verb} {resource} for {PERSONAS}: {got}"
+
+
+def test_a_rolebinding_confines_every_persona_to_its_namespace(cluster: ClusterHandle, bound: str) -> None:
+    for persona in PERSONAS:
+        who = f"--as=system:serviceaccount:{bound}:{persona}"
+        out = cluster.kubectl("auth", "can-i", "get", MD, "-n", "default", who, check=False)
+        assert out.stdout.strip() == "no", persona
+
+
+def _token_kubeconfig(cluster: ClusterHandle, namespace: str, persona: str, path: Path) -> Path:
+    token = cluster.kubectl("create", "token", persona, "-n", namespace, "--duration=10m").stdout.strip()
+    server = yaml.safe_load(cluster.kubeconfig.read_text())["clusters"][0]["cluster"]
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": server}],
+                "users": [{"name": persona, "user": {"token": token}}],
+                "contexts": [{"name": persona, "context": {"cluster": "c", "user": persona}}],
+                "current-context": persona,
+            }
+        )
+    )
+    return path
+
+
+def test_tokens_request_actions_only_at_their_level(
+    cluster: ClusterHandle, bound: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cluster.kubectl("apply", "-n", bound, "-f", "-", input=json.dumps(model_deployment("m")))
+    # A failed rollout (written as the cluster admin; no operator runs here) is what `retry` is for.
+    cluster.kubectl(
+        "patch", "modeldeployment", "m", "-n", bound, "--subresource=status", "--type=merge",
+        "-p", json.dumps({"status": {"phase": "Failed"}}),
+    )  # fmt: skip
+    configs = {p: _token_kubeconfig(cluster, bound, p, tmp_path / f"{p}.yaml") for p in PERSONAS}
+
+    def retry(persona: str) -> int:
+        return mdep(["retry", "m", "-n", bound, "--no-wait", "--kubeconfig", str(configs[persona])])
+
+    assert retry("reader") != 0
+    assert "forbidden" in capsys.readouterr().err.lower()
+    assert retry("deployer") == 0
+    status = json.loads(cluster.kubectl("get", "modeldeployment", "m", "-n", bound, "-o", "json").stdout)
+    assert status["status"]["request"]["action"] == "retry"
+    assert status["status"]["phase"] == "Failed"  # only the request was written
+    # The deployer's token may not delete the model; the admin's may.
+    for persona, allowed in (("deployer", False), ("admin", True)):
+        out = subprocess.run(
+            ["kubectl", f"--kubeconfig={configs[persona]}", "delete", "modeldeployment", "m", "-n", bound,
+             "--wait=false"],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert (out.returncode == 0) is allowed, f"{persona}: {out.stderr}"

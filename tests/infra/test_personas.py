@@ -1,0 +1,56 @@
+"""People's access: each persona's Entra ID groups get exactly their roles, at the narrowest scope."""
+
+from __future__ import annotations
+
+from kdap_infra.personas import DESCRIPTION_PREFIX, PERSONA_ROLES, Persona, groups_of
+from kdap_infra.roles import OWNER, Role
+from kdap_infra.testing import ProgramRun
+
+# Roles that could hand out access: no persona gets them.
+ACCESS_ADMIN = {OWNER, "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "f58310d9-a9f6-439a-9e8d-f62e7b41a168"}
+
+
+def _group_grants(run: ProgramRun) -> set[tuple[str, str, str]]:
+    """(group, role GUID, scope) of every assignment to a group."""
+    return {
+        (r.inputs["principalId"], r.inputs["roleDefinitionId"].rsplit("/", 1)[-1], r.inputs["scope"])
+        for r in run.of_type("azure-native:authorization:RoleAssignment")
+        if r.inputs.get("principalType") == "Group"
+    }
+
+
+def test_each_persona_gets_exactly_its_roles_at_its_scope(stack: ProgramRun) -> None:
+    out = stack.outputs
+    scope_ids = {
+        "workspace": out["workspace_id"],
+        "log_analytics": out["log_analytics_id"],
+        "container_registry": out["container_registry_id"],
+        "resource_group": out["workspace_id"].split("/providers/")[0],
+    }
+    expected = {
+        (group, role.value, scope_ids[scope])
+        for persona, groups in groups_of(stack.config.personas).items()
+        for group in groups
+        for role, scope in PERSONA_ROLES[persona]
+    }
+    assert len(expected) == 6  # each stack names one group per persona
+    assert _group_grants(stack) == expected
+
+
+def test_reader_reads_and_only_admin_writes_the_resource_group(stack: ProgramRun) -> None:
+    roles = {p: {role for role, _ in PERSONA_ROLES[p]} for p in Persona}
+    assert roles[Persona.READER] == {Role.READER, Role.LOG_ANALYTICS_READER}
+    assert Role.CONTRIBUTOR not in roles[Persona.DEPLOYER]
+    assert {scope for _, scope in PERSONA_ROLES[Persona.ADMIN]} == {"resource_group"}
+    grants = _group_grants(stack)
+    assert not {role for _, role, _ in grants} & ACCESS_ADMIN
+    assert all(scope.count("/") > 2 for _, _, scope in grants), "never at subscription scope"
+
+
+def test_assignments_say_which_persona_they_serve(stack: ProgramRun) -> None:
+    groups = {g: p for p, gs in groups_of(stack.config.personas).items() for g in gs}
+    for r in stack.of_type("azure-native:authorization:RoleAssignment"):
+        if r.inputs.get("principalType") != "Group":
+            continue
+        description: str = r.inputs["description"]
+        assert description.startswith(f"{DESCRIPTION_PREFIX}{groups[r.inputs['principalId']]}:")
