@@ -5,6 +5,7 @@
   idempotent, since the operator may call it again after a crash or a conflict.
 - ``StatusStore``, ``Finalizers``, ``EventSink``: the ModelDeployment's status, finalizer and Events.
 - ``AnalysisRunner``, ``Retrainer``: measuring a revision, and starting retraining after drift.
+- ``RevisionValidator``: the pre-traffic health check and sample requests sent to a Ready revision.
 
 One Kubernetes or Azure implementation each, fakes in tests. This module imports only the API and the
 pure core.
@@ -18,8 +19,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus
-from modeldeploy.rollout.actions import EventType, FireRetraining, RunAnalysis
+from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus, ValidationResult
+from modeldeploy.rollout.actions import EventType, FireRetraining, RunAnalysis, ValidateRevision
 from modeldeploy.rollout.serving import RevisionState, TrafficSplit
 
 
@@ -62,6 +63,17 @@ class BackendError(Exception):
         return f"{self.reason}: {self.message}"
 
 
+@dataclass(frozen=True)
+class ScoringAddress:
+    """Where one revision answers requests on its own, without the traffic split: ``base_url`` (scheme, host,
+    port), the scoring path, and headers every request needs (Azure ML: the deployment to route to, the
+    endpoint's auth)."""
+
+    base_url: str
+    scoring_path: str = "/score"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
 class ServingBackend(Protocol):
     """Implemented by the Kubernetes backend and the Azure ML backend; one contract test suite covers both."""
 
@@ -80,6 +92,10 @@ class ServingBackend(Protocol):
         ...
 
     def delete_revision(self, owner: Owner, name: str) -> None: ...
+
+    def scoring_address(self, owner: Owner, name: str) -> ScoringAddress:
+        """Where revision ``name`` alone answers (for validation before it has any traffic)."""
+        ...
 
     def delete_all(self, owner: Owner) -> None:
         """Remove everything the operator created for ``owner`` (the finalizer's work)."""
@@ -148,6 +164,15 @@ class AnalysisRunner(Protocol):
 
     def forget(self, uid: str) -> None:
         """Drop what is kept for an object between runs (providers, its reference profile)."""
+        ...
+
+
+class RevisionValidator(Protocol):
+    def validate(
+        self, owner: Owner, spec: ModelDeploymentSpec, request: ValidateRevision, now: datetime
+    ) -> ValidationResult:
+        """Check ``request.revision``: Successful, Failed (a wrong answer, with the reason) or Error (it could
+        not be reached); never raises."""
         ...
 
 

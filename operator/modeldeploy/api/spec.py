@@ -48,6 +48,7 @@ from .target import (
     SecretKeyRef,
     Target,
 )
+from .validation import ResponseCheck, SampleRequest, Validation
 
 __all__ = [
     "Analysis",
@@ -82,8 +83,10 @@ __all__ = [
     "Probe",
     "RequestSettings",
     "Resources",
+    "ResponseCheck",
     "Retrain",
     "Rollback",
+    "SampleRequest",
     "ScheduledWindow",
     "ScoringCode",
     "SecretKeyRef",
@@ -91,6 +94,7 @@ __all__ = [
     "ShadowComparison",
     "Strategy",
     "Target",
+    "Validation",
     "format_duration",
     "parse_duration",
 ]
@@ -122,6 +126,7 @@ class ModelDeploymentSpec(ApiModel):
     autoscaling: Autoscaling | None = None
     analysis: Analysis | None = None
     rollback: Rollback = Field(default_factory=Rollback)
+    validation: Validation | None = None
 
     @cel(
         f"!({_ON_AZUREML}) || !has(self.strategy.shadow) || self.strategy.shadow.mirrorPercent <= 50",

@@ -23,6 +23,7 @@ from modeldeploy.api.status import (
     Condition,
     ConditionStatus,
     ModelDeploymentStatus,
+    ValidationResult,
     Verdict,
     truncate,
 )
@@ -39,6 +40,7 @@ from modeldeploy.ports import (
     Owner,
     Retrainer,
     RevisionRequest,
+    RevisionValidator,
     StatusStore,
 )
 from modeldeploy.retry import RetryPolicy
@@ -52,6 +54,7 @@ from modeldeploy.rollout.actions import (
     RequeueAfter,
     RunAnalysis,
     SetTraffic,
+    ValidateRevision,
 )
 from modeldeploy.rollout.conditions import retraining_condition, set_condition
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
@@ -99,9 +102,11 @@ class Reconciler:
         retraining: Retrainer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         policy: PolicyLike | None = None,
+        validator: RevisionValidator | None = None,
     ) -> None:
         """``policy``: asked before anything else; what it refuses stops the object before any I/O."""
         self.policy = policy
+        self.validator = validator
         self.backends = backends
         self.store = store
         self.events = events
@@ -206,11 +211,13 @@ class Reconciler:
         }
         traffic: TrafficSplit | None = backend.observed_traffic(owner)
         analysis: AnalysisResult | None = None
+        validation: ValidationResult | None = None
         confirmed = False  # this reconcile's view of the object is known current (a write or a read)
         for _ in range(MAX_PASSES):
             now = self.clock()
+            seen = dict(observed)
             decision = decide(
-                Inputs(generation, desired, plan, outcome.status, now, dict(observed), traffic, analysis)
+                Inputs(generation, desired, plan, outcome.status, now, seen, traffic, analysis, validation)
             )
             status = _with_condition(
                 decision.status, SPEC_CONDITION, ConditionStatus.TRUE, "Valid", "", generation, now
@@ -224,7 +231,7 @@ class Reconciler:
             if not confirmed and any(isinstance(a, MUTATING) for a in decision.actions):
                 self.store.confirm_current(owner, outcome.resource_version)
                 confirmed = True
-            analysis = None
+            analysis = validation = None
             outcome.requeue_after = None
             for action in decision.actions:
                 outcome.actions_run.append(type(action).__name__)
@@ -238,6 +245,8 @@ class Reconciler:
                         if now >= not_before:
                             backend.delete_revision(owner, name)
                             observed[name] = RevisionState(name, Readiness.MISSING)
+                    case ValidateRevision():
+                        validation = self._validate(owner, spec, action, now)
                     case RunAnalysis():
                         analysis = self._analyse(owner, spec, action, now)
                     case FireRetraining():
@@ -247,7 +256,7 @@ class Reconciler:
                     case RequeueAfter(seconds=seconds):
                         outcome.requeue_after = seconds
             _wake_for_retraining_retry(outcome, now)
-            if analysis is None:
+            if analysis is None and validation is None:
                 return
 
     def _retrain(
@@ -307,6 +316,18 @@ class Reconciler:
                 verdict=Verdict.ERROR,
                 message=truncate(f"analysis failed: {type(exc).__name__}: {exc}"),
             )
+
+    def _validate(
+        self, owner: Owner, spec: ModelDeploymentSpec, run: ValidateRevision, now: datetime
+    ) -> ValidationResult:
+        """Like ``_analyse``: a validator that raises gives an Error verdict the machine limits."""
+        try:
+            if self.validator is None:
+                raise RuntimeError("this operator has no validator")
+            return self.validator.validate(owner, spec, run, now)
+        except Exception as exc:
+            message = truncate(f"validation failed to run: {type(exc).__name__}: {exc}")
+            return ValidationResult(revision=run.revision, time=now, verdict=Verdict.ERROR, message=message)
 
     # ---- conditions the machine does not own ------------------------------------------------------------
 

@@ -78,6 +78,8 @@ def plan_of(spec: ModelDeploymentSpec) -> RolloutPlan:
         progress_deadline=DEFAULT_PROGRESS_DEADLINE,
         scale_down_delay=scale_down,
         retrain_on_drift=retrain is not None,
+        validate=spec.validation is not None,
+        validation_error_limit=spec.validation.error_limit if spec.validation is not None else 0,
         retrain_cooldown=parse_duration(retrain.cooldown) if retrain is not None else 0.0,
         monitor_interval=monitor,
         # Kubernetes Deployments and Pods are watched: a change wakes the object at once.

@@ -10,6 +10,7 @@ from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
 
 from modeldeploy.analysis.service import AnalysisService
+from modeldeploy.analysis.validation import HttpValidator
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
@@ -79,6 +80,7 @@ def build_wiring(
     connections: int | None = None,
     data_root: str | None = None,
     policy: Mode = "enforce",
+    validation_address: str | None = None,
 ) -> Wiring:
     api = api or load_kube_config(connections)
     dyn = DynamicClient(api)  # type: ignore[no-untyped-call]
@@ -96,6 +98,10 @@ def build_wiring(
             ),
             retraining=DefaultRetrainer(api),
             policy=gate,
+            validator=HttpValidator(
+                lambda owner, spec, revision: backends(owner, spec).scoring_address(owner, revision),
+                override=validation_address,
+            ),
         )
     )
     return Wiring(api, backends, reconciler, gate)
