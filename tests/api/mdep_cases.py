@@ -677,4 +677,57 @@ INVALID: list[Invalid] = [
         "greater than or equal to 0",
         "failureLimit\n  Input should be greater than or equal to 0",
     ),
+    # validation before traffic
+    Invalid(
+        "validation-empty",
+        K,
+        _set("validation", {"timeout": "10s"}),
+        "spec.validation",
+        "validation needs healthPath, requests or both",
+        "validation needs healthPath, requests or both",
+    ),
+    Invalid(
+        "validation-tolerance-without-value",
+        K,
+        _set(
+            "validation",
+            {"requests": [{"name": "s", "body": "{}", "expect": [{"path": "$.p", "tolerance": 0.1}]}]},
+        ),
+        "spec.validation.requests[0].expect[0].tolerance",
+        "tolerance needs value (the golden number it is a tolerance around)",
+        "tolerance needs value (the golden number it is a tolerance around)",
+    ),
+    Invalid(
+        "validation-value-not-number-type",
+        K,
+        _set(
+            "validation",
+            {
+                "requests": [
+                    {"name": "s", "body": "{}", "expect": [{"path": "$.p", "type": "string", "value": 1}]}
+                ]
+            },
+        ),
+        "spec.validation.requests[0].expect[0].type",
+        "type must be number or integer when both are set",
+        "type must be number or integer when both are set",
+    ),
+    Invalid(
+        "validation-path-form",
+        K,
+        _set(
+            "validation", {"requests": [{"name": "s", "body": "{}", "expect": [{"path": "predictions[0]"}]}]}
+        ),
+        "spec.validation.requests[0].expect[0].path",
+        "should match",
+        "path\n  String should match pattern",
+    ),
+    Invalid(
+        "validation-timeout-bounds",
+        K,
+        _set("validation", {"healthPath": "/healthz", "timeout": "10m"}),
+        "spec.validation.timeout",
+        "validation.timeout must be at least 1s and at most 5m",
+        "validation.timeout must be at least 1s and at most 5m",
+    ),
 ]

@@ -141,7 +141,18 @@ def test_every_cel_rule_has_a_python_twin_and_a_field_named_message() -> None:
     models = [m for m in vars(spec_module).values() if isinstance(m, type) and issubclass(m, ApiModel)]
     rules = [(m, rule, check) for m in models for rule, check in m.cel_rules()]
     assert len(rules) >= 25
-    roots = {"target", "model", "strategy", "autoscaling", "analysis", "rollback", "spec", "env[]", "pause"}
+    roots = {
+        "target",
+        "model",
+        "strategy",
+        "autoscaling",
+        "analysis",
+        "rollback",
+        "validation",
+        "spec",
+        "env[]",
+        "pause",
+    }
     for model, rule, check in rules:
         assert callable(check), model
         first = rule.message.split(" ")[0].split(".")[0]
