@@ -107,11 +107,14 @@ def test_a_correct_answer_passes_and_the_request_is_what_the_spec_says(model: tu
 @pytest.mark.parametrize(
     ("answer", "check", "why"),
     [
-        ({"prediction": "high"}, {"path": "$.prediction", "type": "number"}, "$.prediction is string, expected number"),
+        ({"prediction": "high"}, {"path": "$.prediction", "type": "number"},
+         "$.prediction is string, expected number"),
         ({"score": 1}, {"path": "$.prediction"}, "$.prediction is missing"),
-        ({"prediction": 0.9}, {"path": "$.prediction", "value": 0.4, "tolerance": 0.05}, "$.prediction = 0.9, expected 0.4 ± 0.05"),
+        ({"prediction": 0.9}, {"path": "$.prediction", "value": 0.4, "tolerance": 0.05},
+         "$.prediction = 0.9, expected 0.4 ± 0.05"),
         ({"prediction": [1]}, {"path": "$.prediction[3]"}, "$.prediction[3] is missing"),
-        ({"prediction": True}, {"path": "$.prediction", "type": "integer"}, "$.prediction is boolean, expected integer"),
+        ({"prediction": True}, {"path": "$.prediction", "type": "integer"},
+         "$.prediction is boolean, expected integer"),
     ],
 )  # fmt: skip
 def test_a_wrong_answer_fails_with_the_reason(

@@ -47,7 +47,8 @@ def test_a_revision_that_passes_proceeds_and_keeps_its_verdict_once_stable() -> 
     assert w.weights() == {V1: 90, V2: 10}
     w.run(300)
     assert w.stable() == V2
-    assert w.status.stable is not None and w.status.stable.validation is not None
+    assert w.status.stable is not None
+    assert w.status.stable.validation is not None
     assert w.status.stable.validation.verdict is Verdict.SUCCESSFUL
     assert w.validations.count(V2) == 1, "a passed revision is never validated again"
     # Validation comes after readiness, before any step: the order of the history says so.
@@ -74,7 +75,8 @@ def test_a_revision_reachable_on_a_retry_passes() -> None:
     w.set_model("v2")
     w.run(20)
     assert w.validations.count(V2) == 1
-    assert w.candidate() == V2 and w.weights() == {V1: 100}
+    assert w.candidate() == V2
+    assert w.weights() == {V1: 100}
     w.unreachable.clear()
     w.run(30)
     assert "ValidationPassed" in w.reasons()
