@@ -6,6 +6,7 @@
 - ``StatusStore``, ``Finalizers``, ``EventSink``: the ModelDeployment's status, finalizer and Events.
 - ``AnalysisRunner``, ``Retrainer``: measuring a revision, and starting retraining after drift.
 - ``RevisionValidator``: the pre-traffic health check and sample requests sent to a Ready revision.
+- ``ModelRegistry``: the stage tags of registered model versions (staging, production, archived).
 
 One Kubernetes or Azure implementation each, fakes in tests. This module imports only the API and the
 pure core.
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus, ValidationResult
-from modeldeploy.rollout.actions import EventType, FireRetraining, RunAnalysis, ValidateRevision
+from modeldeploy.rollout.actions import EventType, FireRetraining, RunAnalysis, SyncStages, ValidateRevision
 from modeldeploy.rollout.serving import RevisionState, TrafficSplit
 
 
@@ -173,6 +174,13 @@ class RevisionValidator(Protocol):
     ) -> ValidationResult:
         """Check ``request.revision``: Successful, Failed (a wrong answer, with the reason) or Error (it could
         not be reached); never raises."""
+        ...
+
+
+class ModelRegistry(Protocol):
+    def sync(self, owner: Owner, spec: ModelDeploymentSpec, request: SyncStages, now: datetime) -> str:
+        """Tag the registry as ``request`` says, reading each version before writing it (a repeat changes
+        nothing); return a summary of what changed ('' when nothing did). Raises BackendError."""
         ...
 
 

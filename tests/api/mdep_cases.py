@@ -677,6 +677,31 @@ INVALID: list[Invalid] = [
         "greater than or equal to 0",
         "failureLimit\n  Input should be greater than or equal to 0",
     ),
+    # registry stages
+    Invalid(
+        "tag-stages-needs-registry",
+        A,
+        _all(
+            _set("model.registry", None),
+            _set("model.artifactUri", "https://m.example.com/p/7/model.json"),
+            _set("model.tagStages", True),
+        ),
+        "spec.model.tagStages",
+        "model.tagStages needs model.registry (the registered version to tag)",
+        "model.tagStages needs model.registry (the registered version to tag)",
+    ),
+    Invalid(
+        "tag-stages-needs-azureml",
+        K,
+        _all(
+            _set("model.artifactUri", None),
+            _set("model.registry", "azureml:budget-optimizer:4"),
+            _set("model.tagStages", True),
+        ),
+        "spec.model.tagStages",
+        "model.tagStages needs an azureml target",
+        "model.tagStages needs an azureml target",
+    ),
     # validation before traffic
     Invalid(
         "validation-empty",

@@ -15,7 +15,7 @@ from rollout_world import World
 
 from modeldeploy.api.status import ManualAction, ModelDeploymentStatus, Phase, Verdict
 from modeldeploy.rollout import Decision, Inputs, RolloutPlan, Step, names_to_observe
-from modeldeploy.rollout.actions import EmitEvent, SetTraffic
+from modeldeploy.rollout.actions import EmitEvent, SetTraffic, SyncStages
 from modeldeploy.rollout.plan import (
     MetricLimits,
     blue_green_steps,
@@ -48,6 +48,7 @@ plans = st.builds(
     retrain_on_drift=st.booleans(),
     monitor_interval=st.sampled_from([None, 120.0]),
     validate=st.booleans(),
+    tag_stages=st.booleans(),
     validation_error_limit=st.integers(0, 2),
     # The fields #13 made honoured: every invariant must hold whatever they say.
     retrain_cooldown=st.sampled_from([0.0, 600.0]),
@@ -172,6 +173,15 @@ def check_decision(world: World, inputs: Inputs, d: Decision, oracle: Oracle) ->
                 c = s.candidate if s.candidate is not None and s.candidate.name == name else None
                 ok = c is not None and c.validation is not None and c.validation.verdict is Verdict.SUCCESSFUL
                 assert ok, f"traffic to {name} before it passed validation"
+    # The registry is told what the status says: production is the stable revision, staging the candidate,
+    # and a failed revision is never staged or production.
+    for sync in (a for a in d.actions if isinstance(a, SyncStages)):
+        prod, staging = sync.desired.production, sync.desired.staging
+        assert prod is None or (s.stable is not None and prod.revision == s.stable.name), f"stages: {prod}"
+        assert staging is None or (s.candidate is not None and staging.revision == s.candidate.name), (
+            f"stages: staging {staging}"
+        )
+        assert staging is None or staging.revision not in oracle.failed, f"stages: failed {staging} staged"
     # A promoted revision becomes stable and takes everything.
     reasons = [a.reason for a in d.actions if isinstance(a, EmitEvent)]
     if PROMOTIONS & set(reasons):

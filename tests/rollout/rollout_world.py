@@ -29,6 +29,7 @@ from modeldeploy.rollout.actions import (
     FireRetraining,
     RunAnalysis,
     SetTraffic,
+    SyncStages,
     ValidateRevision,
 )
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
@@ -37,7 +38,9 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def desired(model: str, name: str = "fraud") -> DesiredRevision:
-    return DesiredRevision.of(name, {"model": model}, model_version=model)
+    return DesiredRevision.of(
+        name, {"model": model}, model_version=model, model_ref=f"azureml:{name}:{model[1:]}"
+    )
 
 
 @dataclass
@@ -58,6 +61,7 @@ class World:
     unreachable: set[str] = field(default_factory=set)  # models whose revisions cannot be validated
     validation: ValidationResult | None = None
     validations: list[str] = field(default_factory=list)  # revisions sent a validation, in order
+    syncs: list[SyncStages] = field(default_factory=list)  # stage syncs the registry accepted
     applied: list[TrafficSplit] = field(default_factory=list)
     events: list[EmitEvent] = field(default_factory=list)
     retrained: list[FireRetraining] = field(default_factory=list)
@@ -163,6 +167,9 @@ class World:
             self.validation = ValidationResult(
                 revision=action.revision, time=self.now, verdict=verdict, message=msg.get(verdict, "")
             )
+        elif isinstance(action, SyncStages):
+            self.syncs.append(action)  # the reconciler records what the registry accepted
+            self.status = self.status.model_copy(update={"stages": action.desired})
         elif isinstance(action, RunAnalysis):
             self.analyses += 1
             self.analysis = self._analyse(action)

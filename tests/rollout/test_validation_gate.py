@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rollout_world import World, desired
 
-from modeldeploy.api.status import Phase, Verdict
+from modeldeploy.api.status import ManualAction, Phase, Verdict
 from modeldeploy.rollout.actions import ValidateRevision
 from modeldeploy.rollout.plan import RolloutPlan, canary_steps, shadow_steps
 
@@ -122,3 +122,20 @@ def test_without_validation_no_request_is_sent() -> None:
     w.run(200)
     assert w.validations == []
     assert w.stable() == V2
+
+
+def test_a_promote_request_does_not_skip_validation_but_promote_full_does() -> None:
+    w = promoted_v1(plan(validation_error_limit=5))
+    w.unreachable.add("v2")
+    w.set_model("v2")
+    w.run(20)
+    w.request(ManualAction.PROMOTE)
+    w.tick(0)
+    assert w.status.last_handled_request_result == (
+        f"promote rejected: revision {V2} has not passed validation yet (promote --full skips it)"
+    )
+    assert w.weights() == {V1: 100}
+    w.request(ManualAction.PROMOTE_FULL)
+    w.tick(0)
+    assert w.stable() == V2
+    assert w.weights() == {V2: 100}

@@ -67,6 +67,12 @@ class ModelSource(ApiModel):
     )
     code: ScoringCode | None = None
     environment: Environment | None = None
+    tag_stages: bool = Field(
+        False,
+        description="Tag the registry's model version with its stage: staging while under test, production "
+        "once promoted (with promoted-at, this ModelDeployment and the revision), archived when replaced; a "
+        "rollback takes the staging tag back.",
+    )
 
     @cel(
         "has(self.registry) != has(self.artifactUri)",
@@ -74,6 +80,14 @@ class ModelSource(ApiModel):
     )
     def _one_source(self) -> bool:
         return (self.registry is None) != (self.artifact_uri is None)
+
+    @cel(
+        "!self.tagStages || has(self.registry)",
+        "model.tagStages needs model.registry (the registered version to tag)",
+        field_path=".tagStages",
+    )
+    def _stages_need_registry(self) -> bool:
+        return not self.tag_stages or self.registry is not None
 
     def semver(self) -> tuple[int, int, int]:
         """Major, minor and patch, for ordering releases."""

@@ -225,6 +225,14 @@ class ModelDeploymentSpec(ApiModel):
             return True
         return all(m.provider != "azureMonitor" or m.builtin is None for m in self.analysis.metrics)
 
+    @cel(
+        "!self.model.tagStages || self.target.type == 'azureml'",
+        "model.tagStages needs an azureml target (its workspace holds the model or reaches its registry)",
+        field_path=".model.tagStages",
+    )
+    def _stages_need_azureml(self) -> bool:
+        return not self.model.tag_stages or self.target.type == "azureml"
+
     # -- helpers the operator uses ------------------------------------------------------------------------
 
     def canary_steps(self) -> list[CanaryStep]:
@@ -244,4 +252,7 @@ class ModelDeploymentSpec(ApiModel):
 
     def serving_fingerprint(self) -> dict[str, object]:
         """What a revision is made of: a change here cuts a new revision; strategy and analysis do not."""
-        return {"target": self.target.to_manifest(), "model": self.model.to_manifest()}
+        # tagStages says how the registry is told, not what serves: toggling it must not cut a revision (and
+        # its default must not change the hash of revisions cut before it existed).
+        model = {k: v for k, v in self.model.to_manifest().items() if k != "tagStages"}
+        return {"target": self.target.to_manifest(), "model": model}

@@ -119,6 +119,10 @@ class RevisionRecord(_Model):
     model_version: str = ""
     created_at: datetime | None = None
     ready_at: datetime | None = None
+    promoted_at: datetime | None = None
+    # The registered model version it serves (azureml:name:version or a registry URI), when stages are
+    # tagged (model.tagStages): kept here because the spec in Git moves on while the revision serves.
+    model_ref: str | None = None
     validation: ValidationResult | None = None
 
 
@@ -272,6 +276,23 @@ class RetrainingTrigger(_Model):
         return self.retry_at is not None and self.retry_at <= now
 
 
+class StagedVersion(_Model):
+    """A registered model version with the stage this ModelDeployment gives it."""
+
+    ref: str
+    revision: str = ""
+    since: datetime | None = None
+
+
+class ModelStages(_Model):
+    """Stages in the model registry: what serves production, what is under test (staging). As a status
+    field it is the last state applied to the registry; the machine asks again whenever the state it
+    derives from the status differs."""
+
+    production: StagedVersion | None = None
+    staging: StagedVersion | None = None
+
+
 class HistoryEntry(_Model):
     time: datetime | None = None
     phase: Phase | None = None
@@ -300,6 +321,7 @@ class ModelDeploymentStatus(_Model):
     last_handled_request_result: str = ""
     retraining: RetrainingTrigger | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
+    stages: ModelStages | None = None
 
     def bounded(self) -> ModelDeploymentStatus:
         """This status with every free-text field cut by ``truncate`` (idempotent)."""

@@ -10,7 +10,7 @@ as failed in that first write, so no later decision can route to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -20,13 +20,14 @@ from pydantic import ValidationError
 from modeldeploy.api.spec import ModelDeploymentSpec, object_name_problem
 from modeldeploy.api.status import (
     AnalysisResult,
-    Condition,
     ConditionStatus,
     ModelDeploymentStatus,
     ValidationResult,
     Verdict,
     truncate,
 )
+from modeldeploy.controller.messages import invalid_spec_message, policy_message, with_condition
+from modeldeploy.controller.stages import STAGE_RETRY, sync_stages
 from modeldeploy.controller.translate import desired_revision, plan_of
 from modeldeploy.policy import Refusal
 from modeldeploy.ports import (
@@ -37,6 +38,7 @@ from modeldeploy.ports import (
     Conflict,
     EventSink,
     Gone,
+    ModelRegistry,
     Owner,
     Retrainer,
     RevisionRequest,
@@ -54,6 +56,7 @@ from modeldeploy.rollout.actions import (
     RequeueAfter,
     RunAnalysis,
     SetTraffic,
+    SyncStages,
     ValidateRevision,
 )
 from modeldeploy.rollout.conditions import retraining_condition, set_condition
@@ -66,7 +69,7 @@ SPEC_CONDITION = "SpecValid"
 # A decision may ask for analysis; the result is fed straight back, so a reconcile takes at most a few passes.
 MAX_PASSES = 4
 # What changes the world outside the status: done only on a view of the object known to be current.
-MUTATING = (SetTraffic, EnsureRevision, DeleteRevision, FireRetraining)
+MUTATING = (SetTraffic, EnsureRevision, DeleteRevision, FireRetraining, SyncStages)
 RETRY_BACKOFF = (5.0, 10.0, 30.0, 60.0)
 # A failed retraining call (webhook down, Secret unreadable, pipeline refused) is tried again from the
 # status at 30s, 1m, 2m, 4m, 8m; after the 6th attempt the RetrainingDelivered condition says it gave up.
@@ -103,10 +106,12 @@ class Reconciler:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         policy: PolicyLike | None = None,
         validator: RevisionValidator | None = None,
+        registry: ModelRegistry | None = None,
     ) -> None:
         """``policy``: asked before anything else; what it refuses stops the object before any I/O."""
         self.policy = policy
         self.validator = validator
+        self.registry = registry
         self.backends = backends
         self.store = store
         self.events = events
@@ -219,7 +224,7 @@ class Reconciler:
             decision = decide(
                 Inputs(generation, desired, plan, outcome.status, now, seen, traffic, analysis, validation)
             )
-            status = _with_condition(
+            status = with_condition(
                 decision.status, SPEC_CONDITION, ConditionStatus.TRUE, "Valid", "", generation, now
             )
             if status != outcome.status:
@@ -233,6 +238,7 @@ class Reconciler:
                 confirmed = True
             analysis = validation = None
             outcome.requeue_after = None
+            stages_failed = False
             for action in decision.actions:
                 outcome.actions_run.append(type(action).__name__)
                 match action:
@@ -249,6 +255,13 @@ class Reconciler:
                         validation = self._validate(owner, spec, action, now)
                     case RunAnalysis():
                         analysis = self._analyse(owner, spec, action, now)
+                    case SyncStages():
+                        synced = sync_stages(
+                            self.registry, self.events, owner, spec, action, now, outcome.status
+                        )
+                        stages_failed = synced is None
+                        if synced is not None:
+                            self._write(owner, outcome, synced)
                     case FireRetraining():
                         self._retrain(owner, spec, action, now, outcome)
                     case EmitEvent(type=type_, reason=reason, message=message):
@@ -256,6 +269,8 @@ class Reconciler:
                     case RequeueAfter(seconds=seconds):
                         outcome.requeue_after = seconds
             _wake_for_retraining_retry(outcome, now)
+            if stages_failed:
+                outcome.requeue_after = min(outcome.requeue_after or STAGE_RETRY, STAGE_RETRY)
             if analysis is None and validation is None:
                 return
 
@@ -317,6 +332,12 @@ class Reconciler:
                 message=truncate(f"analysis failed: {type(exc).__name__}: {exc}"),
             )
 
+    def _write(self, owner: Owner, outcome: Outcome, status: ModelDeploymentStatus) -> None:
+        outcome.resource_version = self.store.write_status(
+            owner, outcome.resource_version, status, outcome.status
+        )
+        outcome.status = status
+
     def _validate(
         self, owner: Owner, spec: ModelDeploymentSpec, run: ValidateRevision, now: datetime
     ) -> ValidationResult:
@@ -346,7 +367,7 @@ class Reconciler:
         message: str,
     ) -> Outcome:
         now = self.clock()
-        status = _with_condition(
+        status = with_condition(
             previous, SPEC_CONDITION, ConditionStatus.FALSE, reason, message, generation, now
         )
         status = status.model_copy(update={"observed_generation": generation})
@@ -359,11 +380,11 @@ class Reconciler:
         err = outcome.error
         now = self.clock()
         if err is None:
-            status = _with_condition(
+            status = with_condition(
                 outcome.status, BACKEND_CONDITION, ConditionStatus.TRUE, "Reachable", "", generation, now
             )
         else:
-            status = _with_condition(
+            status = with_condition(
                 outcome.status,
                 BACKEND_CONDITION,
                 ConditionStatus.FALSE,
@@ -387,32 +408,3 @@ def _wake_for_retraining_retry(outcome: Outcome, now: datetime) -> None:
         return
     wait = (r.retry_at - now).total_seconds()
     outcome.requeue_after = wait if outcome.requeue_after is None else min(outcome.requeue_after, wait)
-
-
-def invalid_spec_message(exc: ValidationError) -> str:
-    parts = []
-    for e in exc.errors()[:5]:
-        where = "spec." + ".".join(str(p) for p in e["loc"]) if e["loc"] else "spec"
-        parts.append(f"{where}: {e['msg']}")
-    more = f" (+{exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
-    return "; ".join(parts) + more
-
-
-def policy_message(refusals: Sequence[Refusal], limit: int = 5) -> str:
-    more = f" (+{len(refusals) - limit} more)" if len(refusals) > limit else ""
-    return "; ".join(str(r) for r in refusals[:limit]) + more
-
-
-def _with_condition(
-    status: ModelDeploymentStatus,
-    type_: str,
-    value: ConditionStatus,
-    reason: str,
-    message: str,
-    generation: int,
-    now: datetime,
-) -> ModelDeploymentStatus:
-    new = Condition(
-        type=type_, status=value, reason=reason, message=truncate(message), observed_generation=generation
-    )
-    return status.model_copy(update={"conditions": set_condition(status.conditions, new, now)})

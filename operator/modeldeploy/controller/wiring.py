@@ -11,7 +11,8 @@ from kubernetes.dynamic import DynamicClient
 
 from modeldeploy.analysis.service import AnalysisService
 from modeldeploy.analysis.validation import HttpValidator
-from modeldeploy.api.spec import ModelDeploymentSpec
+from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
+from modeldeploy.backends.azureml.registry import AzureMLModelRegistry, ModelOps
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from modeldeploy.backends.kubernetes.cache import ChildCache
@@ -22,7 +23,7 @@ from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.controller.retraining import DefaultRetrainer
 from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
 from modeldeploy.observability.metrics import EVENTS_DROPPED
-from modeldeploy.ports import BackendError, Owner, ServingBackend
+from modeldeploy.ports import BackendError, ModelRegistry, Owner, ServingBackend
 
 if TYPE_CHECKING:
     from modeldeploy.backends.azureml.clients import AzureMLBackends
@@ -61,6 +62,18 @@ class Backends:
 
             self._azureml = AzureMLBackends()
         return self._azureml.for_target(spec.target.azureml)
+
+    def registry(self) -> ModelRegistry:
+        """Stage tags through the same credential and clients as the Azure ML backends (loaded on use)."""
+
+        def models_for(target: AzureMLTarget, registry: str | None) -> ModelOps:
+            if self._azureml is None:
+                from modeldeploy.backends.azureml.clients import AzureMLBackends
+
+                self._azureml = AzureMLBackends()
+            return self._azureml.models_for(target, registry)
+
+        return AzureMLModelRegistry(models_for)
 
 
 @dataclass
@@ -102,6 +115,7 @@ def build_wiring(
                 lambda owner, spec, revision: backends(owner, spec).scoring_address(owner, revision),
                 override=validation_address,
             ),
+            registry=backends.registry(),
         )
     )
     return Wiring(api, backends, reconciler, gate)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from modeldeploy.api.status import ModelStages, StagedVersion
 from modeldeploy.rollout.serving import TrafficSplit
 
 
@@ -59,6 +60,15 @@ class ValidateRevision:
 
 
 @dataclass(frozen=True)
+class SyncStages:
+    """Make the registry's stage tags say ``desired``; ``release`` lost its staging tag (failed or
+    superseded) and gets back the stage it had before. Read before write: applying it twice is harmless."""
+
+    desired: ModelStages
+    release: tuple[StagedVersion, ...] = ()
+
+
+@dataclass(frozen=True)
 class FireRetraining:
     """Start the retraining pipeline once for the confirmed drift ``drift_id``."""
 
@@ -90,6 +100,7 @@ Action = (
     | DeleteRevision
     | ValidateRevision
     | RunAnalysis
+    | SyncStages
     | FireRetraining
     | EmitEvent
     | RequeueAfter
@@ -101,9 +112,10 @@ _ORDER: dict[type, int] = {
     DeleteRevision: 2,
     ValidateRevision: 3,
     RunAnalysis: 4,
-    FireRetraining: 5,
-    EmitEvent: 6,
-    RequeueAfter: 7,
+    SyncStages: 5,
+    FireRetraining: 6,
+    EmitEvent: 7,
+    RequeueAfter: 8,
 }
 
 

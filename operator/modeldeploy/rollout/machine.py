@@ -38,6 +38,7 @@ from modeldeploy.rollout.progress import (
     supersede,
 )
 from modeldeploy.rollout.serving import Readiness, TrafficSplit
+from modeldeploy.rollout.stages import stages_due
 from modeldeploy.rollout.validation import gate, validation_due
 from modeldeploy.rollout.verdicts import judge_candidate, judge_stable
 from modeldeploy.rollout.work import Work
@@ -148,6 +149,9 @@ def _world_actions(i: Inputs, s: ModelDeploymentStatus) -> list[Action]:
     analysis = _analysis_due(i, s)
     if analysis is not None and analysis[0] <= i.now:
         actions.append(analysis[1])
+    sync = stages_due(i, s)
+    if sync is not None:
+        actions.append(sync)
     trigger = s.retraining
     if trigger is not None and trigger.due(i.now):
         fire = FireRetraining(trigger.revision, trigger.drift_id, tuple(trigger.features))

@@ -99,6 +99,8 @@ class RolloutPlan:
     # ``validation_error_limit`` attempts that could not reach it are tolerated, a wrong answer is not.
     validate: bool = False
     validation_error_limit: int = 2
+    # Keep the registry's stage tags in step with the status (model.tagStages).
+    tag_stages: bool = False
 
     def __post_init__(self) -> None:
         for name in ("failure_limit", "inconclusive_limit", "error_limit", "validation_error_limit"):
