@@ -1,5 +1,5 @@
 """The reconciler feeds a validation verdict back within one reconcile, and a validator that raises is an
-Error the machine limits, never a crash of the reconcile."""
+Error the machine limits, never a crash of the reconcile; registry stages are recorded only once applied."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import Phase, ValidationResult, Verdict
 from modeldeploy.controller.reconciler import Reconciler
-from modeldeploy.ports import Owner, ServingBackend
-from modeldeploy.rollout.actions import ValidateRevision
+from modeldeploy.ports import BackendError, Owner, ServingBackend
+from modeldeploy.rollout.actions import SyncStages, ValidateRevision
+from tests.backends.azureml.rig import example_spec
 from tests.backends.kubernetes.specs import kubernetes_spec
 from tests.controller.fakes import FakeBackend, FakeEvents, FakeStore, FixedAnalysis, NoRetraining
 
@@ -86,3 +87,59 @@ def test_a_validator_that_raises_is_an_error_verdict_with_the_exception() -> Non
     assert backend.traffic is None
     assert store.status.conditions  # the reconcile itself went on: conditions written
     assert [c.status for c in store.status.conditions if c.type == "BackendHealthy"] == ["True"]
+
+
+class Registry:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.synced: list[SyncStages] = []
+
+    def sync(self, owner: Owner, spec: ModelDeploymentSpec, request: SyncStages, now: datetime) -> str:
+        if self.fail:
+            raise BackendError("AuthorizationFailed", "no write on models")
+        self.synced.append(request)
+        return "azureml:budget-optimizer:3 production"
+
+
+def reconcile_stages(registry: Registry) -> tuple[FakeStore, FakeEvents, list[float | None]]:
+    backend, store, events = FakeBackend(), FakeStore(), FakeEvents()
+    r = Reconciler(
+        lambda owner, spec: backend, store, events, FixedAnalysis(), NoRetraining(), clock=lambda: T0,
+        registry=registry,
+    )  # fmt: skip
+    spec = example_spec("budget-optimizer").to_manifest()
+    spec["model"]["tagStages"] = True
+    body: dict[str, Any] = {"metadata": {"namespace": "ml", "name": "budget", "uid": "u"}, "spec": spec}
+    waits = []
+    for _ in range(3):
+        body["metadata"]["resourceVersion"] = str(store.version)
+        body["status"] = store.status.to_body()
+        waits.append(r.reconcile(body).requeue_after)
+    return store, events, waits
+
+
+def test_stages_are_synced_and_recorded_once_the_registry_accepted_them() -> None:
+    registry = Registry()
+    store, events, _ = reconcile_stages(registry)
+    assert store.status.stable is not None
+    assert store.status.stages is not None
+    assert store.status.stages.production is not None
+    assert store.status.stages.production.revision == store.status.stable.name
+    assert store.status.stages.production.ref == (
+        "azureml://registries/kdap-prod-models/models/budget-optimizer/versions/14"
+    )
+    assert [s.desired for s in registry.synced][-1] == store.status.stages
+    assert len(registry.synced) == 2, "staging while a candidate, production once promoted, then nothing"
+    assert "StagesTagged" in [reason for _, reason, _ in events.events]
+
+
+def test_a_registry_refusal_records_nothing_and_retries_within_30s() -> None:
+    store, events, waits = reconcile_stages(Registry(fail=True))
+    assert store.status.phase is Phase.PROMOTED, "tagging never holds the rollout"
+    assert store.status.stages is None
+    assert waits[-1] is not None
+    assert waits[-1] <= 30
+    assert any(
+        reason == "StageTaggingFailed" and message.endswith("no write on models")
+        for _, reason, message in events.events
+    )
