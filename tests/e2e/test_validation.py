@@ -8,6 +8,8 @@ the flag the validator uses the revision's Service DNS name, which this test che
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from modeldeploy.controller.translate import desired_revision
 from modeldeploy.ports import Owner
+from tests.conftest import ROOT
 from tests.e2e.conftest import StartOperator, apply, phase, route_weights, status_of, wait_for
 from tests.e2e.manifests import model_deployment
 
@@ -165,6 +168,19 @@ def test_a_revision_failing_validation_never_gets_traffic_and_one_passing_procee
     history = [h["reason"] for h in status_of(done)["history"] if h.get("revision") == r3]
     assert history.index("ValidationPassed") < history.index("StepStarted") < history.index("Promoted")
     assert route_weights(cluster, namespace, "budget") == {r3: 100}
+    # People see it too: the versions with their stage and validation, before the transitions.
+    env = {**cluster.env, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
+    cmd = ["kubectl", "mdep", "history", "budget", "-n", namespace]
+    lines = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, timeout=120, check=True
+    ).stdout.splitlines()
+    assert lines[0].split() == ["REVISION", "MODEL", "STAGE", "SINCE", "VALIDATION"]
+    assert lines[1].split()[:3] == [r3, "1.2.0", "production"]
+    assert lines[1].endswith("Successful: 2 checks passed")
+    assert lines[2].split()[:4] == [r2, "1.1.0", "failed", "(ValidationFailed)"]
+    assert lines[2].endswith(
+        "Failed: validation failed: one-campaign: $.prediction is string, expected number"
+    )
     print(
         f"\nvalidation e2e: first revision validated+promoted {t_first:.1f}s; failing revision rolled back "
         f"{t_failed:.1f}s; passing revision validated+promoted (20/100 canary) {t_passed:.1f}s"

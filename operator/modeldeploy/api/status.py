@@ -134,6 +134,7 @@ class FailedRevision(_Model):
     reason: str = ""
     message: str = ""
     failed_at: datetime | None = None
+    model_version: str | None = None
 
 
 class RetiredRevision(_Model):
