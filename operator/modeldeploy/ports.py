@@ -6,7 +6,7 @@
 - ``StatusStore``, ``Finalizers``, ``EventSink``: the ModelDeployment's status, finalizer and Events.
 - ``AnalysisRunner``, ``Retrainer``: measuring a revision, and starting retraining after drift.
 - ``RevisionValidator``: the pre-traffic health check and sample requests sent to a Ready revision.
-- ``ModelRegistry``: the stage tags of registered model versions (staging, production, archived).
+- ``ModelRegistry``, ``ModelRegistrar``: stage tags of registered model versions, and registering one.
 
 One Kubernetes or Azure implementation each, fakes in tests. This module imports only the API and the
 pure core.
@@ -73,6 +73,14 @@ class ScoringAddress:
     base_url: str
     scoring_path: str = "/score"
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class RegistrationRefused(BackendError):
+    """The spec asks for a model version the registry's history does not allow; only a spec change fixes
+    it (the object's SpecValid condition says why)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("RegistrationRefused", message, retryable=False)
 
 
 class ServingBackend(Protocol):
@@ -181,6 +189,14 @@ class ModelRegistry(Protocol):
     def sync(self, owner: Owner, spec: ModelDeploymentSpec, request: SyncStages, now: datetime) -> str:
         """Tag the registry as ``request`` says, reading each version before writing it (a repeat changes
         nothing); return a summary of what changed ('' when nothing did). Raises BackendError."""
+        ...
+
+
+class ModelRegistrar(Protocol):
+    def ensure(self, owner: Owner, spec: ModelDeploymentSpec) -> str:
+        """Register ``spec.model.artifactUri`` once (``model.registration``); return the registered
+        version's reference. Raises RegistrationRefused for a version that may not follow the registered
+        ones."""
         ...
 
 

@@ -687,8 +687,8 @@ INVALID: list[Invalid] = [
             _set("model.tagStages", True),
         ),
         "spec.model.tagStages",
-        "model.tagStages needs model.registry (the registered version to tag)",
-        "model.tagStages needs model.registry (the registered version to tag)",
+        "model.tagStages needs model.registry or model.registration (a registered version to tag)",
+        "model.tagStages needs model.registry or model.registration (a registered version to tag)",
     ),
     Invalid(
         "tag-stages-needs-azureml",
@@ -701,6 +701,22 @@ INVALID: list[Invalid] = [
         "spec.model.tagStages",
         "model.tagStages needs an azureml target",
         "model.tagStages needs an azureml target",
+    ),
+    Invalid(
+        "registration-needs-artifact",
+        A,
+        _set("model.registration", {"description": "d", "trainingData": "azureml:train:1"}),
+        "spec.model.registration",
+        "model.registration needs model.artifactUri (the artifact to register)",
+        "model.registration needs model.artifactUri (the artifact to register)",
+    ),
+    Invalid(
+        "registration-needs-azureml",
+        K,
+        _set("model.registration", {"description": "d", "trainingData": "azureml:train:1"}),
+        "spec.model.registration",
+        "model.registration needs an azureml target",
+        "model.registration needs an azureml target",
     ),
     # validation before traffic
     Invalid(

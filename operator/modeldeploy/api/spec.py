@@ -233,6 +233,15 @@ class ModelDeploymentSpec(ApiModel):
     def _stages_need_azureml(self) -> bool:
         return not self.model.tag_stages or self.target.type == "azureml"
 
+    @cel(
+        "!has(self.model.registration) || self.target.type == 'azureml'",
+        "model.registration needs an azureml target (its workspace, or the registry it names, holds the "
+        "model)",
+        field_path=".model.registration",
+    )
+    def _register_needs_azureml(self) -> bool:
+        return self.model.registration is None or self.target.type == "azureml"
+
     # -- helpers the operator uses ------------------------------------------------------------------------
 
     def canary_steps(self) -> list[CanaryStep]:
@@ -252,7 +261,7 @@ class ModelDeploymentSpec(ApiModel):
 
     def serving_fingerprint(self) -> dict[str, object]:
         """What a revision is made of: a change here cuts a new revision; strategy and analysis do not."""
-        # tagStages says how the registry is told, not what serves: toggling it must not cut a revision (and
-        # its default must not change the hash of revisions cut before it existed).
-        model = {k: v for k, v in self.model.to_manifest().items() if k != "tagStages"}
+        # tagStages and registration say how the registry is told, not what serves: editing them must not
+        # cut a revision (nor may tagStages' default change the hash of revisions cut before it existed).
+        model = {k: v for k, v in self.model.to_manifest().items() if k not in ("tagStages", "registration")}
         return {"target": self.target.to_manifest(), "model": model}

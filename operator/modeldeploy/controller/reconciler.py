@@ -27,6 +27,7 @@ from modeldeploy.api.status import (
     truncate,
 )
 from modeldeploy.controller.messages import invalid_spec_message, policy_message, with_condition
+from modeldeploy.controller.registration import Registrations
 from modeldeploy.controller.stages import STAGE_RETRY, sync_stages
 from modeldeploy.controller.translate import desired_revision, plan_of
 from modeldeploy.policy import Refusal
@@ -38,8 +39,10 @@ from modeldeploy.ports import (
     Conflict,
     EventSink,
     Gone,
+    ModelRegistrar,
     ModelRegistry,
     Owner,
+    RegistrationRefused,
     Retrainer,
     RevisionRequest,
     RevisionValidator,
@@ -107,11 +110,13 @@ class Reconciler:
         policy: PolicyLike | None = None,
         validator: RevisionValidator | None = None,
         registry: ModelRegistry | None = None,
+        registrar: ModelRegistrar | None = None,
     ) -> None:
         """``policy``: asked before anything else; what it refuses stops the object before any I/O."""
         self.policy = policy
         self.validator = validator
         self.registry = registry
+        self.registrations = Registrations(registrar)
         self.backends = backends
         self.store = store
         self.events = events
@@ -144,6 +149,8 @@ class Reconciler:
         try:
             try:
                 self._run(owner, spec, generation, outcome)
+            except RegistrationRefused as exc:
+                return self._spec_false(owner, rv, generation, previous, exc.reason, exc.message)
             except (BackendError, Conflict, Gone):
                 raise
             except Exception as exc:
@@ -204,10 +211,12 @@ class Reconciler:
         """Release per-object state (the object is gone)."""
         self._failures.pop(uid, None)
         self.analysis.forget(uid)
+        self.registrations.forget(uid)
 
     # ---- the passes ---------------------------------------------------------------------------------------
 
     def _run(self, owner: Owner, spec: ModelDeploymentSpec, generation: int, outcome: Outcome) -> None:
+        spec = self.registrations.served_spec(owner, spec)  # model.registration: serve the registered version
         backend = self.backends(owner, spec)
         desired = desired_revision(owner.name, spec)
         plan = plan_of(spec)

@@ -12,6 +12,7 @@ from kubernetes.dynamic import DynamicClient
 from modeldeploy.analysis.service import AnalysisService
 from modeldeploy.analysis.validation import HttpValidator
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
+from modeldeploy.backends.azureml.registration import AzureMLRegistrar
 from modeldeploy.backends.azureml.registry import AzureMLModelRegistry, ModelOps
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
@@ -23,7 +24,7 @@ from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.controller.retraining import DefaultRetrainer
 from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
 from modeldeploy.observability.metrics import EVENTS_DROPPED
-from modeldeploy.ports import BackendError, ModelRegistry, Owner, ServingBackend
+from modeldeploy.ports import BackendError, Owner, ServingBackend
 
 if TYPE_CHECKING:
     from modeldeploy.backends.azureml.clients import AzureMLBackends
@@ -63,17 +64,13 @@ class Backends:
             self._azureml = AzureMLBackends()
         return self._azureml.for_target(spec.target.azureml)
 
-    def registry(self) -> ModelRegistry:
-        """Stage tags through the same credential and clients as the Azure ML backends (loaded on use)."""
+    def models_for(self, target: AzureMLTarget, registry: str | None) -> ModelOps:
+        """Model operations of a workspace or registry, with the Azure ML backends' credential."""
+        if self._azureml is None:
+            from modeldeploy.backends.azureml.clients import AzureMLBackends
 
-        def models_for(target: AzureMLTarget, registry: str | None) -> ModelOps:
-            if self._azureml is None:
-                from modeldeploy.backends.azureml.clients import AzureMLBackends
-
-                self._azureml = AzureMLBackends()
-            return self._azureml.models_for(target, registry)
-
-        return AzureMLModelRegistry(models_for)
+            self._azureml = AzureMLBackends()
+        return self._azureml.models_for(target, registry)
 
 
 @dataclass
@@ -115,7 +112,8 @@ def build_wiring(
                 lambda owner, spec, revision: backends(owner, spec).scoring_address(owner, revision),
                 override=validation_address,
             ),
-            registry=backends.registry(),
+            registry=AzureMLModelRegistry(backends.models_for),
+            registrar=AzureMLRegistrar(backends.models_for),
         )
     )
     return Wiring(api, backends, reconciler, gate)
