@@ -90,3 +90,14 @@ def test_without_tag_stages_no_sync_is_asked() -> None:
     w.run(200)
     assert w.syncs == []
     assert w.status.stages is None
+
+
+def test_turning_tag_stages_on_later_tags_the_revision_already_serving() -> None:
+    w = World(plan=RolloutPlan(steps=canary_steps((10,), 60)))
+    w.run(30)
+    assert w.status.stable is not None
+    w.status = w.status.model_copy(update={"stable": w.status.stable.model_copy(update={"model_ref": None})})
+    w.plan = plan()
+    w.tick(10)
+    assert [s.desired.production.ref for s in w.syncs if s.desired.production] == ["azureml:fraud:1"]
+    assert w.syncs[-1].desired.production.revision == V1.name  # type: ignore[union-attr]

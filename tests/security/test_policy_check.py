@@ -376,3 +376,16 @@ def test_the_example_policies_grant_every_example_and_nothing_beyond() -> None:
     # another team's namespace gets none of it
     other = {"kdap.io/tier": "prod", "kdap.io/team": "fraud"}
     assert sum(len(check(s, "fraud-prod", "m", other, policies)) for s in specs) > len(specs)
+
+
+def test_registering_into_a_registry_needs_it_granted() -> None:
+    registration = {"description": "d", "trainingData": "azureml:train:1", "registry": "prod-models"}
+    s = spec(**{
+        "model.registry": None,
+        "model.artifactUri": "https://acct1.blob.core.windows.net/training/team-a/model.txt",
+        "model.registration": registration,
+    })  # fmt: skip
+    (refusal,) = refused(s, policy())
+    assert refusal.field == "spec.model.registration.registry"
+    assert refusal.reason.startswith('Azure ML registry "prod-models" is not granted to namespace "team-a"')
+    assert refused(s, policy(registries=["shared", "prod-models"])) == []

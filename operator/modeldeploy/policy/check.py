@@ -143,6 +143,9 @@ class _Check:
             yield "spec.model.registry", self.registry(model.registry)
         if model.artifact_uri is not None:
             yield "spec.model.artifactUri", self.asset(model.artifact_uri)
+        reg = model.registration
+        if reg is not None and reg.registry is not None:  # the operator writes a version there
+            yield "spec.model.registration.registry", self.registry(f"azureml://registries/{reg.registry}/")
         if model.code is not None:
             uri = model.code.uri
             yield "spec.model.code.uri", self.asset("file://" + uri if uri.startswith("/") else uri)

@@ -12,13 +12,18 @@ from __future__ import annotations
 from modeldeploy.api.status import ModelDeploymentStatus, ModelStages, StagedVersion
 from modeldeploy.rollout.actions import SyncStages
 from modeldeploy.rollout.inputs import Inputs
+from modeldeploy.rollout.revision import DesiredRevision
 
 
-def derived_stages(s: ModelDeploymentStatus) -> ModelStages:
+def derived_stages(s: ModelDeploymentStatus, desired: DesiredRevision) -> ModelStages:
     stable, candidate = s.stable, s.candidate
     production = None
-    if stable is not None and stable.model_ref:
-        production = StagedVersion(ref=stable.model_ref, revision=stable.name, since=stable.promoted_at)
+    # A stable revision promoted before tagStages was set has no ref of its own; the spec that cut it does.
+    ref = stable.model_ref if stable is not None else None
+    if stable is not None and not ref and stable.spec_hash == desired.spec_hash:
+        ref = desired.model_ref
+    if stable is not None and ref:
+        production = StagedVersion(ref=ref, revision=stable.name, since=stable.promoted_at)
     staging = None
     if (
         candidate is not None
@@ -32,7 +37,7 @@ def derived_stages(s: ModelDeploymentStatus) -> ModelStages:
 def stages_due(i: Inputs, s: ModelDeploymentStatus) -> SyncStages | None:
     if not i.plan.tag_stages:
         return None
-    want, applied = derived_stages(s), s.stages or ModelStages()
+    want, applied = derived_stages(s, i.desired), s.stages or ModelStages()
     if want == applied:
         return None
     kept = {v.ref for v in (want.production, want.staging) if v is not None}
