@@ -191,3 +191,61 @@ def test_lookup_walks_keys_and_indexes() -> None:
     assert lookup(doc, "$") == (True, doc)
     assert lookup(doc, "$.a.x") == (False, None)
     assert lookup(doc, "$.a[0]") == (False, None)
+
+
+def test_a_golden_set_from_requests_uri_is_sent_too(model: tuple[Model, str]) -> None:
+    m, url = model
+    golden = [
+        {"name": "golden-1", "body": '{"amount": 1}', "expect": [{"path": "$.prediction", "value": 0.42}]}
+    ]
+    read_uris: list[str] = []
+
+    def read(owner: Owner, spec: ModelDeploymentSpec, uri: str) -> bytes:
+        read_uris.append(uri)
+        return json.dumps(golden).encode()
+
+    s = spec(requests=[sample()], requestsUri="file:///data/golden.json")
+    v = HttpValidator(lambda owner, spec, revision: ScoringAddress(url), read=read)
+    r = v.validate(OWNER, s, ValidateRevision("fraud-abc"), NOW)
+    assert r.verdict is Verdict.SUCCESSFUL, r.message
+    assert [c.name for c in r.checks] == ["smoke", "golden-1"]
+    assert read_uris == ["file:///data/golden.json"]
+    assert [body for _, _, _, body in m.seen] == [b'{"amount": 12.5}', b'{"amount": 1}']
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"name": "x"}', "validation.requestsUri: expected a JSON list of at most 200 requests"),
+        (b'[{"name": "x", "body": "not json"}]', "validation.requests[].body is not JSON"),
+    ],
+)
+def test_a_golden_set_that_is_not_a_list_of_requests_is_an_error(
+    model: tuple[Model, str], content: bytes, reason: str
+) -> None:
+    m, url = model
+    v = HttpValidator(lambda owner, spec, revision: ScoringAddress(url), read=lambda o, s, u: content)
+    r = v.validate(OWNER, spec(requestsUri="file:///data/golden.json"), ValidateRevision("fraud-abc"), NOW)
+    assert r.verdict is Verdict.ERROR
+    assert reason in r.message
+    assert m.seen == [], "nothing is sent when the golden set cannot be read"
+
+
+def test_read_document_goes_through_the_data_root_and_the_policy_guard(tmp_path: Any) -> None:
+    from modeldeploy.analysis.service import AnalysisService
+    from modeldeploy.analysis.stores import DataUnavailable
+
+    (tmp_path / "golden.json").write_text("[]")
+    refused: list[str] = []
+
+    def guard(owner: Owner, spec: ModelDeploymentSpec, uri: str) -> str | None:
+        refused.append(uri)
+        return "not granted" if "secret" in uri else None
+
+    svc = AnalysisService(data_root=str(tmp_path), uri_guard=guard)
+    s = spec(healthPath="/")
+    assert svc.read_document(OWNER, s, f"file://{tmp_path}/golden.json") == b"[]"
+    with pytest.raises(DataUnavailable, match="not granted"):
+        svc.read_document(OWNER, s, f"file://{tmp_path}/secret.json")
+    with pytest.raises(DataUnavailable, match="outside"):
+        svc.read_document(OWNER, s, "file:///etc/passwd")

@@ -724,8 +724,8 @@ INVALID: list[Invalid] = [
         K,
         _set("validation", {"timeout": "10s"}),
         "spec.validation",
-        "validation needs healthPath, requests or both",
-        "validation needs healthPath, requests or both",
+        "validation needs healthPath, requests or requestsUri",
+        "validation needs healthPath, requests or requestsUri",
     ),
     Invalid(
         "validation-tolerance-without-value",

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,6 +52,7 @@ class ModelServer:
     def __init__(self) -> None:
         self.good: set[str] = set()
         self.requests: list[tuple[str, str]] = []  # (method, path)
+        self.bodies: list[Any] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,7 +72,7 @@ class ModelServer:
                 self._reply({"status": "ok"})
 
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
+                server.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 server.requests.append(("POST", self.path))
                 revision = self.path.split("/")[2]
                 prediction: Any = 0.43 if revision in server.good else "high"
@@ -97,8 +99,16 @@ def _revision(manifest: dict[str, Any]) -> str:
 
 
 def test_a_revision_failing_validation_never_gets_traffic_and_one_passing_proceeds(
-    cluster: ClusterHandle, namespace: str, start_operator: StartOperator, model_server: ModelServer
+    cluster: ClusterHandle,
+    namespace: str,
+    start_operator: StartOperator,
+    model_server: ModelServer,
+    tmp_path: Path,
 ) -> None:
+    # A golden set from a data URI, read through the policy the test namespace is granted (its tmp_path).
+    golden = [{"name": "golden-search", "body": json.dumps({"spend": 10.0}), "expect": [{"path": "$.model"}]}]
+    (tmp_path / "golden.json").write_text(json.dumps(golden))
+    validation = VALIDATION | {"requestsUri": f"file://{tmp_path}/golden.json"}
     op = start_operator(f"--validation-address={model_server.url}/{{namespace}}/{{revision}}")
     steps = {"type": "canary", "canary": {"steps": [{"weight": 20}, {"weight": 100}]}}
     v1, v2, v3 = (
@@ -107,7 +117,7 @@ def test_a_revision_failing_validation_never_gets_traffic_and_one_passing_procee
             image=f"registry.example/budget-optimizer:{v}",
             version=v,
             strategy=steps,
-            validation=VALIDATION,
+            validation=validation,
         )
         for v in ("1.0.0", "1.1.0", "1.2.0")
     )
@@ -124,7 +134,9 @@ def test_a_revision_failing_validation_never_gets_traffic_and_one_passing_procee
     assert model_server.seen(r1) == [
         ("GET", f"/{namespace}/{r1}/healthz"),
         ("POST", f"/{namespace}/{r1}/score"),
+        ("POST", f"/{namespace}/{r1}/score"),
     ]
+    assert model_server.bodies[-1] == {"spend": 10.0}, "the golden set's request was sent"
     # What production would call instead of the override: the revision's own Service, which exists.
     svc = json.loads(cluster.kubectl("get", "service", r1, "-n", namespace, "-o", "json").stdout)
     production = KubernetesBackend(None, None, None).scoring_address(Owner(namespace, "budget", "-"), r1)  # type: ignore[arg-type]
@@ -150,7 +162,7 @@ def test_a_revision_failing_validation_never_gets_traffic_and_one_passing_procee
     assert record["message"] == "validation failed: one-campaign: $.prediction is string, expected number"
     assert routed_to_r2 == [], "the failing revision was never given traffic"
     assert route_weights(cluster, namespace, "budget") == {r1: 100}
-    assert len(model_server.seen(r2)) == 2, "validated once: a wrong answer is not retried"
+    assert len(model_server.seen(r2)) == 3, "validated once: a wrong answer is not retried"
     events = json.loads(cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout)["items"]
     assert any(e["reason"] == "ValidationFailed" and r2 in e["message"] for e in events)
 
@@ -176,7 +188,7 @@ def test_a_revision_failing_validation_never_gets_traffic_and_one_passing_procee
     ).stdout.splitlines()
     assert lines[0].split() == ["REVISION", "MODEL", "STAGE", "SINCE", "VALIDATION"]
     assert lines[1].split()[:3] == [r3, "1.2.0", "production"]
-    assert lines[1].endswith("Successful: 2 checks passed")
+    assert lines[1].endswith("Successful: 3 checks passed")
     assert lines[2].split()[:4] == [r2, "1.1.0", "failed", "(ValidationFailed)"]
     assert lines[2].endswith(
         "Failed: validation failed: one-campaign: $.prediction is string, expected number"

@@ -389,3 +389,16 @@ def test_registering_into_a_registry_needs_it_granted() -> None:
     assert refusal.field == "spec.model.registration.registry"
     assert refusal.reason.startswith('Azure ML registry "prod-models" is not granted to namespace "team-a"')
     assert refused(s, policy(registries=["shared", "prod-models"])) == []
+
+
+def test_a_validation_golden_set_is_data_and_needs_its_storage_granted() -> None:
+    granted = "https://acct1.blob.core.windows.net/training/team-a/golden.json"
+    s = spec(**{"validation": {"requestsUri": granted}})
+    assert refused(s, policy()) == []
+    s = spec(**{"validation": {"requestsUri": "https://acct1.blob.core.windows.net/other/golden.json"}})
+    (refusal,) = refused(s, policy())
+    assert refusal.field == "spec.validation.requestsUri"
+    assert refusal.reason == (
+        'container "other" of storage account "acct1" is not granted to namespace "team-a" by any '
+        "ModelDeploymentPolicy (granted: training)"
+    )

@@ -23,7 +23,7 @@ from typing import Any
 from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import CheckResult, ValidationResult, Verdict, truncate
-from modeldeploy.api.validation import ResponseCheck, SampleRequest
+from modeldeploy.api.validation import MAX_REQUESTS, ResponseCheck, SampleRequest, Validation
 from modeldeploy.http import OPENER
 from modeldeploy.ports import Owner, ScoringAddress
 from modeldeploy.rollout.actions import ValidateRevision
@@ -33,6 +33,9 @@ _TRANSIENT = {502, 503, 504}
 _PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[([0-9]+)\]")
 
 AddressOf = Callable[[Owner, ModelDeploymentSpec, str], ScoringAddress]
+ReadDocument = Callable[[Owner, ModelDeploymentSpec, str], bytes]
+# A golden set from requestsUri may hold more requests than the CRD lets a spec inline.
+MAX_FILE_REQUESTS = 10 * MAX_REQUESTS
 
 
 class _Unreachable(Exception):
@@ -96,6 +99,7 @@ class HttpValidator:
 
     address: AddressOf
     override: str | None = None
+    read: ReadDocument | None = None
     open: Callable[..., Any] = field(default=OPENER.open)
 
     def validate(
@@ -109,12 +113,27 @@ class HttpValidator:
         except Exception as exc:
             msg = f"no address for revision {request.revision}: {exc}"
             return ValidationResult(revision=request.revision, time=now, verdict=Verdict.ERROR, message=msg)
+        try:
+            requests = v.requests + self._golden(owner, spec, v)
+        except Exception as exc:  # unreadable, not granted, not a list of requests: the spec's problem
+            msg = f"validation.requestsUri: {exc}"
+            return ValidationResult(revision=request.revision, time=now, verdict=Verdict.ERROR, message=msg)
         timeout = parse_duration(v.timeout)
         checks: list[CheckResult] = []
         if v.health_path is not None:
             checks.append(self._health(where, v.health_path, timeout))
-        checks += [self._sample(where, r, timeout) for r in v.requests]
+        checks += [self._sample(where, r, timeout) for r in requests]
         return summarise(request.revision, now, checks)
+
+    def _golden(self, owner: Owner, spec: ModelDeploymentSpec, v: Validation) -> list[SampleRequest]:
+        if v.requests_uri is None:
+            return []
+        if self.read is None:
+            raise RuntimeError("this operator cannot read data URIs")
+        doc = json.loads(self.read(owner, spec, v.requests_uri))
+        if not isinstance(doc, list) or len(doc) > MAX_FILE_REQUESTS:
+            raise ValueError(f"expected a JSON list of at most {MAX_FILE_REQUESTS} requests")
+        return [SampleRequest.model_validate(item) for item in doc]
 
     def _address(self, owner: Owner, spec: ModelDeploymentSpec, revision: str) -> ScoringAddress:
         if self.override:

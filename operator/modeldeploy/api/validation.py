@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from . import patterns
 from .base import ApiModel, cel
 from .duration import Bounds, Duration
 
@@ -94,6 +95,13 @@ class Validation(ApiModel):
     requests: list[SampleRequest] = Field(
         default_factory=list, max_length=MAX_REQUESTS, json_schema_extra=_REQUEST_LIST
     )
+    requests_uri: str | None = Field(
+        None,
+        pattern=patterns.DATA_URI,
+        max_length=2048,
+        description="A JSON file holding more requests (a golden set): a list shaped like requests[], read "
+        "from a data URI a ModelDeploymentPolicy grants, as analysis data is.",
+    )
     error_limit: int = Field(
         2,
         ge=0,
@@ -103,8 +111,8 @@ class Validation(ApiModel):
     )
 
     @cel(
-        "has(self.healthPath) || size(self.requests) > 0",
-        "validation needs healthPath, requests or both",
+        "has(self.healthPath) || size(self.requests) > 0 || has(self.requestsUri)",
+        "validation needs healthPath, requests or requestsUri",
     )
     def _something_to_check(self) -> bool:
-        return self.health_path is not None or bool(self.requests)
+        return self.health_path is not None or bool(self.requests) or self.requests_uri is not None

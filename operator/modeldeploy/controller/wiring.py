@@ -96,21 +96,23 @@ def build_wiring(
     dyn = DynamicClient(api)  # type: ignore[no-untyped-call]
     backends = Backends(dyn)
     gate = PolicyGate(policy)
+    analysis = AnalysisService(
+        data_root=data_root,
+        uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
+    )
     # Metered decorators: every reconcile, status write and Event feeds the operator's Prometheus metrics.
     reconciler = MeteredReconciler(
         Reconciler(
             backends=backends,
             store=MeteredStatusStore(KubeStatusStore(api)),
             events=MeteredEventSink(AsyncEventSink(KubeEventSink(dyn), on_drop=EVENTS_DROPPED.inc)),
-            analysis=AnalysisService(
-                data_root=data_root,
-                uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
-            ),
+            analysis=analysis,
             retraining=DefaultRetrainer(api),
             policy=gate,
             validator=HttpValidator(
                 lambda owner, spec, revision: backends(owner, spec).scoring_address(owner, revision),
                 override=validation_address,
+                read=analysis.read_document,
             ),
             registry=AzureMLModelRegistry(backends.models_for),
             registrar=AzureMLRegistrar(backends.models_for),

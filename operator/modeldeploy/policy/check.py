@@ -123,6 +123,9 @@ class _Check:
         if analysis is not None and analysis.drift is not None:
             yield "spec.analysis.drift.reference.uri", self.data(analysis.drift.reference.uri)
             yield "spec.analysis.drift.live.uri", self.data(analysis.drift.live.uri)
+        validation = self.spec.validation
+        if validation is not None and validation.requests_uri is not None:
+            yield "spec.validation.requestsUri", self.data(validation.requests_uri)
         retrain = spec.rollback.retrain
         if retrain is not None and retrain.event is not None:
             yield from self.webhook(retrain.event.url, retrain.event.secret_ref)
