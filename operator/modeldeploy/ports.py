@@ -5,6 +5,8 @@
   idempotent, since the operator may call it again after a crash or a conflict.
 - ``StatusStore``, ``Finalizers``, ``EventSink``: the ModelDeployment's status, finalizer and Events.
 - ``AnalysisRunner``, ``Retrainer``: measuring a revision, and starting retraining after drift.
+- ``RevisionValidator``: the pre-traffic health check and sample requests sent to a Ready revision.
+- ``ModelRegistry``, ``ModelRegistrar``: stage tags of registered model versions, and registering one.
 
 One Kubernetes or Azure implementation each, fakes in tests. This module imports only the API and the
 pure core.
@@ -18,8 +20,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from modeldeploy.api.spec import ModelDeploymentSpec
-from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus
-from modeldeploy.rollout.actions import EventType, FireRetraining, RunAnalysis
+from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus, ValidationResult
+from modeldeploy.rollout.actions import EventType, FireRetraining, RunAnalysis, SyncStages, ValidateRevision
 from modeldeploy.rollout.serving import RevisionState, TrafficSplit
 
 
@@ -65,6 +67,25 @@ class BackendError(Exception):
         return f"{self.reason}: {self.message}"
 
 
+@dataclass(frozen=True)
+class ScoringAddress:
+    """Where one revision answers requests on its own, without the traffic split: ``base_url`` (scheme, host,
+    port), the scoring path, and headers every request needs (Azure ML: the deployment to route to, the
+    endpoint's auth)."""
+
+    base_url: str
+    scoring_path: str = "/score"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class RegistrationRefused(BackendError):
+    """The spec asks for a model version the registry's history does not allow; only a spec change fixes
+    it (the object's SpecValid condition says why)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("RegistrationRefused", message, retryable=False)
+
+
 class ServingBackend(Protocol):
     """Implemented by the Kubernetes backend and the Azure ML backend; one contract test suite covers both."""
 
@@ -83,6 +104,10 @@ class ServingBackend(Protocol):
         ...
 
     def delete_revision(self, owner: Owner, name: str) -> None: ...
+
+    def scoring_address(self, owner: Owner, name: str) -> ScoringAddress:
+        """Where revision ``name`` alone answers (for validation before it has any traffic)."""
+        ...
 
     def delete_all(self, owner: Owner) -> None:
         """Remove everything the operator created for ``owner`` (the finalizer's work)."""
@@ -151,6 +176,30 @@ class AnalysisRunner(Protocol):
 
     def forget(self, uid: str) -> None:
         """Drop what is kept for an object between runs (providers, its reference profile)."""
+        ...
+
+
+class RevisionValidator(Protocol):
+    def validate(
+        self, owner: Owner, spec: ModelDeploymentSpec, request: ValidateRevision, now: datetime
+    ) -> ValidationResult:
+        """Check ``request.revision``: Successful, Failed (a wrong answer, with the reason) or Error (it could
+        not be reached); never raises."""
+        ...
+
+
+class ModelRegistry(Protocol):
+    def sync(self, owner: Owner, spec: ModelDeploymentSpec, request: SyncStages, now: datetime) -> str:
+        """Tag the registry as ``request`` says, reading each version before writing it (a repeat changes
+        nothing); return a summary of what changed ('' when nothing did). Raises BackendError."""
+        ...
+
+
+class ModelRegistrar(Protocol):
+    def ensure(self, owner: Owner, spec: ModelDeploymentSpec) -> str:
+        """Register ``spec.model.artifactUri`` once (``model.registration``); return the registered
+        version's reference. Raises RegistrationRefused for a version that may not follow the registered
+        ones."""
         ...
 
 

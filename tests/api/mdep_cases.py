@@ -744,4 +744,98 @@ INVALID: list[Invalid] = [
         'unknown field "spec.notifications[0].to.url"',
         "secretRef\n  Field required",
     ),
+    # registry stages
+    Invalid(
+        "tag-stages-needs-registry",
+        A,
+        _all(
+            _set("model.registry", None),
+            _set("model.artifactUri", "https://m.example.com/p/7/model.json"),
+            _set("model.tagStages", True),
+        ),
+        "spec.model.tagStages",
+        "model.tagStages needs model.registry or model.registration (a registered version to tag)",
+        "model.tagStages needs model.registry or model.registration (a registered version to tag)",
+    ),
+    Invalid(
+        "tag-stages-needs-azureml",
+        K,
+        _all(
+            _set("model.artifactUri", None),
+            _set("model.registry", "azureml:budget-optimizer:4"),
+            _set("model.tagStages", True),
+        ),
+        "spec.model.tagStages",
+        "model.tagStages needs an azureml target",
+        "model.tagStages needs an azureml target",
+    ),
+    Invalid(
+        "registration-needs-artifact",
+        A,
+        _set("model.registration", {"description": "d", "trainingData": "azureml:train:1"}),
+        "spec.model.registration",
+        "model.registration needs model.artifactUri (the artifact to register)",
+        "model.registration needs model.artifactUri (the artifact to register)",
+    ),
+    Invalid(
+        "registration-needs-azureml",
+        K,
+        _set("model.registration", {"description": "d", "trainingData": "azureml:train:1"}),
+        "spec.model.registration",
+        "model.registration needs an azureml target",
+        "model.registration needs an azureml target",
+    ),
+    # validation before traffic
+    Invalid(
+        "validation-empty",
+        K,
+        _set("validation", {"timeout": "10s"}),
+        "spec.validation",
+        "validation needs healthPath, requests or requestsUri",
+        "validation needs healthPath, requests or requestsUri",
+    ),
+    Invalid(
+        "validation-tolerance-without-value",
+        K,
+        _set(
+            "validation",
+            {"requests": [{"name": "s", "body": "{}", "expect": [{"path": "$.p", "tolerance": 0.1}]}]},
+        ),
+        "spec.validation.requests[0].expect[0].tolerance",
+        "tolerance needs value (the golden number it is a tolerance around)",
+        "tolerance needs value (the golden number it is a tolerance around)",
+    ),
+    Invalid(
+        "validation-value-not-number-type",
+        K,
+        _set(
+            "validation",
+            {
+                "requests": [
+                    {"name": "s", "body": "{}", "expect": [{"path": "$.p", "type": "string", "value": 1}]}
+                ]
+            },
+        ),
+        "spec.validation.requests[0].expect[0].type",
+        "type must be number or integer when both are set",
+        "type must be number or integer when both are set",
+    ),
+    Invalid(
+        "validation-path-form",
+        K,
+        _set(
+            "validation", {"requests": [{"name": "s", "body": "{}", "expect": [{"path": "predictions[0]"}]}]}
+        ),
+        "spec.validation.requests[0].expect[0].path",
+        "should match",
+        "path\n  String should match pattern",
+    ),
+    Invalid(
+        "validation-timeout-bounds",
+        K,
+        _set("validation", {"healthPath": "/healthz", "timeout": "10m"}),
+        "spec.validation.timeout",
+        "validation.timeout must be at least 1s and at most 5m",
+        "validation.timeout must be at least 1s and at most 5m",
+    ),
 ]

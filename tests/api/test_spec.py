@@ -152,6 +152,7 @@ def test_every_cel_rule_has_a_python_twin_and_a_field_named_message() -> None:
         "env[]",
         "pause",
         "notifications[]",
+        "validation",
     }
     for model, rule, check in rules:
         assert callable(check), model

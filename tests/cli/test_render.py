@@ -64,11 +64,37 @@ def test_list_view_columns_and_empty() -> None:
     assert render.list_view([], NOW, all_namespaces=False) == "No ModelDeployments found."
 
 
-def test_history_view_lists_each_transition() -> None:
+def test_history_view_lists_the_versions_then_each_transition() -> None:
     out = render.history_view(canary_at_step_two(), NOW).splitlines()
-    assert out[0].split() == ["TIME", "AGE", "PHASE", "REVISION", "REASON", "MESSAGE"]
-    assert out[3].split()[:5] == ["2025-03-01T11:58:00Z", "2m", "Progressing", "scorer-bbbb", "CanaryStarted"]
-    assert len(out) == 4
+    assert out[0].split() == ["REVISION", "MODEL", "STAGE", "SINCE", "VALIDATION"]
+    assert out[1].split() == ["scorer-aaaa", "1.0.0", "production", "2025-03-01T11:00:30Z", "-"]
+    assert out[2].split() == ["scorer-bbbb", "1.1.0", "staging", "-", "-"]
+    assert out[3] == ""
+    assert out[4].split() == ["TIME", "AGE", "PHASE", "REVISION", "REASON", "MESSAGE"]
+    assert out[7].split()[:5] == ["2025-03-01T11:58:00Z", "2m", "Progressing", "scorer-bbbb", "CanaryStarted"]
+    assert len(out) == 8
+
+
+def test_history_view_shows_registry_stages_and_validation_results() -> None:
+    body = canary_at_step_two()
+    status = body["status"]
+    status["stable"] |= {
+        "promotedAt": "2025-03-01T11:01:00Z",
+        "validation": {"verdict": "Successful", "message": "2 checks passed", "attempts": 2},
+    }
+    status["candidate"] = None
+    status["stages"] = {"production": {"ref": "azureml:scorer:7", "revision": "scorer-aaaa"}}
+    status["failedRevisions"] = [
+        {"specHash": "b", "name": "scorer-bbbb", "reason": "ValidationFailed", "modelVersion": "1.1.0",
+         "failedAt": "2025-03-01T11:59:00Z", "message": "validation failed: smoke: $.p is missing"},
+    ]  # fmt: skip
+    out = render.history_view(body, NOW).splitlines()
+    assert out[1].split() == [
+        "scorer-aaaa", "1.0.0", "production", "[registry", "azureml:scorer:7]", "2025-03-01T11:01:00Z",
+        "Successful:", "2", "checks", "passed", "(attempt", "2)",
+    ]  # fmt: skip
+    assert out[2].split()[:4] == ["scorer-bbbb", "1.1.0", "failed", "(ValidationFailed)"]
+    assert out[2].endswith("Failed: validation failed: smoke: $.p is missing")
 
 
 def test_shadow_and_blue_green_steps() -> None:

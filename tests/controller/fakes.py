@@ -8,7 +8,7 @@ from datetime import datetime
 
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus, Verdict
-from modeldeploy.ports import BackendError, Conflict, Owner, RevisionRequest
+from modeldeploy.ports import BackendError, Conflict, Owner, RevisionRequest, ScoringAddress
 from modeldeploy.rollout.actions import EventType, FireRetraining, RunAnalysis
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
@@ -48,6 +48,9 @@ class FakeBackend:
     def delete_all(self, owner: Owner) -> None:
         self.revisions.clear()
         self.traffic = None
+
+    def scoring_address(self, owner: Owner, name: str) -> ScoringAddress:
+        return ScoringAddress(f"http://{name}.{owner.namespace}.test")
 
 
 @dataclass

@@ -15,7 +15,7 @@ from rollout_world import World
 
 from modeldeploy.api.status import ManualAction, ModelDeploymentStatus, Phase, Verdict
 from modeldeploy.rollout import Decision, Inputs, RolloutPlan, Step, names_to_observe
-from modeldeploy.rollout.actions import EmitEvent, SetTraffic
+from modeldeploy.rollout.actions import EmitEvent, SetTraffic, SyncStages
 from modeldeploy.rollout.plan import (
     MetricLimits,
     blue_green_steps,
@@ -47,6 +47,9 @@ plans = st.builds(
     scale_down_delay=st.sampled_from([0.0, 45.0]),
     retrain_on_drift=st.booleans(),
     monitor_interval=st.sampled_from([None, 120.0]),
+    validate=st.booleans(),
+    tag_stages=st.booleans(),
+    validation_error_limit=st.integers(0, 2),
     # The fields #13 made honoured: every invariant must hold whatever they say.
     retrain_cooldown=st.sampled_from([0.0, 600.0]),
     drift_confirmations=st.integers(1, 3),
@@ -66,7 +69,7 @@ models = st.sampled_from(MODELS)
 ticks = st.tuples(st.just("tick"), st.sampled_from([0, 5, 30, 30, 61, 61, 130, 700]))
 tweaks = st.one_of(
     st.tuples(st.just("verdict"), models, st.sampled_from(list(Verdict))),
-    st.tuples(st.sampled_from(["drift", "slow", "broken"]), models, st.booleans()),
+    st.tuples(st.sampled_from(["drift", "slow", "broken", "invalid", "unreachable"]), models, st.booleans()),
     st.tuples(st.just("request"), st.sampled_from(list(ManualAction))),
     st.tuples(st.just("crash"), st.integers(0, 3)),
 )
@@ -86,6 +89,8 @@ OUTCOMES: dict[str, Any] = {
     "drift": lambda m: [("drift", m, True)],
     "slow": lambda m: [("slow", m, True)],
     "broken": lambda m: [("broken", m, True)],
+    "invalid": lambda m: [("invalid", m, True)],
+    "unreachable": lambda m: [("unreachable", m, True)],
 }
 
 LIKELY_OUTCOMES = ["ok", "ok", "fail", "fail", "fail", *sorted(set(OUTCOMES) - {"ok", "fail"})]
@@ -160,6 +165,23 @@ def check_decision(world: World, inputs: Inputs, d: Decision, oracle: Oracle) ->
     for split in [*splits, final]:
         for name in routed(split) - stable_names:
             assert inputs.readiness(name) is Readiness.READY, f"traffic to {name} before it is Ready"
+    # With validation on, no revision takes traffic (live or mirrored) before it passed validation; only a
+    # stable revision (promoted by the machine after validation, or by a human's request) is exempt.
+    if inputs.plan.validate:
+        for split in [*splits, final]:
+            for name in routed(split) - stable_names:
+                c = s.candidate if s.candidate is not None and s.candidate.name == name else None
+                ok = c is not None and c.validation is not None and c.validation.verdict is Verdict.SUCCESSFUL
+                assert ok, f"traffic to {name} before it passed validation"
+    # The registry is told what the status says: production is the stable revision, staging the candidate,
+    # and a failed revision is never staged or production.
+    for sync in (a for a in d.actions if isinstance(a, SyncStages)):
+        prod, staging = sync.desired.production, sync.desired.staging
+        assert prod is None or (s.stable is not None and prod.revision == s.stable.name), f"stages: {prod}"
+        assert staging is None or (s.candidate is not None and staging.revision == s.candidate.name), (
+            f"stages: staging {staging}"
+        )
+        assert staging is None or staging.revision not in oracle.failed, f"stages: failed {staging} staged"
     # A promoted revision becomes stable and takes everything.
     reasons = [a.reason for a in d.actions if isinstance(a, EmitEvent)]
     if PROMOTIONS & set(reasons):

@@ -18,6 +18,7 @@ from modeldeploy.api.status import (
     ManualRequest,
     MetricResult,
     ModelDeploymentStatus,
+    ValidationResult,
     Verdict,
 )
 from modeldeploy.rollout import Decision, DesiredRevision, Inputs, RolloutPlan, decide, names_to_observe
@@ -28,6 +29,8 @@ from modeldeploy.rollout.actions import (
     FireRetraining,
     RunAnalysis,
     SetTraffic,
+    SyncStages,
+    ValidateRevision,
 )
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
@@ -35,7 +38,9 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def desired(model: str, name: str = "fraud") -> DesiredRevision:
-    return DesiredRevision.of(name, {"model": model}, model_version=model)
+    return DesiredRevision.of(
+        name, {"model": model}, model_version=model, model_ref=f"azureml:{name}:{model[1:]}"
+    )
 
 
 @dataclass
@@ -52,6 +57,11 @@ class World:
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # model -> verdict (default Successful)
     drift: set[str] = field(default_factory=set)  # models whose analysis reports confirmed drift
     analysis: AnalysisResult | None = None
+    invalid: set[str] = field(default_factory=set)  # models whose revisions answer validation wrongly
+    unreachable: set[str] = field(default_factory=set)  # models whose revisions cannot be validated
+    validation: ValidationResult | None = None
+    validations: list[str] = field(default_factory=list)  # revisions sent a validation, in order
+    syncs: list[SyncStages] = field(default_factory=list)  # stage syncs the registry accepted
     applied: list[TrafficSplit] = field(default_factory=list)
     events: list[EmitEvent] = field(default_factory=list)
     retrained: list[FireRetraining] = field(default_factory=list)
@@ -77,6 +87,7 @@ class World:
             observed=observed,
             observed_traffic=self.traffic,
             analysis=self.analysis,
+            validation=self.validation,
         )
 
     def tick(self, seconds: float = 0, keep: int | None = None) -> Decision:
@@ -144,6 +155,21 @@ class World:
             assert action.not_before <= self.now
             self.revisions.pop(action.name, None)
             self.deleted.append(action.name)
+        elif isinstance(action, ValidateRevision):
+            self.validations.append(action.revision)
+            model = self.model_of(action.revision)
+            verdict = Verdict.SUCCESSFUL
+            if model in self.unreachable:
+                verdict = Verdict.ERROR
+            if model in self.invalid:
+                verdict = Verdict.FAILED
+            msg = {Verdict.FAILED: "score: $.prediction is missing", Verdict.ERROR: "connection refused"}
+            self.validation = ValidationResult(
+                revision=action.revision, time=self.now, verdict=verdict, message=msg.get(verdict, "")
+            )
+        elif isinstance(action, SyncStages):
+            self.syncs.append(action)  # the reconciler records what the registry accepted
+            self.status = self.status.model_copy(update={"stages": action.desired})
         elif isinstance(action, RunAnalysis):
             self.analyses += 1
             self.analysis = self._analyse(action)

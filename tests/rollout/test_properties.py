@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from rollout_properties import play, scenarios
 from rollout_world import World
 
-from modeldeploy.api.status import Traffic
+from modeldeploy.api.status import Traffic, Verdict
 from modeldeploy.rollout import Decision, Inputs, RolloutPlan, decide
 
 EXAMPLES = 400
@@ -43,7 +43,8 @@ def test_invariants_hold_over_random_event_sequences() -> None:
     for reason in ("Promoted", "FirstRevisionPromoted", "AnalysisFailed", "Superseded", "StepStarted",
                    "ProgressDeadlineExceeded", "RevisionFailed", "DriftDetected", "ManualRequest",
                    "RetrainingTriggered", "AnalysisInconclusive", "AnalysisError", "Aborted",
-                   "PromotedByRequest"):  # fmt: skip
+                   "PromotedByRequest", "ValidationPassed", "ValidationFailed",
+                   "ValidationError"):  # fmt: skip
         assert seen[reason] > 0, f"no generated run reached {reason}: {dict(seen)}"
     for phase in ("Promoted", "Progressing", "Paused", "RolledBack", "Degraded", "Failed", "Pending"):
         assert seen[f"phase:{phase}"] > 0, f"no generated run reached phase {phase}"
@@ -97,6 +98,20 @@ def _routes_before_ready(inputs: Inputs) -> Decision:
     return d
 
 
+def _skips_validation(inputs: Inputs) -> Decision:
+    """Treats a validation that could not run as passed (the bug a gate most plausibly has)."""
+    v = inputs.validation
+    if v is not None and v.verdict is not Verdict.SUCCESSFUL and v.verdict is not Verdict.FAILED:
+        inputs = replace(inputs, validation=v.model_copy(update={"verdict": Verdict.SUCCESSFUL}))
+        d = decide(inputs)
+        c = d.status.candidate
+        if c is not None and c.validation is not None:  # but records what really came back
+            c = c.model_copy(update={"validation": v})
+            return replace(d, status=d.status.model_copy(update={"candidate": c}))
+        return d
+    return decide(inputs)
+
+
 _calls = Counter[str]()
 
 
@@ -123,6 +138,7 @@ def _not_idempotent(inputs: Inputs) -> Decision:
         (_weights_off_by_one, "weights"),
         (_mirrors_to_stable, "mirror"),
         (_routes_before_ready, "before it is Ready"),
+        (_skips_validation, "before it passed validation"),
         (_forgets_to_make_promoted_stable, "promotion"),
         (_not_deterministic, "deterministic"),
         (_not_idempotent, "idempotent"),

@@ -416,3 +416,29 @@ def test_a_kubernetes_target_runs_only_with_granted_service_accounts_and_secrets
     assert check(spec, "team-a", "m", labels, [policy(serviceAccounts=["*"], secrets=["db-password"])]) == []
     with pytest.raises(ValueError, match="String should match pattern"):
         policy(secrets=["../x"])
+
+
+def test_registering_into_a_registry_needs_it_granted() -> None:
+    registration = {"description": "d", "trainingData": "azureml:train:1", "registry": "prod-models"}
+    s = spec(**{
+        "model.registry": None,
+        "model.artifactUri": "https://acct1.blob.core.windows.net/training/team-a/model.txt",
+        "model.registration": registration,
+    })  # fmt: skip
+    (refusal,) = refused(s, policy())
+    assert refusal.field == "spec.model.registration.registry"
+    assert refusal.reason.startswith('Azure ML registry "prod-models" is not granted to namespace "team-a"')
+    assert refused(s, policy(registries=["shared", "prod-models"])) == []
+
+
+def test_a_validation_golden_set_is_data_and_needs_its_storage_granted() -> None:
+    granted = "https://acct1.blob.core.windows.net/training/team-a/golden.json"
+    s = spec(**{"validation": {"requestsUri": granted}})
+    assert refused(s, policy()) == []
+    s = spec(**{"validation": {"requestsUri": "https://acct1.blob.core.windows.net/other/golden.json"}})
+    (refusal,) = refused(s, policy())
+    assert refusal.field == "spec.validation.requestsUri"
+    assert refusal.reason == (
+        'container "other" of storage account "acct1" is not granted to namespace "team-a" by any '
+        "ModelDeploymentPolicy (granted: training)"
+    )

@@ -14,7 +14,8 @@ import pytest
 
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import AnalysisResult, FeatureDrift, ModelDeploymentStatus, Verdict
-from modeldeploy.controller.reconciler import RETRAIN_RETRY, Reconciler
+from modeldeploy.controller.reconciler import Reconciler
+from modeldeploy.controller.retraining import RETRAIN_RETRY
 from modeldeploy.ports import BackendError, Owner, ServingBackend
 from modeldeploy.rollout.actions import FireRetraining, RunAnalysis
 from tests.backends.kubernetes.specs import kubernetes_spec

@@ -21,7 +21,7 @@ from modeldeploy.analysis.drift_metrics import DriftMetricSink, drift_points, si
 from modeldeploy.analysis.from_spec import analysis_config, status_record
 from modeldeploy.analysis.providers import MetricProvider
 from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
-from modeldeploy.analysis.stores import ContainerClient, container_client
+from modeldeploy.analysis.stores import ContainerClient, DataUnavailable, container_client
 from modeldeploy.analysis.types import FeatureKind, MetricOutcome, RunResult
 from modeldeploy.api.azure_names import deployment_name, deployment_resource_id, endpoint_resource_id
 from modeldeploy.api.duration import parse_duration
@@ -40,6 +40,7 @@ DEFAULT_PROMETHEUS = os.environ.get(
 )
 MIN_WINDOW = timedelta(seconds=30)
 log = logging.getLogger(__name__)
+MAX_DOCUMENT = 1 << 20
 
 
 def _default_providers(spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
@@ -234,6 +235,22 @@ class AnalysisService:
             )
             cached = self._drift[owner.uid] = (key, DriftAnalyzer(sources))
         return cached[1]
+
+    def read_document(self, owner: Owner, spec: ModelDeploymentSpec, uri: str) -> bytes:
+        """One file a spec names (validation's requestsUri), read as analysis data is: through the policy
+        guard, under --data-root for file://, at most MAX_DOCUMENT bytes. Raises DataUnavailable."""
+        from modeldeploy.analysis.uris import fill
+
+        locator = self._locator(_workspace(spec.target.azureml), owner, spec)
+        store, path = locator.open(
+            locator.parse(fill(uri, {"namespace": owner.namespace, "name": owner.name}))
+        )
+        data = store.read(path)
+        if len(data) > MAX_DOCUMENT:
+            raise DataUnavailable(
+                f"{uri}: {len(data)} bytes, more than the {MAX_DOCUMENT} a document may have"
+            )
+        return data
 
     def _locator(self, workspace: Workspace | None, owner: Owner, spec: ModelDeploymentSpec) -> Locator:
         from modeldeploy.analysis.uris import Locator

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from . import patterns
 from .base import ApiModel, cel
+from .registration import Registration
 from .target import IMAGE_PINNED_CEL, image_is_pinned
 
 Framework = Literal["lightgbm", "xgboost", "sklearn", "mlflow", "onnx", "pytorch", "tensorflow", "custom"]
@@ -67,6 +68,15 @@ class ModelSource(ApiModel):
     )
     code: ScoringCode | None = None
     environment: Environment | None = None
+    registration: Registration | None = Field(
+        None, description="Register artifactUri as a version of this model before it is deployed."
+    )
+    tag_stages: bool = Field(
+        False,
+        description="Tag the registry's model version with its stage: staging while under test, production "
+        "once promoted (with promoted-at, this ModelDeployment and the revision), archived when replaced; a "
+        "rollback takes the staging tag back.",
+    )
 
     @cel(
         "has(self.registry) != has(self.artifactUri)",
@@ -74,6 +84,22 @@ class ModelSource(ApiModel):
     )
     def _one_source(self) -> bool:
         return (self.registry is None) != (self.artifact_uri is None)
+
+    @cel(
+        "!self.tagStages || has(self.registry) || has(self.registration)",
+        "model.tagStages needs model.registry or model.registration (a registered version to tag)",
+        field_path=".tagStages",
+    )
+    def _stages_need_registry(self) -> bool:
+        return not self.tag_stages or self.registry is not None or self.registration is not None
+
+    @cel(
+        "!has(self.registration) || has(self.artifactUri)",
+        "model.registration needs model.artifactUri (the artifact to register)",
+        field_path=".registration",
+    )
+    def _register_needs_artifact(self) -> bool:
+        return self.registration is None or self.artifact_uri is not None
 
     def semver(self) -> tuple[int, int, int]:
         """Major, minor and patch, for ordering releases."""

@@ -49,6 +49,7 @@ from .target import (
     SecretKeyRef,
     Target,
 )
+from .validation import ResponseCheck, SampleRequest, Validation
 
 __all__ = [
     "Analysis",
@@ -83,8 +84,10 @@ __all__ = [
     "Probe",
     "RequestSettings",
     "Resources",
+    "ResponseCheck",
     "Retrain",
     "Rollback",
+    "SampleRequest",
     "ScheduledWindow",
     "ScoringCode",
     "SecretKeyRef",
@@ -92,6 +95,7 @@ __all__ = [
     "ShadowComparison",
     "Strategy",
     "Target",
+    "Validation",
     "format_duration",
     "parse_duration",
 ]
@@ -128,6 +132,7 @@ class ModelDeploymentSpec(ApiModel):
         max_length=8,
         description="Who is told which rollout transitions (besides the ModelDeploymentPolicy's defaults).",
     )
+    validation: Validation | None = None
 
     @cel(
         f"!({_ON_AZUREML}) || !has(self.strategy.shadow) || self.strategy.shadow.mirrorPercent <= 50",
@@ -226,6 +231,23 @@ class ModelDeploymentSpec(ApiModel):
             return True
         return all(m.provider != "azureMonitor" or m.builtin is None for m in self.analysis.metrics)
 
+    @cel(
+        "!self.model.tagStages || self.target.type == 'azureml'",
+        "model.tagStages needs an azureml target (its workspace holds the model or reaches its registry)",
+        field_path=".model.tagStages",
+    )
+    def _stages_need_azureml(self) -> bool:
+        return not self.model.tag_stages or self.target.type == "azureml"
+
+    @cel(
+        "!has(self.model.registration) || self.target.type == 'azureml'",
+        "model.registration needs an azureml target (its workspace, or the registry it names, holds the "
+        "model)",
+        field_path=".model.registration",
+    )
+    def _register_needs_azureml(self) -> bool:
+        return self.model.registration is None or self.target.type == "azureml"
+
     # -- helpers the operator uses ------------------------------------------------------------------------
 
     def canary_steps(self) -> list[CanaryStep]:
@@ -245,4 +267,7 @@ class ModelDeploymentSpec(ApiModel):
 
     def serving_fingerprint(self) -> dict[str, object]:
         """What a revision is made of: a change here cuts a new revision; strategy and analysis do not."""
-        return {"target": self.target.to_manifest(), "model": self.model.to_manifest()}
+        # tagStages and registration say how the registry is told, not what serves: editing them must not
+        # cut a revision (nor may tagStages' default change the hash of revisions cut before it existed).
+        model = {k: v for k, v in self.model.to_manifest().items() if k not in ("tagStages", "registration")}
+        return {"target": self.target.to_manifest(), "model": model}

@@ -76,10 +76,42 @@ class Condition(_Model):
     observed_generation: int | None = None
 
 
+class Verdict(StrEnum):
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    INCONCLUSIVE = "Inconclusive"
+    ERROR = "Error"
+    INSUFFICIENT_DATA = "InsufficientData"
+
+
+class CheckResult(_Model):
+    """One check of a pre-traffic validation: the health check or one sample request."""
+
+    name: str
+    verdict: Verdict = Verdict.INCONCLUSIVE
+    message: str = ""
+
+
+class ValidationResult(_Model):
+    """The verdict of sending a Ready revision its health check and sample requests before any traffic.
+
+    ``Error``: the revision could not be reached (retried up to ``validation.errorLimit``); ``Failed``: it
+    answered wrongly; ``attempts`` counts the tries so far for this revision.
+    """
+
+    revision: str = ""
+    time: datetime | None = None
+    verdict: Verdict = Verdict.INCONCLUSIVE
+    message: str = ""
+    attempts: int = 0
+    checks: list[CheckResult] = Field(default_factory=list)
+
+
 class RevisionRecord(_Model):
     """One immutable serving revision: what it serves, when it was cut and when it became Ready.
 
-    How a revision failed is kept in ``FailedRevision`` (it outlives the candidate).
+    How a revision failed is kept in ``FailedRevision`` (it outlives the candidate). ``validation`` is the
+    newest pre-traffic validation of it (kept once it becomes stable, for people reading the history).
     """
 
     name: str
@@ -87,6 +119,11 @@ class RevisionRecord(_Model):
     model_version: str = ""
     created_at: datetime | None = None
     ready_at: datetime | None = None
+    promoted_at: datetime | None = None
+    # The registered model version it serves (azureml:name:version or a registry URI), when stages are
+    # tagged (model.tagStages): kept here because the spec in Git moves on while the revision serves.
+    model_ref: str | None = None
+    validation: ValidationResult | None = None
 
 
 class FailedRevision(_Model):
@@ -97,6 +134,7 @@ class FailedRevision(_Model):
     reason: str = ""
     message: str = ""
     failed_at: datetime | None = None
+    model_version: str | None = None
 
 
 class RetiredRevision(_Model):
@@ -127,14 +165,6 @@ class PauseReason(StrEnum):
 class PauseState(_Model):
     reason: PauseReason
     since: datetime | None = None
-
-
-class Verdict(StrEnum):
-    SUCCESSFUL = "Successful"
-    FAILED = "Failed"
-    INCONCLUSIVE = "Inconclusive"
-    ERROR = "Error"
-    INSUFFICIENT_DATA = "InsufficientData"
 
 
 class Comparison(_Model):
@@ -272,6 +302,23 @@ class RetrainingTrigger(_Model):
         return self.retry_at is not None and self.retry_at <= now
 
 
+class StagedVersion(_Model):
+    """A registered model version with the stage this ModelDeployment gives it."""
+
+    ref: str
+    revision: str = ""
+    since: datetime | None = None
+
+
+class ModelStages(_Model):
+    """Stages in the model registry: what serves production, what is under test (staging). As a status
+    field it is the last state applied to the registry; the machine asks again whenever the state it
+    derives from the status differs."""
+
+    production: StagedVersion | None = None
+    staging: StagedVersion | None = None
+
+
 class HistoryEntry(_Model):
     time: datetime | None = None
     phase: Phase | None = None
@@ -300,6 +347,7 @@ class ModelDeploymentStatus(_Model):
     last_handled_request_result: str = ""
     retraining: RetrainingTrigger | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
+    stages: ModelStages | None = None
 
     def bounded(self) -> ModelDeploymentStatus:
         """This status with every free-text field cut by ``truncate`` (idempotent)."""
@@ -315,6 +363,14 @@ class ModelDeploymentStatus(_Model):
             last = cut(last, "message").model_copy(
                 update={"metrics": [cut(m, "message") for m in last.metrics]}
             )
+
+        def revision(r: RevisionRecord | None) -> RevisionRecord | None:
+            if r is None or r.validation is None:
+                return r
+            v = cut(r.validation, "message")
+            v = v.model_copy(update={"checks": [cut(c, "message") for c in v.checks]})
+            return r.model_copy(update={"validation": v})
+
         return cut(self, "message", "last_handled_request_result").model_copy(
             update={
                 "conditions": [cut(c, "message") for c in self.conditions],
@@ -322,6 +378,8 @@ class ModelDeploymentStatus(_Model):
                 "history": [cut(h, "message") for h in self.history],
                 "retraining": cut(self.retraining, "last_error") if self.retraining else None,
                 "last_analysis": last,
+                "stable": revision(self.stable),
+                "candidate": revision(self.candidate),
             }
         )
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from modeldeploy.cli.lifecycle import version_rows
+
 Body = dict[str, Any]
 BAR = 20
 
@@ -315,9 +317,12 @@ def comparison_lines(metrics: Sequence[Body]) -> list[str]:
 
 
 def history_view(body: Body, now: datetime) -> str:
+    """The versions (stage, validation) and then every transition, newest last."""
     history = _status(body).get("history") or []
     if not history:
         return f"No history recorded for {body['metadata']['name']} yet."
+    versions = version_rows(_status(body))
+    head = table(["REVISION", "MODEL", "STAGE", "SINCE", "VALIDATION"], versions) + "\n\n" if versions else ""
     rows = [
         [
             h.get("time") or "-",
@@ -329,7 +334,7 @@ def history_view(body: Body, now: datetime) -> str:
         ]
         for h in history
     ]
-    return table(["TIME", "AGE", "PHASE", "REVISION", "REASON", "MESSAGE"], rows)
+    return head + table(["TIME", "AGE", "PHASE", "REVISION", "REASON", "MESSAGE"], rows)
 
 
 def now_utc() -> datetime:

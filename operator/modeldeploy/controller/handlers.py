@@ -77,6 +77,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
             connections=int(memo.get("workers", Settings.workers)) + 4,
             data_root=memo.get("data_root"),
             policy=memo.get("policy", "enforce"),
+            validation_address=memo.get("validation_address"),
         )
     wiring: Wiring = memo["wiring"]
     wiring.policy.prime(wiring.api)  # before any worker: no verdict on a half-known policy set

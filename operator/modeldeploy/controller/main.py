@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="enforce: a ModelDeployment may use only what a ModelDeploymentPolicy grants its namespace "
         "(default); off: no policy check (single-team clusters, development)",
     )
+    parser.add_argument(
+        "--validation-address",
+        metavar="URL",
+        help="tests and local runs only: send pre-traffic validation to this URL template ({namespace}, "
+        "{name}, {revision}) instead of the revision's Service or Azure ML scoring URI",
+    )
     parser.add_argument("--log-format", choices=("json", "text"), default="json")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser
@@ -117,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         # Child watches go per namespace; a kopf glob pattern ("team-*") needs the cluster-wide one.
         namespaces=[] if any(set(ns) & set("*?[!,") for ns in args.namespace) else args.namespace,
         policy=args.policy,
+        validation_address=args.validation_address,
     )
     follow_pausing(lambda paused: handlers.on_peering_pause(memo, paused))
     port = start_metrics_server(args.metrics_port, args.metrics_addr)

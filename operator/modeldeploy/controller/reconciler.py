@@ -10,9 +10,9 @@ as failed in that first write, so no later decision can route to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 from pydantic import ValidationError
@@ -21,12 +21,16 @@ from modeldeploy.api import platform
 from modeldeploy.api.spec import ModelDeploymentSpec, object_name_problem
 from modeldeploy.api.status import (
     AnalysisResult,
-    Condition,
     ConditionStatus,
     ModelDeploymentStatus,
+    ValidationResult,
     Verdict,
     truncate,
 )
+from modeldeploy.controller.messages import invalid_spec_message, policy_message, with_condition
+from modeldeploy.controller.registration import Registrations
+from modeldeploy.controller.retraining import record_delivery, retry_wait
+from modeldeploy.controller.stages import STAGE_RETRY, sync_stages
 from modeldeploy.controller.translate import desired_revision, plan_of
 from modeldeploy.policy import Refusal
 from modeldeploy.ports import (
@@ -37,12 +41,15 @@ from modeldeploy.ports import (
     Conflict,
     EventSink,
     Gone,
+    ModelRegistrar,
+    ModelRegistry,
     Owner,
+    RegistrationRefused,
     Retrainer,
     RevisionRequest,
+    RevisionValidator,
     StatusStore,
 )
-from modeldeploy.retry import RetryPolicy
 from modeldeploy.rollout import Inputs, decide, names_to_observe
 from modeldeploy.rollout.actions import (
     DeleteRevision,
@@ -53,8 +60,9 @@ from modeldeploy.rollout.actions import (
     RequeueAfter,
     RunAnalysis,
     SetTraffic,
+    SyncStages,
+    ValidateRevision,
 )
-from modeldeploy.rollout.conditions import retraining_condition, set_condition
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 log = logging.getLogger(__name__)
@@ -64,11 +72,8 @@ SPEC_CONDITION = "SpecValid"
 # A decision may ask for analysis; the result is fed straight back, so a reconcile takes at most a few passes.
 MAX_PASSES = 4
 # What changes the world outside the status: done only on a view of the object known to be current.
-MUTATING = (SetTraffic, EnsureRevision, DeleteRevision, FireRetraining)
+MUTATING = (SetTraffic, EnsureRevision, DeleteRevision, FireRetraining, SyncStages)
 RETRY_BACKOFF = (5.0, 10.0, 30.0, 60.0)
-# A failed retraining call (webhook down, Secret unreadable, pipeline refused) is tried again from the
-# status at 30s, 1m, 2m, 4m, 8m; after the 6th attempt the RetrainingDelivered condition says it gave up.
-RETRAIN_RETRY = RetryPolicy(attempts=6, base_delay=30.0, max_delay=1800.0)
 POLICY_REASON = "PolicyDenied"
 
 
@@ -109,12 +114,18 @@ class Reconciler:
         policy: PolicyLike | None = None,
         notifier: NotifierLike | None = None,
         namespace_labels: Callable[[str], Mapping[str, str]] | None = None,
+        validator: RevisionValidator | None = None,
+        registry: ModelRegistry | None = None,
+        registrar: ModelRegistrar | None = None,
     ) -> None:
         """``policy``: asked before anything else; what it refuses stops the object before any I/O.
         ``namespace_labels``: a namespace's labels (from a watch), for the cost tags of Azure resources."""
         self.policy = policy
         self.notifier = notifier  # queues and returns at once: never a receiver's latency here
         self._namespace_labels = namespace_labels
+        self.validator = validator
+        self.registry = registry
+        self.registrations = Registrations(registrar)
         self.backends = backends
         self.store = store
         self.events = events
@@ -151,6 +162,8 @@ class Reconciler:
         try:
             try:
                 self._run(owner, spec, generation, outcome)
+            except RegistrationRefused as exc:
+                return self._spec_false(owner, rv, generation, previous, exc.reason, exc.message)
             except (BackendError, Conflict, Gone):
                 raise
             except Exception as exc:
@@ -211,10 +224,12 @@ class Reconciler:
         """Release per-object state (the object is gone)."""
         self._failures.pop(uid, None)
         self.analysis.forget(uid)
+        self.registrations.forget(uid)
 
     # ---- the passes ---------------------------------------------------------------------------------------
 
     def _run(self, owner: Owner, spec: ModelDeploymentSpec, generation: int, outcome: Outcome) -> None:
+        spec = self.registrations.served_spec(owner, spec)  # model.registration: serve the registered version
         backend = self.backends(owner, spec)
         desired = desired_revision(owner.name, spec)
         plan = plan_of(spec)
@@ -223,13 +238,15 @@ class Reconciler:
         }
         traffic: TrafficSplit | None = backend.observed_traffic(owner)
         analysis: AnalysisResult | None = None
+        validation: ValidationResult | None = None
         confirmed = False  # this reconcile's view of the object is known current (a write or a read)
         for _ in range(MAX_PASSES):
             now = self.clock()
+            seen = dict(observed)
             decision = decide(
-                Inputs(generation, desired, plan, outcome.status, now, dict(observed), traffic, analysis)
+                Inputs(generation, desired, plan, outcome.status, now, seen, traffic, analysis, validation)
             )
-            status = _with_condition(
+            status = with_condition(
                 decision.status, SPEC_CONDITION, ConditionStatus.TRUE, "Valid", "", generation, now
             )
             if status != outcome.status:
@@ -241,8 +258,9 @@ class Reconciler:
             if not confirmed and any(isinstance(a, MUTATING) for a in decision.actions):
                 self.store.confirm_current(owner, outcome.resource_version)
                 confirmed = True
-            analysis = None
+            analysis = validation = None
             outcome.requeue_after = None
+            stages_failed = False
             for action in decision.actions:
                 outcome.actions_run.append(type(action).__name__)
                 match action:
@@ -255,8 +273,17 @@ class Reconciler:
                         if now >= not_before:
                             backend.delete_revision(owner, name)
                             observed[name] = RevisionState(name, Readiness.MISSING)
+                    case ValidateRevision():
+                        validation = self._validate(owner, spec, action, now)
                     case RunAnalysis():
                         analysis = self._analyse(owner, spec, action, now)
+                    case SyncStages():
+                        synced = sync_stages(
+                            self.registry, self.events, owner, spec, action, now, outcome.status
+                        )
+                        stages_failed = synced is None
+                        if synced is not None:
+                            self._write(owner, outcome, synced)
                     case FireRetraining():
                         self._retrain(owner, spec, action, now, outcome)
                     case EmitEvent(type=type_, reason=reason, message=message, notices=notices):
@@ -265,50 +292,22 @@ class Reconciler:
                             self.notifier.notify(owner, spec, action, now)
                     case RequeueAfter(seconds=seconds):
                         outcome.requeue_after = seconds
-            _wake_for_retraining_retry(outcome, now)
-            if analysis is None:
+            wait = retry_wait(outcome.status, now)
+            if wait is not None:
+                outcome.requeue_after = (
+                    wait if outcome.requeue_after is None else min(outcome.requeue_after, wait)
+                )
+            if stages_failed:
+                outcome.requeue_after = min(outcome.requeue_after or STAGE_RETRY, STAGE_RETRY)
+            if analysis is None and validation is None:
                 return
 
     def _retrain(
         self, owner: Owner, spec: ModelDeploymentSpec, action: FireRetraining, now: datetime, outcome: Outcome
     ) -> None:
-        """Fire retraining and record how it went in the status: delivered, or failed with the next attempt
-        backed off (RETRAIN_RETRY) and given up after its last attempt, as a condition and an Event."""
-        trigger = outcome.status.retraining
-        if trigger is None or trigger.drift_id != action.drift_id:
-            return  # the status moved on (a newer drift) since the decision
-        attempts = trigger.attempts + 1
-        try:
-            ref = self.retraining.fire(owner, spec, action, now)
-        except Exception as exc:
-            error = exc.message if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
-            last = attempts >= RETRAIN_RETRY.attempts
-            retry_at = None if last else now + timedelta(seconds=RETRAIN_RETRY.delay(attempts))
-            update: dict[str, object] = {
-                "attempts": attempts,
-                "last_error": truncate(error),
-                "retry_at": retry_at,
-            }
-            when = "giving up" if retry_at is None else f"next attempt at {retry_at:%H:%M:%S}Z"
-            msg = f"retraining for drift {action.drift_id} failed (attempt {attempts}, {when}): {error}"
-            self.events.emit(owner, EventType.WARNING, "RetrainingFailed", msg)
-        else:
-            update = {"attempts": attempts, "delivered": True, "last_error": "", "retry_at": None}
-            features = ", ".join(action.features) or "prediction"
-            self.events.emit(
-                owner, EventType.NORMAL, "RetrainingTriggered", f"drift in {features}: started {ref}"
-            )
-        trigger = trigger.model_copy(update=update)
-        status = outcome.status.model_copy(update={"retraining": trigger})
-        condition = retraining_condition(trigger, outcome.status.observed_generation or 1)
-        if condition is not None:
-            status = status.model_copy(
-                update={"conditions": set_condition(status.conditions, condition, now)}
-            )
-        outcome.resource_version = self.store.write_status(
-            owner, outcome.resource_version, status, outcome.status
-        )
-        outcome.status = status
+        status = record_delivery(self.retraining, self.events, owner, spec, action, now, outcome.status)
+        if status is not None:
+            self._write(owner, outcome, status)
 
     def _analyse(
         self, owner: Owner, spec: ModelDeploymentSpec, run: RunAnalysis, now: datetime
@@ -327,6 +326,24 @@ class Reconciler:
                 message=truncate(f"analysis failed: {type(exc).__name__}: {exc}"),
             )
 
+    def _write(self, owner: Owner, outcome: Outcome, status: ModelDeploymentStatus) -> None:
+        outcome.resource_version = self.store.write_status(
+            owner, outcome.resource_version, status, outcome.status
+        )
+        outcome.status = status
+
+    def _validate(
+        self, owner: Owner, spec: ModelDeploymentSpec, run: ValidateRevision, now: datetime
+    ) -> ValidationResult:
+        """Like ``_analyse``: a validator that raises gives an Error verdict the machine limits."""
+        try:
+            if self.validator is None:
+                raise RuntimeError("this operator has no validator")
+            return self.validator.validate(owner, spec, run, now)
+        except Exception as exc:
+            message = truncate(f"validation failed to run: {type(exc).__name__}: {exc}")
+            return ValidationResult(revision=run.revision, time=now, verdict=Verdict.ERROR, message=message)
+
     # ---- conditions the machine does not own ------------------------------------------------------------
 
     def _invalid(
@@ -344,7 +361,7 @@ class Reconciler:
         message: str,
     ) -> Outcome:
         now = self.clock()
-        status = _with_condition(
+        status = with_condition(
             previous, SPEC_CONDITION, ConditionStatus.FALSE, reason, message, generation, now
         )
         status = status.model_copy(update={"observed_generation": generation})
@@ -357,11 +374,11 @@ class Reconciler:
         err = outcome.error
         now = self.clock()
         if err is None:
-            status = _with_condition(
+            status = with_condition(
                 outcome.status, BACKEND_CONDITION, ConditionStatus.TRUE, "Reachable", "", generation, now
             )
         else:
-            status = _with_condition(
+            status = with_condition(
                 outcome.status,
                 BACKEND_CONDITION,
                 ConditionStatus.FALSE,
@@ -375,42 +392,3 @@ class Reconciler:
                 owner, outcome.resource_version, status, outcome.status
             )
             outcome.status = status
-
-
-def _wake_for_retraining_retry(outcome: Outcome, now: datetime) -> None:
-    """A retraining call that failed in this pass set its next attempt after the decision chose when to
-    wake; wake for it too."""
-    r = outcome.status.retraining
-    if r is None or r.delivered or r.retry_at is None or r.retry_at <= now:
-        return
-    wait = (r.retry_at - now).total_seconds()
-    outcome.requeue_after = wait if outcome.requeue_after is None else min(outcome.requeue_after, wait)
-
-
-def invalid_spec_message(exc: ValidationError) -> str:
-    parts = []
-    for e in exc.errors()[:5]:
-        where = "spec." + ".".join(str(p) for p in e["loc"]) if e["loc"] else "spec"
-        parts.append(f"{where}: {e['msg']}")
-    more = f" (+{exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
-    return "; ".join(parts) + more
-
-
-def policy_message(refusals: Sequence[Refusal], limit: int = 5) -> str:
-    more = f" (+{len(refusals) - limit} more)" if len(refusals) > limit else ""
-    return "; ".join(str(r) for r in refusals[:limit]) + more
-
-
-def _with_condition(
-    status: ModelDeploymentStatus,
-    type_: str,
-    value: ConditionStatus,
-    reason: str,
-    message: str,
-    generation: int,
-    now: datetime,
-) -> ModelDeploymentStatus:
-    new = Condition(
-        type=type_, status=value, reason=reason, message=truncate(message), observed_generation=generation
-    )
-    return status.model_copy(update={"conditions": set_condition(status.conditions, new, now)})

@@ -8,16 +8,19 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from modeldeploy.api.spec import EventRetrain, ModelDeploymentSpec, PipelineRetrain
+from modeldeploy.api.status import ModelDeploymentStatus, truncate
 from modeldeploy.http import OPENER
-from modeldeploy.ports import BackendError, Owner
-from modeldeploy.rollout.actions import FireRetraining
+from modeldeploy.ports import BackendError, EventSink, Owner, Retrainer
+from modeldeploy.retry import RetryPolicy
+from modeldeploy.rollout.actions import EventType, FireRetraining
+from modeldeploy.rollout.conditions import retraining_condition, set_condition
 
 Post = Callable[[urllib.request.Request], None]
 
@@ -119,3 +122,58 @@ class DefaultRetrainer:
 
             self._submit = submit_pipeline
         return self._submit(owner, spec, request, job)
+
+
+# A failed retraining call (webhook down, Secret unreadable, pipeline refused) is tried again from the
+# status at 30s, 1m, 2m, 4m, 8m; after the 6th attempt the RetrainingDelivered condition says it gave up.
+RETRAIN_RETRY = RetryPolicy(attempts=6, base_delay=30.0, max_delay=1800.0)
+
+
+def record_delivery(
+    retraining: Retrainer,
+    events: EventSink,
+    owner: Owner,
+    spec: ModelDeploymentSpec,
+    action: FireRetraining,
+    now: datetime,
+    status: ModelDeploymentStatus,
+) -> ModelDeploymentStatus | None:
+    """Fire retraining; the status recording how it went (delivered, or failed with the next attempt backed
+    off by RETRAIN_RETRY and given up after the last, as a condition and an Event). None: the status moved on
+    (a newer drift) since the decision, nothing to do."""
+    trigger = status.retraining
+    if trigger is None or trigger.drift_id != action.drift_id:
+        return None
+    attempts = trigger.attempts + 1
+    try:
+        ref = retraining.fire(owner, spec, action, now)
+    except Exception as exc:
+        error = exc.message if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
+        last = attempts >= RETRAIN_RETRY.attempts
+        retry_at = None if last else now + timedelta(seconds=RETRAIN_RETRY.delay(attempts))
+        update: dict[str, object] = {
+            "attempts": attempts,
+            "last_error": truncate(error),
+            "retry_at": retry_at,
+        }
+        when = "giving up" if retry_at is None else f"next attempt at {retry_at:%H:%M:%S}Z"
+        msg = f"retraining for drift {action.drift_id} failed (attempt {attempts}, {when}): {error}"
+        events.emit(owner, EventType.WARNING, "RetrainingFailed", msg)
+    else:
+        update = {"attempts": attempts, "delivered": True, "last_error": "", "retry_at": None}
+        features = ", ".join(action.features) or "prediction"
+        events.emit(owner, EventType.NORMAL, "RetrainingTriggered", f"drift in {features}: started {ref}")
+    trigger = trigger.model_copy(update=update)
+    out = status.model_copy(update={"retraining": trigger})
+    condition = retraining_condition(trigger, status.observed_generation or 1)
+    if condition is not None:
+        out = out.model_copy(update={"conditions": set_condition(out.conditions, condition, now)})
+    return out
+
+
+def retry_wait(status: ModelDeploymentStatus, now: datetime) -> float | None:
+    """Seconds until a failed retraining call's next attempt (set after the decision chose when to wake)."""
+    r = status.retraining
+    if r is None or r.delivered or r.retry_at is None or r.retry_at <= now:
+        return None
+    return (r.retry_at - now).total_seconds()

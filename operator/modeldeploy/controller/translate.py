@@ -15,7 +15,8 @@ DEFAULT_INCONCLUSIVE_LIMIT = 2
 def desired_revision(name: str, spec: ModelDeploymentSpec) -> DesiredRevision:
     # Only what answers a request defines a revision; strategy, analysis, autoscaling and rollback edits
     # apply to the running rollout without cutting a new revision.
-    return DesiredRevision.of(name, spec.serving_fingerprint(), spec.model.version)
+    ref = (spec.model.registry or "") if spec.model.tag_stages else ""
+    return DesiredRevision.of(name, spec.serving_fingerprint(), spec.model.version, ref)
 
 
 def _steps(spec: ModelDeploymentSpec) -> tuple[Step, ...]:
@@ -78,6 +79,9 @@ def plan_of(spec: ModelDeploymentSpec) -> RolloutPlan:
         progress_deadline=DEFAULT_PROGRESS_DEADLINE,
         scale_down_delay=scale_down,
         retrain_on_drift=retrain is not None,
+        validate=spec.validation is not None,
+        tag_stages=spec.model.tag_stages,
+        validation_error_limit=spec.validation.error_limit if spec.validation is not None else 0,
         retrain_cooldown=parse_duration(retrain.cooldown) if retrain is not None else 0.0,
         monitor_interval=monitor,
         # Kubernetes Deployments and Pods are watched: a change wakes the object at once.

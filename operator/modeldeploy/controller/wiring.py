@@ -12,7 +12,10 @@ from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
 
 from modeldeploy.analysis.service import AnalysisService
-from modeldeploy.api.spec import ModelDeploymentSpec
+from modeldeploy.analysis.validation import HttpValidator
+from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
+from modeldeploy.backends.azureml.registration import AzureMLRegistrar
+from modeldeploy.backends.azureml.registry import AzureMLModelRegistry, ModelOps
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from modeldeploy.backends.kubernetes.cache import ChildCache
@@ -78,6 +81,14 @@ class Backends:
             self._azureml = AzureMLBackends()
         return self._azureml.for_target(spec.target.azureml)
 
+    def models_for(self, target: AzureMLTarget, registry: str | None) -> ModelOps:
+        """Model operations of a workspace or registry, with the Azure ML backends' credential."""
+        if self._azureml is None:
+            from modeldeploy.backends.azureml.clients import AzureMLBackends
+
+            self._azureml = AzureMLBackends()
+        return self._azureml.models_for(target, registry)
+
 
 @dataclass
 class Wiring:
@@ -96,11 +107,16 @@ def build_wiring(
     connections: int | None = None,
     data_root: str | None = None,
     policy: Mode = "enforce",
+    validation_address: str | None = None,
 ) -> Wiring:
     api = api or load_kube_config(connections)
     dyn = DynamicClient(api)  # type: ignore[no-untyped-call]
     backends = Backends(dyn)
     gate = PolicyGate(policy)
+    analysis = AnalysisService(
+        data_root=data_root,
+        uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
+    )
     events = MeteredEventSink(AsyncEventSink(KubeEventSink(dyn), on_drop=EVENTS_DROPPED.inc))
     notifier = Notifier(
         KubeSecrets(api),
@@ -115,14 +131,18 @@ def build_wiring(
             backends=backends,
             store=MeteredStatusStore(KubeStatusStore(api)),
             events=events,
-            analysis=AnalysisService(
-                data_root=data_root,
-                uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
-            ),
+            analysis=analysis,
             retraining=DefaultRetrainer(api),
             policy=gate,
             notifier=notifier,
             namespace_labels=gate.labels_of,
+            validator=HttpValidator(
+                lambda owner, spec, revision: backends(owner, spec).scoring_address(owner, revision),
+                override=validation_address,
+                read=analysis.read_document,
+            ),
+            registry=AzureMLModelRegistry(backends.models_for),
+            registrar=AzureMLRegistrar(backends.models_for),
         )
     )
     return Wiring(api, backends, reconciler, gate)

@@ -150,6 +150,9 @@ class _Check:
         if analysis is not None and analysis.drift is not None:
             yield "spec.analysis.drift.reference.uri", self.data(analysis.drift.reference.uri)
             yield "spec.analysis.drift.live.uri", self.data(analysis.drift.live.uri)
+        validation = self.spec.validation
+        if validation is not None and validation.requests_uri is not None:
+            yield "spec.validation.requestsUri", self.data(validation.requests_uri)
         retrain = spec.rollback.retrain
         if retrain is not None and retrain.event is not None:
             yield from self.webhook(retrain.event.url, retrain.event.secret_ref)
@@ -175,6 +178,9 @@ class _Check:
             yield "spec.model.registry", self.registry(model.registry)
         if model.artifact_uri is not None:
             yield "spec.model.artifactUri", self.asset(model.artifact_uri)
+        reg = model.registration
+        if reg is not None and reg.registry is not None:  # the operator writes a version there
+            yield "spec.model.registration.registry", self.registry(f"azureml://registries/{reg.registry}/")
         if model.code is not None:
             uri = model.code.uri
             yield "spec.model.code.uri", self.asset("file://" + uri if uri.startswith("/") else uri)

@@ -1,8 +1,8 @@
 """What the rollout machine asks the world to do, in the order it must be done.
 
 A decision's actions are ordered: traffic first (so a failing candidate stops serving before anything else
-happens), then revisions are created or deleted, then analysis, retraining and events. Every action is
-idempotent; the machine emits the same ones again until the observations show they took effect.
+happens), then revisions are created or deleted, then validation, analysis, retraining and events. Every
+action is idempotent; the machine emits the same ones again until the observations show they took effect.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from modeldeploy.api.notifications import Trigger
+from modeldeploy.api.status import ModelStages, StagedVersion
 from modeldeploy.rollout.serving import TrafficSplit
 
 
@@ -51,6 +52,24 @@ class RunAnalysis:
 
 
 @dataclass(frozen=True)
+class ValidateRevision:
+    """Send the Ready candidate ``revision`` its health check and sample requests (it has no live traffic);
+    ``attempt`` counts from 1 for this revision."""
+
+    revision: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class SyncStages:
+    """Make the registry's stage tags say ``desired``; ``release`` lost its staging tag (failed or
+    superseded) and gets back the stage it had before. Read before write: applying it twice is harmless."""
+
+    desired: ModelStages
+    release: tuple[StagedVersion, ...] = ()
+
+
+@dataclass(frozen=True)
 class FireRetraining:
     """Start the retraining pipeline once for the confirmed drift ``drift_id``."""
 
@@ -82,17 +101,27 @@ class RequeueAfter:
 
 
 Action = (
-    SetTraffic | EnsureRevision | DeleteRevision | RunAnalysis | FireRetraining | EmitEvent | RequeueAfter
+    SetTraffic
+    | EnsureRevision
+    | DeleteRevision
+    | ValidateRevision
+    | RunAnalysis
+    | SyncStages
+    | FireRetraining
+    | EmitEvent
+    | RequeueAfter
 )
 
 _ORDER: dict[type, int] = {
     SetTraffic: 0,
     EnsureRevision: 1,
     DeleteRevision: 2,
-    RunAnalysis: 3,
-    FireRetraining: 4,
-    EmitEvent: 5,
-    RequeueAfter: 6,
+    ValidateRevision: 3,
+    RunAnalysis: 4,
+    SyncStages: 5,
+    FireRetraining: 6,
+    EmitEvent: 7,
+    RequeueAfter: 8,
 }
 
 

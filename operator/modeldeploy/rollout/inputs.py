@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus
+from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus, ValidationResult
 from modeldeploy.rollout.actions import Action
 from modeldeploy.rollout.plan import RolloutPlan
 from modeldeploy.rollout.revision import DesiredRevision
@@ -19,7 +19,8 @@ class Inputs:
 
     ``observed`` holds the state of every revision the status names (see ``names_to_observe``); a missing
     entry means "unknown", never "deleted". ``analysis`` is the newest analysis result for the revision under
-    test, or None. ``now`` is the only clock the machine sees.
+    test, or None; ``validation`` the newest pre-traffic validation of the candidate, or None. ``now`` is
+    the only clock the machine sees.
     """
 
     generation: int
@@ -30,6 +31,7 @@ class Inputs:
     observed: Mapping[str, RevisionState] = field(default_factory=dict)
     observed_traffic: TrafficSplit | None = None
     analysis: AnalysisResult | None = None
+    validation: ValidationResult | None = None
 
     def readiness(self, name: str) -> Readiness | None:
         state = self.observed.get(name)

@@ -38,6 +38,8 @@ from modeldeploy.rollout.progress import (
     supersede,
 )
 from modeldeploy.rollout.serving import Readiness, TrafficSplit
+from modeldeploy.rollout.stages import stages_due
+from modeldeploy.rollout.validation import gate, validation_due
 from modeldeploy.rollout.verdicts import judge_candidate, judge_stable
 from modeldeploy.rollout.work import Work
 
@@ -86,6 +88,9 @@ def _candidate(w: Work) -> bool:
     if s.current_step_index is None:
         if s.pause is not None:  # paused by hand before it became Ready: hold until resumed
             return False
+        checked = gate(w)  # no traffic, live or mirrored, before the revision answered correctly
+        if checked != "passed":
+            return checked == "changed"
         if s.stable is None:
             promote(w, "FirstRevisionPromoted")
         else:
@@ -138,9 +143,15 @@ def _world_actions(i: Inputs, s: ModelDeploymentStatus) -> list[Action]:
     for retired in s.retired_revisions:
         if _due(retired, i.now) and i.readiness(retired.name) is not Readiness.MISSING:
             actions.append(DeleteRevision(retired.name, not_before=retired.delete_after or i.now))
+    validate = validation_due(i, s)
+    if validate is not None:
+        actions.append(validate)
     analysis = _analysis_due(i, s)
     if analysis is not None and analysis[0] <= i.now:
         actions.append(analysis[1])
+    sync = stages_due(i, s)
+    if sync is not None:
+        actions.append(sync)
     trigger = s.retraining
     if trigger is not None and trigger.due(i.now):
         fire = FireRetraining(trigger.revision, trigger.drift_id, tuple(trigger.features))
@@ -212,6 +223,9 @@ def _requeue_after(i: Inputs, s: ModelDeploymentStatus) -> float | None:
     c = s.candidate
     if c is not None and c.ready_at is None:
         times.append(now + timedelta(seconds=plan.readiness_poll))
+    tried = c.validation if c is not None and s.current_step_index is None else None
+    if plan.validate and tried is not None and tried.time is not None:
+        times.append(tried.time + timedelta(seconds=plan.readiness_poll))  # retry after an Error
     idx = s.current_step_index
     if c is not None and idx is not None and idx < len(plan.steps) and s.pause is None:
         duration = plan.steps[idx].duration

@@ -24,6 +24,7 @@ from modeldeploy.rollout.actions import EventType
 from modeldeploy.rollout.conditions import ABORTED
 from modeldeploy.rollout.progress import fail, promote, start_step
 from modeldeploy.rollout.serving import Readiness
+from modeldeploy.rollout.validation import passed
 from modeldeploy.rollout.work import Work
 
 
@@ -59,6 +60,10 @@ def _promote(w: Work) -> str | None:
     if error:
         return error
     i = w.status.current_step_index
+    c = w.status.candidate
+    if w.inputs.plan.validate and i is None and c is not None and not passed(c.validation):
+        # A step forward never skips the pre-traffic checks; a full promotion is the explicit override.
+        return f"revision {c.name} has not passed validation yet (promote --full skips it)"
     w.update(pause=None)
     if w.status.stable is None:
         promote(w, "PromotedByRequest")

@@ -95,9 +95,15 @@ class RolloutPlan:
     # How often to look again at a candidate that is not ready yet. A backend whose readiness arrives by
     # watch (Kubernetes) needs it only as a safety net; one that must be asked (Azure ML) needs it often.
     readiness_poll: float = 10.0
+    # Pre-traffic validation (``spec.validation``): a Ready candidate must pass it before its first step;
+    # ``validation_error_limit`` attempts that could not reach it are tolerated, a wrong answer is not.
+    validate: bool = False
+    validation_error_limit: int = 2
+    # Keep the registry's stage tags in step with the status (model.tagStages).
+    tag_stages: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("failure_limit", "inconclusive_limit", "error_limit"):
+        for name in ("failure_limit", "inconclusive_limit", "error_limit", "validation_error_limit"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.successes_per_step < 1:

@@ -15,7 +15,13 @@ from modeldeploy.rollout.work import Work, drift_notices, end_candidate, mark_fa
 
 def start_candidate(w: Work) -> None:
     d, now = w.inputs.desired, w.inputs.now
-    record = RevisionRecord(name=d.name, spec_hash=d.spec_hash, model_version=d.model_version, created_at=now)
+    record = RevisionRecord(
+        name=d.name,
+        spec_hash=d.spec_hash,
+        model_version=d.model_version,
+        model_ref=d.model_ref or None,
+        created_at=now,
+    )
     kept = [r for r in w.status.retired_revisions if r.name != d.name]  # reuse a revision still running
     w.update(candidate=record, retired_revisions=kept, counters=Counters(), current_step_index=None)
     w.note(EventType.NORMAL, "RolloutStarted", f"creating revision {d.name}", d.name)
@@ -24,7 +30,7 @@ def start_candidate(w: Work) -> None:
 def promote(w: Work, reason: str) -> None:
     """The candidate takes all traffic and becomes stable; the old stable is kept for a grace period."""
     old = w.status.stable
-    candidate = end_candidate(w)
+    candidate = end_candidate(w).model_copy(update={"promoted_at": w.inputs.now})
     w.update(stable=candidate)
     if old is not None and old.name != candidate.name:
         retire(w, old, w.inputs.plan.scale_down_delay)

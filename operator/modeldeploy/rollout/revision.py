@@ -50,13 +50,17 @@ class DesiredRevision:
     short_name: str
     spec_hash: str
     model_version: str = ""
+    model_ref: str = ""  # the registered version, when its stages are tagged (model.tagStages)
 
     @classmethod
-    def of(cls, deployment: str, serving: Mapping[str, Any], model_version: str = "") -> DesiredRevision:
+    def of(
+        cls, deployment: str, serving: Mapping[str, Any], model_version: str = "", model_ref: str = ""
+    ) -> DesiredRevision:
         digest = spec_hash(serving)
         return cls(
             name=revision_name(deployment, digest),
             short_name=revision_name(deployment, digest, MAX_SHORT_NAME),
             spec_hash=digest,
             model_version=model_version,
+            model_ref=model_ref,
         )

@@ -115,6 +115,7 @@ def mark_failed(w: Work, candidate: RevisionRecord, reason: str, message: str) -
         reason=reason,
         message=message,
         failed_at=w.inputs.now,
+        model_version=candidate.model_version or None,
     )
     kept = [f for f in w.status.failed_revisions if f.spec_hash != candidate.spec_hash]
     w.update(failed_revisions=[*kept, record][-FAILED_REVISIONS_LIMIT:])

@@ -23,6 +23,7 @@ from typing import Any
 import requests
 from azure.ai.ml.entities import (
     DefaultScaleSettings,
+    EndpointAuthKeys,
     KubernetesOnlineDeployment,
     KubernetesOnlineEndpoint,
     ManagedOnlineDeployment,
@@ -211,6 +212,11 @@ class FakeOnlineEndpoints:
                 entity.traffic[deployment] = 0
         return entity
 
+    def get_keys(self, name: str) -> EndpointAuthKeys:
+        self._ws.hit("online_endpoints.get_keys")
+        self._ws.endpoint_rest(name)
+        return EndpointAuthKeys(primary_key=f"key-of-{name}", secondary_key=f"key2-of-{name}")
+
     def begin_create_or_update(self, endpoint: OnlineEndpoint) -> FakePoller:
         if type(endpoint) not in (ManagedOnlineEndpoint, KubernetesOnlineEndpoint):
             raise TypeError(
@@ -233,6 +239,11 @@ class FakeOnlineEndpoints:
         rest.name = endpoint.name
         rest.id = f"{self._ws.deployment_id(str(endpoint.name), 'x').rsplit('/deployments/', 1)[0]}"
         rest.properties.provisioning_state = "Updating" if self._ws.hold_endpoints else "Succeeded"
+        # Read-only, set by the service: where the endpoint answers (the azureml-model-deployment header
+        # picks a deployment there).
+        rest.properties.scoring_uri = (
+            f"https://{endpoint.name}.{self._ws.location}.inference.ml.azure.com/score"
+        )
         self._ws.endpoints[str(endpoint.name)] = rest
         return FakePoller(self._ws, value=OnlineEndpoint._from_rest_object(rest))
 

@@ -30,6 +30,7 @@ from modeldeploy.backends.azureml import build
 from modeldeploy.backends.azureml.guard import Guard
 from modeldeploy.backends.azureml.operation import IN_PROGRESS, Operation, provisioning
 from modeldeploy.backends.azureml.retry import error_code
+from modeldeploy.backends.azureml.scoring import scoring_address
 from modeldeploy.backends.azureml.sdk import (
     AutoscaleOps,
     DiagnosticSettingsOps,
@@ -39,7 +40,7 @@ from modeldeploy.backends.azureml.sdk import (
 )
 from modeldeploy.backends.azureml.settings import DeploymentSettings
 from modeldeploy.backends.azureml.traffic import canonical, validate
-from modeldeploy.ports import BackendError, Owner, RevisionRequest
+from modeldeploy.ports import BackendError, Owner, RevisionRequest, ScoringAddress
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 T = TypeVar("T")
@@ -340,6 +341,13 @@ class AzureMLBackend:
         weights = {revisions.get(n, n): w for n, w in now.live.items()}
         mirror, percent = next(iter(now.mirror.items()), (None, 0))
         return TrafficSplit(weights, revisions.get(mirror, mirror) if mirror else None, percent)
+
+    def scoring_address(self, owner: Owner, name: str) -> ScoringAddress:
+        endpoint = self._get_endpoint()
+        if endpoint is None:
+            raise BackendError("EndpointMissing", f"endpoint {self.endpoint} does not exist")
+        keys = self._call("get keys", lambda: self.clients.online_endpoints.get_keys(self.endpoint))
+        return scoring_address(endpoint, keys, deployment_name(name))
 
     # --- deletion ------------------------------------------------------------------------------------
     def delete_revision(self, owner: Owner, name: str) -> None:

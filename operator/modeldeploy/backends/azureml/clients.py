@@ -25,6 +25,7 @@ from modeldeploy.api.spec import AzureMLTarget
 from modeldeploy.backends.azureml.backend import AzureMLBackend, AzureMLClients
 from modeldeploy.backends.azureml.diagnostics import arm_diagnostic_settings
 from modeldeploy.backends.azureml.guard import Guard
+from modeldeploy.backends.azureml.registry import ModelOps
 
 SDK_RETRIES_OFF: dict[str, Any] = {"retry_total": 0}
 
@@ -57,6 +58,30 @@ class AzureMLBackends:
     make_clients: Callable[[AzureMLTarget, Any], AzureMLClients] = azureml_clients
     _clients: dict[tuple[str, str, str], AzureMLClients] = field(default_factory=dict)
     _backends: dict[tuple[str, str, str, str], AzureMLBackend] = field(default_factory=dict)
+    _models: dict[tuple[str, ...], ModelOps] = field(default_factory=dict)
+
+    def models_for(self, target: AzureMLTarget, registry: str | None) -> ModelOps:
+        """Model operations of the target's workspace, or of the shared ``registry`` (same credential)."""
+        if registry is not None:
+            key: tuple[str, ...] = ("registry", registry.lower())
+        else:
+            key = (target.subscription_id, target.resource_group.lower(), target.workspace.lower())
+        ops = self._models.get(key)
+        if ops is None:
+            if self.credential is None:
+                self.credential = DefaultAzureCredential()
+            if registry is not None:
+                ml = MLClient(self.credential, subscription_id=target.subscription_id, registry_name=registry)
+            else:
+                ml = MLClient(
+                    self.credential,
+                    subscription_id=target.subscription_id,
+                    resource_group_name=target.resource_group,
+                    workspace_name=target.workspace,
+                    **SDK_RETRIES_OFF,
+                )
+            ops = self._models[key] = ml.models
+        return ops
 
     def for_target(self, target: AzureMLTarget) -> AzureMLBackend:
         workspace = (target.subscription_id, target.resource_group.lower(), target.workspace.lower())

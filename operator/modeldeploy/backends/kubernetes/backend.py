@@ -15,7 +15,7 @@ from kubernetes.dynamic.resource import Resource
 from modeldeploy.backends.kubernetes import manifests as mf
 from modeldeploy.backends.kubernetes.cache import ChildCache, Store
 from modeldeploy.backends.kubernetes.schedule import Window, effective_min_replicas
-from modeldeploy.ports import BackendError, Owner, RevisionRequest
+from modeldeploy.ports import BackendError, Owner, RevisionRequest, ScoringAddress
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 FIELD_MANAGER = "modeldeploy"
@@ -190,6 +190,11 @@ class KubernetesBackend:
         if not owned_by(route, owner):
             raise not_owned("HTTPRoute", owner, owner.name)
         return mf.split_from_route(route)
+
+    def scoring_address(self, owner: Owner, name: str) -> ScoringAddress:
+        # Every revision has its own Service, named after it: reached by cluster DNS, not through the route,
+        # so validation reaches the revision alone while it has no traffic.
+        return ScoringAddress(f"http://{name}.{owner.namespace}.svc:{mf.SERVICE_PORT}")
 
     def delete_revision(self, owner: Owner, name: str) -> None:
         # The name comes from the status, which users who may promote can write: delete only what is ours.
