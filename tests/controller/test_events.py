@@ -40,6 +40,7 @@ def test_emit_returns_before_the_post_and_posts_keep_their_order() -> None:
     gate.set()
     assert sink.flush(5)
     assert inner.posted == ["R0", "R1", "R2", "R3", "R4"]
+    sink.stop()
 
 
 def test_a_full_buffer_drops_and_counts_new_events_and_a_failing_post_does_not_stop_the_rest() -> None:
