@@ -7,11 +7,15 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from kubernetes import client, config
 
 from localkube.testing import ClusterHandle, start_for_tests
+
+if TYPE_CHECKING:
+    from kdap_infra.testing import ProgramRun
 
 ROOT = Path(__file__).resolve().parent.parent
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
@@ -77,3 +81,25 @@ def gateway(cluster: ClusterHandle) -> str:
     cluster.kubectl("create", "namespace", "gateways", check=False)
     cluster.kubectl("apply", "-f", "-", input=json.dumps(GATEWAY))
     return "gateways/public"
+
+
+# Each Pulumi stack evaluated once per session under mocks, shared by tests/infra and tests/seam (each had
+# its own copy, so both stacks ran twice). Imported lazily: most tests never touch infra.
+@pytest.fixture(scope="session")
+def dev() -> ProgramRun:
+    from kdap_infra.testing import run_stack
+
+    return run_stack("dev")
+
+
+@pytest.fixture(scope="session")
+def prod() -> ProgramRun:
+    from kdap_infra.testing import run_stack
+
+    return run_stack("prod")
+
+
+@pytest.fixture(params=["dev", "prod"])
+def stack(request: pytest.FixtureRequest) -> ProgramRun:
+    run: ProgramRun = request.getfixturevalue(request.param)
+    return run

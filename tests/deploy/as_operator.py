@@ -16,10 +16,16 @@ from localkube.testing import ClusterHandle
 from tests.conftest import ROOT
 
 
-def sa_kubeconfig(cluster: ClusterHandle, service_account: str, path: Path) -> Path:
-    """A kubeconfig holding only a token of ``kdap-system/<service_account>`` (an hour)."""
+def sa_kubeconfig(
+    cluster: ClusterHandle,
+    service_account: str,
+    path: Path,
+    namespace: str = "kdap-system",
+    duration: str = "1h",
+) -> Path:
+    """A kubeconfig holding only a token of ``<namespace>/<service_account>``."""
     token = cluster.kubectl(
-        "create", "token", service_account, "-n", "kdap-system", "--duration=1h"
+        "create", "token", service_account, "-n", namespace, f"--duration={duration}"
     ).stdout.strip()
     server = yaml.safe_load(cluster.kubeconfig.read_text())["clusters"][0]["cluster"]
     path.write_text(

@@ -13,6 +13,7 @@ import yaml
 
 from localkube.testing import ClusterHandle
 from modeldeploy.cli import main as mdep
+from tests.deploy.as_operator import sa_kubeconfig
 from tests.deploy.render import render
 from tests.e2e.manifests import model_deployment
 
@@ -90,24 +91,6 @@ def test_a_rolebinding_confines_every_persona_to_its_namespace(cluster: ClusterH
         assert out.stdout.strip() == "no", persona
 
 
-def _token_kubeconfig(cluster: ClusterHandle, namespace: str, persona: str, path: Path) -> Path:
-    token = cluster.kubectl("create", "token", persona, "-n", namespace, "--duration=10m").stdout.strip()
-    server = yaml.safe_load(cluster.kubeconfig.read_text())["clusters"][0]["cluster"]
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": server}],
-                "users": [{"name": persona, "user": {"token": token}}],
-                "contexts": [{"name": persona, "context": {"cluster": "c", "user": persona}}],
-                "current-context": persona,
-            }
-        )
-    )
-    return path
-
-
 def test_tokens_request_actions_only_at_their_level(
     cluster: ClusterHandle, bound: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -117,7 +100,7 @@ def test_tokens_request_actions_only_at_their_level(
         "patch", "modeldeployment", "m", "-n", bound, "--subresource=status", "--type=merge",
         "-p", json.dumps({"status": {"phase": "Failed"}}),
     )  # fmt: skip
-    configs = {p: _token_kubeconfig(cluster, bound, p, tmp_path / f"{p}.yaml") for p in PERSONAS}
+    configs = {p: sa_kubeconfig(cluster, p, tmp_path / f"{p}.yaml", bound, "10m") for p in PERSONAS}
 
     def retry(persona: str) -> int:
         return mdep(["retry", "m", "-n", bound, "--no-wait", "--kubeconfig", str(configs[persona])])

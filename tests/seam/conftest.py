@@ -1,23 +1,2 @@
-"""Each stack evaluated once under Pulumi mocks; the seam tests read what it registered and exported."""
-
-from __future__ import annotations
-
-import pytest
-
-from kdap_infra.testing import ProgramRun, run_stack
-
-
-@pytest.fixture(scope="session")
-def dev() -> ProgramRun:
-    return run_stack("dev")
-
-
-@pytest.fixture(scope="session")
-def prod() -> ProgramRun:
-    return run_stack("prod")
-
-
-@pytest.fixture(params=["dev", "prod"])
-def stack(request: pytest.FixtureRequest) -> ProgramRun:
-    run: ProgramRun = request.getfixturevalue(request.param)
-    return run
+"""The stacks (`dev`, `prod`, `stack`) come from tests/conftest.py, evaluated once per session under
+Pulumi mocks and shared with tests/infra; the seam tests read what each registered and exported."""
