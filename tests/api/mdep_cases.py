@@ -791,8 +791,43 @@ INVALID: list[Invalid] = [
         K,
         _set("validation", {"timeout": "10s"}),
         "spec.validation",
-        "validation needs healthPath, requests or requestsUri",
-        "validation needs healthPath, requests or requestsUri",
+        "validation needs healthPath, requests, requestsUri or evaluation",
+        "validation needs healthPath, requests, requestsUri or evaluation",
+    ),
+    Invalid(
+        "evaluation-gate-unbounded",
+        K,
+        _set(
+            "validation",
+            {
+                "evaluation": {
+                    "dataUri": "https://a.blob.core.windows.net/c/g.csv",
+                    "label": "y",
+                    "gates": [{"metric": "rmse"}],
+                }
+            },
+        ),
+        "spec.validation.evaluation.gates[0]",
+        "validation.evaluation.gates[] needs min, max or maxRegression",
+        "validation.evaluation.gates[] needs min, max or maxRegression",
+    ),
+    Invalid(
+        "evaluation-label-as-feature",
+        K,
+        _set(
+            "validation",
+            {
+                "evaluation": {
+                    "dataUri": "https://a.blob.core.windows.net/c/g.csv",
+                    "label": "y",
+                    "features": ["x", "y"],
+                    "gates": [{"metric": "auc", "min": 0.7}],
+                }
+            },
+        ),
+        "spec.validation.evaluation.features",
+        "validation.evaluation.features must not include the label column",
+        "validation.evaluation.features must not include the label column",
     ),
     Invalid(
         "validation-tolerance-without-value",

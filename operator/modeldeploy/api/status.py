@@ -348,8 +348,8 @@ class ModelDeploymentStatus(_Model):
     retraining: RetrainingTrigger | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     stages: ModelStages | None = None
-    platform_defaults: dict[str, str] = Field(
-        default_factory=dict,
+    platform_defaults: dict[str, str] | None = Field(
+        None,
         description=(
             "Where an Azure ML target lives (subscriptionId, resourceGroup, workspace, endpointName, "
             "endpointKind), pinned before the operator first acts, whether written in the spec or taken from "

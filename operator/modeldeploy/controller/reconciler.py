@@ -166,7 +166,7 @@ class Reconciler:
 
         outcome = Outcome(previous, None, rv)
         try:
-            if pins != previous.platform_defaults:  # pinned before anything acts where they point
+            if pins != (previous.platform_defaults or {}):  # pinned before anything acts where they point
                 self._write(owner, outcome, previous.model_copy(update={"platform_defaults": pins}))
             try:
                 self._run(owner, spec, generation, outcome)
@@ -239,7 +239,7 @@ class Reconciler:
         azureml = isinstance(target, Mapping) and target.get("type") == "azureml"
         handoff = self.handoff() if azureml and self.handoff else None
         filled, pins = apply_platform_defaults(
-            owner.namespace, owner.name, raw, status.platform_defaults, handoff
+            owner.namespace, owner.name, raw, status.platform_defaults or {}, handoff
         )
         return ModelDeploymentSpec.model_validate(filled), pins
 
