@@ -28,6 +28,7 @@ def model_handoff(naming: Naming, spec: EndpointConfig) -> dict[str, Any]:
         "endpointKind": spec.kind,
         "authMode": auth,
         "compute": platform.KUBERNETES_COMPUTE if spec.kind == "kubernetes" else None,
+        "instanceType": spec.instance_type or platform.DEFAULT_INSTANCE_TYPE[spec.kind],
         "tags": platform.platform_endpoint_tags(spec.namespace, spec.name, naming.stack),
         # Where the data collector of each revision's deployment writes: the drift live URIs.
         "dataCollector": {

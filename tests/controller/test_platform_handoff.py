@@ -103,7 +103,8 @@ def test_the_reconciler_pins_where_the_object_lives_before_any_backend_acts() ->
     w = World(dict(PUBLISHED))
     w.reconcile(spec())
     assert w.order[0] == (
-        "backend with pins ['endpointKind', 'endpointName', 'resourceGroup', 'subscriptionId', 'workspace']"
+        "backend with pins ['endpointKind', 'endpointName', 'instanceType', 'resourceGroup', "
+        "'subscriptionId', 'workspace']"
     )
     target = w.seen[0].target.azureml
     assert target is not None

@@ -42,6 +42,12 @@ COLLECTOR_ROLLING_RATE = "Hour"  # the hour folders the drift reader lists
 # The AKS cluster attached to the workspace for endpointKind kubernetes (Azure ML compute names: 2-16).
 KUBERNETES_COMPUTE = "aks-inference"
 KUBERNETES_INSTANCE_TYPE = "defaultinstancetype"  # the one the Azure ML extension creates
+# What a declared model's deployments run on unless the stack says otherwise (published in the handoff; the
+# seed examples use the same): a general-purpose SKU on managed endpoints, the extension's type on AKS.
+DEFAULT_INSTANCE_TYPE: dict[EndpointKind, str] = {
+    "managed": "Standard_DS3_v2",
+    "kubernetes": KUBERNETES_INSTANCE_TYPE,
+}
 
 
 # Cost allocation: plain keys (Cost Management groups and filters by tag name), the same on what infra creates

@@ -353,7 +353,8 @@ class ModelDeploymentStatus(_Model):
         description=(
             "Where an Azure ML target lives (subscriptionId, resourceGroup, workspace, endpointName, "
             "endpointKind), pinned before the operator first acts, whether written in the spec or taken from "
-            "the platform handoff: a later change of the handoff never moves this object."
+            "the platform handoff: a later change of the handoff never moves this object. instanceType is "
+            "the last one used, kept only to carry on while the handoff cannot be read."
         ),
     )
 
