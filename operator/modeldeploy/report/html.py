@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from modeldeploy.analysis.sources import DataUnavailable
 from modeldeploy.report.data import Samples, load_samples
+from modeldeploy.report.lifecycle import version_rows
 from modeldeploy.report.svg import (
     Histogram,
     Mark,
@@ -155,6 +156,10 @@ def deployment_section(body: Body, events: Sequence[Any], now: datetime) -> str:
         "<h3>Rollout timeline</h3>",
         timeline_svg(timeline_marks(st), now),
     ]
+    versions = version_rows(st)
+    if versions:  # the same rows as `kubectl mdep history`: stage (and registry ref), since, validation
+        header = ["revision", "model", "stage", "since", "validation"]
+        parts += ["<h3>Versions</h3>", _table(header, [[escape(c) for c in row] for row in versions])]
     analysis = st.get("lastAnalysis") or {}
     if analysis:
         parts.append(
