@@ -545,8 +545,20 @@ INVALID: list[Invalid] = [
             _set("analysis.metrics.0.compare", {"margin": 0.001}),
         ),
         "spec.analysis.metrics[0]",
-        "compare needs provider prometheus and builtin errorRate or a latency built-in",
-        "compare needs provider prometheus and builtin errorRate or a latency built-in",
+        "compare needs builtin errorRate or a latency built-in on prometheus, or builtin errorRate on",
+        "compare needs builtin errorRate or a latency built-in on prometheus, or builtin errorRate on",
+    ),
+    Invalid(
+        "compare-latency-on-azure-monitor",
+        K,
+        _all(
+            _set("analysis.metrics.0.provider", "azureMonitor"),
+            _set("analysis.metrics.0.builtin", "latencyP99"),
+            _set("analysis.metrics.0.compare", {"margin": 0.001}),
+        ),
+        "spec.analysis.metrics[0]",
+        "Azure Monitor keeps no latency histogram",
+        "Azure Monitor keeps no latency histogram",
     ),
     Invalid(
         "compare-test-mismatch",
