@@ -21,6 +21,7 @@ PUBLISHED: dict[str, Any] = {
     "resourceGroup": "rg-kdap-prod",
     "workspace": "mlw-kdap-prod",
     "logAnalyticsWorkspaceId": LAW,
+    "apim": {"resourceGroup": "rg-kdap-prod", "serviceName": "apim-kdap-prod-x1"},
     "models": {
         "budget-optimizer": {
             "modelDeployment": "ml-serving/budget-optimizer",
@@ -28,6 +29,7 @@ PUBLISHED: dict[str, Any] = {
             "endpointKind": "managed",
             "compute": None,
             "instanceType": "Standard_DS3_v2",
+            "versionNamedValue": "budget-optimizer-model-version",
         },
         "anomaly-detector": {
             "modelDeployment": "ml-serving/anomaly-detector",

@@ -188,6 +188,9 @@ def test_a_model_deployment_that_names_no_azure_resource_rolls_onto_the_platform
     assert (
         declared["instanceType"] == example(SEED_EXAMPLES[model])["spec"]["target"]["azureml"]["instanceType"]
     )
+    # The named value the operator writes the promoted version to is the one infra created in its APIM.
+    named = {r.inputs["namedValueId"]: r.inputs for r in stack.of_type("azure-native:apimanagement:NamedValue")}
+    assert named[declared["versionNamedValue"]]["serviceName"] == handoff(stack)["apim"]["serviceName"]
     ws = seed_workspace(stack)
     served = roll(stack, model, {**manifest, "spec": filled}, ws)
     assert served.endpoint == declared["endpointName"]

@@ -32,6 +32,11 @@ PER_MODEL: dict[str, str] = {
     "endpointKind": r"^(managed|kubernetes)$",
     "compute": r"^[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]$",
     "instanceType": r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+    "versionNamedValue": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$",
+}
+APIM: dict[str, str] = {
+    "resourceGroup": patterns.RESOURCE_GROUP,
+    "serviceName": r"^[a-zA-Z][a-zA-Z0-9-]{0,49}$",
 }
 LOG_ANALYTICS = "logAnalyticsWorkspaceId"
 LOCATION = ("subscriptionId", "resourceGroup", "workspace", "endpointName")
@@ -55,6 +60,15 @@ class Handoff:
     top: dict[str, str] = field(default_factory=dict)
     log_analytics: str | None = None
     models: dict[str, dict[str, str]] = field(default_factory=dict)  # "namespace/name" -> fields
+    apim: dict[str, str] = field(default_factory=dict)  # resourceGroup, serviceName of API Management
+
+    def version_named_value(self, namespace: str, name: str) -> tuple[str, str, str] | None:
+        """(resource group, service, named value) the promoted version goes to, when the platform fronts
+        this ModelDeployment with API Management."""
+        named = self.models.get(f"{namespace}/{name}", {}).get("versionNamedValue")
+        if named is None or len(self.apim) != len(APIM):
+            return None
+        return self.apim["resourceGroup"], self.apim["serviceName"], named
 
     @classmethod
     def parse(cls, source: str, doc: Mapping[str, Any]) -> Handoff:
@@ -69,7 +83,10 @@ class Handoff:
         for entry in entries.values() if isinstance(entries, Mapping) else ():
             if isinstance(entry, Mapping) and isinstance(entry.get("modelDeployment"), str):
                 models[entry["modelDeployment"]] = _checked(entry, PER_MODEL)
-        return cls(source, top, log_analytics, models)
+        apim = doc.get("apim")
+        return cls(
+            source, top, log_analytics, models, _checked(apim, APIM) if isinstance(apim, Mapping) else {}
+        )
 
 
 def _checked(doc: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, str]:

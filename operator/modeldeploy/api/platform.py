@@ -22,6 +22,14 @@ EndpointKind = Literal["managed", "kubernetes"]
 # controller/platform_handoff.py reads it, api/handoff.py fills specs from it).
 HANDOFF_NAMESPACE, HANDOFF_CONFIGMAP, HANDOFF_KEY = "kdap-system", "kdap-platform", "handoff.json"
 
+
+def version_named_value(model: str) -> str:
+    """The API Management named value holding a declared model's promoted version: infra creates it (part of
+    every cached prediction's key), the operator writes it on promotion, so a cached answer of the previous
+    version is never served as the new one's."""
+    return f"{model}-model-version"
+
+
 # Written by infra on endpoints it creates for the operator; value: the stack ("<prefix>-<env>").
 TAG_PLATFORM = "kdap.io/platform"
 

@@ -348,6 +348,11 @@ class ModelDeploymentStatus(_Model):
     retraining: RetrainingTrigger | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     stages: ModelStages | None = None
+    edge_version: str | None = Field(
+        None,
+        description="The model version last written to API Management's named value for this model (its "
+        "cached answers key on it); see the README's One platform section.",
+    )
     platform_defaults: dict[str, str] | None = Field(
         None,
         description=(

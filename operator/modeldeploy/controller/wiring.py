@@ -19,6 +19,7 @@ from modeldeploy.backends.azureml.registry import AzureMLModelRegistry, ModelOps
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from modeldeploy.backends.kubernetes.cache import ChildCache
+from modeldeploy.controller.edge import EdgeVersions
 from modeldeploy.controller.events import AsyncEventSink
 from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
 from modeldeploy.controller.notifications import KubeSecrets, Notifier
@@ -147,6 +148,7 @@ def build_wiring(
             registry=AzureMLModelRegistry(backends.models_for),
             registrar=AzureMLRegistrar(backends.models_for),
             handoff=HandoffReader.over(api, handoff) if handoff else None,
+            edge=EdgeVersions(),
         )
     )
     return Wiring(api, backends, reconciler, gate)
