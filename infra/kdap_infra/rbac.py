@@ -105,3 +105,30 @@ def endpoint_scorer_role(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return CustomRole("endpoint-scorer", guid, definition)
+
+
+# What the operator does in API Management: write each model's promoted version into its named value.
+NAMED_VALUE_ACTIONS = [
+    "Microsoft.ApiManagement/service/read",
+    "Microsoft.ApiManagement/service/namedValues/read",
+    "Microsoft.ApiManagement/service/namedValues/write",
+]
+
+
+def named_value_writer_role(
+    naming: Naming, service_id: pulumi.Input[str], parent: pulumi.Resource
+) -> CustomRole:
+    """API Management Service Contributor would let the operator change APIs and policies; this is only the
+    named values (the promoted model version in each model's cache key)."""
+    guid = naming.assignment_id("custom-role", "named-value-writer", "apim")
+    definition = authorization.RoleDefinition(
+        "role-named-value-writer",
+        role_definition_id=guid,
+        role_name=f"kdap {naming.env} {naming.suffix} API Management named value writer",
+        description="Read and write API Management named values; nothing else.",
+        scope=service_id,
+        assignable_scopes=[service_id],
+        permissions=[authorization.PermissionArgs(actions=NAMED_VALUE_ACTIONS)],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return CustomRole("named-value-writer", guid, definition)

@@ -189,7 +189,8 @@ def test_a_model_deployment_that_names_no_azure_resource_rolls_onto_the_platform
         declared["instanceType"] == example(SEED_EXAMPLES[model])["spec"]["target"]["azureml"]["instanceType"]
     )
     # The named value the operator writes the promoted version to is the one infra created in its APIM.
-    named = {r.inputs["namedValueId"]: r.inputs for r in stack.of_type("azure-native:apimanagement:NamedValue")}
+    values = stack.of_type("azure-native:apimanagement:NamedValue")
+    named = {r.inputs["namedValueId"]: r.inputs for r in values}
     assert named[declared["versionNamedValue"]]["serviceName"] == handoff(stack)["apim"]["serviceName"]
     ws = seed_workspace(stack)
     served = roll(stack, model, {**manifest, "spec": filled}, ws)
