@@ -226,7 +226,7 @@ Hostname = Annotated[
 
 
 class HttpProbe(Probe):
-    path: str = Field("/", pattern=r"^/\S*$", max_length=1024)
+    path: str = Field("/", pattern=r"^/[^\t\n\f\r ]*$", max_length=1024)
 
 
 class KubernetesTarget(ApiModel):
@@ -252,7 +252,7 @@ class KubernetesTarget(ApiModel):
         max_length=16,
         json_schema_extra={"x-kubernetes-list-type": "set"},
     )
-    path_prefix: str = Field("/", pattern=r"^/\S*$", max_length=1024)
+    path_prefix: str = Field("/", pattern=r"^/[^\t\n\f\r ]*$", max_length=1024)
     liveness_probe: HttpProbe | None = None
     readiness_probe: HttpProbe | None = None
 
