@@ -14,15 +14,14 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy.api.status import CheckResult, Verdict
 from modeldeploy.api.validation import LOWER_IS_BETTER, Evaluation, EvaluationGate
 
-from .sources import read_table
+if TYPE_CHECKING:  # numpy and pyarrow load on the first evaluation, not with the controller
+    import numpy as np
+    import pyarrow as pa
 
 # (path, body) -> parsed JSON answer; raises Unreachable when there is no answer worth judging.
 Send = Callable[[str, bytes], Any]
@@ -44,6 +43,8 @@ class Rows:
 
 
 def load_rows(data: bytes, e: Evaluation, fmt: str) -> Rows:
+    from .sources import read_table
+
     table = read_table(data, fmt).slice(0, e.max_rows)
     if e.label not in table.column_names:
         raise ValueError(f"label column {e.label!r} is not in the data (columns: {table.column_names})")
@@ -58,6 +59,8 @@ def load_rows(data: bytes, e: Evaluation, fmt: str) -> Rows:
 
 
 def _json_safe(column: pa.ChunkedArray) -> list[Any]:
+    import pyarrow as pa
+
     if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
         return [None if v is None else v.isoformat() for v in column.to_pylist()]
     return list(column.to_pylist())
@@ -97,6 +100,8 @@ def _extract(answer: Any, path: str | None) -> list[Any]:
 
 def score(metric: str, preds: Sequence[Any], labels: Sequence[Any]) -> float:
     """The metric over predictions and labels; ``WrongAnswer`` when the predictions cannot be scored."""
+    import numpy as np
+
     if metric == "accuracy":
         return float(np.mean([_same(p, y) for p, y in zip(preds, labels, strict=True)]))
     p = _numbers(preds, metric)
@@ -115,6 +120,8 @@ def _same(p: Any, y: Any) -> bool:
 
 
 def _numbers(values: Sequence[Any], metric: str, what: str = "prediction") -> np.ndarray:
+    import numpy as np
+
     bad = next((v for v in values if not isinstance(v, int | float) or isinstance(v, bool)), None)
     if bad is not None or not values:
         raise WrongAnswer(f"{metric} needs numeric {what}s, got {bad!r}")
@@ -126,6 +133,7 @@ def _numbers(values: Sequence[Any], metric: str, what: str = "prediction") -> np
 
 def _auc(scores: np.ndarray, labels: Sequence[Any]) -> float:
     """Area under the ROC curve as the Mann-Whitney U of the positives' ranks (ties count half)."""
+    import numpy as np
     from scipy.stats import rankdata
 
     classes = sorted({str(y) for y in labels})
