@@ -243,6 +243,23 @@ INVALID: list[Invalid] = [
         "subscriptionId\n  String should match pattern",
     ),
     Invalid(
+        # RE2 reads \w as ASCII: the apiserver refuses a non-ASCII letter, and so does the operator's twin.
+        "resource-group-non-ascii",
+        A,
+        _set(f"{AT}.resourceGroup", "rg-zürich"),
+        "spec.target.azureml.resourceGroup",
+        "should match",
+        "resourceGroup\n  String should match pattern",
+    ),
+    Invalid(
+        "artifact-uri-space",
+        K,
+        _set("model.artifactUri", "https://acct.blob.core.windows.net/models/a b"),
+        "spec.model.artifactUri",
+        "should match",
+        "artifactUri\n  String should match pattern",
+    ),
+    Invalid(
         "endpoint-name",
         A,
         _set(f"{AT}.endpointName", "1-bad-"),
