@@ -58,7 +58,8 @@ class ApimNamedValues:
         )
 
     def _url(self, name: str) -> str:
-        return f"{self.scope}/namedValues/{quote(name)}?api-version={API_VERSION}"
+        # send_request sends the URL as given: it must be absolute (generated clients call format_url too).
+        return self._client.format_url(f"{self.scope}/namedValues/{quote(name)}?api-version={API_VERSION}")
 
     def get(self, name: str) -> NamedValue | None:
         response = self._client.send_request(HttpRequest("GET", self._url(name)))
