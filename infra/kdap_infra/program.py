@@ -197,7 +197,20 @@ def _llm(config: PlatformConfig, p: Platform, ai: AiServices | None) -> list[Gra
         safety, gateway_id.client_id,
     )  # fmt: skip
     llm_alerts(p.alerting, p.place.log_analytics_id, config.serverless, llm_api_path(config.serverless.name))
+    gw = {"resourceGroup": p.place.resource_group_name, "service": p.gateway.service.name}
+    target = {
+        "subscriptionId": p.subscription_id,
+        "resourceGroup": p.place.resource_group_name,
+        "workspace": p.ml.workspace.name,
+        "endpointName": serverless.endpoint.name,
+        "gateway": gw,
+    }
     p.extra_outputs |= {
+        # target.serverless of each adapter's ModelDeployment (<namespace>/<adapter>), as the spec spells it
+        "llm_targets": {
+            a.name: {"modelDeployment": f"{a.namespace}/{a.name}", "serverless": target | {"adapter": a.name}}
+            for a in config.serverless.adapters
+        },
         "serverless_endpoint_id": serverless.endpoint.id,
         "serverless_endpoint_name": serverless.endpoint.name,
         "llm_api_url": pulumi.Output.concat(p.gateway.gateway_url, "/", llm_api_path(config.serverless.name)),

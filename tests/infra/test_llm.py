@@ -216,3 +216,18 @@ def test_llm_alerts_on_tokens_latency_and_blocked_requests(stack: ProgramRun) ->
     for rule in (tokens, latency, blocked):
         assert rule["actions"]["actionGroups"]
         assert rule["scopes"] == [stack.outputs["log_analytics_id"]]
+
+
+def test_each_adapter_gets_a_serverless_target_the_operator_accepts(stack: ProgramRun) -> None:
+    from modeldeploy.api.serverless import ServerlessTarget
+
+    targets = stack.outputs["llm_targets"]
+    assert set(targets) == {"coding", "creative", "analysis"}
+    tables = {r.inputs["namedValueId"] for r in stack.of_type("azure-native:apimanagement:NamedValue")}
+    service = stack.of_type("azure-native:apimanagement:ApiManagementService")[0].inputs["serviceName"]
+    for adapter, handoff in targets.items():
+        target = ServerlessTarget.model_validate(handoff["serverless"])
+        assert handoff["modelDeployment"] == f"ml-serving/{adapter}"
+        assert target.gateway.service == service
+        # The table the operator will write is the one infra created and the policy reads.
+        assert platform.adapter_routes_name(target.endpoint_name, adapter) in tables
