@@ -231,3 +231,18 @@ def test_each_adapter_gets_a_serverless_target_the_operator_accepts(stack: Progr
         assert target.gateway.service == service
         # The table the operator will write is the one infra created and the policy reads.
         assert platform.adapter_routes_name(target.endpoint_name, adapter) in tables
+
+
+def test_the_example_adapter_names_what_prod_creates(prod: ProgramRun) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "serverless-llm-adapter.yaml"
+    (doc,) = [d for d in yaml.safe_load_all(example.read_text()) if d]
+    written = doc["spec"]["target"]["serverless"]
+    created = prod.outputs["llm_targets"][written["adapter"]]["serverless"]
+    # The examples carry a placeholder subscription; everything else is prod's own names.
+    assert {k: v for k, v in written.items() if k != "subscriptionId"} == {
+        k: v for k, v in created.items() if k != "subscriptionId"
+    }
