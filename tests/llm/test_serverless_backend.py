@@ -166,3 +166,26 @@ def test_deleting_revisions_and_the_finalizer() -> None:
     assert w.gateway.values[TABLE][0] == platform.ADAPTER_ROUTES_UNROUTED
     with pytest.raises(BackendError, match="only through the gateway"):
         w.backend.scoring_address(OWNER, "coding-aaa")
+
+
+def test_a_managed_multi_lora_endpoint_is_checked_as_an_online_endpoint() -> None:
+    from azure.ai.ml.entities import ManagedOnlineEndpoint
+
+    class OnlineEndpoints:
+        def __init__(self, state: str) -> None:
+            self.state = state
+
+        def get(self, name: str) -> ManagedOnlineEndpoint:
+            # As the SDK builds it from the service's answer (provisioning_state is read-only afterwards).
+            return ManagedOnlineEndpoint(name=name, auth_mode="aad_token", provisioning_state=self.state)
+
+    w = World()
+    body: dict[str, Any] = serverless_canary()
+    body["target"]["serverless"]["endpointKind"] = "managed"
+    target = ModelDeploymentSpec.model_validate(body).target.serverless
+    assert target is not None
+    for state, readiness in (("Succeeded", Readiness.READY), ("Creating", Readiness.PROGRESSING)):
+        backend = ServerlessBackend(OnlineEndpoints(state), lambda r: w.registry, w.gateway, target)
+        got = backend.ensure_revision(OWNER, w.revision(f"coding-{state.lower()}", "3"))
+        assert got.readiness is readiness
+    assert got.message == "managed endpoint llama-31-8b is creating"

@@ -10,6 +10,7 @@ split lives in the gateway: the API Management named value ``<endpoint>-adapter-
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field
 
@@ -63,7 +64,16 @@ class ServerlessTarget(ApiModel):
         pattern=patterns.ENDPOINT,
         max_length=32,
         json_schema_extra=immutable("target.serverless.endpointName"),
-        description="The serverless endpoint serving the base model (infra creates it).",
+        description="The endpoint serving the base model (infra creates the serverless one).",
+    )
+    endpoint_kind: Literal["serverless", "managed"] = Field(
+        "serverless",
+        json_schema_extra=immutable("target.serverless.endpointKind"),
+        description=(
+            "serverless: a model-as-a-service endpoint (pay per token; the default). managed: a managed "
+            "online endpoint running an OpenAI-compatible multi-LoRA server (vLLM with adapters from the "
+            "registry) under the same name; the gateway routes both the same way."
+        ),
     )
     adapter: str = Field(
         pattern=ADAPTER,

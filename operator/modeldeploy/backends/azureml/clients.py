@@ -89,8 +89,9 @@ class AzureMLBackends:
             routes = ApimNamedValues(
                 self.credential, target.subscription_id, gw.resource_group, gw.service, **SDK_RETRIES_OFF
             )
+            endpoints = ml.online_endpoints if target.endpoint_kind == "managed" else ml.serverless_endpoints
             backend = ServerlessBackend(
-                ml.serverless_endpoints,
+                endpoints,
                 lambda registry: self.models_for(target, registry),
                 routes,
                 target,

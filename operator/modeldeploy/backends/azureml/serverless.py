@@ -29,7 +29,8 @@ _FAILED = ("failed", "canceled", "deleting")
 
 
 class ServerlessEndpointOps(Protocol):
-    """``MLClient.serverless_endpoints``."""
+    """``MLClient.serverless_endpoints``, or ``MLClient.online_endpoints`` for a managed multi-LoRA endpoint:
+    both answer ``get(name)`` with an entity carrying ``provisioning_state``."""
 
     def get(self, name: str) -> Any: ...
 
@@ -90,22 +91,22 @@ class ServerlessBackend:
     # --- the endpoint and the adapter ----------------------------------------------------------------
     def _endpoint_state(self, name: str) -> RevisionState | None:
         """None when the endpoint serves; else the revision's state while it does not."""
-        ep = self.target.endpoint_name
+        ep, kind = self.target.endpoint_name, self.target.endpoint_kind
         try:
-            endpoint = self._call(f"get serverless endpoint {ep}", lambda: self.endpoints.get(ep))
+            endpoint = self._call(f"get {kind} endpoint {ep}", lambda: self.endpoints.get(ep))
         except ResourceNotFoundError:
             return RevisionState(
                 name,
                 Readiness.FAILED,
                 reason="EndpointNotFound",
-                message=f"serverless endpoint {ep} does not exist in workspace {self.target.workspace}",
+                message=f"{kind} endpoint {ep} does not exist in workspace {self.target.workspace}",
             )
         state = str(getattr(endpoint, "provisioning_state", "") or "").lower()
         if state == _SERVING:
             return None
         readiness = Readiness.FAILED if state in _FAILED else Readiness.PROGRESSING
         return RevisionState(
-            name, readiness, reason="EndpointNotServing", message=f"serverless endpoint {ep} is {state}"
+            name, readiness, reason="EndpointNotServing", message=f"{kind} endpoint {ep} is {state}"
         )
 
     def _adapter_missing(self, name: str, model_ref: str) -> RevisionState | None:
