@@ -124,3 +124,19 @@ def test_a_failing_adapter_version_is_rolled_back_and_the_other_adapter_keeps_se
     assert platform.weights("creative") == {"creative-lora:4": 100}  # untouched by the other's rollback
     assert [f.reason for f in status.failed_revisions] == ["AnalysisFailed"]
     assert ("Warning", "AnalysisFailed") in [(str(t), reason) for t, reason, _ in coding.events.events]
+
+
+def test_deleting_the_modeldeployment_unroutes_its_adapter_only() -> None:
+    platform = Platform(("coding", "creative"))
+    coding, creative = Adapter("coding", platform), Adapter("creative", platform)
+    coding.settle("3", 1)
+    creative.settle("3", 1)
+    body = {
+        "metadata": {"namespace": "team-llm", "name": "coding", "uid": "uid-coding", "generation": 1},
+        "spec": _spec("coding", "3"),
+        "status": coding.store.status.to_body(),
+    }
+    assert Reconciler.needs_finalizer(body)  # the route table is in Azure: no garbage collector sees it
+    coding.reconciler.finalize(body)
+    assert platform.gateway.values["llama-31-8b-adapter-coding"][0] == "unrouted"
+    assert platform.weights("creative") == {"creative-lora:3": 100}

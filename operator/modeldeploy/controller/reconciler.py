@@ -66,6 +66,8 @@ from modeldeploy.rollout.actions import (
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 log = logging.getLogger(__name__)
+# Where the operator acts on delete; refused there, it leaves the Azure resources alone.
+_CLEANUP_SCOPES = ("spec.target.azureml", "spec.target.serverless", "spec.target.serverless.gateway")
 
 BACKEND_CONDITION = "BackendHealthy"
 SPEC_CONDITION = "SpecValid"
@@ -188,7 +190,7 @@ class Reconciler:
         Kubernetes children carry owner references and go with their ModelDeployment by themselves (a
         finalizer there cost two writes per object and made deleting a thousand take a minute)."""
         target = ((body.get("spec") or {}).get("target") or {}).get("type")
-        return target == "azureml"
+        return target in ("azureml", "serverless")  # a serverless target's route table is in Azure too
 
     def finalize(self, body: Body) -> None:
         """The object is being deleted: remove everything created for it, including Azure resources the
@@ -202,7 +204,7 @@ class Reconciler:
             )
             return
         refused = self.policy.refusals(owner.namespace, owner.name, spec) if self.policy else []
-        target = [r for r in refused if r.field == "spec.target.azureml"]
+        target = [r for r in refused if r.field in _CLEANUP_SCOPES]
         if target:
             # The workspace is no longer granted to this namespace: the operator's identity does not act
             # there on this object's behalf, even to clean up; the platform team removes what is left.
@@ -210,7 +212,7 @@ class Reconciler:
                 owner,
                 EventType.WARNING,
                 "CleanupSkipped",
-                f"{target[0]}; Azure ML resources were left as they are",
+                f"{target[0]}; Azure resources were left as they are",
             )
             return
         try:
