@@ -803,8 +803,8 @@ INVALID: list[Invalid] = [
             _set("model.tagStages", True),
         ),
         "spec.model.tagStages",
-        "model.tagStages needs an azureml target",
-        "model.tagStages needs an azureml target",
+        "model.tagStages needs an azureml or serverless target",
+        "model.tagStages needs an azureml or serverless target",
     ),
     Invalid(
         "registration-needs-artifact",

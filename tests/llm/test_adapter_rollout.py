@@ -10,6 +10,7 @@ from typing import Any
 from modeldeploy.api import ModelDeploymentSpec
 from modeldeploy.api.status import ModelDeploymentStatus, Verdict
 from modeldeploy.backends.azureml.guard import Guard
+from modeldeploy.backends.azureml.registry import AzureMLModelRegistry
 from modeldeploy.backends.azureml.serverless import ServerlessBackend
 from modeldeploy.controller.reconciler import Reconciler
 from modeldeploy.ports import Owner, ServingBackend
@@ -21,8 +22,9 @@ from tests.llm.fakes import FakeNamedValues, FakeServerlessEndpoints
 T0 = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 
 
-def _spec(adapter: str, version: str) -> dict[str, Any]:
+def _spec(adapter: str, version: str, tag_stages: bool = False) -> dict[str, Any]:
     body = serverless_canary()
+    body["model"]["tagStages"] = tag_stages
     body["target"]["serverless"]["adapter"] = adapter
     body["model"].update(
         name=adapter,
@@ -53,8 +55,15 @@ class Adapter:
             return backends[name]
 
         self.reconciler = Reconciler(
-            backend, self.store, self.events, self.analysis, NoRetraining(), clock=lambda: self.now
+            backend,
+            self.store,
+            self.events,
+            self.analysis,
+            NoRetraining(),
+            clock=lambda: self.now,
+            registry=AzureMLModelRegistry(lambda target, registry: platform.registry),
         )
+        self.tag_stages = False
 
     def settle(self, version: str, generation: int, rounds: int = 14) -> ModelDeploymentStatus:
         for _ in range(rounds):
@@ -66,7 +75,7 @@ class Adapter:
                     "generation": generation,
                     "resourceVersion": str(self.store.version),
                 },
-                "spec": _spec(self.name, version),
+                "spec": _spec(self.name, version, self.tag_stages),
                 "status": self.store.status.to_body(),
             }
             out = self.reconciler.reconcile(body)
@@ -140,3 +149,16 @@ def test_deleting_the_modeldeployment_unroutes_its_adapter_only() -> None:
     coding.reconciler.finalize(body)
     assert platform.gateway.values["llama-31-8b-adapter-coding"][0] == "unrouted"
     assert platform.weights("creative") == {"creative-lora:3": 100}
+
+
+def test_adapter_versions_carry_their_stage_in_the_registry() -> None:
+    # Seed 003 registers each adapter with stage tags: the registry says what the gateway serves.
+    platform = Platform(("coding",))
+    coding = Adapter("coding", platform)
+    coding.tag_stages = True
+    coding.settle("3", 1)
+    assert platform.registry.tags("coding-lora", "3")["stage"] == "production"
+    coding.settle("4", 2)
+    assert platform.registry.tags("coding-lora", "4")["stage"] == "production"
+    assert platform.registry.tags("coding-lora", "3")["stage"] == "archived"
+    assert platform.registry.stage("coding-lora", "4") == "Production"

@@ -235,12 +235,13 @@ class ModelDeploymentSpec(ApiModel):
         return all(m.provider != "azureMonitor" or m.builtin is None for m in self.analysis.metrics)
 
     @cel(
-        "!self.model.tagStages || self.target.type == 'azureml'",
-        "model.tagStages needs an azureml target (its workspace holds the model or reaches its registry)",
+        "!self.model.tagStages || self.target.type == 'azureml' || self.target.type == 'serverless'",
+        "model.tagStages needs an azureml or serverless target (its workspace holds the model or reaches its "
+        "registry)",
         field_path=".model.tagStages",
     )
     def _stages_need_azureml(self) -> bool:
-        return not self.model.tag_stages or self.target.type == "azureml"
+        return not self.model.tag_stages or self.target.type in ("azureml", "serverless")
 
     @cel(
         "!has(self.model.registration) || self.target.type == 'azureml'",
