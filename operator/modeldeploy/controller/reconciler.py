@@ -18,6 +18,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from modeldeploy.api import platform
+from modeldeploy.api.handoff import Handoff, PlatformDefaultsError, apply_platform_defaults
 from modeldeploy.api.spec import ModelDeploymentSpec, object_name_problem
 from modeldeploy.api.status import (
     AnalysisResult,
@@ -32,7 +33,7 @@ from modeldeploy.controller.registration import Registrations
 from modeldeploy.controller.retraining import record_delivery, retry_wait
 from modeldeploy.controller.stages import STAGE_RETRY, sync_stages
 from modeldeploy.controller.translate import desired_revision, plan_of
-from modeldeploy.policy import Refusal
+from modeldeploy.policy import TARGET_FIELDS, Refusal
 from modeldeploy.ports import (
     AnalysisRunner,
     BackendError,
@@ -66,8 +67,6 @@ from modeldeploy.rollout.actions import (
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 log = logging.getLogger(__name__)
-# Where the operator acts on delete; refused there, it leaves the Azure resources alone.
-_CLEANUP_SCOPES = ("spec.target.azureml", "spec.target.serverless", "spec.target.serverless.gateway")
 
 BACKEND_CONDITION = "BackendHealthy"
 SPEC_CONDITION = "SpecValid"
@@ -119,10 +118,13 @@ class Reconciler:
         validator: RevisionValidator | None = None,
         registry: ModelRegistry | None = None,
         registrar: ModelRegistrar | None = None,
+        handoff: Callable[[], Handoff | None] | None = None,
     ) -> None:
         """``policy``: asked before anything else; what it refuses stops the object before any I/O.
-        ``namespace_labels``: a namespace's labels (from a watch), for the cost tags of Azure resources."""
+        ``namespace_labels``: a namespace's labels (from a watch), for the cost tags of Azure resources.
+        ``handoff``: the platform's handoff (cached), whose values fill what an Azure ML target leaves out."""
         self.policy = policy
+        self.handoff = handoff
         self.notifier = notifier  # queues and returns at once: never a receiver's latency here
         self._namespace_labels = namespace_labels
         self.validator = validator
@@ -151,7 +153,9 @@ class Reconciler:
         if name_problem is not None:
             return self._invalid(owner, rv, generation, previous, name_problem)
         try:
-            spec = ModelDeploymentSpec.model_validate(body.get("spec") or {})
+            spec, pins = self._spec_of(owner, body, previous)
+        except PlatformDefaultsError as exc:
+            return self._invalid(owner, rv, generation, previous, str(exc))
         except ValidationError as exc:
             return self._invalid(owner, rv, generation, previous, invalid_spec_message(exc))
         refusals = self.policy.refusals(owner.namespace, owner.name, spec) if self.policy else []
@@ -162,6 +166,8 @@ class Reconciler:
 
         outcome = Outcome(previous, None, rv)
         try:
+            if pins != previous.platform_defaults:  # pinned before anything acts where they point
+                self._write(owner, outcome, previous.model_copy(update={"platform_defaults": pins}))
             try:
                 self._run(owner, spec, generation, outcome)
             except RegistrationRefused as exc:
@@ -197,14 +203,16 @@ class Reconciler:
         garbage collector cannot see. Raises BackendError (retried) while that fails."""
         owner = self._owner(body)
         try:
-            spec = ModelDeploymentSpec.model_validate(body.get("spec") or {})
-        except ValidationError:
+            spec, _ = self._spec_of(
+                owner, body, ModelDeploymentStatus.model_validate(body.get("status") or {})
+            )
+        except (ValidationError, PlatformDefaultsError):
             log.warning(
                 "deleting %s/%s with an invalid spec: nothing was created for it", owner.namespace, owner.name
             )
             return
         refused = self.policy.refusals(owner.namespace, owner.name, spec) if self.policy else []
-        target = [r for r in refused if r.field in _CLEANUP_SCOPES]
+        target = [r for r in refused if r.field in TARGET_FIELDS]
         if target:
             # The workspace is no longer granted to this namespace: the operator's identity does not act
             # there on this object's behalf, even to clean up; the platform team removes what is left.
@@ -221,6 +229,19 @@ class Reconciler:
             self.events.emit(owner, EventType.WARNING, "CleanupFailed", str(err))
             raise
         self.forget(owner.uid)
+
+    def _spec_of(
+        self, owner: Owner, body: Body, status: ModelDeploymentStatus
+    ) -> tuple[ModelDeploymentSpec, dict[str, str]]:
+        """The spec with the platform's defaults filled in (api/handoff.py), and the pins to keep."""
+        raw = body.get("spec") or {}
+        target = raw.get("target")
+        azureml = isinstance(target, Mapping) and target.get("type") == "azureml"
+        handoff = self.handoff() if azureml and self.handoff else None
+        filled, pins = apply_platform_defaults(
+            owner.namespace, owner.name, raw, status.platform_defaults, handoff
+        )
+        return ModelDeploymentSpec.model_validate(filled), pins
 
     def forget(self, uid: str) -> None:
         """Release per-object state (the object is gone)."""

@@ -29,6 +29,8 @@ from modeldeploy.policy.refs import (
 )
 
 _WORKSPACE_ASSETS = ("runs:/", "models:/", "azureml://jobs/")
+# The refusals that mean the operator may not act where the target is (not even to clean up on delete).
+TARGET_FIELDS = ("spec.target.azureml", "spec.target.serverless", "spec.target.serverless.gateway")
 
 
 @dataclass(frozen=True)
