@@ -945,4 +945,18 @@ INVALID: list[Invalid] = [
         "need provider prometheus and a query",
         "need provider prometheus and a query",
     ),
+    Invalid(
+        "serverless-no-shadow",
+        S,
+        _set(
+            "strategy",
+            {
+                "type": "shadow",
+                "shadow": {"mirrorPercent": 20, "duration": "1h", "comparison": {"latency": {}}},
+            },
+        ),
+        "spec.strategy.type",
+        "strategy.type shadow is not available on a serverless target",
+        "strategy.type shadow is not available on a serverless target",
+    ),
 ]

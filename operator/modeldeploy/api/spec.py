@@ -276,6 +276,15 @@ class ModelDeploymentSpec(ApiModel):
         return model.code is None and model.environment is None and extras == (None, None)
 
     @cel(
+        "self.target.type != 'serverless' || self.strategy.type != 'shadow'",
+        "strategy.type shadow is not available on a serverless target: its comparisons read online-endpoint "
+        "series the gateway does not export; use canary or blueGreen with analysis on the gateway's series",
+        field_path=".strategy.type",
+    )
+    def _serverless_no_shadow(self) -> bool:
+        return self.target.type != "serverless" or self.strategy.type != "shadow"
+
+    @cel(
         "self.target.type != 'serverless' || !has(self.analysis) || self.analysis.metrics.all(m, m.provider "
         "== 'prometheus' && has(m.query))",
         "analysis.metrics[] on a serverless target need provider prometheus and a query: the built-ins read "
