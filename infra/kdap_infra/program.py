@@ -212,6 +212,7 @@ def _llm(config: PlatformConfig, p: Platform, ai: AiServices | None) -> list[Gra
             for a in config.serverless.adapters
         },
         "serverless_endpoint_id": serverless.endpoint.id,
+        "llm_content_safety_id": safety.id,
         "serverless_endpoint_name": serverless.endpoint.name,
         "llm_api_url": pulumi.Output.concat(p.gateway.gateway_url, "/", llm_api_path(config.serverless.name)),
     }
