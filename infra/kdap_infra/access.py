@@ -117,3 +117,17 @@ def ai_service_grants(ids: Identities, ai: AiServices) -> list[Grant]:
         ),
         _grant(ids, ep, Role.SEARCH_INDEX_DATA_READER, "search", ai.search.id, "retrieve candidates"),
     ]
+
+
+def llm_grants(ids: Identities, content_safety_id: pulumi.Input[str]) -> list[Grant]:
+    gw = Workload.GATEWAY
+    return [
+        _grant(
+            ids,
+            gw,
+            Role.COGNITIVE_SERVICES_USER,
+            "llm-content-safety",
+            content_safety_id,
+            "screen LLM prompts",
+        )
+    ]

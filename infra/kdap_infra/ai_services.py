@@ -10,6 +10,10 @@ from kdap_infra.ai_services_config import AiServicesConfig
 from kdap_infra.diagnostics import send_to_log_analytics
 from kdap_infra.site import Placement
 
+# Azure AI Content Safety's harm categories, as Azure OpenAI content filters name them.
+HARM_CATEGORIES = ("Hate", "Sexual", "Violence", "Selfharm")
+RAI_POLICY = "kdap-blocking"
+
 
 class AiServices(pulumi.ComponentResource):
     """Entra ID only (local keys off) and closed to the public in prod, like the rest of the platform."""
@@ -40,6 +44,7 @@ class AiServices(pulumi.ComponentResource):
             tags=naming.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.rai_policy, self.deployment = self._openai_deployment(config)
         for key, target in (
             ("openai", self.openai.id),
             ("safety", self.content_safety.id),
@@ -53,6 +58,54 @@ class AiServices(pulumi.ComponentResource):
                 "search_id": self.search.id,
             }
         )
+
+    def _openai_deployment(self, config: AiServicesConfig) -> tuple[cog.RaiPolicy, cog.Deployment]:
+        """The model deployment behind a content filter: every harm category blocked from
+        ``contentFilterSeverity`` on prompts and completions, and Prompt Shields (jailbreak) on prompts."""
+        rg, account = self._place.resource_group_name, self.openai.name
+        filters = [
+            cog.RaiPolicyContentFilterArgs(
+                name=category,
+                severity_threshold=config.content_filter_severity,
+                blocking=True,
+                enabled=True,
+                source=source,
+            )
+            for category in HARM_CATEGORIES
+            for source in ("Prompt", "Completion")
+        ]
+        filters.append(
+            cog.RaiPolicyContentFilterArgs(name="Jailbreak", blocking=True, enabled=True, source="Prompt")
+        )
+        policy = cog.RaiPolicy(
+            "openai-rai",
+            account_name=account,
+            resource_group_name=rg,
+            rai_policy_name=RAI_POLICY,
+            properties=cog.RaiPolicyPropertiesArgs(
+                base_policy_name="Microsoft.DefaultV2", mode="Blocking", content_filters=filters
+            ),
+            tags=self._place.naming.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        deployment = cog.Deployment(
+            "openai-deployment",
+            account_name=account,
+            resource_group_name=rg,
+            deployment_name=config.openai_model,
+            sku=cog.SkuArgs(name="Standard", capacity=config.openai_capacity),
+            properties=cog.DeploymentPropertiesArgs(
+                model=cog.DeploymentModelArgs(
+                    format="OpenAI", name=config.openai_model, version=config.openai_model_version
+                ),
+                rai_policy_name=policy.name,
+                # A pinned version: a model upgrade is a change someone reviews, as any other.
+                version_upgrade_option="NoAutoUpgrade",
+            ),
+            tags=self._place.naming.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return policy, deployment
 
     def _account(self, key: str, kind: str) -> cog.Account:
         site, naming = self._place.site, self._place.naming

@@ -29,3 +29,37 @@ def drift_query() -> str:
         '| extend endpoint = tostring(Properties["endpoint"])\n'
         "| project TimeGenerated, endpoint, Max"
     )
+
+
+# The LLM API's policy emits token counts (llm-emit-token-metric) as these App Insights metrics, with the
+# adapter and the revision as dimensions (kdap_infra.llm_policy.TOKEN_DIMENSIONS).
+TOKEN_METRIC = "Total Tokens"
+
+
+def llm_token_query() -> str:
+    return (
+        "AppMetrics\n"
+        f'| where Name == "{TOKEN_METRIC}"\n'
+        '| extend adapter = tostring(Properties["adapter"])\n'
+        "| project TimeGenerated, adapter, Sum"
+    )
+
+
+def llm_latency_query(api_path: str) -> str:
+    """p95 of the LLM API's own request durations (API Management's App Insights logging), per 5 minutes."""
+    return (
+        "AppRequests\n"
+        f'| where Url has "/{api_path}/"\n'
+        "| summarize P95 = percentile(DurationMs, 95) by bin(TimeGenerated, 5m)"
+    )
+
+
+def llm_blocked_query(api_path: str) -> str:
+    """The share of the LLM API's requests answered 403: content safety's blocks (and spent monthly token
+    quotas, whose callers also see x-kdap-remaining-quota-tokens: 0)."""
+    return (
+        "AppRequests\n"
+        f'| where Url has "/{api_path}/"\n'
+        '| summarize BlockedPercent = 100.0 * countif(ResultCode == "403") / count()'
+        " by bin(TimeGenerated, 5m)"
+    )

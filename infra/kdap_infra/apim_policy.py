@@ -49,24 +49,30 @@ class ScoringPolicy:
     resilience: Resilience
 
 
-def scoring_policy_xml(p: ScoringPolicy) -> str:
-    login = f"https://login.microsoftonline.com/{p.tenant_id}"
-    r = p.resilience
-    return f"""<policies>
-  <inbound>
-    <base />
-    <validate-jwt header-name="Authorization" failed-validation-httpcode="401"
+def entra_validation_xml(tenant_id: str, audience: str) -> str:
+    """Entra ID bearer tokens of the tenant, issued for ``audience`` (v1 and v2 issuers); indented for the
+    inbound section."""
+    login = f"https://login.microsoftonline.com/{tenant_id}"
+    return f"""    <validate-jwt header-name="Authorization" failed-validation-httpcode="401"
         failed-validation-error-message="A valid Entra ID bearer token is required."
         require-scheme="Bearer" require-expiration-time="true" require-signed-tokens="true">
       <openid-config url={quoteattr(f"{login}/v2.0/.well-known/openid-configuration")} />
       <audiences>
-        <audience>{_text(p.audience)}</audience>
+        <audience>{_text(audience)}</audience>
       </audiences>
       <issuers>
         <issuer>{_text(f"{login}/v2.0")}</issuer>
-        <issuer>{_text(f"https://sts.windows.net/{p.tenant_id}/")}</issuer>
+        <issuer>{_text(f"https://sts.windows.net/{tenant_id}/")}</issuer>
       </issuers>
-    </validate-jwt>
+    </validate-jwt>"""
+
+
+def scoring_policy_xml(p: ScoringPolicy) -> str:
+    r = p.resilience
+    return f"""<policies>
+  <inbound>
+    <base />
+{entra_validation_xml(p.tenant_id, p.audience)}
     <rate-limit-by-key calls="{p.calls}" renewal-period="{p.renewal_period_seconds}"
         counter-key="@(context.Subscription.Id)" />
     <set-header name="{DEPLOYMENT_PIN_HEADER}" exists-action="delete" />

@@ -105,6 +105,14 @@ _ARM: dict[str, tuple[str, str]] = {
         "resourceName",
     ),
     "azure-native:cognitiveservices:Account": ("Microsoft.CognitiveServices/accounts/{n}", "accountName"),
+    "azure-native:cognitiveservices:Deployment": (
+        "Microsoft.CognitiveServices/accounts/{accountName}/deployments/{n}",
+        "deploymentName",
+    ),
+    "azure-native:cognitiveservices:RaiPolicy": (
+        "Microsoft.CognitiveServices/accounts/{accountName}/raiPolicies/{n}",
+        "raiPolicyName",
+    ),
     "azure-native:search:Service": ("Microsoft.Search/searchServices/{n}", "searchServiceName"),
     "azure-native:network:VirtualNetwork": ("Microsoft.Network/virtualNetworks/{n}", "virtualNetworkName"),
     "azure-native:network:NetworkSecurityGroup": (
@@ -248,6 +256,12 @@ def _online_endpoint(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return _with_properties(inputs, scoringUri=f"https://{name}.{region}.inference.ml.azure.com/score")
 
 
+def _serverless_endpoint(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    region = inputs.get("location", "westeurope")
+    uri = f"https://{name}.{region}.models.ai.azure.com"
+    return {"properties": {**inputs.get("properties", {}), "inferenceEndpoint": {"uri": uri}}}
+
+
 def _aks(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     region = inputs.get("location", "westeurope")
     issuer = f"https://{region}.oic.prod-aks.azure.com/{fake_guid('tenant')}/{fake_guid(name)}/"
@@ -261,6 +275,7 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "azure-native:keyvault:Key": _key,
     "azure-native:applicationinsights:Component": _app_insights,
     "azure-native:machinelearningservices:OnlineEndpoint": _online_endpoint,
+    "azure-native:machinelearningservices:ServerlessEndpoint": _serverless_endpoint,
     "azure-native:apimanagement:ApiManagementService": lambda n, _: {
         "gatewayUrl": f"https://{n}.azure-api.net"
     },

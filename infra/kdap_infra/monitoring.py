@@ -110,7 +110,7 @@ class Alerting(pulumi.ComponentResource):
             f"more than {alerts.server_errors_per_minute:g} 5xx responses per minute for 5 minutes",
             tags=tags,
         )
-        self._log_alert(
+        self.log_alert(
             f"{spec.name}-cpu",
             logs,
             WARNING,
@@ -159,7 +159,7 @@ class Alerting(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _log_alert(
+    def log_alert(
         self,
         key: str,
         logs: pulumi.Input[str],
@@ -168,6 +168,7 @@ class Alerting(pulumi.ComponentResource):
         text: str,
         window: str = "PT5M",
         tags: dict[str, str] | None = None,
+        frequency: str = "PT5M",
     ) -> monitor.ScheduledQueryRule:
         return monitor.ScheduledQueryRule(
             f"alert-{key}",
@@ -179,7 +180,7 @@ class Alerting(pulumi.ComponentResource):
             severity=severity,
             enabled=True,
             scopes=[logs],
-            evaluation_frequency="PT5M",
+            evaluation_frequency=frequency,
             window_size=window,
             # The tables fill only once the operator's deployments report; validating now would fail.
             skip_query_validation=True,
@@ -192,7 +193,7 @@ class Alerting(pulumi.ComponentResource):
 
     def _drift_alert(self, logs: pulumi.Input[str]) -> None:
         threshold = self._alerts.drift_threshold
-        self._log_alert(
+        self.log_alert(
             "drift",
             logs,
             WARNING,

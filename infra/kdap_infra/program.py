@@ -19,6 +19,8 @@ from kdap_infra.endpoints import OnlineEndpoints
 from kdap_infra.foundation import Foundation
 from kdap_infra.handoff import operator_handoff
 from kdap_infra.identities import Identities, Workload
+from kdap_infra.llm_alerts import llm_alerts
+from kdap_infra.llm_gateway import LlmGateway, llm_api_path
 from kdap_infra.ml_attach import KubernetesCompute, ModelRegistry
 from kdap_infra.monitoring import Alerting
 from kdap_infra.naming import Naming
@@ -182,9 +184,41 @@ def _optional_services(config: PlatformConfig, p: Platform, net: PrivateNetwork 
         _private_endpoints(net, p.foundation, p.ml, p.registry, ai)
         p.extra_outputs["vnet_id"] = net.vnet.id
     if config.serverless.enabled:
-        serverless = ServerlessModel("serverless-model", p.place, config.serverless, p.ml.workspace.name)
-        p.extra_outputs["serverless_endpoint_id"] = serverless.endpoint.id
+        grants += _llm(config, p, ai)
     return grants
+
+
+def _llm(config: PlatformConfig, p: Platform, ai: AiServices | None) -> list[Grant]:
+    """The serverless endpoint and its LLM API. Content safety guards every LLM API: the AI services'
+    account when there is one, else a Content Safety account of its own."""
+    serverless = ServerlessModel("serverless-model", p.place, config.serverless, p.ml.workspace.name)
+    safety = ai.content_safety if ai is not None else serverless.content_safety_account()
+    gateway_id = p.identities[Workload.GATEWAY]
+    LlmGateway(
+        "llm-gateway", p.place, config.serverless, config.apim, p.gateway.service, serverless.endpoint,
+        safety, gateway_id.client_id,
+    )  # fmt: skip
+    llm_alerts(p.alerting, p.place.log_analytics_id, config.serverless, llm_api_path(config.serverless.name))
+    gw = {"resourceGroup": p.place.resource_group_name, "service": p.gateway.service.name}
+    target = {
+        "subscriptionId": p.subscription_id,
+        "resourceGroup": p.place.resource_group_name,
+        "workspace": p.ml.workspace.name,
+        "endpointName": serverless.endpoint.name,
+        "gateway": gw,
+    }
+    p.extra_outputs |= {
+        # target.serverless of each adapter's ModelDeployment (<namespace>/<adapter>), as the spec spells it
+        "llm_targets": {
+            a.name: {"modelDeployment": f"{a.namespace}/{a.name}", "serverless": target | {"adapter": a.name}}
+            for a in config.serverless.adapters
+        },
+        "serverless_endpoint_id": serverless.endpoint.id,
+        "llm_content_safety_id": safety.id,
+        "serverless_endpoint_name": serverless.endpoint.name,
+        "llm_api_url": pulumi.Output.concat(p.gateway.gateway_url, "/", llm_api_path(config.serverless.name)),
+    }
+    return access.llm_grants(p.identities, safety.id)
 
 
 def _outputs(p: Platform) -> dict[str, Any]:

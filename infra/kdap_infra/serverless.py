@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pulumi
+from pulumi_azure_native import cognitiveservices as cog
 from pulumi_azure_native import machinelearningservices as ml
 
 from kdap_infra.serverless_config import ServerlessConfig
@@ -26,6 +27,7 @@ class ServerlessModel(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:ml:ServerlessModel", name, None, opts)
+        self._place = place
         resource_group_name = place.resource_group_name
         depends: list[pulumi.Resource] = []
         if needs_marketplace(config.model_id):
@@ -56,3 +58,29 @@ class ServerlessModel(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
         self.register_outputs({"serverless_endpoint_id": self.endpoint.id})
+
+    def content_safety_account(self) -> cog.Account:
+        """A Content Safety account for the LLM API when the stack has no AI services: Entra ID only, closed
+        to the public in prod, as theirs."""
+        site, naming = self._place.site, self._place.naming
+        account_name = naming.hyphen_global_name("llmsafety", max_len=64)
+        deny = site.is_prod
+        return cog.Account(
+            "llm-safety",
+            account_name=account_name,
+            resource_group_name=self._place.resource_group_name,
+            location=site.location,
+            kind="ContentSafety",
+            sku=cog.SkuArgs(name="S0"),
+            identity=cog.IdentityArgs(type="SystemAssigned"),
+            properties=cog.AccountPropertiesArgs(
+                custom_sub_domain_name=account_name,
+                disable_local_auth=True,
+                public_network_access=site.public_access,
+                network_acls=cog.NetworkRuleSetArgs(
+                    default_action="Deny" if deny else "Allow", bypass="AzureServices"
+                ),
+            ),
+            tags=naming.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,17 +1,63 @@
-"""The `serverless` section of the stack config, read by `serverless.ServerlessModel`."""
+"""The `serverless` section of the stack config, read by `serverless.ServerlessModel` and `llm_gateway`."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from kdap_infra.config_sections import Section
+from modeldeploy.api.serverless import ADAPTER
+
+# The seed's base model (issue 20, seed 003): Meta's, so it comes with an Azure Marketplace subscription.
+LLAMA_31_8B = "azureml://registries/azureml-meta/models/Meta-Llama-3.1-8B-Instruct"
+
+
+class LlmAdapter(Section):
+    """One adapter_id callers may send; the ModelDeployment ``<namespace>/<name>`` rolls out its versions."""
+
+    name: str = Field(pattern=ADAPTER, description="the adapter_id, a DNS label of at most 32 characters")
+    namespace: str = Field(
+        "ml-serving",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="its ModelDeployment's namespace",
+    )
 
 
 class ServerlessConfig(Section):
-    enabled: bool = Field(False, description="true for a pay-per-token model endpoint")
-    name: str = Field("lora-base", pattern=r"^[a-z][a-z0-9-]{2,15}$", description="3-16 lowercase characters")
+    enabled: bool = Field(False, description="true for a pay-per-token model endpoint behind an LLM API")
+    name: str = Field(
+        "llama-31-8b", pattern=r"^[a-z][a-z0-9-]{2,15}$", description="3-16 lowercase characters"
+    )
     model_id: str = Field(
-        "azureml://registries/azureml/models/Phi-3-mini-4k-instruct",
+        LLAMA_31_8B,
         pattern=r"^azureml://registries/",
         description="an azureml://registries/... model id that offers serverless deployment",
     )
+    adapters: list[LlmAdapter] = Field(
+        default_factory=list, max_length=50, description="the LoRA adapters the LLM API routes by adapter_id"
+    )
+    tokens_per_minute: int = Field(
+        20_000, ge=100, description="prompt and completion tokens per subscription per minute (429 above)"
+    )
+    monthly_token_quota: int = Field(
+        50_000_000, ge=1000, description="tokens per subscription per month (403 above)"
+    )
+    token_budget_per_day: int = Field(
+        2_000_000, ge=1000, description="total tokens a day across callers before the token-budget alert"
+    )
+    latency_p95_ms: int = Field(5000, ge=100, description="p95 latency of the LLM API that alerts, in ms")
+    blocked_percent: float = Field(
+        5.0, gt=0, le=100, description="share of requests blocked by content safety that alerts, in percent"
+    )
+    safety_threshold: Literal[2, 4, 6] = Field(
+        4,
+        description="content-safety severity blocked from (2 low, 4 medium, 6 high; the seed blocks from 4)",
+    )
+
+    @model_validator(mode="after")
+    def _unique_adapters(self) -> ServerlessConfig:
+        names = [a.name for a in self.adapters]
+        if len(names) != len(set(names)):
+            raise ValueError(f"adapter names must be unique, got {names}")
+        return self

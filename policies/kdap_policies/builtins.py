@@ -118,3 +118,9 @@ REQUIRE_TAG = BuiltIn("871b6d14-10aa-478d-b590-94f262ecfa99", "Require a tag on 
 MAX_THREE_OWNERS = BuiltIn(
     "4f11b553-d42e-4e3a-89be-32ca364cad4c", "A maximum of 3 owners should be designated for your subscription"
 )
+
+# Azure AI Services (Azure OpenAI, Content Safety)
+AI_LOCAL_AUTH = BuiltIn(
+    "71ef260a-8f18-47b7-abcb-62d0673d94dc",
+    "Azure AI Services resources should have key access disabled (disable local authentication)",
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from kdap_policies import apim, compute, edge, keyvault, rbac, registry, stack, storage, tags, workspace
+from kdap_policies import apim, compute, edge, keyvault, llm, rbac, registry, stack, storage, tags, workspace
 from kdap_policies.rules import AnyResourceRule, AnyStackRule
 
 PACK_NAME = "kdap-azure-ml"
@@ -19,9 +19,10 @@ RESOURCE_RULES: tuple[AnyResourceRule, ...] = (
     *apim.RULES,
     *rbac.RULES,
     *edge.RULES,
+    *llm.RULES,
     *tags.RULES,
 )
-STACK_RULES: tuple[AnyStackRule, ...] = (*stack.RULES, *edge.STACK_RULES)
+STACK_RULES: tuple[AnyStackRule, ...] = (*stack.RULES, *edge.STACK_RULES, *llm.STACK_RULES)
 RULE_NAMES: tuple[str, ...] = tuple(r.name for r in RESOURCE_RULES) + tuple(r.name for r in STACK_RULES)
 
 

@@ -82,6 +82,43 @@ def azureml_shadow() -> Manifest:
     }
 
 
+def serverless_canary() -> Manifest:
+    """One adapter of the seed's Llama-3.1-8B-Instruct serverless endpoint, a new version canaried by the
+    gateway and judged on the gateway's per-revision series."""
+    return {
+        "target": {
+            "type": "serverless",
+            "serverless": {
+                "subscriptionId": "00000000-0000-0000-0000-000000000000",
+                "resourceGroup": "rg-kdap",
+                "workspace": "mlw-kdap",
+                "endpointName": "llama-31-8b",
+                "adapter": "coding",
+                "gateway": {"resourceGroup": "rg-kdap", "service": "kdap-apim"},
+            },
+        },
+        "model": {
+            "name": "coding",
+            "version": "1.3.0",
+            "registry": "azureml://registries/kdap-models/models/coding-lora/versions/4",
+        },
+        "strategy": {
+            "type": "canary",
+            "canary": {"steps": [{"weight": 10, "analysis": True}, {"weight": 100}]},
+        },
+        "analysis": {
+            "metrics": [
+                {
+                    "name": "error-rate",
+                    "provider": "prometheus",
+                    "query": 'sum(rate(llm_errors_total{revision="$revision"}[5m]))',
+                    "max": 0.02,
+                }
+            ]
+        },
+    }
+
+
 @dataclass(frozen=True)
 class Invalid:
     id: str
@@ -123,8 +160,8 @@ def _all(*mutations: Callable[[Manifest], None]) -> Callable[[Manifest], None]:
     return mutate
 
 
-K, A = kubernetes_canary, azureml_shadow
-KT, AT = "target.kubernetes", "target.azureml"
+K, A, S = kubernetes_canary, azureml_shadow, serverless_canary
+KT, AT, ST = "target.kubernetes", "target.azureml", "target.serverless"
 _AML_K8S = _set(f"{AT}.endpointKind", "kubernetes")
 _NEEDS_ONE = "must be set, not both"
 
@@ -136,7 +173,7 @@ INVALID: list[Invalid] = [
         _set("target.type", "aks"),
         "spec.target.type",
         'Unsupported value: "aks"',
-        "'kubernetes' or 'azureml'",
+        "'kubernetes', 'azureml' or 'serverless'",
     ),
     Invalid(
         "target-block-mismatch",
@@ -795,8 +832,8 @@ INVALID: list[Invalid] = [
             _set("model.tagStages", True),
         ),
         "spec.model.tagStages",
-        "model.tagStages needs an azureml target",
-        "model.tagStages needs an azureml target",
+        "model.tagStages needs an azureml or serverless target",
+        "model.tagStages needs an azureml or serverless target",
     ),
     Invalid(
         "registration-needs-artifact",
@@ -901,5 +938,89 @@ INVALID: list[Invalid] = [
         "spec.validation.timeout",
         "validation.timeout must be at least 1s and at most 5m",
         "validation.timeout must be at least 1s and at most 5m",
+    ),
+    # serverless (adapters behind the gateway)
+    Invalid(
+        "serverless-block-missing",
+        S,
+        _set(ST, None),
+        "spec.target",
+        "target.serverless for serverless",
+        "target.serverless for serverless",
+    ),
+    Invalid(
+        "serverless-and-azureml-blocks",
+        S,
+        _set(AT, A()["target"]["azureml"]),
+        "spec.target",
+        "target.type names the one block",
+        "target.type names the one block",
+    ),
+    Invalid(
+        "serverless-adapter-pattern",
+        S,
+        _set(f"{ST}.adapter", "Coding_v2"),
+        "spec.target.serverless.adapter",
+        "should match",
+        "adapter\n  String should match pattern",
+    ),
+    Invalid(
+        "serverless-gateway-service-pattern",
+        S,
+        _set(f"{ST}.gateway.service", "1apim"),
+        "spec.target.serverless.gateway.service",
+        "should match",
+        "service\n  String should match pattern",
+    ),
+    Invalid(
+        "serverless-needs-registry",
+        S,
+        _all(
+            _set("model.registry", None),
+            _set("model.artifactUri", "https://kdapmodels.blob.core.windows.net/m/a"),
+        ),
+        "spec.model.registry",
+        "model.registry is required on a serverless target",
+        "model.registry is required on a serverless target",
+    ),
+    Invalid(
+        "serverless-no-autoscaling",
+        S,
+        _set("autoscaling", {"minReplicas": 1, "maxReplicas": 2}),
+        "spec.target.serverless",
+        "do not apply to a serverless target",
+        "do not apply to a serverless target",
+    ),
+    Invalid(
+        "serverless-no-validation",
+        S,
+        _set("validation", {"healthPath": "/healthz"}),
+        "spec.target.serverless",
+        "do not apply to a serverless target",
+        "do not apply to a serverless target",
+    ),
+    Invalid(
+        "serverless-metrics-are-queries",
+        S,
+        _set(
+            "analysis.metrics", [{"name": "e", "provider": "prometheus", "builtin": "errorRate", "max": 0.1}]
+        ),
+        "spec.analysis.metrics",
+        "need provider prometheus and a query",
+        "need provider prometheus and a query",
+    ),
+    Invalid(
+        "serverless-no-shadow",
+        S,
+        _set(
+            "strategy",
+            {
+                "type": "shadow",
+                "shadow": {"mirrorPercent": 20, "duration": "1h", "comparison": {"latency": {}}},
+            },
+        ),
+        "spec.strategy.type",
+        "strategy.type shadow is not available on a serverless target",
+        "strategy.type shadow is not available on a serverless target",
     ),
 ]

@@ -17,7 +17,14 @@ import yaml
 
 from modeldeploy.api import API_VERSION, KIND, ModelDeploymentSpec
 from modeldeploy.api.status import ModelDeploymentStatus
-from tests.api.mdep_cases import INVALID, Invalid, Manifest, azureml_shadow, kubernetes_canary
+from tests.api.mdep_cases import (
+    INVALID,
+    Invalid,
+    Manifest,
+    azureml_shadow,
+    kubernetes_canary,
+    serverless_canary,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("crds")]
 
@@ -63,7 +70,7 @@ def test_example_applies(kubectl: Kubectl, namespace: str, path: Path) -> None:
         assert ModelDeploymentSpec.model_validate(got["spec"]).model.name == doc["spec"]["model"]["name"]
 
 
-@pytest.mark.parametrize("base", [kubernetes_canary, azureml_shadow])
+@pytest.mark.parametrize("base", [kubernetes_canary, azureml_shadow, serverless_canary])
 def test_valid_bases_are_accepted(kubectl: Kubectl, namespace: str, base: Callable[[], Manifest]) -> None:
     # The invalid cases are these bases with one thing broken: a refusal must come from that one thing.
     proc = _create(kubectl, namespace, _object("base", base()), dry_run=True)

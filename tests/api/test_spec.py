@@ -178,7 +178,7 @@ def _example_specs() -> dict[str, ModelDeploymentSpec]:
 def test_examples_cover_every_strategy_target_and_seed_model() -> None:
     specs = _example_specs().values()
     assert {s.strategy.type for s in specs} == {"canary", "shadow", "blueGreen"}
-    assert {s.target.type for s in specs} == {"kubernetes", "azureml"}
+    assert {s.target.type for s in specs} == {"kubernetes", "azureml", "serverless"}
     assert {s.target.azureml.endpoint_kind for s in specs if s.target.azureml} == {"managed", "kubernetes"}
     models = {s.model.name for s in specs}
     assert {"budget-optimizer", "propensity-scorer", "anomaly-detector"} <= models

@@ -7,6 +7,7 @@ from collections import Counter
 
 from kdap_infra.config import parse_config
 from kdap_infra.naming import Naming
+from kdap_infra.serverless import needs_marketplace
 from kdap_infra.testing import ProgramRun, run_config
 from modeldeploy.api import platform
 from tests.infra.configs import minimal
@@ -85,6 +86,27 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
         "azure-native:machinelearningservices:ServerlessEndpoint": config.serverless.enabled,
     }
     counts.update({k: int(v) for k, v in optional.items() if v})
+    if config.ai_services.enabled:  # gpt-4o-mini behind its content filter
+        counts.update(
+            {"azure-native:cognitiveservices:Deployment": 1, "azure-native:cognitiveservices:RaiPolicy": 1}
+        )
+    if config.serverless.enabled:  # the LLM API (README "Serverless and LLM models")
+        counts.update(
+            {
+                "azure-native:apimanagement:Api": 1,
+                "azure-native:apimanagement:ApiOperation": 1,
+                "azure-native:apimanagement:ApiPolicy": 1,
+                "azure-native:apimanagement:Backend": 2,  # the serverless endpoint, Content Safety
+                "azure-native:apimanagement:NamedValue": len(config.serverless.adapters),  # route tables
+                "azure-native:monitor:ScheduledQueryRule": 3,  # tokens, latency, blocked
+                "azure-native:authorization:RoleAssignment": 1,  # the gateway on Content Safety
+                # its own Content Safety account unless the AI services bring one
+                "azure-native:cognitiveservices:Account": int(not config.ai_services.enabled),
+            }
+        )
+        if needs_marketplace(config.serverless.model_id):
+            counts["azure-native:machinelearningservices:MarketplaceSubscription"] = 1
+    counts = Counter({k: v for k, v in counts.items() if v})
     if config.is_prod:
         counts["azure-native:authorization:ManagementLockByScope"] = 2  # storage, Log Analytics
     if config.private_networking:
@@ -110,13 +132,14 @@ def custom_counts(run: ProgramRun) -> Counter[str]:
 
 def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     assert custom_counts(dev) == expected_counts(dev)
-    # + the edge per model (#19), the personas, the operator's named value writer role and its grant
-    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 2
+    # + the edge per model (#19), the personas, the LLM API (three adapters, its own Content Safety: #20),
+    # the operator's named value writer role and its grant
+    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 2
+    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2  # + gpt-4o-mini and its filter
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:

@@ -43,6 +43,7 @@ def test_graph_follows_config(raw: dict[str, Any]) -> None:
     run = run_config(config)
     assert custom_counts(run) == expected_counts(run)
     apis = {r.inputs["apiId"] for r in run.of_type("azure-native:apimanagement:Api")}
-    assert apis == {e.name for e in config.endpoints}
+    llm = {f"llm-{config.serverless.name}"} if config.serverless.enabled else set()
+    assert apis == {e.name for e in config.endpoints} | llm
     urns = [r.urn for r in run.resources]
     assert len(urns) == len(set(urns))

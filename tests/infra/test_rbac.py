@@ -45,6 +45,8 @@ def scope_kind(run: ProgramRun, scope: str) -> str:
     named |= {v: f"endpoint:{k}" for k, v in out["online_endpoint_ids"].items()}
     named |= {out.get(k, "-"): k.removesuffix("_id") for k in ("openai_id", "search_id", "content_safety_id")}
     named |= {role_definition(run, "named-value-writer").inputs["scope"]: "apim"}
+    if out.get("llm_content_safety_id") not in named:  # the LLM API's own account (no AI services)
+        named[out["llm_content_safety_id"]] = "llm_content_safety"
     if "/keys/" in scope:
         return "cmk-key"
     return named[scope]
@@ -85,6 +87,7 @@ def test_grants_are_exactly_the_narrow_set(dev: ProgramRun) -> None:
         ("gateway", scorer, "endpoint:budget-optimizer"),
         ("gateway", scorer, "endpoint:propensity-scorer"),
         ("gateway", scorer, "endpoint:anomaly-detector"),
+        ("gateway", Role.COGNITIVE_SERVICES_USER, "llm_content_safety"),  # the LLM API screens prompts
     }
     assert assignments(dev) == {(who, str(role), scope) for who, role, scope in expected}
 
@@ -99,6 +102,7 @@ def test_prod_adds_cmk_and_ai_service_grants(prod: ProgramRun, dev: ProgramRun) 
         ("endpoints", Role.COGNITIVE_SERVICES_OPENAI_USER.value, "openai"),
         ("endpoints", Role.COGNITIVE_SERVICES_USER.value, "content_safety"),
         ("endpoints", Role.SEARCH_INDEX_DATA_READER.value, "search"),
+        ("gateway", Role.COGNITIVE_SERVICES_USER.value, "content_safety"),  # the AI services' account
     }
 
 

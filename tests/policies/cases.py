@@ -37,6 +37,17 @@ ROUTED_POLICY = (
     "<backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"
 )
 COST_TAGS = {"model": "fraud", "modeldeployment": "ml/fraud", "team": "risk"}
+# LLM endpoints (#20): an LLM API whose policy limits tokens and screens prompts; a keyless OpenAI account.
+LLM_POLICY = (
+    "<policies><inbound><base />"
+    '<llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="20000" '
+    'token-quota="1000000" token-quota-period="Monthly" />'
+    '<llm-content-safety backend-id="content-safety" shield-prompt="true">'
+    '<categories output-type="FourSeverityLevels"><category name="Hate" threshold="4" /></categories>'
+    "</llm-content-safety>"
+    '<set-backend-service backend-id="scoring" /></inbound>'
+    "<backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"
+)
 
 
 def _endpoint_budget() -> dict[str, Any]:
@@ -259,6 +270,38 @@ def compliant_stack(env: str) -> list[Declared]:
         _diagnostics("workspace-logs", WS),
         _diagnostics("vault-logs", VAULT),
         _diagnostics("apim-logs", APIM),
+        *_llm(env),
+    ]
+
+
+def _llm(env: str) -> list[Declared]:
+    return [
+        Declared(
+            "azure-native:apimanagement:ApiPolicy",
+            "llm-policy",
+            {"serviceName": "apim-kdap", "apiId": "llm-llama", "format": "rawxml", "value": LLM_POLICY},
+        ),
+        Declared(
+            "azure-native:apimanagement:Api",
+            "llm-api",
+            {
+                "serviceName": "apim-kdap",
+                "apiId": "llm-llama",
+                "path": "llm/llama",
+                "protocols": ["https"],
+                "serviceUrl": "https://llama.westeurope.models.ai.azure.com",
+            },
+        ),
+        Declared(
+            "azure-native:cognitiveservices:Account",
+            "openai",
+            {
+                "accountName": "kdap-openai",
+                "kind": "OpenAI",
+                "properties": {"disableLocalAuth": True, "customSubDomainName": "kdap-openai"},
+                "tags": tags(env),
+            },
+        ),
     ]
 
 

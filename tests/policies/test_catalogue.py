@@ -29,6 +29,7 @@ KDAP_ONLY = {
     "apim-api-circuit-breaker",
     "endpoint-budget-and-cost-tags",
     "persona-within-level",
+    "llm-api-safety-and-token-limits",
 }
 
 

@@ -8,6 +8,7 @@ from kdap_policies.evaluate import evaluate
 from kdap_policies.pack import RULE_NAMES
 from tests.policies.cases import Case, compliant_stack, remove, set_prop
 from tests.policies.edge_cases import EDGE_CASES
+from tests.policies.llm_cases import LLM_CASES
 
 ADMIN = "/providers/Microsoft.Authorization/roleDefinitions/"
 TLS10 = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10"
@@ -392,7 +393,7 @@ def test_compliant_stack_passes_every_policy(env: str) -> None:
     assert evaluate(compliant_stack(env)) == []
 
 
-CASES += EDGE_CASES
+CASES += EDGE_CASES + LLM_CASES
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -198,7 +198,7 @@ def test_deleting_an_object_whose_workspace_is_revoked_touches_no_azure() -> Non
     ((kind, reason, message),) = world.events.events
     assert (kind, reason) == (EventType.WARNING, "CleanupSkipped")
     assert message.startswith("spec.target.azureml: Azure ML workspace ")
-    assert message.endswith("; Azure ML resources were left as they are")
+    assert message.endswith("; Azure resources were left as they are")
     # granted again: the cleanup runs
     from tests.security.policy_cases import GRANT
 

@@ -144,6 +144,9 @@ class AnalysisService:
             where = (target.subscription_id, target.resource_group, target.workspace, target.endpoint_name)
             params["resource"] = endpoint_resource_id(*where)
             params["deploymentResource"] = deployment_resource_id(*where, deployment)
+        serverless = spec.target.serverless
+        if serverless is not None:  # the gateway's series carry the endpoint, the adapter and the revision
+            params["endpoint"], params["adapter"] = serverless.endpoint_name, serverless.adapter
         return params
 
     def _shadow(
@@ -295,7 +298,7 @@ def _placeholders(owner: Owner, revision: str, target: AzureMLTarget | None) -> 
 
 
 def _substitute(query: str, params: dict[str, str]) -> str:
-    for key in ("namespace", "name", "revision", "deployment"):
+    for key in ("namespace", "name", "revision", "deployment", "adapter"):
         if key in params:
             query = query.replace(f"${key}", params[key])
     return query

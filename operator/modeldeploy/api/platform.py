@@ -122,3 +122,55 @@ def collector_uri(endpoint: str, deployment: str, collection: str) -> str:
 # analysis ({endpoint}, {deployment} are the revision under analysis).
 LIVE_INPUTS_URI = collector_uri("{endpoint}", "{deployment}", "model_inputs")
 LIVE_OUTPUTS_URI = collector_uri("{endpoint}", "{deployment}", "model_outputs")
+
+
+# --- LLM adapters behind API Management (README "Serverless and LLM models") ---------------------------
+# A serverless endpoint has no traffic split, so the gateway splits each adapter's requests between its
+# versions. The split is one APIM named value per (endpoint, adapter): infra creates it (value UNROUTED) and
+# the LLM API's policy reads it; the operator rewrites it on every traffic change. Its value:
+#   owner|<namespace>/<name>,<revision>|<adapter id>|<weight>,...[,mirror|<revision>|<adapter id>|<percent>]
+# '|' and ',' appear in no revision name or adapter id (both DNS labels or "<name>:<version>"), so the
+# policy's C# splits it without a JSON parser; weights are percent and sum to 100 once anything is routed.
+ADAPTER_ROUTES_UNROUTED = "unrouted"
+ADAPTER_ROUTES_MAX = 4096  # APIM's limit on a named value's value
+ADAPTER_HEADER = "x-kdap-adapter-revision"  # the policy answers with the revision it picked (metrics, tests)
+ROUTE_METRIC_DIMENSIONS = ("adapter", "adapter-id", "revision", "subscription")
+
+
+def adapter_routes_name(endpoint: str, adapter: str) -> str:
+    """The named value holding ``adapter``'s split on serverless endpoint ``endpoint``."""
+    return f"{endpoint}-adapter-{adapter}"
+
+
+Route = tuple[str, str, int]  # (revision, adapter id, weight or mirror percent)
+
+
+def encode_routes(owner: str, live: list[Route], mirror: Route | None = None) -> str:
+    entries = [f"owner|{owner}", *(f"{r}|{a}|{w}" for r, a, w in live)]
+    if mirror is not None:
+        entries.append("mirror|{}|{}|{}".format(*mirror))
+    text = ",".join(entries)
+    if len(text) > ADAPTER_ROUTES_MAX:
+        raise ValueError(f"adapter routes are {len(text)} characters, over APIM's {ADAPTER_ROUTES_MAX}")
+    return text
+
+
+def decode_routes(text: str) -> tuple[str | None, list[Route], Route | None]:
+    """``(owner, live routes, mirror)``; the unrouted value gives ``(None, [], None)``. Raises ValueError on
+    anything else, so a hand-edited value stops the operator rather than being half-understood."""
+    if text.strip() in ("", ADAPTER_ROUTES_UNROUTED):
+        return None, [], None
+    owner: str | None = None
+    live: list[Route] = []
+    mirror: Route | None = None
+    for entry in text.split(","):
+        parts = entry.split("|")
+        if len(parts) == 2 and parts[0] == "owner":
+            owner = parts[1]
+        elif len(parts) == 4 and parts[0] == "mirror" and parts[3].isdigit():
+            mirror = (parts[1], parts[2], int(parts[3]))
+        elif len(parts) == 3 and parts[2].isdigit():
+            live.append((parts[0], parts[1], int(parts[2])))
+        else:
+            raise ValueError(f"adapter route entry {entry!r} is not revision|adapter-id|weight")
+    return owner, live, mirror

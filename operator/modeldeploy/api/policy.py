@@ -18,6 +18,7 @@ from pydantic import Field
 from . import patterns
 from .base import ApiModel, cel
 from .notifications import Subscription
+from .serverless import APIM_SERVICE
 
 # A label key: an optional DNS-subdomain prefix and a name (Kubernetes' qualified name).
 _DNS_PREFIX = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
@@ -130,6 +131,15 @@ class WorkspaceRef(ApiModel):
     name: str = Field(pattern=patterns.WORKSPACE, max_length=33)
 
 
+class GatewayGrant(ApiModel):
+    """An API Management instance whose adapter routes (named values ``<endpoint>-adapter-<adapter>``) the
+    operator may rewrite for serverless targets: that is where their traffic is split."""
+
+    subscription_id: str = Field(pattern=patterns.UUID, max_length=36)
+    resource_group: str = Field(pattern=patterns.RESOURCE_GROUP, max_length=90)
+    service: str = Field(pattern=APIM_SERVICE, max_length=50)
+
+
 class PipelineGrant(ApiModel):
     """Retraining pipelines that may be submitted to a workspace, from which components, on which
     computes."""
@@ -225,6 +235,11 @@ class ModelDeploymentPolicySpec(ApiModel):
     workspaces: list[WorkspaceGrant] = Field(default_factory=list, max_length=_Many)
     registries: list[Annotated[str, Field(pattern=REGISTRY, max_length=63)]] = Field(
         default_factory=list, max_length=_Many, description="Azure ML registries models and assets come from."
+    )
+    gateways: list[GatewayGrant] = Field(
+        default_factory=list,
+        max_length=_Many,
+        description="API Management instances serverless targets split adapter traffic in.",
     )
     metrics: MetricsGrant = Field(default_factory=MetricsGrant)
     retraining: RetrainingGrant = Field(default_factory=RetrainingGrant)

@@ -24,6 +24,7 @@ from .model import Environment, ModelSource, ScoringCode
 from .notifications import Subscription
 from .rollback import EventRetrain, PipelineRetrain, Retrain, Rollback
 from .scaling import Autoscaling, ScheduledWindow
+from .serverless import ApiGateway, ServerlessTarget
 from .strategy import (
     BlueGreen,
     Canary,
@@ -53,6 +54,7 @@ from .validation import ResponseCheck, SampleRequest, Validation
 
 __all__ = [
     "Analysis",
+    "ApiGateway",
     "Autoscaling",
     "AzureMLTarget",
     "BlueGreen",
@@ -91,6 +93,7 @@ __all__ = [
     "ScheduledWindow",
     "ScoringCode",
     "SecretKeyRef",
+    "ServerlessTarget",
     "Shadow",
     "ShadowComparison",
     "Strategy",
@@ -232,12 +235,13 @@ class ModelDeploymentSpec(ApiModel):
         return all(m.provider != "azureMonitor" or m.builtin is None for m in self.analysis.metrics)
 
     @cel(
-        "!self.model.tagStages || self.target.type == 'azureml'",
-        "model.tagStages needs an azureml target (its workspace holds the model or reaches its registry)",
+        "!self.model.tagStages || self.target.type == 'azureml' || self.target.type == 'serverless'",
+        "model.tagStages needs an azureml or serverless target (its workspace holds the model or reaches its "
+        "registry)",
         field_path=".model.tagStages",
     )
     def _stages_need_azureml(self) -> bool:
-        return not self.model.tag_stages or self.target.type == "azureml"
+        return not self.model.tag_stages or self.target.type in ("azureml", "serverless")
 
     @cel(
         "!has(self.model.registration) || self.target.type == 'azureml'",
@@ -247,6 +251,51 @@ class ModelDeploymentSpec(ApiModel):
     )
     def _register_needs_azureml(self) -> bool:
         return self.model.registration is None or self.target.type == "azureml"
+
+    @cel(
+        "self.target.type != 'serverless' || has(self.model.registry)",
+        "model.registry is required on a serverless target: it names the adapter version the gateway routes "
+        "to (azureml:name:version or azureml://registries/<r>/models/<name>/versions/<v>)",
+        field_path=".model.registry",
+    )
+    def _serverless_needs_registry(self) -> bool:
+        return self.target.type != "serverless" or self.model.registry is not None
+
+    @cel(
+        "self.target.type != 'serverless' || (!has(self.model.code) && !has(self.model.environment) && "
+        "!has(self.autoscaling) && !has(self.validation))",
+        "model.code, model.environment, autoscaling and validation do not apply to a serverless target (the "
+        "endpoint's base model serves the adapter, the service scales per token, and a version is reached "
+        "only through the gateway's split): remove them",
+        field_path=".target.serverless",
+    )
+    def _serverless_has_no_deployment_settings(self) -> bool:
+        if self.target.type != "serverless":
+            return True
+        model, extras = self.model, (self.autoscaling, self.validation)
+        return model.code is None and model.environment is None and extras == (None, None)
+
+    @cel(
+        "self.target.type != 'serverless' || self.strategy.type != 'shadow'",
+        "strategy.type shadow is not available on a serverless target: its comparisons read online-endpoint "
+        "series the gateway does not export; use canary or blueGreen with analysis on the gateway's series",
+        field_path=".strategy.type",
+    )
+    def _serverless_no_shadow(self) -> bool:
+        return self.target.type != "serverless" or self.strategy.type != "shadow"
+
+    @cel(
+        "self.target.type != 'serverless' || !has(self.analysis) || self.analysis.metrics.all(m, m.provider "
+        "== 'prometheus' && has(m.query))",
+        "analysis.metrics[] on a serverless target need provider prometheus and a query: the built-ins read "
+        "online-endpoint metrics a serverless endpoint does not have (select the gateway's series by "
+        "$revision or $adapter)",
+        field_path=".analysis.metrics",
+    )
+    def _serverless_metrics_are_queries(self) -> bool:
+        if self.target.type != "serverless" or self.analysis is None:
+            return True
+        return all(m.provider == "prometheus" and m.query is not None for m in self.analysis.metrics)
 
     # -- helpers the operator uses ------------------------------------------------------------------------
 
@@ -262,6 +311,8 @@ class ModelDeploymentSpec(ApiModel):
             return self.autoscaling.min_replicas, self.autoscaling.max_replicas
         if self.target.azureml is not None:
             return self.target.azureml.instance_count, self.target.azureml.instance_count
+        if self.target.serverless is not None:
+            return 0, 0  # nothing to scale: the service bills per token
         assert self.target.kubernetes is not None  # Target guarantees one block
         return self.target.kubernetes.replicas, self.target.kubernetes.replicas
 

@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, Field
 from . import patterns
 from .base import ApiModel, cel, immutable
 from .platform import DEFAULT_AUTH_MODE
+from .serverless import ServerlessTarget
 from .structural import PLATFORM_DEFAULT
 
 # A digest, or a tag (a ':' after the last '/') that is not latest.
@@ -282,17 +283,18 @@ class KubernetesTarget(ApiModel):
 class Target(ApiModel):
     """Where revisions run. Set ``type`` and exactly the matching block."""
 
-    type: Literal["kubernetes", "azureml"] = Field(json_schema_extra=immutable("target.type"))
+    type: Literal["kubernetes", "azureml", "serverless"] = Field(json_schema_extra=immutable("target.type"))
     kubernetes: KubernetesTarget | None = None
     azureml: AzureMLTarget | None = None
+    serverless: ServerlessTarget | None = None
 
     @cel(
-        "self.type == 'kubernetes' ? has(self.kubernetes) && !has(self.azureml) : has(self.azureml) && "
-        "!has(self.kubernetes)",
+        "[has(self.kubernetes), has(self.azureml), has(self.serverless)].filter(x, x).size() == 1 && "
+        "(self.type == 'kubernetes' ? has(self.kubernetes) : self.type == 'azureml' ? has(self.azureml) : "
+        "has(self.serverless))",
         "target.type names the one block to set: target.kubernetes for kubernetes, target.azureml for "
-        "azureml",
+        "azureml, target.serverless for serverless",
     )
     def _block_matches_type(self) -> bool:
-        if self.type == "kubernetes":
-            return self.kubernetes is not None and self.azureml is None
-        return self.azureml is not None and self.kubernetes is None
+        blocks = {"kubernetes": self.kubernetes, "azureml": self.azureml, "serverless": self.serverless}
+        return blocks[self.type] is not None and sum(b is not None for b in blocks.values()) == 1

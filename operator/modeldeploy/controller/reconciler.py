@@ -39,7 +39,7 @@ from modeldeploy.controller.registration import Registrations
 from modeldeploy.controller.retraining import record_delivery, retry_wait
 from modeldeploy.controller.stages import STAGE_RETRY, sync_stages
 from modeldeploy.controller.translate import desired_revision, plan_of
-from modeldeploy.policy import Refusal
+from modeldeploy.policy import TARGET_FIELDS, Refusal
 from modeldeploy.ports import (
     AnalysisRunner,
     BackendError,
@@ -204,7 +204,7 @@ class Reconciler:
         Kubernetes children carry owner references and go with their ModelDeployment by themselves (a
         finalizer there cost two writes per object and made deleting a thousand take a minute)."""
         target = ((body.get("spec") or {}).get("target") or {}).get("type")
-        return target == "azureml"
+        return target in ("azureml", "serverless")  # a serverless target's route table is in Azure too
 
     def finalize(self, body: Body) -> None:
         """The object is being deleted: remove everything created for it, including Azure resources the
@@ -220,7 +220,7 @@ class Reconciler:
             )
             return
         refused = self.policy.refusals(owner.namespace, owner.name, spec) if self.policy else []
-        target = [r for r in refused if r.field == "spec.target.azureml"]
+        target = [r for r in refused if r.field in TARGET_FIELDS]
         if target:
             # The workspace is no longer granted to this namespace: the operator's identity does not act
             # there on this object's behalf, even to clean up; the platform team removes what is left.
@@ -228,7 +228,7 @@ class Reconciler:
                 owner,
                 EventType.WARNING,
                 "CleanupSkipped",
-                f"{target[0]}; Azure ML resources were left as they are",
+                f"{target[0]}; Azure resources were left as they are",
             )
             return
         try:

@@ -13,7 +13,7 @@ from kubernetes.dynamic import DynamicClient
 
 from modeldeploy.analysis.service import AnalysisService
 from modeldeploy.analysis.validation import HttpValidator
-from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
+from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec, ServerlessTarget
 from modeldeploy.backends.azureml.registration import AzureMLRegistrar
 from modeldeploy.backends.azureml.registry import AzureMLModelRegistry, ModelOps
 from modeldeploy.backends.kubernetes import from_spec
@@ -76,14 +76,16 @@ class Backends:
     def __call__(self, owner: Owner, spec: ModelDeploymentSpec) -> ServingBackend:
         if spec.target.kubernetes is not None:
             return KubernetesBackend(self.dyn, from_spec.route(spec), from_spec.workload, cache=self.children)
-        assert spec.target.azureml is not None  # the model guarantees exactly one target block
         if self._azureml is None:
             from modeldeploy.backends.azureml.clients import AzureMLBackends
 
             self._azureml = AzureMLBackends()
+        if spec.target.serverless is not None:
+            return self._azureml.for_serverless(spec.target.serverless)
+        assert spec.target.azureml is not None  # the model guarantees exactly one target block
         return self._azureml.for_target(spec.target.azureml)
 
-    def models_for(self, target: AzureMLTarget, registry: str | None) -> ModelOps:
+    def models_for(self, target: AzureMLTarget | ServerlessTarget, registry: str | None) -> ModelOps:
         """Model operations of a workspace or registry, with the Azure ML backends' credential."""
         if self._azureml is None:
             from modeldeploy.backends.azureml.clients import AzureMLBackends

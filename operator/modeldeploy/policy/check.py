@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from modeldeploy.api.policy import ModelDeploymentPolicySpec, WorkspaceGrant, WorkspaceRef
-from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
+from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec, ServerlessTarget
 from modeldeploy.policy.refs import (
     BlobRef,
     DatastoreRef,
@@ -29,6 +29,8 @@ from modeldeploy.policy.refs import (
 )
 
 _WORKSPACE_ASSETS = ("runs:/", "models:/", "azureml://jobs/")
+# The refusals that mean the operator may not act where the target is (not even to clean up on delete).
+TARGET_FIELDS = ("spec.target.azureml", "spec.target.serverless", "spec.target.serverless.gateway")
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ class _Check:
         self, spec: ModelDeploymentSpec, namespace: str, name: str, grants: list[ModelDeploymentPolicySpec]
     ) -> None:
         self.spec, self.namespace, self.name, self.grants = spec, namespace, name, grants
-        target = spec.target.azureml
+        # The workspace the operator acts in: an azureml target's, or the one holding a serverless endpoint.
+        target = spec.target.azureml or spec.target.serverless
         self.target = (
             Workspace(target.subscription_id, target.resource_group, target.workspace) if target else None
         )
@@ -135,6 +138,8 @@ class _Check:
         spec, target = self.spec, self.spec.target.azureml
         if target is not None:
             yield from self._azureml(target)
+        if spec.target.serverless is not None:
+            yield from self._serverless(spec.target.serverless)
         kube = spec.target.kubernetes
         if kube is not None and kube.service_account_name is not None:
             yield "spec.target.kubernetes.serviceAccountName", self.service_account(kube.service_account_name)
@@ -187,6 +192,13 @@ class _Check:
         if model.environment is not None and model.environment.azureml is not None:
             yield "spec.model.environment.azureml", self.registry(model.environment.azureml)
 
+    def _serverless(self, target: ServerlessTarget) -> Iterator[tuple[str, str | None]]:
+        assert self.target is not None
+        yield "spec.target.serverless", self.workspace_target(self.target)
+        yield "spec.target.serverless.gateway", self.gateway(target)
+        if self.spec.model.registry is not None:
+            yield "spec.model.registry", self.registry(self.spec.model.registry)
+
     # ---- one check per kind of reference; None: granted ----------------------------------------------
 
     def service_account(self, name: str) -> str | None:
@@ -206,6 +218,15 @@ class _Check:
         if any(_ws(g).key() == ws.key() for g in grants):
             return None
         return self.denied(f'Azure ML workspace "{ws}"', (str(_ws(g)) for g in grants))
+
+    def gateway(self, target: ServerlessTarget) -> str | None:
+        gw = target.gateway
+        want = f"{target.subscription_id}/{gw.resource_group}/{gw.service}"
+        grants = [g for p in self.grants for g in p.gateways]
+        granted = [f"{g.subscription_id}/{g.resource_group}/{g.service}" for g in grants]
+        if want.lower() in (g.lower() for g in granted):
+            return None
+        return self.denied(f'API Management "{want}"', granted)
 
     def registry(self, ref: str) -> str | None:
         registry = registry_of(ref)

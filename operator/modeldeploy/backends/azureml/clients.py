@@ -21,11 +21,12 @@ from azure.ai.ml import MLClient
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.monitor import MonitorManagementClient
 
-from modeldeploy.api.spec import AzureMLTarget
+from modeldeploy.api.spec import AzureMLTarget, ServerlessTarget
 from modeldeploy.backends.azureml.backend import AzureMLBackend, AzureMLClients
 from modeldeploy.backends.azureml.diagnostics import arm_diagnostic_settings
 from modeldeploy.backends.azureml.guard import Guard
 from modeldeploy.backends.azureml.registry import ModelOps
+from modeldeploy.backends.azureml.serverless import ServerlessBackend
 
 SDK_RETRIES_OFF: dict[str, Any] = {"retry_total": 0}
 
@@ -59,8 +60,47 @@ class AzureMLBackends:
     _clients: dict[tuple[str, str, str], AzureMLClients] = field(default_factory=dict)
     _backends: dict[tuple[str, str, str, str], AzureMLBackend] = field(default_factory=dict)
     _models: dict[tuple[str, ...], ModelOps] = field(default_factory=dict)
+    _serverless: dict[tuple[str, ...], ServerlessBackend] = field(default_factory=dict)
 
-    def models_for(self, target: AzureMLTarget, registry: str | None) -> ModelOps:
+    def for_serverless(self, target: ServerlessTarget) -> ServerlessBackend:
+        """One adapter of a serverless endpoint: the workspace's serverless endpoints and models, and the
+        gateway's named values, with the one credential."""
+        key = (
+            target.subscription_id,
+            target.resource_group.lower(),
+            target.workspace.lower(),
+            target.endpoint_name.lower(),
+            target.adapter,
+        )
+        backend = self._serverless.get(key)
+        if backend is None or backend.target != target:
+            from modeldeploy.backends.azureml.apim import ApimNamedValues
+
+            if self.credential is None:
+                self.credential = DefaultAzureCredential()
+            ml = MLClient(
+                self.credential,
+                subscription_id=target.subscription_id,
+                resource_group_name=target.resource_group,
+                workspace_name=target.workspace,
+                **SDK_RETRIES_OFF,
+            )
+            gw = target.gateway
+            routes = ApimNamedValues(
+                self.credential, target.subscription_id, gw.resource_group, gw.service, **SDK_RETRIES_OFF
+            )
+            endpoints = ml.online_endpoints if target.endpoint_kind == "managed" else ml.serverless_endpoints
+            backend = ServerlessBackend(
+                endpoints,
+                lambda registry: self.models_for(target, registry),
+                routes,
+                target,
+                guard=self.guard,
+            )
+            self._serverless[key] = backend
+        return backend
+
+    def models_for(self, target: AzureMLTarget | ServerlessTarget, registry: str | None) -> ModelOps:
         """Model operations of the target's workspace, or of the shared ``registry`` (same credential)."""
         if registry is not None:
             key: tuple[str, ...] = ("registry", registry.lower())

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
+from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec, ServerlessTarget
 from modeldeploy.api.status import StagedVersion
 from modeldeploy.ports import BackendError, Owner
 from modeldeploy.rollout.actions import SyncStages
@@ -58,7 +58,8 @@ class ModelRef:
         return cls(m["name"], m["version"], m.groupdict().get("registry"))
 
 
-ModelsFor = Callable[[AzureMLTarget, str | None], ModelOps]
+Workspace = AzureMLTarget | ServerlessTarget  # what holds the model, or reaches its registry
+ModelsFor = Callable[[Workspace, str | None], ModelOps]
 
 
 def _iso(t: datetime) -> str:
@@ -73,9 +74,12 @@ class AzureMLModelRegistry:
     models_for: ModelsFor
 
     def sync(self, owner: Owner, spec: ModelDeploymentSpec, request: SyncStages, now: datetime) -> str:
-        target = spec.target.azureml
+        # An adapter on a serverless target is tagged like a model on an azureml one (seed 003's stages).
+        target = spec.target.azureml or spec.target.serverless
         if target is None:
-            raise BackendError("StagesNeedAzureML", "model.tagStages needs an azureml target", False)
+            raise BackendError(
+                "StagesNeedAzureML", "model.tagStages needs an azureml or serverless target", False
+            )
         who = f"{owner.namespace}/{owner.name}"
         done: list[str] = []
         for released in request.release:
@@ -86,7 +90,7 @@ class AzureMLModelRegistry:
             done += self._promote(target, request.desired.production, who, now)
         return "; ".join(done)
 
-    def _ops(self, target: AzureMLTarget, ref: ModelRef) -> ModelOps:
+    def _ops(self, target: Workspace, ref: ModelRef) -> ModelOps:
         return self.models_for(target, ref.registry)
 
     @staticmethod
@@ -95,7 +99,7 @@ class AzureMLModelRegistry:
         model.stage = stage.capitalize() if stage and stage != NONE else None
         ops.create_or_update(model)
 
-    def _promote(self, target: AzureMLTarget, v: StagedVersion, who: str, now: datetime) -> list[str]:
+    def _promote(self, target: Workspace, v: StagedVersion, who: str, now: datetime) -> list[str]:
         ref = ModelRef.parse(v.ref)
         ops = self._ops(target, ref)
         since = v.since or now
@@ -121,7 +125,7 @@ class AzureMLModelRegistry:
             done.append(f"{ref.name}:{other.version} archived")
         return done
 
-    def _stage(self, target: AzureMLTarget, v: StagedVersion, who: str, now: datetime) -> list[str]:
+    def _stage(self, target: Workspace, v: StagedVersion, who: str, now: datetime) -> list[str]:
         ref = ModelRef.parse(v.ref)
         ops = self._ops(target, ref)
         model = ops.get(ref.name, ref.version)
@@ -137,7 +141,7 @@ class AzureMLModelRegistry:
         self._write(ops, model, tags, STAGING)
         return [f"{v.ref} staging"]
 
-    def _release(self, target: AzureMLTarget, v: StagedVersion, who: str) -> list[str]:
+    def _release(self, target: Workspace, v: StagedVersion, who: str) -> list[str]:
         """A candidate that failed or was superseded: its version gets back the stage it had."""
         ref = ModelRef.parse(v.ref)
         ops = self._ops(target, ref)

@@ -1,0 +1,130 @@
+"""The LLM API in front of the serverless endpoint: Entra ID, token limits, content safety with Prompt
+Shields, the adapter split the operator steers, and token metrics per adapter and subscription."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import apimanagement as apim
+from pulumi_azure_native import cognitiveservices as cog
+from pulumi_azure_native import machinelearningservices as ml
+
+from kdap_infra.apim_config import ApimConfig
+from kdap_infra.apim_resilience import circuit_breaker
+from kdap_infra.llm_policy import CONTENT_SAFETY_BACKEND, LlmPolicy, llm_backend_id, llm_policy_xml
+from kdap_infra.serverless_config import ServerlessConfig
+from kdap_infra.site import Placement
+from modeldeploy.api import platform
+
+LLM_API_PREFIX = "llm/"  # every LLM API's path starts here (the policy pack finds them by it)
+
+
+def llm_api_path(endpoint_key: str) -> str:
+    return f"{LLM_API_PREFIX}{endpoint_key}"
+
+
+class LlmGateway(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        place: Placement,
+        config: ServerlessConfig,
+        apim_config: ApimConfig,
+        service: apim.ApiManagementService,
+        endpoint: ml.ServerlessEndpoint,
+        content_safety: cog.Account,
+        gateway_client_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("kdap:apim:LlmGateway", name, None, opts)
+        rg, child = place.resource_group_name, pulumi.ResourceOptions(parent=self)
+        endpoint_name = place.naming.regional_name(config.name)
+        url = endpoint.properties.apply(
+            lambda p: (p.inference_endpoint.uri if p.inference_endpoint else "") or ""
+        )
+        backend = apim.Backend(
+            "llm-backend",
+            backend_id=llm_backend_id(endpoint_name),
+            service_name=service.name,
+            resource_group_name=rg,
+            url=url,
+            protocol="http",
+            title=f"{endpoint_name} serverless endpoint",
+            circuit_breaker=circuit_breaker(apim_config),
+            opts=child,
+        )
+        safety = apim.Backend(
+            "llm-content-safety",
+            backend_id=CONTENT_SAFETY_BACKEND,
+            service_name=service.name,
+            resource_group_name=rg,
+            url=pulumi.Output.concat("https://", content_safety.name, ".cognitiveservices.azure.com"),
+            protocol="http",
+            title="Azure AI Content Safety (Prompt Shields and harm categories)",
+            circuit_breaker=circuit_breaker(apim_config),
+            opts=child,
+        )
+        self.routes = {
+            a.name: apim.NamedValue(
+                f"nv-adapter-{a.name}",
+                named_value_id=platform.adapter_routes_name(endpoint_name, a.name),
+                display_name=platform.adapter_routes_name(endpoint_name, a.name),
+                service_name=service.name,
+                resource_group_name=rg,
+                value=platform.ADAPTER_ROUTES_UNROUTED,
+                secret=False,
+                # The operator owns the split (README "Serverless and LLM models"): never put it back.
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["value"]),
+            )
+            for a in config.adapters
+        }
+        self.api = apim.Api(
+            "llm-api",
+            api_id=f"llm-{config.name}",
+            service_name=service.name,
+            resource_group_name=rg,
+            display_name=f"{config.name} (LLM, adapters by adapter_id)",
+            path=llm_api_path(config.name),
+            protocols=["https"],
+            service_url=url,
+            subscription_required=True,
+            api_type="http",
+            opts=child,
+        )
+        apim.ApiOperation(
+            "llm-api-chat",
+            operation_id="chat-completions",
+            api_id=self.api.name,
+            service_name=service.name,
+            resource_group_name=rg,
+            display_name="Chat completions",
+            method="POST",
+            url_template="/chat/completions",
+            opts=child,
+        )
+        xml = pulumi.Output.all(url, gateway_client_id).apply(
+            lambda v: llm_policy_xml(
+                LlmPolicy(
+                    tenant_id=place.site.tenant_id,
+                    audience=apim_config.audience,
+                    endpoint=endpoint_name,
+                    endpoint_url=str(v[0]),
+                    adapters=tuple(a.name for a in config.adapters),
+                    tokens_per_minute=config.tokens_per_minute,
+                    monthly_token_quota=config.monthly_token_quota,
+                    safety_threshold=config.safety_threshold,
+                    backend_client_id=str(v[1]),
+                )
+            )
+        )
+        self.policy = apim.ApiPolicy(
+            "llm-api-policy",
+            policy_id="policy",
+            api_id=self.api.name,
+            service_name=service.name,
+            resource_group_name=rg,
+            format="rawxml",
+            value=xml,
+            # The policy names both backends and every route table: they must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[backend, safety, *self.routes.values()]),
+        )
+        self.register_outputs({"llm_api_path": llm_api_path(config.name)})

@@ -1,0 +1,106 @@
+"""Rules for LLM endpoints (#20): every LLM API screens prompts with content safety (Prompt Shields on)
+and limits tokens; no Azure OpenAI (or AI Services) account accepts keys."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import Field
+
+from kdap_policies.builtins import AI_LOCAL_AUTH
+from kdap_policies.config import PolicyConfig
+from kdap_policies.graph import Stack
+from kdap_policies.resource import Resource, is_true
+from kdap_policies.rules import AnyResourceRule, AnyStackRule, Finding, ResourceRule, StackFinding, StackRule
+
+API = "azure-native:apimanagement:Api"
+API_POLICY = "azure-native:apimanagement:ApiPolicy"
+ACCOUNT = frozenset({"azure-native:cognitiveservices:Account"})
+
+
+class LlmConfig(PolicyConfig):
+    api_path_prefix: str = Field(
+        default="llm/", description="APIs whose path starts with this are LLM APIs (kdap_infra.llm_gateway)."
+    )
+
+
+def _inbound(policy_xml: Any) -> ET.Element | None:
+    if not isinstance(policy_xml, str):
+        return None
+    try:
+        return ET.fromstring(policy_xml).find("inbound")
+    except ET.ParseError:
+        return None
+
+
+def _llm_guards(stack: Stack, config: LlmConfig) -> Iterator[StackFinding]:
+    policies = stack.of_type(API_POLICY)
+    for api in stack.of_type(API):
+        if not str(api.get("path") or "").startswith(config.api_path_prefix):
+            continue
+        inbound = [
+            i for p in policies if p.get("apiId") == api.get("apiId") if (i := _inbound(p.get("value")))
+        ]
+        safety = [e for i in inbound for e in i.iter("llm-content-safety")]
+        if not safety:
+            yield StackFinding(
+                "policy",
+                "has no <llm-content-safety>: prompts reach the model unscreened",
+                'put <llm-content-safety backend-id=... shield-prompt="true"> in the API\'s inbound policy '
+                "(kdap_infra.llm_policy)",
+                subject=api,
+            )
+        elif not any(is_true(e.get("shield-prompt")) for e in safety):
+            yield StackFinding(
+                "policy",
+                'runs <llm-content-safety> without shield-prompt="true": prompt injection is not checked',
+                'set shield-prompt="true" (Prompt Shields)',
+                subject=api,
+            )
+        limits = [e for i in inbound for e in i.iter("llm-token-limit")]
+        if not any(e.get("tokens-per-minute") or e.get("token-quota") for e in limits):
+            yield StackFinding(
+                "policy",
+                "has no <llm-token-limit> with tokens-per-minute or token-quota: one caller can spend every "
+                "token",
+                'put <llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute=... '
+                "token-quota=... token-quota-period=...> in the API's inbound policy",
+                subject=api,
+            )
+
+
+_KEYLESS_KINDS = ("OpenAI", "AIServices")
+
+
+def _openai_local_auth(resource: Resource, config: PolicyConfig) -> Iterator[Finding]:
+    if str(resource.get("kind") or "") not in _KEYLESS_KINDS:
+        return
+    if not is_true(resource.get("properties.disableLocalAuth")):
+        value, kind = resource.get("properties.disableLocalAuth"), resource.get("kind")
+        yield Finding(
+            "properties.disableLocalAuth",
+            f"is {value!r} on a {kind} account: its keys would call models without Entra ID",
+            "set properties.disable_local_auth=True (and a custom subdomain for Entra ID tokens)",
+        )
+
+
+STACK_RULES: tuple[AnyStackRule, ...] = (
+    StackRule(
+        "llm-api-safety-and-token-limits",
+        "Every LLM API screens prompts with content safety (Prompt Shields on) and limits tokens.",
+        _llm_guards,
+        LlmConfig,
+    ),
+)
+RULES: tuple[AnyResourceRule, ...] = (
+    ResourceRule(
+        "openai-no-local-auth",
+        "Azure OpenAI and AI Services accounts accept Entra ID tokens only (local auth off).",
+        ACCOUNT,
+        _openai_local_auth,
+        PolicyConfig,
+        AI_LOCAL_AUTH,
+    ),
+)

@@ -1,0 +1,50 @@
+"""Violation cases for LLM endpoints (#20), one per way to break a rule (run by test_violations)."""
+
+from __future__ import annotations
+
+from tests.policies.cases import LLM_POLICY, Case, set_prop
+
+LLM_CASES = [
+    Case(
+        "llm-api-without-content-safety",
+        "llm-api-safety-and-token-limits",
+        set_prop("llm-policy", "value", LLM_POLICY.replace("llm-content-safety", "llm-ignored")),
+        ("Api 'llm-api': policy has no <llm-content-safety>: prompts reach the model unscreened",),
+    ),
+    Case(
+        "llm-api-without-prompt-shields",
+        "llm-api-safety-and-token-limits",
+        set_prop("llm-policy", "value", LLM_POLICY.replace('shield-prompt="true"', 'shield-prompt="false"')),
+        ('without shield-prompt="true"', "Prompt Shields"),
+    ),
+    Case(
+        "llm-api-without-token-limit",
+        "llm-api-safety-and-token-limits",
+        set_prop("llm-policy", "value", LLM_POLICY.replace("llm-token-limit", "rate-limit")),
+        ("has no <llm-token-limit>", "one caller can spend every token"),
+    ),
+    Case(
+        "llm-token-limit-without-a-limit",
+        "llm-api-safety-and-token-limits",
+        set_prop(
+            "llm-policy",
+            "value",
+            LLM_POLICY.replace(' tokens-per-minute="20000" ', " ").replace('token-quota="1000000" ', ""),
+        ),
+        ("has no <llm-token-limit> with tokens-per-minute or token-quota",),
+    ),
+    Case(
+        "openai-with-keys",
+        "openai-no-local-auth",
+        set_prop("openai", "properties.disableLocalAuth", False),
+        ("Account 'openai': properties.disableLocalAuth is False on a OpenAI account", "71ef260a"),
+    ),
+    Case(
+        "ai-services-keys-by-default",
+        "openai-no-local-auth",
+        lambda s: set_prop("openai", "kind", "AIServices")(
+            set_prop("openai", "properties.disableLocalAuth")(s)
+        ),
+        ("is None on a AIServices account",),
+    ),
+]
