@@ -149,7 +149,7 @@ class AnalysisService:
         end: datetime,
     ) -> tuple[MetricOutcome, ...]:
         """The shadow strategy's comparisons, candidate against stable (the baseline) on mirrored traffic."""
-        shadow = spec.strategy.shadow
+        shadow = spec.strategy.shadow if spec.strategy is not None else None
         if shadow is None or request.baseline is None:
             return ()
         cmp = shadow.comparison

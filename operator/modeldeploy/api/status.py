@@ -26,6 +26,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from .batch_status import BatchStatus
+
 HISTORY_LIMIT = 20
 FAILED_REVISIONS_LIMIT = 10
 # Free text copied into status (analysis messages, parser and backend errors) is cut to this many
@@ -348,6 +350,7 @@ class ModelDeploymentStatus(_Model):
     retraining: RetrainingTrigger | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     stages: ModelStages | None = None
+    batch: BatchStatus | None = None
 
     def bounded(self) -> ModelDeploymentStatus:
         """This status with every free-text field cut by ``truncate`` (idempotent)."""
