@@ -252,6 +252,10 @@ class AnalysisService:
             )
         return data
 
+    def locator_for(self, owner: Owner, spec: ModelDeploymentSpec) -> Locator:
+        """How ``owner``'s data URIs are read: the policy guard, --data-root, the target's workspace."""
+        return self._locator(_workspace(spec.target.azureml), owner, spec)
+
     def _locator(self, workspace: Workspace | None, owner: Owner, spec: ModelDeploymentSpec) -> Locator:
         from modeldeploy.analysis.uris import Locator
 

@@ -138,9 +138,9 @@ class BatchScoring(ApiModel):
         return not self.schedules or self.input is not None
 
     @cel(
-        "!has(self.rollout) || !has(self.rollout.predictions) || self.output.action == 'appendRow'",
-        "batch.rollout.predictions compares scored rows, so batch.output.action must be appendRow",
-        field_path=".rollout.predictions",
+        "!has(self.rollout) || self.output.action == 'appendRow'",
+        "batch.rollout compares scored rows, so batch.output.action must be appendRow",
+        field_path=".rollout",
     )
-    def _predictions_need_rows(self) -> bool:
-        return self.rollout is None or self.rollout.predictions is None or self.output.action == "appendRow"
+    def _rollout_needs_rows(self) -> bool:
+        return self.rollout is None or self.output.action == "appendRow"

@@ -81,6 +81,10 @@ class PolicyLike(Protocol):
     def refusals(self, namespace: str, name: str, spec: ModelDeploymentSpec) -> list[Refusal]: ...
 
 
+class BatchRunner(Protocol):
+    def run(self, owner: Owner, spec: ModelDeploymentSpec, generation: int, outcome: Outcome) -> None: ...
+
+
 class NotifierLike(Protocol):
     def notify(self, owner: Owner, spec: ModelDeploymentSpec, event: EmitEvent, now: datetime) -> int: ...
 
@@ -117,6 +121,7 @@ class Reconciler:
         validator: RevisionValidator | None = None,
         registry: ModelRegistry | None = None,
         registrar: ModelRegistrar | None = None,
+        batch: BatchRunner | None = None,
     ) -> None:
         """``policy``: asked before anything else; what it refuses stops the object before any I/O.
         ``namespace_labels``: a namespace's labels (from a watch), for the cost tags of Azure resources."""
@@ -126,6 +131,7 @@ class Reconciler:
         self.validator = validator
         self.registry = registry
         self.registrations = Registrations(registrar)
+        self.batch = batch  # spec.batch objects (controller/batch.py); None: refused as unsupported
         self.backends = backends
         self.store = store
         self.events = events
@@ -161,7 +167,9 @@ class Reconciler:
         outcome = Outcome(previous, None, rv)
         try:
             try:
-                self._run(owner, spec, generation, outcome)
+                self._batch(owner, spec, generation, outcome) if spec.batch else self._run(
+                    owner, spec, generation, outcome
+                )
             except RegistrationRefused as exc:
                 return self._spec_false(owner, rv, generation, previous, exc.reason, exc.message)
             except (BackendError, Conflict, Gone):
@@ -225,6 +233,11 @@ class Reconciler:
         self._failures.pop(uid, None)
         self.analysis.forget(uid)
         self.registrations.forget(uid)
+
+    def _batch(self, owner: Owner, spec: ModelDeploymentSpec, generation: int, outcome: Outcome) -> None:
+        if self.batch is None:
+            raise BackendError("BatchUnsupported", "this operator was built without batch scoring", False)
+        self.batch.run(owner, spec, generation, outcome)
 
     # ---- the passes ---------------------------------------------------------------------------------------
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
 
+from modeldeploy.analysis.batch_outputs import BatchDataReader
 from modeldeploy.analysis.service import AnalysisService
 from modeldeploy.analysis.validation import HttpValidator
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
@@ -18,7 +20,9 @@ from modeldeploy.backends.azureml.registration import AzureMLRegistrar
 from modeldeploy.backends.azureml.registry import AzureMLModelRegistry, ModelOps
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
+from modeldeploy.backends.kubernetes.batch import KubernetesBatchBackend
 from modeldeploy.backends.kubernetes.cache import ChildCache
+from modeldeploy.controller.batch import BatchReconciler
 from modeldeploy.controller.events import AsyncEventSink
 from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
 from modeldeploy.controller.notifications import KubeSecrets, Notifier
@@ -26,7 +30,7 @@ from modeldeploy.controller.policies import Mode, PolicyGate
 from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.controller.retraining import DefaultRetrainer
 from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
-from modeldeploy.observability.metrics import EVENTS_DROPPED, NOTIFICATIONS
+from modeldeploy.observability.metrics import BATCH_RUNS, EVENTS_DROPPED, NOTIFICATIONS
 from modeldeploy.ports import BackendError, Owner, ServingBackend
 
 if TYPE_CHECKING:
@@ -125,11 +129,23 @@ def build_wiring(
         events=events,
         count=lambda namespace, kind, outcome: NOTIFICATIONS.labels(namespace, kind, outcome).inc(),
     )
+    store = MeteredStatusStore(KubeStatusStore(api))
+    batch_backend = KubernetesBatchBackend(dyn)
+    batch = BatchReconciler(
+        backend=lambda owner, spec: batch_backend,
+        data=BatchDataReader(analysis.locator_for),
+        store=store,
+        events=events,
+        clock=lambda: datetime.now(UTC),
+        notifier=notifier,
+        uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
+        count=lambda namespace, trigger, outcome: BATCH_RUNS.labels(namespace, trigger, outcome).inc(),
+    )
     # Metered decorators: every reconcile, status write and Event feeds the operator's Prometheus metrics.
     reconciler = MeteredReconciler(
         Reconciler(
             backends=backends,
-            store=MeteredStatusStore(KubeStatusStore(api)),
+            store=store,
             events=events,
             analysis=analysis,
             retraining=DefaultRetrainer(api),
@@ -143,6 +159,7 @@ def build_wiring(
             ),
             registry=AzureMLModelRegistry(backends.models_for),
             registrar=AzureMLRegistrar(backends.models_for),
+            batch=batch,
         )
     )
     return Wiring(api, backends, reconciler, gate)

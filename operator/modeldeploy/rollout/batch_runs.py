@@ -124,6 +124,7 @@ def record_jobs(w: BatchWork) -> None:
             continue
         after = before.model_copy(
             update={
+                "output": job.output or before.output,
                 "phase": job.phase,
                 "succeeded": job.succeeded,
                 "failed": job.failed,
