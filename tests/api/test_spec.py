@@ -12,7 +12,11 @@ from modeldeploy.api import ModelDeploymentSpec, format_duration, parse_duration
 from modeldeploy.api.analysis import NumericalFeature
 from modeldeploy.api.quantity import parse_quantity
 from modeldeploy.api.strategy import Pause
-from tests.api.mdep_cases import INVALID, Invalid, azureml_shadow, kubernetes_canary
+from tests.api.batch_cases import BATCH_INVALID, batch_kubernetes
+from tests.api.mdep_cases import INVALID as ONLINE_INVALID
+from tests.api.mdep_cases import Invalid, azureml_shadow, kubernetes_canary
+
+INVALID = [*ONLINE_INVALID, *BATCH_INVALID]
 
 
 def test_valid_bases_parse() -> None:
@@ -153,6 +157,7 @@ def test_every_cel_rule_has_a_python_twin_and_a_field_named_message() -> None:
         "pause",
         "notifications[]",
         "validation",
+        "batch",
     }
     for model, rule, check in rules:
         assert callable(check), model

@@ -60,7 +60,9 @@ class BatchOutput(ApiModel):
         description="A folder; {namespace}, {name} and {revision} are filled in; each run adds /<run>/.",
     )
     action: Literal["appendRow", "summaryOnly"] = "appendRow"
-    file_name: str = Field("predictions.csv", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.csv$")
+    file_name: str = Field(
+        "predictions.csv", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.csv$", max_length=132
+    )
 
 
 class BatchRetries(ApiModel):
@@ -128,6 +130,15 @@ class BatchScoring(ApiModel):
     )
     data_arrival: DataArrival | None = None
     rollout: BatchRollout | None = None
+
+    @cel(
+        "self.schedules.all(s, self.schedules.exists_one(t, t.name == s.name))",
+        "batch.schedules[].name must be unique (each is one CronJob)",
+        field_path=".schedules",
+    )
+    def _schedule_names_unique(self) -> bool:
+        names = [s.name for s in self.schedules]
+        return len(names) == len(set(names))
 
     @cel(
         "size(self.schedules) == 0 || has(self.input)",

@@ -258,7 +258,7 @@ class ModelDeploymentSpec(ApiModel):
 
     @cel(
         "has(self.strategy) != has(self.batch)",
-        "set spec.strategy for an online model or spec.batch for a batch model, exactly one of them",
+        "spec.strategy (an online model) or spec.batch (a batch model) must be set, exactly one of them",
         field_path=".strategy",
     )
     def _online_or_batch(self) -> bool:
