@@ -142,7 +142,7 @@ BATCH_INVALID: list[Invalid] = [
                     {"name": "a", "cron": {"expression": "0 3 * * *"}},
                 ],
             )
-        ),  # fmt: skip
+        ),
         "spec.batch.schedules",
         "Duplicate value",
         "batch.schedules[].name must be unique (each is one CronJob)",
