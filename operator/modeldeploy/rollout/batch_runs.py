@@ -154,7 +154,7 @@ def record_jobs(w: BatchWork) -> None:
 
 def restart_missing(w: BatchWork) -> None:
     """A run recorded as started whose Job is not there (a crash after the status write): create it again."""
-    seen = {j.name for j in w.inputs.jobs}
+    seen = {j.name for j in w.inputs.jobs} | {a.name for a in w.actions if isinstance(a, StartRun)}
     for r in w.batch.runs:
         if r.done or r.name in seen:
             continue
