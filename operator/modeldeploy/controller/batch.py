@@ -174,7 +174,9 @@ class BatchReconciler:
                         self._emit(owner, spec, action, inputs.now)
                     case RequeueAfter(seconds=seconds):
                         outcome.requeue_after = seconds
-            if comparison is None:
+            # Another pass only when the machine can use what this one did: a comparison's result, or a
+            # template that now exists (the first revision becomes the default without waiting a requeue).
+            if comparison is None and revisions <= set(inputs.revisions):
                 return
             now = self.clock()
             inputs = replace(
