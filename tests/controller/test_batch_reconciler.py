@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from modeldeploy.api.batch_status import RunPhase
 from modeldeploy.api.spec import ModelDeploymentSpec
@@ -159,10 +158,10 @@ class World:
     def finish(self, name: str, ok: bool = True) -> None:
         job = self.backend.jobs[name]
         phase = RunPhase.SUCCEEDED if ok else RunPhase.FAILED
-        self.backend.jobs[name] = JobSeen(
-            job.name, job.revision, job.trigger, job.input, job.output, phase,
-            self.now, self.now, 1 if ok else 0, 0 if ok else 1, "" if ok else "BackoffLimitExceeded: Job has reached the specified backoff limit",
-        )  # fmt: skip
+        why = "" if ok else "BackoffLimitExceeded: Job has reached the specified backoff limit"
+        self.backend.jobs[name] = replace(
+            job, phase=phase, finished_at=self.now, succeeded=int(ok), failed=int(not ok), message=why
+        )
 
 
 def promoted() -> World:
