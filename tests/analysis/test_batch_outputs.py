@@ -24,17 +24,17 @@ def _write(folder: Path, values: np.ndarray) -> str:
 
 def test_same_predictions_pass_and_shifted_ones_fail(tmp_path: Path) -> None:
     rng = np.random.default_rng(7)
-    stable = _write(tmp_path / "s", rng.beta(2, 5, 400))
-    same = _write(tmp_path / "c1", rng.beta(2, 5, 400))
-    shifted = _write(tmp_path / "c2", rng.beta(5, 2, 400))
+    stable = _write(tmp_path / "s", rng.beta(2, 5, 2000))
+    same = _write(tmp_path / "c1", rng.beta(2, 5, 2000))
+    shifted = _write(tmp_path / "c2", rng.beta(5, 2, 2000))
     locator = Locator(data_root=str(tmp_path))
     ok = compare_outputs(locator, stable, same, PredictionCheck())
     assert ok.verdict is Verdict.SUCCESSFUL, ok.message
-    assert (ok.stable_rows, ok.candidate_rows) == (400, 400)
+    assert (ok.stable_rows, ok.candidate_rows) == (2000, 2000)
     bad = compare_outputs(locator, stable, shifted, PredictionCheck())
     assert bad.verdict is Verdict.FAILED
     assert bad.message.startswith(
-        "predictions differ: rows: default 400, candidate 400; jensenShannon on 'prediction'"
+        "predictions differ: rows: default 2000, candidate 2000; jensenShannon on 'prediction'"
     )
     assert bad.prediction_statistic is not None
     assert bad.prediction_statistic > 0.1
