@@ -39,3 +39,24 @@ def run(cluster: kube.Cluster, args: argparse.Namespace) -> int:
     result = ((body.get("status") or {}).get("batch") or {}).get("lastHandledRunResult") or "handled"
     print(result)
     return 4 if result.startswith("refused") else 0
+
+
+def status_lines(body: kube.Body) -> list[str]:
+    """``kubectl mdep status`` of a batch model: the last comparison and the runs, newest first."""
+    batch = (body.get("status") or {}).get("batch") or {}
+    lines: list[str] = []
+    cmp = batch.get("comparison")
+    if cmp:
+        rows = f"rows {cmp.get('stableRows', '?')} -> {cmp.get('candidateRows', '?')}"
+        lines.append(
+            f"{'Compared:':<11} {cmp.get('candidate')} vs {cmp.get('stable')}: {cmp.get('verdict')} ({rows})"
+        )
+        if cmp.get("message"):
+            lines.append(f"  {cmp['message']}")
+    if batch.get("watermark"):
+        lines.append(f"{'Watermark:':<11} {batch['watermark']}")
+    runs = batch.get("runs") or []
+    lines.append("Runs:" if runs else f"{'Runs:':<11} none")
+    for r in sorted(runs, key=lambda r: str(r.get("createdAt", "")), reverse=True):
+        lines.append(f"  {r.get('name', '?'):<34} {r.get('phase', '?'):<10} {r.get('trigger', '')}")
+    return lines
