@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,11 @@ def _md(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _batch(body: dict[str, Any]) -> dict[str, Any]:
+    batch: dict[str, Any] = status_of(body).get("batch") or {}
+    return batch
+
+
 def _runs(body: dict[str, Any]) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = (status_of(body).get("batch") or {}).get("runs") or []
     return runs
@@ -122,6 +128,20 @@ def _run(body: dict[str, Any], trigger: str, phase_: str = "Succeeded") -> dict[
 
 def _stable(body: dict[str, Any]) -> str:
     return str((status_of(body).get("stable") or {}).get("name", ""))
+
+
+def _cron_revision(cluster: ClusterHandle, namespace: str) -> list[str]:
+    """The revision each CronJob's pods run (the PodTemplate it was made from)."""
+    out = json.loads(cluster.kubectl("get", "cronjobs", "-n", namespace, "-o", "json").stdout)
+    pods = [c["spec"]["jobTemplate"]["spec"]["template"] for c in out["items"]]
+    return [p["metadata"]["labels"]["mlops.kdap.io/revision"] for p in pods]
+
+
+def _eventually(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.3)
 
 
 def _t(text: str) -> float:
@@ -143,20 +163,16 @@ def test_batch_triggers_rollout_and_alerts(
     op = start_operator()
     with Scorer(cluster.kubeconfig, namespace) as scorer:
         apply(cluster, namespace, _md("churn", _spec(data, "ghcr.io/kdap/churn-batch:1.0.0")))
+        # The status says Promoted before the CronJob is applied (status first, then act): wait for both.
         body = wait_for(
-            cluster, namespace, "churn", lambda b: phase(b) == "Promoted", "first revision", operator=op
-        )
+            cluster, namespace, "churn",
+            lambda b: phase(b) == "Promoted" and bool(_batch(b).get("schedulesApplied")),
+            "first revision and its schedule", operator=op,
+        )  # fmt: skip
         first = _stable(body)
-        cronjobs = json.loads(cluster.kubectl("get", "cronjobs", "-n", namespace, "-o", "json").stdout)[
-            "items"
-        ]
-        assert [c["spec"]["schedule"] for c in cronjobs] == ["* * * * *"]
-        assert (
-            cronjobs[0]["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"][
-                "mlops.kdap.io/revision"
-            ]
-            == first
-        )
+        cronjobs = json.loads(cluster.kubectl("get", "cronjobs", "-n", namespace, "-o", "json").stdout)
+        assert [c["spec"]["schedule"] for c in cronjobs["items"]] == ["* * * * *"]
+        assert _cron_revision(cluster, namespace) == [first]
 
         # Manual: the CLI writes status.batch.runRequest; the operator starts a Job of the default revision.
         requested = time.time()
@@ -217,8 +233,14 @@ def test_batch_triggers_rollout_and_alerts(
         assert comparison["verdict"] == "Successful"
         assert (comparison["stableRows"], comparison["candidateRows"]) == (ROWS, ROWS)
         print("good candidate: apply to default", round(time.time() - rollout, 2), "s")
-        templates = cluster.kubectl("get", "podtemplates", "-n", namespace, "-o", "name").stdout.split()
-        assert templates == [f"podtemplate/{second}"]
+        _eventually(
+            lambda: (
+                cluster.kubectl("get", "podtemplates", "-n", namespace, "-o", "name").stdout.split()
+                == [f"podtemplate/{second}"]
+            ),
+            "the old default's template deleted",
+        )
+        _eventually(lambda: _cron_revision(cluster, namespace) == [second], "the schedule on the new default")
 
         # A candidate whose predictions shifted fails its comparison; the default stays.
         apply(cluster, namespace, _md("churn", _spec(data, "ghcr.io/kdap/churn-batch:3.0.0-shifted")))
@@ -229,15 +251,7 @@ def test_batch_triggers_rollout_and_alerts(
         failed = status_of(body)["failedRevisions"][-1]
         assert failed["reason"] == "ComparisonFailed"
         assert failed["message"].startswith("predictions differ")
-        cronjobs = json.loads(cluster.kubectl("get", "cronjobs", "-n", namespace, "-o", "json").stdout)[
-            "items"
-        ]
-        assert (
-            cronjobs[0]["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"][
-                "mlops.kdap.io/revision"
-            ]
-            == second
-        )
+        assert _cron_revision(cluster, namespace) == [second]
 
         # A run whose pods fail: a Warning Event, the run recorded Failed.
         apply(

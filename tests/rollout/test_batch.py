@@ -10,7 +10,7 @@ from batch_world import BatchWorld, desired
 
 from modeldeploy.api.batch_status import BatchStatus, RunPhase
 from modeldeploy.api.notifications import Trigger
-from modeldeploy.api.status import Phase, Verdict
+from modeldeploy.api.status import ManualAction, ManualRequest, Phase, Verdict
 from modeldeploy.rollout.actions import RequeueAfter
 from modeldeploy.rollout.batch import validation_runs
 from modeldeploy.rollout.batch_types import (
@@ -330,3 +330,14 @@ def test_run_history_is_bounded_and_keeps_running_runs() -> None:
     assert len(runs) == 20
     first = next(s.name for s in w.started if s.trigger == "manual")
     assert first in {r.name for r in runs}, "a run still going is never dropped"
+
+
+def test_an_online_action_on_a_batch_model_is_answered_rejected() -> None:
+    w = promoted_world()
+    request = ManualRequest(action=ManualAction.PROMOTE, id="p1")
+    w.status = w.status.model_copy(update={"request": request})
+    w.step()
+    assert w.status.last_handled_request_id == "p1"
+    assert w.status.last_handled_request_result == (
+        "rejected: promote is for online models; a batch model takes kubectl mdep run"
+    )

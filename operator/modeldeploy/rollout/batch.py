@@ -27,6 +27,7 @@ from modeldeploy.rollout.batch_runs import (
     handle_request,
     output_of,
     record_jobs,
+    refuse_online_request,
     restart_missing,
 )
 from modeldeploy.rollout.batch_types import (
@@ -57,6 +58,7 @@ def decide_batch(inputs: BatchInputs) -> BatchDecision:
     record_jobs(w)
     _revisions(w)
     handle_request(w)
+    refuse_online_request(w)
     handle_arrivals(w)
     restart_missing(w)
     _schedules(w)

@@ -177,6 +177,17 @@ def _input_uri(described: str) -> str:
     return described.split(" (", 1)[0]
 
 
+def refuse_online_request(w: BatchWork) -> None:
+    """``kubectl mdep promote|abort|...`` on a batch model: answered, so the CLI does not wait in vain."""
+    req = w.status.request
+    if req is None or req.id == w.status.last_handled_request_id:
+        return
+    result = f"rejected: {req.action.value} is for online models; a batch model takes kubectl mdep run"
+    w.status = w.status.model_copy(
+        update={"last_handled_request_id": req.id, "last_handled_request_result": result}
+    )
+
+
 def handle_request(w: BatchWork) -> None:
     """``kubectl mdep run``: one run of the default revision per request id."""
     req = w.batch.run_request
