@@ -5,6 +5,9 @@ from __future__ import annotations
 # The operator publishes its drift verdicts as this custom metric (Application Insights -> AppMetrics),
 # with the endpoint's name in the `endpoint` property.
 DRIFT_METRIC = "kdap.drift.distance"
+# Ended batch runs (modeldeploy.observability.batch_runs): 1 per run, properties namespace, name, trigger and
+# outcome (succeeded or failed).
+BATCH_RUN_METRIC = "kdap.batch.runs"
 
 
 def cpu_query(endpoint_name: str) -> str:
@@ -28,4 +31,16 @@ def drift_query() -> str:
         f'| where Name == "{DRIFT_METRIC}"\n'
         '| extend endpoint = tostring(Properties["endpoint"])\n'
         "| project TimeGenerated, endpoint, Max"
+    )
+
+
+def batch_failed_query() -> str:
+    """Failed batch runs per ModelDeployment (namespace/name): the alert fires when any failed."""
+    return (
+        "AppMetrics\n"
+        f'| where Name == "{BATCH_RUN_METRIC}"\n'
+        '| where tostring(Properties["outcome"]) == "failed"\n'
+        '| extend modeldeployment = strcat(tostring(Properties["namespace"]), "/", '
+        'tostring(Properties["name"]))\n'
+        "| project TimeGenerated, modeldeployment, Sum"
     )

@@ -101,7 +101,7 @@ class World:
         self.store = FakeStore()
         self.events = FakeEvents()
         self.notified = Notified()
-        self.counted: list[tuple[str, str, str]] = []
+        self.counted: list[tuple[str, str, str, str]] = []
         self.now = T0
         self.refuse: dict[str, str] = {}
         batch = BatchReconciler(
@@ -229,13 +229,13 @@ def test_a_failed_run_is_an_event_a_metric_and_a_notification() -> None:
     name = next(s.name for s in w.backend.started if s.trigger == "manual")
     w.finish(name, ok=False)
     w.reconcile()
-    assert ("ml", "manual", "failed") in w.counted
+    assert ("ml", "churn", "manual", "failed") in w.counted
     warnings = [e for e in w.events.events if e[1] == "RunFailed"]
     assert len(warnings) == 1
     assert "BackoffLimitExceeded" in warnings[0][2]
     assert [e.reason for e in w.notified.events if e.reason == "RunFailed"] == ["RunFailed"]
     w.reconcile()
-    assert w.counted.count(("ml", "manual", "failed")) == 1
+    assert w.counted.count(("ml", "churn", "manual", "failed")) == 1
 
 
 def test_a_failed_comparison_keeps_the_default_through_the_reconciler() -> None:

@@ -55,7 +55,7 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
             "azure-native:apimanagement:Subscription": n,
             "azure-native:consumption:Budget": 1 + n,
             "azure-native:monitor:MetricAlert": 2 * n,  # latency p99, 5xx rate
-            "azure-native:monitor:ScheduledQueryRule": n + 1,  # CPU per endpoint, drift
+            "azure-native:monitor:ScheduledQueryRule": n + 2,  # CPU per endpoint, drift, failed batch runs
             # foundation (6) + workspace + endpoints + APIM, then the optional services
             "azure-native:monitor:DiagnosticSetting": 6
             + 1

@@ -102,10 +102,11 @@ class BatchReconciler:
         clock: Callable[[], datetime],
         notifier: NotifierLike | None = None,
         uri_guard: UriGuard | None = None,
-        count: Callable[[str, str, str], None] | None = None,
+        count: Callable[[str, str, str, str], None] | None = None,
     ) -> None:
         """``uri_guard``: the policy's answer for a URI written into status (a manual run's --input), which
-        the check of the spec cannot see. ``count``: (namespace, trigger kind, outcome) per ended run."""
+        the check of the spec cannot see. ``count``: (namespace, name, trigger kind, outcome) per ended
+        run."""
         self.backend, self.data, self.store, self.events = backend, data, store, events
         self.clock, self.notifier, self.uri_guard, self.count = clock, notifier, uri_guard, count
 
@@ -239,4 +240,4 @@ class BatchReconciler:
         for r in after.runs:
             if r.done and r.name not in done_before:
                 # The trigger's kind, not its name: a handful of label values, not one per schedule.
-                self.count(owner.namespace, r.trigger.split("/", 1)[0], r.phase.value.lower())
+                self.count(owner.namespace, owner.name, r.trigger.split("/", 1)[0], r.phase.value.lower())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from modeldeploy.controller.notifications import KubeSecrets, Notifier
 from modeldeploy.controller.policies import Mode, PolicyGate
 from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.controller.retraining import DefaultRetrainer
+from modeldeploy.observability.batch_runs import RunSink
+from modeldeploy.observability.batch_runs import sink_from_environment as batch_runs_sink
 from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
 from modeldeploy.observability.metrics import BATCH_RUNS, EVENTS_DROPPED, NOTIFICATIONS
 from modeldeploy.ports import BackendError, Owner, ServingBackend
@@ -94,6 +97,12 @@ class Backends:
         return self._azureml.models_for(target, registry)
 
 
+def _count_run(sink: RunSink, namespace: str, name: str, trigger: str, outcome: str) -> None:
+    """An ended batch run: the Prometheus counter, and Application Insights for the platform's alert."""
+    BATCH_RUNS.labels(namespace, trigger, outcome).inc()
+    sink.record(namespace, name, trigger, outcome)
+
+
 @dataclass
 class Wiring:
     api: client.ApiClient
@@ -139,7 +148,7 @@ def build_wiring(
         clock=lambda: datetime.now(UTC),
         notifier=notifier,
         uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
-        count=lambda namespace, trigger, outcome: BATCH_RUNS.labels(namespace, trigger, outcome).inc(),
+        count=functools.partial(_count_run, batch_runs_sink()),
     )
     # Metered decorators: every reconcile, status write and Event feeds the operator's Prometheus metrics.
     reconciler = MeteredReconciler(
