@@ -38,7 +38,6 @@ def plan(**changes: object) -> BatchPlan:
         rollout_input="file:///data/golden/",
         max_row_count_delta=0.0,
         max_error_rate=0.0,
-        compare_predictions=True,
         poll_interval=60.0,
         watched="file:///data/incoming/",
         max_files=2,

@@ -41,10 +41,10 @@ def _read(locator: Locator, uri: str) -> tuple[int, Columns]:
 
 
 def compare_outputs(
-    locator: Locator, stable_uri: str, candidate_uri: str, check: PredictionCheck | None
+    locator: Locator, stable_uri: str, candidate_uri: str, check: PredictionCheck
 ) -> ComparisonSeen:
-    """Row counts of both outputs and, with ``check``, the prediction column's drift test (stable is the
-    reference). Failed only on the drift test; row counts are judged by the machine."""
+    """Row counts of both outputs and the prediction column's drift test (stable is the reference). Failed
+    only on the drift test; row counts are judged by the machine."""
     from .drift import detect_drift
     from .from_spec import TEST_METHODS
     from .types import DriftConfig, FeatureConfig, FeatureKind
@@ -55,8 +55,6 @@ def compare_outputs(
     except DataUnavailable as exc:
         return ComparisonSeen(Verdict.INCONCLUSIVE, str(exc))
     counts = f"rows: default {stable_rows}, candidate {cand_rows}"
-    if check is None:
-        return ComparisonSeen(Verdict.SUCCESSFUL, counts, stable_rows, cand_rows)
     kind = FeatureKind.NUMERICAL if check.type == "numerical" else FeatureKind.CATEGORICAL
     config = DriftConfig(
         features=(FeatureConfig(check.column, kind, TEST_METHODS[check.test], check.threshold),),
@@ -111,7 +109,7 @@ class BatchDataReader:
         self, owner: Owner, spec: ModelDeploymentSpec, stable_output: str, candidate_output: str
     ) -> ComparisonSeen:
         rollout = spec.batch.rollout if spec.batch is not None else None
-        check = rollout.predictions if rollout is not None else None
+        check = rollout.predictions if rollout is not None else PredictionCheck()
         return compare_outputs(self._locator_for(owner, spec), stable_output, candidate_output, check)
 
     def arrivals(self, owner: Owner, spec: ModelDeploymentSpec, watermark: str | None) -> tuple[str, ...]:

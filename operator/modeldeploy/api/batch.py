@@ -92,7 +92,7 @@ class BatchRollout(ApiModel):
         0.0, ge=0, le=1, description="|candidate rows - default rows| / default rows at most this."
     )
     max_error_rate: float = Field(0.0, ge=0, le=1, description="Failed share of the candidate's run.")
-    predictions: PredictionCheck | None = Field(default_factory=PredictionCheck)
+    predictions: PredictionCheck = Field(default_factory=PredictionCheck)
 
 
 class DataArrival(ApiModel):

@@ -83,7 +83,6 @@ def batch_plan(spec: ModelDeploymentSpec, now: datetime) -> BatchPlan:
         rollout_input=r.input if r is not None else "",
         max_row_count_delta=r.max_row_count_delta if r is not None else 0.0,
         max_error_rate=r.max_error_rate if r is not None else 0.0,
-        compare_predictions=r is not None and r.predictions is not None,
         poll_interval=parse_duration(arrival.poll_interval) if arrival is not None else None,
         watched=arrival.uri if arrival is not None else "",
         max_files=arrival.max_files_per_run if arrival is not None else 0,

@@ -77,7 +77,6 @@ class BatchPlan:
     rollout_input: str = ""
     max_row_count_delta: float = 0.0
     max_error_rate: float = 0.0
-    compare_predictions: bool = False
     poll_interval: float | None = None
     watched: str = ""
     max_files: int = 100
