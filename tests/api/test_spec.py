@@ -182,7 +182,8 @@ def _example_specs() -> dict[str, ModelDeploymentSpec]:
 
 def test_examples_cover_every_strategy_target_and_seed_model() -> None:
     specs = _example_specs().values()
-    assert {s.strategy.type for s in specs} == {"canary", "shadow", "blueGreen"}
+    assert {s.strategy.type for s in specs if s.strategy} == {"canary", "shadow", "blueGreen"}
+    assert any(s.batch is not None and s.batch.schedules and s.batch.data_arrival for s in specs)
     assert {s.target.type for s in specs} == {"kubernetes", "azureml"}
     assert {s.target.azureml.endpoint_kind for s in specs if s.target.azureml} == {"managed", "kubernetes"}
     models = {s.model.name for s in specs}
