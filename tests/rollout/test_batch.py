@@ -341,3 +341,16 @@ def test_an_online_action_on_a_batch_model_is_answered_rejected() -> None:
     assert w.status.last_handled_request_result == (
         "rejected: promote is for online models; a batch model takes kubectl mdep run"
     )
+
+
+def test_a_deleted_default_template_is_rebuilt_only_from_its_own_spec() -> None:
+    w = promoted_world()
+    assert w.status.stable is not None
+    default = w.status.stable.name
+    w.templates.discard(default)
+    d = w.step()
+    assert EnsureBatchRevision(default) in d.actions
+    w.templates.discard(default)
+    w.desired = desired("2.0.0")
+    d = w.step()
+    assert EnsureBatchRevision(default) not in d.actions

@@ -88,8 +88,10 @@ def _revisions(w: BatchWork) -> None:
             (Trigger.PROMOTED,),
         )
         return
-    if st.stable.name not in w.inputs.revisions:
-        w.actions.append(EnsureBatchRevision(st.stable.name))  # deleted by hand: the default needs it
+    if st.stable.name not in w.inputs.revisions and st.stable.spec_hash == desired.spec_hash:
+        # Deleted by hand: rebuilt from the spec, which still describes it. Once Git holds another revision
+        # the spec cannot rebuild the default (that would run the candidate's bits as the default).
+        w.actions.append(EnsureBatchRevision(st.stable.name))
     if st.stable.spec_hash == desired.spec_hash or st.is_failed(desired.spec_hash):
         if st.candidate is not None:  # Git went back to the default, or to a failed revision
             _drop_candidate(w, "Superseded", f"{st.candidate.name} was replaced in Git before it finished")
