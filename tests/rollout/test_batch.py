@@ -354,3 +354,18 @@ def test_a_deleted_default_template_is_rebuilt_only_from_its_own_spec() -> None:
     w.desired = desired("2.0.0")
     d = w.step()
     assert EnsureBatchRevision(default) not in d.actions
+
+
+def test_a_scheduled_run_first_seen_finished_is_recorded_even_after_newer_runs() -> None:
+    w = promoted_world()
+    assert w.status.stable is not None
+    early = w.now
+    w.tick(30)
+    w.request("r1")
+    w.step()  # a manual run, created after the scheduled one below
+    name = run_name("churn", "nightly") + "-1"
+    w.jobs[name] = JobSeen(name, w.status.stable.name, "schedule/nightly", created_at=early)
+    w.finish(name)
+    w.step()
+    runs = {r.name: r for r in (w.status.batch.runs if w.status.batch else [])}
+    assert runs[name].phase is RunPhase.SUCCEEDED

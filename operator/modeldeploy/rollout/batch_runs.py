@@ -22,6 +22,7 @@ from modeldeploy.rollout.batch_types import (
     VALIDATION,
     BatchAction,
     BatchInputs,
+    JobSeen,
     StartRun,
     run_name,
     short_hash,
@@ -100,13 +101,7 @@ def record_jobs(w: BatchWork) -> None:
     for job in sorted(w.inputs.jobs, key=lambda j: (j.created_at is None, j.created_at, j.name)):
         before = known.get(job.name)
         if before is None:
-            created = job.created_at
-            # A finished Job from before this status knew it (its record was bounded out): skip it.
-            if (
-                job.phase is not RunPhase.RUNNING
-                and created is not None
-                and any(r.created_at and r.created_at > created for r in w.batch.runs)
-            ):
+            if _bounded_out(w, job):
                 continue
             before = BatchRun(
                 name=job.name,
@@ -150,6 +145,20 @@ def record_jobs(w: BatchWork) -> None:
                 job.revision,
                 (Trigger.RUN_FAILED,),
             )
+
+
+def _bounded_out(w: BatchWork, job: JobSeen) -> bool:
+    """A finished Job older than every run the full history keeps was recorded once and dropped by the
+    bound; recording it again would push out a newer run. Any other unknown Job is new to the status."""
+    runs = w.batch.runs
+    oldest = min((r.created_at for r in runs if r.created_at is not None), default=None)
+    return (
+        job.phase is not RunPhase.RUNNING
+        and len(runs) >= RUN_HISTORY_LIMIT
+        and job.created_at is not None
+        and oldest is not None
+        and job.created_at < oldest
+    )
 
 
 def restart_missing(w: BatchWork) -> None:
