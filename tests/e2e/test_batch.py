@@ -202,7 +202,9 @@ def test_batch_triggers_rollout_and_alerts(
             "job_created_to_complete_s": round(
                 _t(job["status"]["completionTime"]) - _t(job["metadata"]["creationTimestamp"]), 2
             ),
-            "request_to_output_written_s": round(scorer.written.get(manual["name"], float("nan")) - requested, 2),
+            "request_to_output_written_s": round(
+                scorer.written.get(manual["name"], float("nan")) - requested, 2
+            ),
             "request_to_status_succeeded_s": round(recorded - requested, 2),
         }  # fmt: skip
         print("manual run timeline:", json.dumps(timeline))
