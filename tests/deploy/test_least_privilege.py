@@ -64,6 +64,10 @@ def installed(cluster: ClusterHandle, gateway: str) -> list[dict[str, Any]]:
         ("watch", "httproutes.gateway.networking.k8s.io", "-A", "yes"),
         ("list", "services", "-A", "yes"),  # deleting lists a ModelDeployment's own children
         ("list", "horizontalpodautoscalers.autoscaling", "-A", "yes"),
+        ("create", "jobs.batch", "-A", "yes"),  # batch models: a Job per run
+        ("patch", "cronjobs.batch", "-A", "yes"),  # ... a CronJob per schedule
+        ("patch", "podtemplates", "-A", "yes"),  # ... a PodTemplate per revision
+        ("watch", "jobs.batch", "-A", "no"),  # listed per reconcile, never watched
         ("watch", "modeldeploymentpolicies.mlops.kdap.io", "-A", "yes"),  # the policy gate's cache
         ("watch", "namespaces", "-A", "yes"),  # ... and the labels policies select by
         ("create", "modeldeploymentpolicies.mlops.kdap.io", "-A", "no"),  # never widens its own grants
