@@ -247,7 +247,8 @@ def test_a_failed_comparison_keeps_the_default_through_the_reconciler() -> None:
     w.reconcile()
     w.reconcile()
     assert w.store.status.candidate is not None
-    cand, base = validation_runs("churn", w.store.status.candidate.spec_hash)
+    assert w.store.status.stable is not None
+    cand, base = validation_runs("churn", w.store.status.candidate.spec_hash, w.store.status.stable.spec_hash)
     w.finish(cand)
     w.finish(base)
     w.reconcile()

@@ -23,6 +23,11 @@ from modeldeploy.rollout.batch_types import (
 )
 
 
+def old_hash(w: BatchWorld) -> str:
+    assert w.status.stable is not None
+    return w.status.stable.spec_hash
+
+
 def promoted_world() -> BatchWorld:
     w = BatchWorld()
     w.step()  # template created
@@ -55,7 +60,7 @@ def test_a_candidate_that_compares_well_becomes_the_default() -> None:
     assert w.status.candidate is not None
     assert w.status.phase is Phase.PROGRESSING
     w.step()  # both validation runs started
-    cand_run, stable_run = validation_runs("churn", w.desired.spec_hash)
+    cand_run, stable_run = validation_runs("churn", w.desired.spec_hash, old_hash(w))
     assert {s.name for s in w.started} >= {cand_run, stable_run}
     starts = {s.name: s for s in w.started}
     assert starts[cand_run].revision == w.desired.name
@@ -88,7 +93,7 @@ def _fail_with(verdict: ComparisonSeen | None = None, candidate_ok: bool = True)
         w.verdict = verdict
     w.step()
     w.step()
-    cand_run, stable_run = validation_runs("churn", w.desired.spec_hash)
+    cand_run, stable_run = validation_runs("churn", w.desired.spec_hash, old_hash(w))
     w.finish(cand_run, candidate_ok)
     w.finish(stable_run, True)
     w.step()
@@ -148,7 +153,7 @@ def test_error_rate_above_the_bound_fails_before_any_comparison() -> None:
     w.desired = desired("2.0.0")
     w.step()
     w.step()
-    cand_run, stable_run = validation_runs("churn", w.desired.spec_hash)
+    cand_run, stable_run = validation_runs("churn", w.desired.spec_hash, old_hash(w))
     w.finish(cand_run, True, failed_pods=1)  # one retried pod: error rate 0.5, the Job still completed
     w.finish(stable_run)
     w.step()

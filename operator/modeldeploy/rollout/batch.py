@@ -46,10 +46,10 @@ from modeldeploy.rollout.batch_types import (
 )
 
 
-def validation_runs(owner: str, candidate_hash: str) -> tuple[str, str]:
-    """(candidate's run, default's run) on the validation input: named by the candidate, so a restart
-    finds the same Jobs, and a new candidate never reuses an old comparison."""
-    tag = f"v{candidate_hash[:10]}"
+def validation_runs(owner: str, candidate_hash: str, stable_hash: str) -> tuple[str, str]:
+    """(candidate's run, default's run) on the validation input: named by both revisions, so a restart
+    finds the same Jobs, and neither a new candidate nor a new default reuses an old comparison."""
+    tag = f"v{candidate_hash[:8]}-{stable_hash[:4]}"
     return run_name(owner, f"{tag}-c"), run_name(owner, f"{tag}-s")
 
 
@@ -123,7 +123,7 @@ def _compare(w: BatchWork) -> None:
     st, plan = w.status, w.inputs.plan
     assert st.stable is not None
     assert st.candidate is not None
-    cand_run, stable_run = validation_runs(w.inputs.owner, st.candidate.spec_hash)
+    cand_run, stable_run = validation_runs(w.inputs.owner, st.candidate.spec_hash, st.stable.spec_hash)
     runs = {r.name: r for r in w.batch.runs}
     for name, revision in ((cand_run, st.candidate.name), (stable_run, st.stable.name)):
         if name not in runs:
