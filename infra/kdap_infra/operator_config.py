@@ -9,9 +9,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from kdap_infra.config_sections import Section
+from modeldeploy.api import platform
 
 # The operator's namespace and ServiceAccount in its kustomize install (deploy/kustomize/base).
-INSTALLED_NAMESPACE = "kdap-system"
+INSTALLED_NAMESPACE = platform.HANDOFF_NAMESPACE  # the operator and its handoff ConfigMap live together
 INSTALLED_SERVICE_ACCOUNT = "modeldeploy"
 
 

@@ -31,13 +31,14 @@ from pulumi_azure_native import containerservice as cs
 
 from kdap_infra.operator_config import INSTALLED_NAMESPACE, INSTALLED_SERVICE_ACCOUNT
 from kdap_infra.site import Site
+from modeldeploy.api import platform
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = REPO_ROOT / "deploy" / "kustomize" / "overlays"
 CLIENT_ID = "azure.workload.identity/client-id"
 TENANT_ID = "azure.workload.identity/tenant-id"
 # The platform handoff (handoff.py) as JSON beside the operator: what ModelDeployments on this stack target.
-HANDOFF_CONFIGMAP, HANDOFF_KEY = "kdap-platform", "handoff.json"
+HANDOFF_CONFIGMAP, HANDOFF_KEY = platform.HANDOFF_CONFIGMAP, platform.HANDOFF_KEY
 APPINSIGHTS_SECRET = "modeldeploy-appinsights"  # the names deploy/kustomize/base/deployment.yaml reads
 APPINSIGHTS_KEY = "connection-string"
 

@@ -192,7 +192,8 @@ def test_kql_value_from_the_first_cell() -> None:
     value = LogAnalyticsProvider(fake, "ws-id", FAST).query(KQL, {}, START, END)
     assert value.value == pytest.approx(0.02)
     workspace, query, kwargs = fake.calls[0]
-    assert (workspace, query, kwargs["timespan"]) == ("ws-id", KQL, (START, END))
+    # One row comes back, whatever the author's query would return: the operator reads no table.
+    assert (workspace, query, kwargs["timespan"]) == ("ws-id", f"{KQL}\n| take 1", (START, END))
 
 
 def test_kql_empty_and_partial_results_are_inconclusive() -> None:

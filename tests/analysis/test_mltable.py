@@ -209,3 +209,25 @@ def test_missing_files_and_columns_say_which(tmp_path: Path) -> None:
     text += "  - keep_columns: [x, amount]\n"
     with pytest.raises(DataUnavailable, match=r"keep_columns names columns not in the data: \['amount'\]$"):
         _load(_mltable(tmp_path / "t", text.replace("[read_parquet]", "\n  - read_parquet"), {}))
+
+
+def test_an_mltable_window_is_capped_in_sum_like_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file under the per-file cap, but paths and patterns together past the window's total (or its
+    file count): refused naming the cap, before the rest is read."""
+    from modeldeploy.analysis import mltable
+    from modeldeploy.caps import LimitExceeded
+
+    text = "paths: [{pattern: ./*.csv}, {file: ./a.csv}]\ntransformations: [{read_delimited: {}}]\n"
+    folder = _mltable(tmp_path / "big", text, {f"{i}.csv": "x\n" + "1.0\n" * 300 for i in "abcd"})
+    assert len(_load(folder)["x"]) == 1500  # a.csv twice, as written
+    monkeypatch.setattr(mltable, "MAX_DATA_TOTAL", 3000)
+    with pytest.raises(
+        LimitExceeded, match=r"\(up to .*/big/c\.csv\) is 4 KiB, larger than 3 KiB, the operator"
+    ):
+        _load(folder)
+    monkeypatch.setattr(mltable, "MAX_DATA_TOTAL", 1 << 30)
+    monkeypatch.setattr(mltable, "MAX_DATA_FILES", 4)
+    with pytest.raises(LimitExceeded, match=r"/big/MLTable: more than 4 data files, the operator's limit$"):
+        _load(folder)

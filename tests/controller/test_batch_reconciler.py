@@ -122,7 +122,7 @@ class World:
             NoRetraining(),
             clock=lambda: self.now,
             notifier=self.notified,
-            batch=batch,
+            batch=batch.run,
         )
         self.spec = batch_kubernetes()
 

@@ -38,7 +38,9 @@ def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, 
         "Deployment/modeldeploy",
         "Namespace/kdap-system",
         "PodDisruptionBudget/modeldeploy",
+        "Role/modeldeploy-platform-handoff",
         "Role/modeldeploy-platform-notifications",
+        "RoleBinding/modeldeploy-platform-handoff",
         "RoleBinding/modeldeploy-platform-notifications",
         "Service/modeldeploy-metrics",
         "ServiceAccount/modeldeploy",
@@ -162,6 +164,24 @@ def test_container_image_installs_the_runtime_dependencies_and_runs_as_the_pod_u
     uid = dep["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
     assert f"USER {uid}:{uid}" in text
     assert 'ENTRYPOINT ["python", "-m", "modeldeploy", "operator"]' in text
+
+
+def test_the_platform_handoff_is_the_one_configmap_the_operator_reads(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    from modeldeploy.api import platform
+
+    for target in ("base", "overlays/prod", "overlays/namespaced"):
+        role = one(rendered[target], "Role", "modeldeploy-platform-handoff")
+        assert role["metadata"]["namespace"] == platform.HANDOFF_NAMESPACE
+        assert role["rules"] == [
+            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [platform.HANDOFF_CONFIGMAP],
+             "verbs": ["get"]}
+        ]  # fmt: skip
+        binding = one(rendered[target], "RoleBinding", "modeldeploy-platform-handoff")
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "modeldeploy", "namespace": platform.HANDOFF_NAMESPACE}
+        ]
 
 
 def test_platform_notification_secrets_are_readable_by_name_only_in_the_operator_namespace(

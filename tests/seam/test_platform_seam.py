@@ -8,6 +8,7 @@ failure name it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from kdap_infra.testing import ProgramRun
 from modeldeploy.api import platform
 from modeldeploy.api.azure_names import TAG_OWNER, deployment_name
+from modeldeploy.api.handoff import Handoff, apply_platform_defaults
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.backends.azureml.backend import AzureMLBackend, AzureMLClients
 from modeldeploy.backends.azureml.guard import Guard
@@ -154,3 +156,33 @@ def test_another_auth_mode_on_a_platform_endpoint_is_refused_not_applied(prod: P
     with pytest.raises(BackendError, match=refused):
         roll(prod, "budget-optimizer", manifest, ws)
     assert ws.count("online_endpoints.begin_create_or_update") == 0
+
+
+@pytest.mark.parametrize("model", sorted(SEED_EXAMPLES))
+def test_a_model_deployment_that_names_no_azure_resource_rolls_onto_the_platform_endpoint(
+    stack: ProgramRun, model: str
+) -> None:
+    """The handoff the stack publishes (its ConfigMap's handoff.json) fills what the spec leaves out: the
+    subscription, resource group, workspace, endpoint name, kind, compute and Log Analytics workspace."""
+    manifest = example(SEED_EXAMPLES[model])
+    aml = manifest["spec"]["target"]["azureml"]
+    for key in ("subscriptionId", "resourceGroup", "workspace", "endpointName", "endpointKind", "compute"):
+        aml.pop(key, None)
+    aml.pop("logAnalyticsWorkspaceId", None)
+    meta = manifest["metadata"]
+    published = json.loads(json.dumps(handoff(stack)))  # what the ConfigMap carries: JSON, nothing else
+    filled, pins = apply_platform_defaults(
+        meta["namespace"], meta["name"], manifest["spec"], {}, Handoff.parse("stack output", published)
+    )
+    declared = handoff(stack)["models"][model]
+    assert pins == {
+        "subscriptionId": handoff(stack)["subscriptionId"],
+        "resourceGroup": handoff(stack)["resourceGroup"],
+        "workspace": handoff(stack)["workspace"],
+        "endpointName": declared["endpointName"],
+        "endpointKind": declared["endpointKind"],
+    }
+    ws = seed_workspace(stack)
+    served = roll(stack, model, {**manifest, "spec": filled}, ws)
+    assert served.endpoint == declared["endpointName"]
+    assert broken_links(stack, ws, served) == []

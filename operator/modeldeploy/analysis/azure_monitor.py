@@ -132,6 +132,13 @@ def _error_rate(resp: Any, params: Mapping[str, str]) -> MetricValue:
     return MetricValue(bad / total)
 
 
+def one_row(query: str) -> str:
+    """The author's KQL, answering one row: only the first cell is used, and a query that returns a table
+    (up to Log Analytics' 64 MB) would otherwise be read whole into the operator. On its own line, so a
+    trailing ``//`` comment cannot swallow it; ``take`` after ``sort``/``top`` keeps their first row."""
+    return f"{query}\n| take 1"
+
+
 class LogAnalyticsProvider:
     """KQL whose first table's first row's first column is the number (``| summarize value = ...``)."""
 
@@ -146,7 +153,7 @@ class LogAnalyticsProvider:
         try:
             result = self.client.query_workspace(
                 self.workspace_id,
-                query,
+                one_row(query),
                 timespan=(start, end),
                 server_timeout=int(self.policy.timeout_seconds),
             )

@@ -22,6 +22,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
 
+from modeldeploy.caps import MAX_DATA_FILES, MAX_DATA_TOTAL, LimitExceeded, check_size
+
 from .sources import UNREADABLE, jsonl, to_columns
 from .stores import DataUnavailable, Store, expand
 from .types import Columns
@@ -118,10 +120,19 @@ class MLTableSource:
 
     def _tables(self, plan: Plan) -> Iterator[pa.Table]:
         header: list[str] | None = None  # the first file's, for the headers modes that share it
-        for store, name in self._files(plan):
+        total = 0
+        for count, (store, name) in enumerate(self._files(plan), start=1):
             where = store.describe(name)
+            # The same caps as a plain folder's window: paths and patterns must not read more in sum.
+            if count > MAX_DATA_FILES:
+                raise LimitExceeded(
+                    f"{self.where}: more than {MAX_DATA_FILES} data files, the operator's limit"
+                )
+            data = store.read(name)
+            total += len(data)
+            check_size(total, MAX_DATA_TOTAL, f"{self.where}: the data files of one window (up to {where})")
             try:
-                table, names = _read(plan.read, store.read(name), header)
+                table, names = _read(plan.read, data, header)
             except UNREADABLE as exc:
                 raise DataUnavailable(f"{self.where}: unreadable data at {where}: {exc}") from exc
             header = header or names

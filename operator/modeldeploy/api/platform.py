@@ -18,6 +18,10 @@ from .azure_names import TAG_OWNER
 AuthMode = Literal["key", "aml_token", "aad_token"]
 EndpointKind = Literal["managed", "kubernetes"]
 
+# Where infra publishes its handoff for the operator (infra: operator_install.publish_handoff; operator:
+# controller/platform_handoff.py reads it, api/handoff.py fills specs from it).
+HANDOFF_NAMESPACE, HANDOFF_CONFIGMAP, HANDOFF_KEY = "kdap-system", "kdap-platform", "handoff.json"
+
 # Written by infra on endpoints it creates for the operator; value: the stack ("<prefix>-<env>").
 TAG_PLATFORM = "kdap.io/platform"
 

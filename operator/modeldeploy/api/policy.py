@@ -45,7 +45,8 @@ METRIC_ENDPOINT = (
 )
 # An ARM resource id prefix (a subscription, a resource group or one resource), as Azure Monitor scopes are.
 ARM_SCOPE = (
-    r"(?i)^/subscriptions/[0-9a-f-]{36}(/resourceGroups/[-\w.()]{1,90}(/providers/[^\s%\\]{1,400})?)?/?$"
+    r"(?i)^/subscriptions/[0-9a-f-]{36}(/resourceGroups/[-0-9A-Za-z_.()]{1,90}"
+    r"(/providers/[^\t\n\f\r %\\]{1,400})?)?/?$"
 )
 
 _Prefix = Annotated[str, Field(pattern=PATH_PREFIX, max_length=1024)]

@@ -350,6 +350,14 @@ class ModelDeploymentStatus(_Model):
     retraining: RetrainingTrigger | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     stages: ModelStages | None = None
+    platform_defaults: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Where an Azure ML target lives (subscriptionId, resourceGroup, workspace, endpointName, "
+            "endpointKind), pinned before the operator first acts, whether written in the spec or taken from "
+            "the platform handoff: a later change of the handoff never moves this object."
+        ),
+    )
     batch: BatchStatus | None = None
 
     def bounded(self) -> ModelDeploymentStatus:

@@ -23,6 +23,11 @@ _DROPPED = {"title", "additionalProperties", "properties", "items", "$ref", "any
 _DROPPED |= {"exclusiveMinimum", "exclusiveMaximum", "$defs"}
 
 
+# A field the operator fills from the platform handoff (api/handoff.py) when the spec leaves it out: required
+# by the Python model (which validates the filled spec), optional in the CRD (which admits the written one).
+PLATFORM_DEFAULT = "x-kdap-platform-default"
+
+
 class SchemaError(ValueError):
     """The model has a shape a structural schema cannot carry; the message names the path."""
 
@@ -95,10 +100,15 @@ def _exclusive_bounds(node: Schema, out: Schema) -> None:
 def _object(node: Schema, out: Schema, defs: Schema, path: str, bounded: bool) -> None:
     if "properties" in node:
         prefix = f"{path}." if path else ""
+        defaulted = {name for name, prop in node["properties"].items() if prop.get(PLATFORM_DEFAULT)}
         out["properties"] = {
-            name: _convert(prop, defs, f"{prefix}{name}", bounded)
+            name: _convert(
+                {k: v for k, v in prop.items() if k != PLATFORM_DEFAULT}, defs, f"{prefix}{name}", bounded
+            )
             for name, prop in node["properties"].items()
         }
+        if defaulted:
+            out["required"] = [name for name in out.get("required", []) if name not in defaulted]
         if not out.get("required"):
             out.pop("required", None)
         return

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
 from . import patterns
 from .base import ApiModel, cel, immutable
 from .platform import DEFAULT_AUTH_MODE
+from .structural import PLATFORM_DEFAULT
 
 # A digest, or a tag (a ':' after the last '/') that is not latest.
 IMAGE_PINNED_CEL = (
@@ -53,22 +54,46 @@ class RequestSettings(ApiModel):
     max_concurrent_requests_per_instance: int = Field(1, ge=1, le=1000)
 
 
+_PLATFORM = (
+    "Leave it out to take the platform's (the ConfigMap kdap-system/kdap-platform infra publishes); the "
+    "value used is pinned in status.platformDefaults, so a later platform change never moves this object."
+)
+_PLATFORM_MODEL = (
+    "Leave it out to take the endpoint the platform declared for this ModelDeployment (its namespace/name in "
+    "the stack's kdap-platform:endpoints); pinned in status.platformDefaults like the workspace."
+)
+
+
+def _platform_default(label: str) -> dict[str, Any]:
+    return {**immutable(label), PLATFORM_DEFAULT: True}
+
+
 class AzureMLTarget(ApiModel):
     """An Azure ML online endpoint; each revision becomes one online deployment under it."""
 
     subscription_id: str = Field(
-        pattern=patterns.UUID, max_length=36, json_schema_extra=immutable("target.azureml.subscriptionId")
+        pattern=patterns.UUID,
+        max_length=36,
+        description=_PLATFORM,
+        json_schema_extra=_platform_default("target.azureml.subscriptionId"),
     )
     resource_group: str = Field(
         pattern=patterns.RESOURCE_GROUP,
         max_length=90,
-        json_schema_extra=immutable("target.azureml.resourceGroup"),
+        description=_PLATFORM,
+        json_schema_extra=_platform_default("target.azureml.resourceGroup"),
     )
     workspace: str = Field(
-        pattern=patterns.WORKSPACE, max_length=33, json_schema_extra=immutable("target.azureml.workspace")
+        pattern=patterns.WORKSPACE,
+        max_length=33,
+        description=_PLATFORM,
+        json_schema_extra=_platform_default("target.azureml.workspace"),
     )
     endpoint_name: str = Field(
-        pattern=patterns.ENDPOINT, max_length=32, json_schema_extra=immutable("target.azureml.endpointName")
+        pattern=patterns.ENDPOINT,
+        max_length=32,
+        description=_PLATFORM_MODEL,
+        json_schema_extra=_platform_default("target.azureml.endpointName"),
     )
     endpoint_kind: Literal["managed", "kubernetes"] = Field(
         "managed", json_schema_extra=immutable("target.azureml.endpointKind")

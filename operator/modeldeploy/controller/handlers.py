@@ -22,6 +22,7 @@ from modeldeploy.backends.kubernetes.cache import ChildCache, owner_key
 from modeldeploy.controller.childwatch import CHILD_KINDS, ChildWatches, api_transport
 from modeldeploy.controller.handover import DEFAULT_SETTLE_SECONDS, Handover
 from modeldeploy.controller.kube import KubeFinalizers
+from modeldeploy.controller.platform_handoff import DEFAULT_CONFIGMAP
 from modeldeploy.controller.wiring import Wiring, build_wiring, load_kube_config
 from modeldeploy.controller.workers import Controller, Settings
 from modeldeploy.observability import forget
@@ -78,6 +79,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
             data_root=memo.get("data_root"),
             policy=memo.get("policy", "enforce"),
             validation_address=memo.get("validation_address"),
+            handoff=memo.get("platform_handoff", DEFAULT_CONFIGMAP),
         )
     wiring: Wiring = memo["wiring"]
     wiring.policy.prime(wiring.api)  # before any worker: no verdict on a half-known policy set

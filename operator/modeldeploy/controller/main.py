@@ -12,6 +12,7 @@ import logging
 import kopf
 
 from modeldeploy.controller.handover import DEFAULT_SETTLE_SECONDS
+from modeldeploy.controller.platform_handoff import DEFAULT_CONFIGMAP
 from modeldeploy.controller.workers import DEFAULT_RESYNC_SECONDS, DEFAULT_WORKERS
 from modeldeploy.observability.logs import configure_json_logging
 from modeldeploy.observability.metrics import start_metrics_server
@@ -80,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="tests and local runs only: send pre-traffic validation to this URL template ({namespace}, "
         "{name}, {revision}) instead of the revision's Service or Azure ML scoring URI",
     )
+    parser.add_argument(
+        "--platform-handoff",
+        default=DEFAULT_CONFIGMAP,
+        metavar="NAMESPACE/NAME",
+        help="the ConfigMap infra publishes (handoff.json): what an Azure ML target leaves out "
+        "(subscription, resource group, workspace, endpoint) is taken from it "
+        f"(default {DEFAULT_CONFIGMAP}; '' for none)",
+    )
     parser.add_argument("--log-format", choices=("json", "text"), default="json")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser
@@ -124,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         namespaces=[] if any(set(ns) & set("*?[!,") for ns in args.namespace) else args.namespace,
         policy=args.policy,
         validation_address=args.validation_address,
+        platform_handoff=args.platform_handoff,
     )
     follow_pausing(lambda paused: handlers.on_peering_pause(memo, paused))
     port = start_metrics_server(args.metrics_port, args.metrics_addr)

@@ -18,6 +18,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from modeldeploy.api import platform
+from modeldeploy.api.handoff import Handoff, PlatformDefaultsError, apply_platform_defaults
 from modeldeploy.api.spec import ModelDeploymentSpec, object_name_problem
 from modeldeploy.api.status import (
     AnalysisResult,
@@ -81,10 +82,6 @@ class PolicyLike(Protocol):
     def refusals(self, namespace: str, name: str, spec: ModelDeploymentSpec) -> list[Refusal]: ...
 
 
-class BatchRunner(Protocol):
-    def run(self, owner: Owner, spec: ModelDeploymentSpec, generation: int, outcome: Outcome) -> None: ...
-
-
 class NotifierLike(Protocol):
     def notify(self, owner: Owner, spec: ModelDeploymentSpec, event: EmitEvent, now: datetime) -> int: ...
 
@@ -121,17 +118,20 @@ class Reconciler:
         validator: RevisionValidator | None = None,
         registry: ModelRegistry | None = None,
         registrar: ModelRegistrar | None = None,
-        batch: BatchRunner | None = None,
+        handoff: Callable[[], Handoff | None] | None = None,
+        batch: Callable[[Owner, ModelDeploymentSpec, int, Outcome], None] | None = None,
     ) -> None:
         """``policy``: asked before anything else; what it refuses stops the object before any I/O.
-        ``namespace_labels``: a namespace's labels (from a watch), for the cost tags of Azure resources."""
+        ``namespace_labels``: a namespace's labels (from a watch), for the cost tags of Azure resources.
+        ``handoff``: the platform's handoff (cached), whose values fill what an Azure ML target leaves out."""
         self.policy = policy
+        self.handoff = handoff
         self.notifier = notifier  # queues and returns at once: never a receiver's latency here
         self._namespace_labels = namespace_labels
         self.validator = validator
         self.registry = registry
         self.registrations = Registrations(registrar)
-        self.batch = batch  # spec.batch objects (controller/batch.py); None: refused as unsupported
+        self.batch = batch  # runs spec.batch objects (controller/batch.py)
         self.backends = backends
         self.store = store
         self.events = events
@@ -155,7 +155,9 @@ class Reconciler:
         if name_problem is not None:
             return self._invalid(owner, rv, generation, previous, name_problem)
         try:
-            spec = ModelDeploymentSpec.model_validate(body.get("spec") or {})
+            spec, pins = self._spec_of(owner, body, previous)
+        except PlatformDefaultsError as exc:
+            return self._invalid(owner, rv, generation, previous, str(exc))
         except ValidationError as exc:
             return self._invalid(owner, rv, generation, previous, invalid_spec_message(exc))
         refusals = self.policy.refusals(owner.namespace, owner.name, spec) if self.policy else []
@@ -166,10 +168,10 @@ class Reconciler:
 
         outcome = Outcome(previous, None, rv)
         try:
+            if pins != previous.platform_defaults:  # pinned before anything acts where they point
+                self._write(owner, outcome, previous.model_copy(update={"platform_defaults": pins}))
             try:
-                self._batch(owner, spec, generation, outcome) if spec.batch else self._run(
-                    owner, spec, generation, outcome
-                )
+                (self.batch if spec.batch and self.batch else self._run)(owner, spec, generation, outcome)
             except RegistrationRefused as exc:
                 return self._spec_false(owner, rv, generation, previous, exc.reason, exc.message)
             except (BackendError, Conflict, Gone):
@@ -203,8 +205,10 @@ class Reconciler:
         garbage collector cannot see. Raises BackendError (retried) while that fails."""
         owner = self._owner(body)
         try:
-            spec = ModelDeploymentSpec.model_validate(body.get("spec") or {})
-        except ValidationError:
+            spec, _ = self._spec_of(
+                owner, body, ModelDeploymentStatus.model_validate(body.get("status") or {})
+            )
+        except (ValidationError, PlatformDefaultsError):
             log.warning(
                 "deleting %s/%s with an invalid spec: nothing was created for it", owner.namespace, owner.name
             )
@@ -228,16 +232,24 @@ class Reconciler:
             raise
         self.forget(owner.uid)
 
+    def _spec_of(
+        self, owner: Owner, body: Body, status: ModelDeploymentStatus
+    ) -> tuple[ModelDeploymentSpec, dict[str, str]]:
+        """The spec with the platform's defaults filled in (api/handoff.py), and the pins to keep."""
+        raw = body.get("spec") or {}
+        target = raw.get("target")
+        azureml = isinstance(target, Mapping) and target.get("type") == "azureml"
+        handoff = self.handoff() if azureml and self.handoff else None
+        filled, pins = apply_platform_defaults(
+            owner.namespace, owner.name, raw, status.platform_defaults, handoff
+        )
+        return ModelDeploymentSpec.model_validate(filled), pins
+
     def forget(self, uid: str) -> None:
         """Release per-object state (the object is gone)."""
         self._failures.pop(uid, None)
         self.analysis.forget(uid)
         self.registrations.forget(uid)
-
-    def _batch(self, owner: Owner, spec: ModelDeploymentSpec, generation: int, outcome: Outcome) -> None:
-        if self.batch is None:
-            raise BackendError("BatchUnsupported", "this operator was built without batch scoring", False)
-        self.batch.run(owner, spec, generation, outcome)
 
     # ---- the passes ---------------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from modeldeploy.controller.batch import BatchReconciler
 from modeldeploy.controller.events import AsyncEventSink
 from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
 from modeldeploy.controller.notifications import KubeSecrets, Notifier
+from modeldeploy.controller.platform_handoff import HandoffReader
 from modeldeploy.controller.policies import Mode, PolicyGate
 from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.controller.retraining import DefaultRetrainer
@@ -121,7 +122,9 @@ def build_wiring(
     data_root: str | None = None,
     policy: Mode = "enforce",
     validation_address: str | None = None,
+    handoff: str = "",
 ) -> Wiring:
+    """``handoff``: the platform's ConfigMap as namespace/name ("" for none)."""
     api = api or load_kube_config(connections)
     dyn = DynamicClient(api)  # type: ignore[no-untyped-call]
     backends = Backends(dyn)
@@ -168,7 +171,8 @@ def build_wiring(
             ),
             registry=AzureMLModelRegistry(backends.models_for),
             registrar=AzureMLRegistrar(backends.models_for),
-            batch=batch,
+            batch=batch.run,
+            handoff=HandoffReader.over(api, handoff) if handoff else None,
         )
     )
     return Wiring(api, backends, reconciler, gate)

@@ -1,0 +1,160 @@
+"""Platform defaults (api/handoff.py): what an Azure ML target may leave out, filled and pinned."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from modeldeploy.api.crdgen import spec_schema
+from modeldeploy.api.handoff import Handoff, PlatformDefaultsError, apply_platform_defaults
+from modeldeploy.api.spec import ModelDeploymentSpec
+
+SUB = "00000000-0000-4000-8000-000000000001"
+LAW = (
+    f"/subscriptions/{SUB}/resourceGroups/rg-kdap-prod/providers/Microsoft.OperationalInsights/workspaces/"
+    "log-kdap-prod"
+)
+PUBLISHED: dict[str, Any] = {
+    "subscriptionId": SUB,
+    "resourceGroup": "rg-kdap-prod",
+    "workspace": "mlw-kdap-prod",
+    "logAnalyticsWorkspaceId": LAW,
+    "models": {
+        "budget-optimizer": {
+            "modelDeployment": "ml-serving/budget-optimizer",
+            "endpointName": "budget-optimizer-prod",
+            "endpointKind": "managed",
+            "compute": None,
+        },
+        "anomaly-detector": {
+            "modelDeployment": "ml-serving/anomaly-detector",
+            "endpointName": "anomaly-detector-prod",
+            "endpointKind": "kubernetes",
+            "compute": "aks-inference",
+        },
+    },
+}
+HANDOFF = Handoff.parse("ConfigMap kdap-system/kdap-platform", PUBLISHED)
+
+
+def spec(**azureml: Any) -> dict[str, Any]:
+    return {
+        "model": {
+            "name": "budget-optimizer",
+            "version": "1.0.0",
+            "registry": "azureml:budget-optimizer:1",
+            "framework": "mlflow",
+        },
+        "strategy": {"type": "canary", "canary": {"steps": [{"weight": 10}, {"weight": 100}]}},
+        "target": {"type": "azureml", "azureml": {"instanceType": "Standard_DS3_v2", **azureml}},
+    }
+
+
+def fill(
+    name: str, body: dict[str, Any], pinned: dict[str, str] | None = None, handoff: Handoff | None = HANDOFF
+):
+    return apply_platform_defaults("ml-serving", name, body, pinned or {}, handoff)
+
+
+def test_a_declared_model_needs_no_azure_names_and_everything_used_is_pinned() -> None:
+    filled, pins = fill("budget-optimizer", spec())
+    aml = filled["target"]["azureml"]
+    assert pins == {
+        "subscriptionId": SUB,
+        "resourceGroup": "rg-kdap-prod",
+        "workspace": "mlw-kdap-prod",
+        "endpointName": "budget-optimizer-prod",
+        "endpointKind": "managed",
+    }
+    assert aml["logAnalyticsWorkspaceId"] == LAW
+    assert "compute" not in aml
+    target = ModelDeploymentSpec.model_validate(filled).target.azureml
+    assert target is not None
+    assert target.endpoint_name == "budget-optimizer-prod"
+
+
+def test_a_kubernetes_endpoint_gets_its_compute_and_no_log_analytics() -> None:
+    filled, pins = fill("anomaly-detector", spec())
+    aml = filled["target"]["azureml"]
+    assert (aml["endpointKind"], aml["compute"]) == ("kubernetes", "aks-inference")
+    assert "logAnalyticsWorkspaceId" not in aml
+    assert "compute" not in pins  # not where the object lives: it follows the platform
+    ModelDeploymentSpec.model_validate(filled)
+
+
+def test_written_values_win_and_are_pinned_too() -> None:
+    filled, pins = fill("budget-optimizer", spec(workspace="mlw-team-a", endpointName="bo-team-a"))
+    assert filled["target"]["azureml"]["workspace"] == "mlw-team-a"
+    assert pins["workspace"] == "mlw-team-a"
+    assert pins["endpointName"] == "bo-team-a"
+
+
+def test_a_changed_handoff_never_moves_an_existing_object() -> None:
+    _, pins = fill("budget-optimizer", spec())
+    moved = copy.deepcopy(PUBLISHED) | {"workspace": "mlw-kdap-prod-2", "resourceGroup": "rg-other"}
+    filled, again = fill("budget-optimizer", spec(), pins, Handoff.parse("ConfigMap x/y", moved))
+    assert filled["target"]["azureml"]["workspace"] == "mlw-kdap-prod"
+    assert filled["target"]["azureml"]["resourceGroup"] == "rg-kdap-prod"
+    assert again == pins
+    # A written value later removed from the spec falls back to its pin, not to today's handoff.
+    _, written = fill("budget-optimizer", spec(workspace="mlw-team-a"))
+    filled, _ = fill("budget-optimizer", spec(), written, Handoff.parse("ConfigMap x/y", moved))
+    assert filled["target"]["azureml"]["workspace"] == "mlw-team-a"
+
+
+def test_a_written_value_that_contradicts_its_pin_is_refused() -> None:
+    _, pins = fill("budget-optimizer", spec())
+    with pytest.raises(PlatformDefaultsError) as err:
+        fill("budget-optimizer", spec(workspace="mlw-elsewhere"), pins)
+    assert str(err.value) == (
+        'target.azureml.workspace is "mlw-elsewhere" but this ModelDeployment was created with '
+        '"mlw-kdap-prod": create a new ModelDeployment to change it'
+    )
+
+
+def test_what_neither_the_spec_nor_the_platform_gives_is_named_with_where_the_operator_looked() -> None:
+    with pytest.raises(PlatformDefaultsError) as err:
+        fill("churn", spec())  # not declared: workspace is there, the endpoint is not
+    assert str(err.value) == (
+        "target.azureml.endpointName is not set and the platform does not provide it (ConfigMap "
+        "kdap-system/kdap-platform): set it in the spec, or declare the model for ml-serving/churn in the "
+        "stack's kdap-platform:endpoints"
+    )
+    with pytest.raises(
+        PlatformDefaultsError, match=r"subscriptionId is not set .*no platform handoff is configured"
+    ):
+        fill("budget-optimizer", spec(), handoff=None)
+    unreadable = Handoff("ConfigMap kdap-system/kdap-platform could not be read (403 Forbidden)")
+    with pytest.raises(
+        PlatformDefaultsError, match=r"\(ConfigMap kdap-system/kdap-platform could not be read"
+    ):
+        fill("budget-optimizer", spec(), handoff=unreadable)
+
+
+def test_malformed_handoff_values_are_dropped_not_trusted() -> None:
+    bad = copy.deepcopy(PUBLISHED)
+    bad["workspace"] = "../../subscriptions/other"
+    bad["resourceGroup"] = 42
+    bad["models"]["budget-optimizer"]["endpointName"] = "x" * 80
+    bad["logAnalyticsWorkspaceId"] = "https://attacker.example/"
+    handoff = Handoff.parse("ConfigMap kdap-system/kdap-platform", bad)
+    assert handoff.top == {"subscriptionId": SUB}
+    assert handoff.log_analytics is None
+    assert "endpointName" not in handoff.models["ml-serving/budget-optimizer"]
+    with pytest.raises(PlatformDefaultsError, match="resourceGroup is not set"):
+        fill("budget-optimizer", spec(), handoff=handoff)
+
+
+def test_other_targets_pass_through_untouched() -> None:
+    body = {"target": {"type": "kubernetes", "kubernetes": {"image": "r.example/s:1"}}}
+    assert fill("budget-optimizer", body) == (body, {})
+
+
+def test_the_crd_admits_what_the_platform_fills_and_still_requires_the_rest() -> None:
+    aml = spec_schema()["properties"]["target"]["properties"]["azureml"]
+    assert aml["required"] == ["instanceType"]
+    for key in ("subscriptionId", "resourceGroup", "workspace", "endpointName"):
+        assert "x-kdap-platform-default" not in aml["properties"][key]
+        assert "status.platformDefaults" in aml["properties"][key]["description"]
