@@ -54,7 +54,11 @@ class BatchWork:
     ) -> None:
         self.actions.append(EmitEvent(type_, reason, message, notices, revision))
         entry = HistoryEntry(
-            time=self.inputs.now, reason=reason, message=truncate(message), revision=revision
+            time=self.inputs.now,
+            phase=self.status.phase,
+            reason=reason,
+            message=truncate(message),
+            revision=revision,
         )
         self.status = self.status.model_copy(
             update={"history": [*self.status.history, entry][-HISTORY_LIMIT:]}
