@@ -90,9 +90,14 @@ class Scorer:
 
 
 def _spec(data: Path, image: str, schedule: bool = True) -> dict[str, Any]:
+    version = image.rsplit(":", 1)[1].split("-")[0]
     return {
         "target": {"type": "kubernetes", "kubernetes": {"image": image}},
-        "model": {"name": "churn-predictor", "version": image.rsplit(":", 1)[1].split("-")[0]},
+        "model": {
+            "name": "churn-predictor",
+            "version": version,
+            "artifactUri": f"https://kdapmodels.blob.core.windows.net/models/churn/{version}/model.json",
+        },
         "batch": {
             "input": f"file://{data}/customers/",
             "output": {"uri": f"file://{data}/scores/{{revision}}"},
