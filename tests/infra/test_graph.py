@@ -110,12 +110,13 @@ def custom_counts(run: ProgramRun) -> Counter[str]:
 
 def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     assert custom_counts(dev) == expected_counts(dev)
-    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6  # + the edge per model (#19), the personas
+    # + the edge per model (#19), the personas, the failed-batch-run alert (#16)
+    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 1
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6
+    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 1
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:
