@@ -77,6 +77,11 @@ def workspace_grants(
     ]
 
 
+def operator_gateway_grant(ids: Identities, writer: CustomRole, service_id: pulumi.Input[str]) -> Grant:
+    op = Workload.OPERATOR
+    return _grant(ids, op, writer, "apim", service_id, "the promoted model version in each cache key")
+
+
 def gateway_grants(
     ids: Identities,
     app_insights_id: pulumi.Input[str],

@@ -11,6 +11,7 @@ from pulumi_azure_native import apimanagement as apim
 
 from kdap_infra.apim_config import ApimConfig
 from kdap_infra.endpoints_config import EndpointConfig
+from modeldeploy.api import platform
 
 # The breaker counts throttling and server errors; a 4xx is the caller's mistake and must never open it.
 TRIP_STATUS_RANGES: tuple[tuple[int, int], ...] = ((429, 429), (500, 599))
@@ -30,9 +31,7 @@ def backend_id(model: str) -> str:
     return f"{model}-endpoint"
 
 
-def version_named_value(model: str) -> str:
-    """The named value the operator (or the release pipeline) sets to the promoted model version."""
-    return f"{model}-model-version"
+version_named_value = platform.version_named_value  # the operator writes what infra creates: one name
 
 
 def circuit_breaker(config: ApimConfig) -> apim.BackendCircuitBreakerArgs:

@@ -31,6 +31,12 @@ class EndpointConfig(Section):
     kind: Literal["managed", "kubernetes"] = Field(
         "managed", description="managed, or kubernetes (on the AKS cluster attached to the workspace)"
     )
+    instance_type: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+        description="the VM SKU (managed) or instance type (kubernetes) its deployments run on, published in "
+        "the handoff (default: the platform's, api/platform.py DEFAULT_INSTANCE_TYPE)",
+    )
     latency_p99_ms: float | None = Field(
         None, gt=0, description="this endpoint's p99 latency threshold in ms (overrides alerts.latencyP99Ms)"
     )

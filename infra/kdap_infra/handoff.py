@@ -28,6 +28,9 @@ def model_handoff(naming: Naming, spec: EndpointConfig) -> dict[str, Any]:
         "endpointKind": spec.kind,
         "authMode": auth,
         "compute": platform.KUBERNETES_COMPUTE if spec.kind == "kubernetes" else None,
+        "instanceType": spec.instance_type or platform.DEFAULT_INSTANCE_TYPE[spec.kind],
+        # The operator writes the promoted model version here (API Management's cache keys include it).
+        "versionNamedValue": platform.version_named_value(spec.name),
         "tags": platform.platform_endpoint_tags(spec.namespace, spec.name, naming.stack),
         # Where the data collector of each revision's deployment writes: the drift live URIs.
         "dataCollector": {
@@ -48,6 +51,7 @@ def operator_handoff(p: Platform) -> dict[str, Any]:
         "appInsightsId": f.app_insights.id,
         "registry": p.registry.registry.name,
         "kubernetesCompute": platform.KUBERNETES_COMPUTE if p.kubernetes is not None else None,
+        "apim": {"resourceGroup": f.resource_group.name, "serviceName": p.gateway.service.name},
         "models": {
             s.name: model_handoff(naming, s)
             | {"scoringUrl": pulumi.Output.concat(p.gateway.gateway_url, f"/models/{s.name}/score")}

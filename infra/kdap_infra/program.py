@@ -24,7 +24,7 @@ from kdap_infra.monitoring import Alerting
 from kdap_infra.naming import Naming
 from kdap_infra.network import PrivateNetwork
 from kdap_infra.personas import PersonaGrants, Scopes
-from kdap_infra.rbac import AccessGrants, Grant, endpoint_scorer_role
+from kdap_infra.rbac import AccessGrants, Grant, endpoint_scorer_role, named_value_writer_role
 from kdap_infra.serverless import ServerlessModel
 from kdap_infra.site import Placement, Site
 from kdap_infra.workspace import MlWorkspace
@@ -162,6 +162,8 @@ def _workspace_grants(p: Platform) -> list[Grant]:
     endpoint_ids = {k: e.id for k, e in p.endpoints.endpoints.items()}
     rg_id = p.foundation.resource_group.id
     grants = access.workspace_grants(p.identities, rg_id, p.ml.workspace.id)
+    writer = named_value_writer_role(p.place.naming, p.gateway.service.id, parent=p.gateway)
+    grants.append(access.operator_gateway_grant(p.identities, writer, p.gateway.service.id))
     return grants + access.gateway_grants(p.identities, p.foundation.app_insights.id, scorer, endpoint_ids)
 
 

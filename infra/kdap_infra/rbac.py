@@ -85,23 +85,64 @@ def _label(role: Role | CustomRole) -> str:
 SCORE_ACTION = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action"
 
 
+def custom_role(
+    naming: Naming,
+    label: str,
+    scope_name: str,
+    title: str,
+    description: str,
+    scope: pulumi.Input[str],
+    actions: list[str],
+    parent: pulumi.Resource,
+) -> CustomRole:
+    """A role of exactly ``actions``, defined and assignable at ``scope`` only."""
+    guid = naming.assignment_id("custom-role", label, scope_name)
+    definition = authorization.RoleDefinition(
+        f"role-{label}",
+        role_definition_id=guid,
+        # Role names are unique per tenant, so the stack's name and suffix are part of it.
+        role_name=f"kdap {naming.env} {naming.suffix} {title}",
+        description=description,
+        scope=scope,
+        assignable_scopes=[scope],
+        permissions=[authorization.PermissionArgs(actions=actions)],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return CustomRole(label, guid, definition)
+
+
 def endpoint_scorer_role(
     naming: Naming, workspace_id: pulumi.Input[str], parent: pulumi.Resource
 ) -> CustomRole:
-    guid = naming.assignment_id("custom-role", "endpoint-scorer", "workspace")
-    definition = authorization.RoleDefinition(
-        "role-endpoint-scorer",
-        role_definition_id=guid,
-        # Role names are unique per tenant, so the stack's name and suffix are part of it.
-        role_name=f"kdap {naming.env} {naming.suffix} online endpoint scorer",
-        description="Score Azure ML online endpoints; nothing else.",
-        scope=workspace_id,
-        assignable_scopes=[workspace_id],
-        permissions=[
-            authorization.PermissionArgs(
-                actions=["Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read", SCORE_ACTION]
-            )
-        ],
-        opts=pulumi.ResourceOptions(parent=parent),
+    actions = ["Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read", SCORE_ACTION]
+    description = "Score Azure ML online endpoints; nothing else."
+    return custom_role(
+        naming,
+        "endpoint-scorer",
+        "workspace",
+        "online endpoint scorer",
+        description,
+        workspace_id,
+        actions,
+        parent,
     )
-    return CustomRole("endpoint-scorer", guid, definition)
+
+
+# What the operator does in API Management: write each model's promoted version into its named value.
+NAMED_VALUE_ACTIONS = [
+    "Microsoft.ApiManagement/service/read",
+    "Microsoft.ApiManagement/service/namedValues/read",
+    "Microsoft.ApiManagement/service/namedValues/write",
+]
+
+
+def named_value_writer_role(
+    naming: Naming, service_id: pulumi.Input[str], parent: pulumi.Resource
+) -> CustomRole:
+    """API Management Service Contributor would let the operator change APIs and policies; this is only the
+    named values (the promoted model version in each model's cache key)."""
+    title = "API Management named value writer"
+    description = "Read and write API Management named values; nothing else."
+    return custom_role(
+        naming, "named-value-writer", "apim", title, description, service_id, NAMED_VALUE_ACTIONS, parent
+    )

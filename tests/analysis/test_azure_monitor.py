@@ -221,3 +221,47 @@ def test_kql_timeouts_retry_with_a_limit() -> None:
     assert value.value is None
     assert len(fake.calls) == 3
     assert value.message.startswith("log analytics: no answer after 3 attempts")
+
+
+class ByDeployment:
+    """RequestsPerMinute split by status class, per deployment (the filter names it), as Azure Monitor
+    answers."""
+
+    def __init__(self, per_deployment: dict[str, dict[str, float]]) -> None:
+        self.per_deployment = per_deployment
+        self.filters: list[str] = []
+
+    def list(self, resource_uri: str, **kwargs: Any) -> Response:
+        self.filters.append(kwargs["filter"])
+        deployment = kwargs["filter"].split("'")[1]
+        classes = self.per_deployment[deployment]
+        return _response("RequestsPerMinute", [_series([n], "total", c) for c, n in classes.items()])
+
+
+def test_error_rate_compares_candidate_and_stable_deployments_by_their_counts() -> None:
+    """Azure Monitor's per-deployment request counts feed the same two-proportion comparison as
+    Prometheus's: a candidate at 0.9 % errors against a stable 0.5 % fails non-inferiority (margin 0.2 %)."""
+    from modeldeploy.analysis.comparison.fetch import compare_metric
+    from modeldeploy.analysis.types import CompareCheck, MetricCheck, Verdict
+
+    fake = ByDeployment({"green": {"2xx": 99100.0, "5xx": 900.0}, "blue": {"2xx": 99500.0, "5xx": 500.0}})
+    check = MetricCheck(
+        "errors", "azureMonitor", "errorRate", max=0.01,
+        params={"resource": ENDPOINT, "deployment": "green"},
+        compare=CompareCheck(margin=0.002, baseline_params={"resource": ENDPOINT, "deployment": "blue"}),
+    )  # fmt: skip
+    out = compare_metric(check, AzureMonitorProvider(fake, FAST), START, END)
+    assert out.verdict is Verdict.FAILED, out.message
+    assert out.comparison is not None
+    assert (out.comparison.candidate_samples, out.comparison.stable_samples) == (100000, 100000)
+    assert out.comparison.candidate == pytest.approx(0.009)
+    assert out.comparison.stable == pytest.approx(0.005)
+    assert fake.filters == [
+        "deployment eq 'green' and statusCodeClass eq '*'",
+        "deployment eq 'green' and statusCodeClass eq '*'",
+        "deployment eq 'blue' and statusCodeClass eq '*'",
+        "deployment eq 'blue' and statusCodeClass eq '*'",
+    ]
+    # An equal candidate passes.
+    fake.per_deployment["green"] = {"2xx": 99500.0, "5xx": 500.0}
+    assert compare_metric(check, AzureMonitorProvider(fake, FAST), START, END).verdict is Verdict.SUCCESSFUL

@@ -235,6 +235,23 @@ INVALID: list[Invalid] = [
         "subscriptionId\n  String should match pattern",
     ),
     Invalid(
+        # RE2 reads \w as ASCII: the apiserver refuses a non-ASCII letter, and so does the operator's twin.
+        "resource-group-non-ascii",
+        A,
+        _set(f"{AT}.resourceGroup", "rg-zürich"),
+        "spec.target.azureml.resourceGroup",
+        "should match",
+        "resourceGroup\n  String should match pattern",
+    ),
+    Invalid(
+        "artifact-uri-space",
+        K,
+        _set("model.artifactUri", "https://acct.blob.core.windows.net/models/a b"),
+        "spec.model.artifactUri",
+        "should match",
+        "artifactUri\n  String should match pattern",
+    ),
+    Invalid(
         "endpoint-name",
         A,
         _set(f"{AT}.endpointName", "1-bad-"),
@@ -537,8 +554,20 @@ INVALID: list[Invalid] = [
             _set("analysis.metrics.0.compare", {"margin": 0.001}),
         ),
         "spec.analysis.metrics[0]",
-        "compare needs provider prometheus and builtin errorRate or a latency built-in",
-        "compare needs provider prometheus and builtin errorRate or a latency built-in",
+        "compare needs builtin errorRate or a latency built-in on prometheus, or builtin errorRate on",
+        "compare needs builtin errorRate or a latency built-in on prometheus, or builtin errorRate on",
+    ),
+    Invalid(
+        "compare-latency-on-azure-monitor",
+        K,
+        _all(
+            _set("analysis.metrics.0.provider", "azureMonitor"),
+            _set("analysis.metrics.0.builtin", "latencyP99"),
+            _set("analysis.metrics.0.compare", {"margin": 0.001}),
+        ),
+        "spec.analysis.metrics[0]",
+        "Azure Monitor keeps no latency histogram",
+        "Azure Monitor keeps no latency histogram",
     ),
     Invalid(
         "compare-test-mismatch",
@@ -783,8 +812,43 @@ INVALID: list[Invalid] = [
         K,
         _set("validation", {"timeout": "10s"}),
         "spec.validation",
-        "validation needs healthPath, requests or requestsUri",
-        "validation needs healthPath, requests or requestsUri",
+        "validation needs healthPath, requests, requestsUri or evaluation",
+        "validation needs healthPath, requests, requestsUri or evaluation",
+    ),
+    Invalid(
+        "evaluation-gate-unbounded",
+        K,
+        _set(
+            "validation",
+            {
+                "evaluation": {
+                    "dataUri": "https://a.blob.core.windows.net/c/g.csv",
+                    "label": "y",
+                    "gates": [{"metric": "rmse"}],
+                }
+            },
+        ),
+        "spec.validation.evaluation.gates[0]",
+        "validation.evaluation.gates[] needs min, max or maxRegression",
+        "validation.evaluation.gates[] needs min, max or maxRegression",
+    ),
+    Invalid(
+        "evaluation-label-as-feature",
+        K,
+        _set(
+            "validation",
+            {
+                "evaluation": {
+                    "dataUri": "https://a.blob.core.windows.net/c/g.csv",
+                    "label": "y",
+                    "features": ["x", "y"],
+                    "gates": [{"metric": "auc", "min": 0.7}],
+                }
+            },
+        ),
+        "spec.validation.evaluation.features",
+        "validation.evaluation.features must not include the label column",
+        "validation.evaluation.features must not include the label column",
     ),
     Invalid(
         "validation-tolerance-without-value",

@@ -21,18 +21,22 @@ PUBLISHED: dict[str, Any] = {
     "resourceGroup": "rg-kdap-prod",
     "workspace": "mlw-kdap-prod",
     "logAnalyticsWorkspaceId": LAW,
+    "apim": {"resourceGroup": "rg-kdap-prod", "serviceName": "apim-kdap-prod-x1"},
     "models": {
         "budget-optimizer": {
             "modelDeployment": "ml-serving/budget-optimizer",
             "endpointName": "budget-optimizer-prod",
             "endpointKind": "managed",
             "compute": None,
+            "instanceType": "Standard_DS3_v2",
+            "versionNamedValue": "budget-optimizer-model-version",
         },
         "anomaly-detector": {
             "modelDeployment": "ml-serving/anomaly-detector",
             "endpointName": "anomaly-detector-prod",
             "endpointKind": "kubernetes",
             "compute": "aks-inference",
+            "instanceType": "defaultinstancetype",
         },
     },
 }
@@ -48,7 +52,7 @@ def spec(**azureml: Any) -> dict[str, Any]:
             "framework": "mlflow",
         },
         "strategy": {"type": "canary", "canary": {"steps": [{"weight": 10}, {"weight": 100}]}},
-        "target": {"type": "azureml", "azureml": {"instanceType": "Standard_DS3_v2", **azureml}},
+        "target": {"type": "azureml", "azureml": azureml},
     }
 
 
@@ -67,6 +71,7 @@ def test_a_declared_model_needs_no_azure_names_and_everything_used_is_pinned() -
         "workspace": "mlw-kdap-prod",
         "endpointName": "budget-optimizer-prod",
         "endpointKind": "managed",
+        "instanceType": "Standard_DS3_v2",
     }
     assert aml["logAnalyticsWorkspaceId"] == LAW
     assert "compute" not in aml
@@ -154,7 +159,21 @@ def test_other_targets_pass_through_untouched() -> None:
 
 def test_the_crd_admits_what_the_platform_fills_and_still_requires_the_rest() -> None:
     aml = spec_schema()["properties"]["target"]["properties"]["azureml"]
-    assert aml["required"] == ["instanceType"]
-    for key in ("subscriptionId", "resourceGroup", "workspace", "endpointName"):
+    assert "required" not in aml  # a declared model's spec may name nothing of Azure at all
+    for key in ("subscriptionId", "resourceGroup", "workspace", "endpointName", "instanceType"):
         assert "x-kdap-platform-default" not in aml["properties"][key]
-        assert "status.platformDefaults" in aml["properties"][key]["description"]
+        assert "platform" in aml["properties"][key]["description"]
+
+
+def test_the_instance_type_follows_the_platform_and_survives_an_unreadable_handoff() -> None:
+    _, pins = fill("budget-optimizer", spec())
+    bigger = copy.deepcopy(PUBLISHED)
+    bigger["models"]["budget-optimizer"]["instanceType"] = "Standard_DS4_v2"
+    filled, pins = fill("budget-optimizer", spec(), pins, Handoff.parse("ConfigMap x/y", bigger))
+    assert filled["target"]["azureml"]["instanceType"] == "Standard_DS4_v2"  # rolls out as a new revision
+    assert filled["target"]["azureml"]["workspace"] == "mlw-kdap-prod"  # where it lives does not move
+    unreadable = Handoff("ConfigMap kdap-system/kdap-platform could not be read (503 Service Unavailable)")
+    filled, _ = fill("budget-optimizer", spec(), pins, unreadable)
+    assert filled["target"]["azureml"]["instanceType"] == "Standard_DS4_v2"  # carries on with the last one
+    written, _ = fill("budget-optimizer", spec(instanceType="Standard_F8s_v2"), pins)
+    assert written["target"]["azureml"]["instanceType"] == "Standard_F8s_v2"

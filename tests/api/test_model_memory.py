@@ -21,7 +21,7 @@ from pydantic import StringConstraints, TypeAdapter, ValidationError
 from modeldeploy.api import patterns
 
 ROOT = Path(__file__).resolve().parents[2]
-UNICODE_CLASSES = re.compile(r"(?<!\\)\\[wWdD]")
+UNICODE_CLASSES = re.compile(r"(?<!\\)\\[wWdDsS]")
 
 
 def _patterns(node: Any) -> list[str]:
@@ -83,3 +83,15 @@ def test_controller_models_cost_little_memory() -> None:
     )
     grown_mb = float(out.stdout.strip().splitlines()[-1])
     assert grown_mb < 20.0, f"controller import + validation grew RSS by {grown_mb:.1f} MB"
+
+
+def test_non_space_means_what_re2_means() -> None:
+    """RE2's \\S is everything but ASCII whitespace: a no-break space inside a URI is admitted by the
+    apiserver, so the operator admits it too (Rust's Unicode \\S would have refused it); a space is
+    refused."""
+    uri = TypeAdapter(Annotated[str, StringConstraints(pattern=patterns.DATA_URI)])
+    assert uri.validate_python("https://acct.blob.core.windows.net/c/a\u00a0b.csv")
+    with pytest.raises(ValidationError, match="String should match pattern"):
+        uri.validate_python("https://acct.blob.core.windows.net/c/a b.csv")
+    with pytest.raises(ValidationError, match="String should match pattern"):
+        uri.validate_python("https://acct.blob.core.windows.net/c/a\tb.csv")

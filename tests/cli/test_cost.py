@@ -138,3 +138,14 @@ def test_a_refused_query_is_one_line_naming_the_scope() -> None:
 def test_a_kubernetes_target_has_no_azure_cost() -> None:
     with pytest.raises(CliError, match="does not run on Azure ML"):
         cost_of(_body({"type": "kubernetes", "kubernetes": {}}), lambda sub: None, NOW)
+
+
+def test_a_spec_that_leaves_azure_names_to_the_platform_is_costed_where_the_operator_pinned_it() -> None:
+    body = _body({"type": "azureml", "azureml": {"instanceType": "Standard_DS3_v2"}})
+    with pytest.raises(CliError, match=r"the operator has not recorded them yet \(status.platformDefaults\)"):
+        cost_of(body, lambda sub: pytest.fail("no query without a scope"), NOW)
+    body["status"] = {"platformDefaults": {"subscriptionId": SUB, "resourceGroup": "kdap-prod-rg"}}
+    adapter = _Adapter((200, QUERY), (200, FORECAST))
+    assert cost_of(body, lambda sub: _client(adapter), NOW).month_to_date == 154.75
+    assert adapter.requests[0].url is not None
+    assert adapter.requests[0].url.startswith(f"https://management.azure.com{SCOPE}/providers/")

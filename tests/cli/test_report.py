@@ -88,3 +88,59 @@ def test_report_names_unreadable_sources_instead_of_plotting(tmp_path: Path) -> 
     body = canary_at_step_two("file:///nowhere/ref.csv", "file:///nowhere/live.csv")
     html = write_report([body], tmp_path / "r.html").read_text()
     assert "Distributions not plotted: no data files at /nowhere/ref.csv" in html
+
+
+def test_report_lists_the_versions_with_stage_and_validation_like_history(tmp_path: Path) -> None:
+    body = canary_at_step_two("file:///nowhere/ref.csv", "file:///nowhere/live.csv")
+    status = body["status"]
+    status["stable"] |= {"modelVersion": "1.4.0", "promotedAt": "2025-03-01T10:00:00Z"}
+    status["candidate"] |= {
+        "modelVersion": "1.5.0",
+        "validation": {
+            "verdict": "Successful",
+            "message": "evaluation-rmse: rmse 0.31 on 1000 rows (stable 0.33)",
+        },
+    }
+    status["stages"] = {"production": {"revision": status["stable"]["name"], "ref": "azureml:budget:14"}}
+    status["failedRevisions"] = [
+        {"name": "budget-bad1", "modelVersion": "1.4.1", "reason": "ValidationFailed",
+         "message": "rmse 0.9 above the maximum 0.5", "failedAt": "2025-03-01T09:00:00Z"}
+    ]  # fmt: skip
+    html = write_report([body], tmp_path / "r.html").read_text()
+    section = html.split("<h3>Versions</h3>", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", section)
+    cells = [re.findall(r"<td>(.*?)</td>", r) for r in rows[1:]]
+    assert [c[:3] for c in cells] == [
+        [status["stable"]["name"], "1.4.0", "production [registry azureml:budget:14]"],
+        [status["candidate"]["name"], "1.5.0", "staging"],
+        ["budget-bad1", "1.4.1", "failed (ValidationFailed)"],
+    ]
+    assert cells[1][4] == "Successful: evaluation-rmse: rmse 0.31 on 1000 rows (stable 0.33)"
+    assert cells[2][4] == "Failed: rmse 0.9 above the maximum 0.5"
+
+
+def test_report_shows_candidate_against_stable_with_its_interval(tmp_path: Path) -> None:
+    body = canary_at_step_two("file:///nowhere/ref.csv", "file:///nowhere/live.csv")
+    comparison = {
+        "test": "proportion", "stable": 0.005, "candidate": 0.009, "stableSamples": 100000,
+        "candidateSamples": 100000, "effect": 0.004, "lower": 0.0031, "upper": 0.0049,
+        "hypothesis": "nonInferiority", "margin": 0.002, "alpha": 0.05, "decision": "Fail",
+    }  # fmt: skip
+    body["status"]["lastAnalysis"]["metrics"] = [
+        {"name": "error-rate", "value": 0.009, "verdict": "Failed", "comparison": comparison},
+        {"name": "latency-p99", "value": 180.0, "verdict": "Successful"},  # thresholds only: no plot row
+    ]
+    html = write_report([body], tmp_path / "r.html").read_text()
+    row = re.search(r"<tr><td>error-rate</td>(.*?)</tr>", html)
+    assert row is not None
+    assert re.findall(r"<td>(.*?)</td>", row.group(1))[:4] == [
+        "0.009", "0.005", "0.009", "0.004 [0.0031, 0.0049] Fail"
+    ]  # fmt: skip
+    plot = re.search(r'<svg [^>]*aria-label="candidate against stable".*?</svg>', html, flags=re.S)
+    assert plot is not None
+    ElementTree.fromstring(plot.group(0))
+    assert plot.group(0).count("<circle") == 1  # one compared metric
+    assert "error-rate: effect 0.004 in [0.0031, 0.0049], stable 0.005, candidate 0.009, Fail" in plot.group(
+        0
+    )
+    assert plot.group(0).count('stroke-dasharray="3,2"') == 2  # the margin on both sides

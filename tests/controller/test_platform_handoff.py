@@ -70,7 +70,7 @@ class World:
 
         def backends(owner: Owner, spec: ModelDeploymentSpec) -> ServingBackend:
             self.seen.append(spec)
-            self.order.append(f"backend with pins {sorted(self.store.status.platform_defaults)}")
+            self.order.append(f"backend with pins {sorted(self.store.status.platform_defaults or {})}")
             return self.backend
 
         self.reconciler = Reconciler(
@@ -103,12 +103,13 @@ def test_the_reconciler_pins_where_the_object_lives_before_any_backend_acts() ->
     w = World(dict(PUBLISHED))
     w.reconcile(spec())
     assert w.order[0] == (
-        "backend with pins ['endpointKind', 'endpointName', 'resourceGroup', 'subscriptionId', 'workspace']"
+        "backend with pins ['endpointKind', 'endpointName', 'instanceType', 'resourceGroup', "
+        "'subscriptionId', 'workspace']"
     )
     target = w.seen[0].target.azureml
     assert target is not None
     assert (target.workspace, target.endpoint_name) == ("mlw-kdap-prod", "budget-optimizer-prod")
-    assert w.store.status.platform_defaults["workspace"] == "mlw-kdap-prod"
+    assert (w.store.status.platform_defaults or {}).get("workspace") == "mlw-kdap-prod"
     assert w.backend.revisions  # it went on to deploy
 
     # The platform moves to another workspace: this object stays where it was created.

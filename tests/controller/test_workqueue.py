@@ -205,3 +205,35 @@ def test_random_operations_never_hand_out_a_key_twice_and_never_lose_an_add(
         q.done(key)
     clock.now += 10
     assert owed <= set(drain(q))
+
+
+def test_the_body_cache_keeps_no_managed_fields_nor_a_second_copy_of_the_spec() -> None:
+    import json
+
+    from modeldeploy.controller.bodies import LAST_APPLIED, BodyCache
+
+    spec = {"model": {"name": "m", "version": "1.0.0"}, "target": {"type": "kubernetes"}}
+    body = {
+        "metadata": {
+            "namespace": "ml",
+            "name": "m",
+            "resourceVersion": "7",
+            "annotations": {LAST_APPLIED: json.dumps({"spec": spec}), "team": "fraud"},
+            "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {"f:model": {}}}}] * 5,
+        },
+        "spec": spec,
+        "status": {"phase": "Promoted"},
+    }
+    cache = BodyCache()
+    key = cache.put(body)
+    kept = cache.get(key)
+    assert kept is not None
+    assert kept["metadata"] == {
+        "namespace": "ml",
+        "name": "m",
+        "resourceVersion": "7",
+        "annotations": {"team": "fraud"},
+    }
+    assert (kept["spec"], kept["status"]) == (spec, {"phase": "Promoted"})
+    assert "managedFields" in body["metadata"]  # the watch's own object is left as it was
+    assert len(json.dumps(kept)) < len(json.dumps(body)) / 2

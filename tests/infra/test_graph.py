@@ -30,7 +30,7 @@ BASE = {
     "azure-native:apimanagement:ApiManagementService": 1,
     "azure-native:apimanagement:Logger": 1,
     "azure-native:apimanagement:Diagnostic": 1,
-    "azure-native:authorization:RoleDefinition": 1,
+    "azure-native:authorization:RoleDefinition": 2,  # endpoint scorer, APIM named value writer
     "azure-native:monitor:ActionGroup": 2,
 }
 
@@ -63,8 +63,8 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
             + 1
             + config.aks.enabled
             + 3 * config.ai_services.enabled,
-            # 10 foundation + 5 workspace + gateway (1 + endpoints) + CMK + AI services
-            "azure-native:authorization:RoleAssignment": 16
+            # 10 foundation + 5 workspace + operator on APIM + gateway (1 + endpoints) + CMK + AI services
+            "azure-native:authorization:RoleAssignment": 17
             + n
             + config.workspace.customer_managed_key
             + 3 * config.ai_services.enabled
@@ -110,13 +110,14 @@ def custom_counts(run: ProgramRun) -> Counter[str]:
 
 def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     assert custom_counts(dev) == expected_counts(dev)
-    # + the edge per model (#19), the personas, the failed-batch-run alert (#16)
-    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 1
+    # + the edge per model (#19), the personas, the operator's named value writer role and its grant, the
+    # failed-batch-run alert (#16)
+    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 2 + 1
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 1
+    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 2 + 1
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:

@@ -44,14 +44,21 @@ def scope_kind(run: ProgramRun, scope: str) -> str:
     }
     named |= {v: f"endpoint:{k}" for k, v in out["online_endpoint_ids"].items()}
     named |= {out.get(k, "-"): k.removesuffix("_id") for k in ("openai_id", "search_id", "content_safety_id")}
+    named |= {role_definition(run, "named-value-writer").inputs["scope"]: "apim"}
     if "/keys/" in scope:
         return "cmk-key"
     return named[scope]
 
 
-def custom_role_guid(run: ProgramRun) -> str:
-    (definition,) = run.of_type("azure-native:authorization:RoleDefinition")
-    guid: str = definition.inputs["roleDefinitionId"]
+def role_definition(run: ProgramRun, label: str) -> Any:
+    (definition,) = [
+        r for r in run.of_type("azure-native:authorization:RoleDefinition") if r.name == f"role-{label}"
+    ]
+    return definition
+
+
+def custom_role_guid(run: ProgramRun, label: str = "endpoint-scorer") -> str:
+    guid: str = role_definition(run, label).inputs["roleDefinitionId"]
     return guid
 
 
@@ -73,6 +80,7 @@ def test_grants_are_exactly_the_narrow_set(dev: ProgramRun) -> None:
         ("operator", Role.AZUREML_DATA_SCIENTIST, "workspace"),
         ("operator", Role.MONITORING_READER, "workspace"),
         ("operator", Role.MONITORING_CONTRIBUTOR, "resource-group"),
+        ("operator", custom_role_guid(dev, "named-value-writer"), "apim"),
         ("gateway", Role.MONITORING_METRICS_PUBLISHER, "app-insights"),
         ("gateway", scorer, "endpoint:budget-optimizer"),
         ("gateway", scorer, "endpoint:propensity-scorer"),
@@ -84,9 +92,9 @@ def test_grants_are_exactly_the_narrow_set(dev: ProgramRun) -> None:
 def test_prod_adds_cmk_and_ai_service_grants(prod: ProgramRun, dev: ProgramRun) -> None:
     extra = assignments(prod) - assignments(dev)
     scorer = custom_role_guid(prod)
-    assert extra - {
-        ("gateway", scorer, f"endpoint:{e}") for e in (e.name for e in prod.config.endpoints)
-    } == {
+    per_stack = {("gateway", scorer, f"endpoint:{e}") for e in (e.name for e in prod.config.endpoints)}
+    per_stack.add(("operator", custom_role_guid(prod, "named-value-writer"), "apim"))  # a role per stack
+    assert extra - per_stack == {
         ("workspace", Role.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER.value, "cmk-key"),
         ("endpoints", Role.COGNITIVE_SERVICES_OPENAI_USER.value, "openai"),
         ("endpoints", Role.COGNITIVE_SERVICES_USER.value, "content_safety"),
@@ -121,9 +129,24 @@ def test_nothing_broad_is_granted(stack: ProgramRun) -> None:
             assert scope == stack.outputs["workspace_id"]
 
 
+def test_the_operator_writes_only_named_values_on_the_gateway(stack: ProgramRun) -> None:
+    inputs = role_definition(stack, "named-value-writer").inputs
+    (service,) = stack.of_type("azure-native:apimanagement:ApiManagementService")
+    assert inputs["scope"].endswith(f"/service/{service.inputs['serviceName']}")
+    assert inputs["assignableScopes"] == [inputs["scope"]]
+    assert inputs["permissions"] == [
+        {
+            "actions": [
+                "Microsoft.ApiManagement/service/read",
+                "Microsoft.ApiManagement/service/namedValues/read",
+                "Microsoft.ApiManagement/service/namedValues/write",
+            ]
+        }
+    ]
+
+
 def test_custom_scorer_role_only_scores(stack: ProgramRun) -> None:
-    (definition,) = stack.of_type("azure-native:authorization:RoleDefinition")
-    inputs = definition.inputs
+    inputs = role_definition(stack, "endpoint-scorer").inputs
     assert inputs["assignableScopes"] == [stack.outputs["workspace_id"]]
     assert inputs["permissions"] == [
         {"actions": ["Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read", SCORE_ACTION]}

@@ -94,7 +94,8 @@ def test_a_retry_waits_the_poll_interval_and_a_decision_asks_again_only_when_due
     d = w.tick(10)
     assert not [a for a in d.actions if isinstance(a, ValidateRevision)], "not due yet"
     d = w.tick(20)
-    assert [a for a in d.actions if isinstance(a, ValidateRevision)] == [ValidateRevision(V2, 2)]
+    # The stable revision rides along: evaluation gates send it the same rows.
+    assert [a for a in d.actions if isinstance(a, ValidateRevision)] == [ValidateRevision(V2, 2, V1)]
 
 
 def test_a_first_revision_failing_validation_serves_nothing() -> None:

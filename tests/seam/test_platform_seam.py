@@ -168,6 +168,7 @@ def test_a_model_deployment_that_names_no_azure_resource_rolls_onto_the_platform
     aml = manifest["spec"]["target"]["azureml"]
     for key in ("subscriptionId", "resourceGroup", "workspace", "endpointName", "endpointKind", "compute"):
         aml.pop(key, None)
+    aml.pop("instanceType")
     aml.pop("logAnalyticsWorkspaceId", None)
     meta = manifest["metadata"]
     published = json.loads(json.dumps(handoff(stack)))  # what the ConfigMap carries: JSON, nothing else
@@ -181,7 +182,16 @@ def test_a_model_deployment_that_names_no_azure_resource_rolls_onto_the_platform
         "workspace": handoff(stack)["workspace"],
         "endpointName": declared["endpointName"],
         "endpointKind": declared["endpointKind"],
+        "instanceType": declared["instanceType"],
     }
+    # The platform's instance type is the one the seed examples use (one default across infra and seeds).
+    assert (
+        declared["instanceType"] == example(SEED_EXAMPLES[model])["spec"]["target"]["azureml"]["instanceType"]
+    )
+    # The named value the operator writes the promoted version to is the one infra created in its APIM.
+    values = stack.of_type("azure-native:apimanagement:NamedValue")
+    named = {r.inputs["namedValueId"]: r.inputs for r in values}
+    assert named[declared["versionNamedValue"]]["serviceName"] == handoff(stack)["apim"]["serviceName"]
     ws = seed_workspace(stack)
     served = roll(stack, model, {**manifest, "spec": filled}, ws)
     assert served.endpoint == declared["endpointName"]

@@ -81,9 +81,14 @@ class AzureMonitorProvider:
                 total = _sum(self._list(params, "RequestsPerMinute", "Total", only, span))
                 minutes = max((end - start).total_seconds() / 60.0, 1e-9)
                 return MetricValue(total / minutes) if total is not None else _no_data(query)
+            by_class = f"{only} and statusCodeClass eq '*'" if only else "statusCodeClass eq '*'"
             if query == "errorRate":
-                by_class = f"{only} and statusCodeClass eq '*'" if only else "statusCodeClass eq '*'"
                 return _error_rate(self._list(params, "RequestsPerMinute", "Total", by_class, span), params)
+            if query in ("errorCount", "requestCount"):
+                # The comparison's counts (analysis/comparison): each revision's errors and requests.
+                resp = self._list(params, "RequestsPerMinute", "Total", by_class, span)
+                bad, total = _class_counts(resp, params)
+                return MetricValue(bad if query == "errorCount" else total)
             if query == "cpu":
                 resp = self._list(params, "CpuUtilizationPercentage", "Average", None, span)
                 return _mean(resp, "average", query)
@@ -117,8 +122,9 @@ def _sum(resp: Any) -> float | None:
     return sum(pts) if pts else None
 
 
-def _error_rate(resp: Any, params: Mapping[str, str]) -> MetricValue:
-    """Share of requests whose statusCodeClass is an error class (default 5xx; ``errorClasses`` widens)."""
+def _class_counts(resp: Any, params: Mapping[str, str]) -> tuple[float, float]:
+    """(errors, requests): requests whose statusCodeClass is an error class (default 5xx; ``errorClasses``
+    widens), and all requests."""
     errors = {c.strip() for c in params.get("errorClasses", "5xx").split(",")}
     total = bad = 0.0
     for metric in resp.value:
@@ -127,6 +133,11 @@ def _error_rate(resp: Any, params: Mapping[str, str]) -> MetricValue:
             n = sum(d.total for d in ts.data or [] if d.total is not None)
             total += n
             bad += n if cls in errors else 0.0
+    return bad, total
+
+
+def _error_rate(resp: Any, params: Mapping[str, str]) -> MetricValue:
+    bad, total = _class_counts(resp, params)
     if total == 0:
         return MetricValue(None, "no data for 'errorRate': no requests in the window")
     return MetricValue(bad / total)

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from modeldeploy.api.azure_names import Workspace as Workspace  # re-exported: this module names them
+
 from .stores import DataUnavailable, operator_credential
 
 # The next analysis interval retries anyway; a few SDK retries only smooth over a blip without holding up
@@ -40,20 +42,6 @@ FORMS = (
     "azureml://datastores/<datastore>/paths/<path> (in the azureml target's workspace) or "
     "azureml://subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>/datastores/<datastore>/paths/<path>"
 )
-
-
-@dataclass(frozen=True)
-class Workspace:
-    subscription_id: str
-    resource_group: str
-    name: str
-
-    def key(self) -> tuple[str, str, str]:
-        """ARM names are case-insensitive: one cache entry per workspace however it is spelled."""
-        return (self.subscription_id.lower(), self.resource_group.lower(), self.name.lower())
-
-    def __str__(self) -> str:
-        return f"{self.name} (resource group {self.resource_group}, subscription {self.subscription_id})"
 
 
 @dataclass(frozen=True)
@@ -98,21 +86,21 @@ def storage_location(datastore: Any, workspace: Workspace) -> StorageLocation:
         kind = getattr(datastore, "type", None)
         kind = getattr(kind, "value", kind) or type(datastore).__name__  # DatastoreType.AZURE_FILE: AzureFile
         raise DataUnavailable(
-            f"datastore {datastore.name!r} in workspace {workspace} is of type {kind}; the operator reads "
-            "Azure Blob and ADLS Gen2 datastores only"
+            f"datastore {datastore.name!r} in workspace {workspace.describe()} is of type {kind}; the "
+            "operator reads Azure Blob and ADLS Gen2 datastores only"
         )
     # ``protocol`` (https, wasbs, abfss) is how Azure ML jobs mount it; the operator always uses HTTPS.
     suffix = str(datastore.endpoint or STORAGE_SUFFIXES[0]).lower()
     if suffix not in STORAGE_SUFFIXES:
         raise DataUnavailable(
-            f"datastore {datastore.name!r} in workspace {workspace} has endpoint {suffix!r}; the operator "
-            f"sends its credential only to Azure Storage ({', '.join(STORAGE_SUFFIXES)})"
+            f"datastore {datastore.name!r} in workspace {workspace.describe()} has endpoint {suffix!r}; the "
+            f"operator sends its credential only to Azure Storage ({', '.join(STORAGE_SUFFIXES)})"
         )
     account = str(datastore.account_name or "")
     if not _ACCOUNT.match(account):
         raise DataUnavailable(
-            f"datastore {datastore.name!r} in workspace {workspace} names storage account {account!r}: not a "
-            "storage account name (3 to 24 lowercase letters and digits)"
+            f"datastore {datastore.name!r} in workspace {workspace.describe()} names storage account "
+            f"{account!r}: not a storage account name (3 to 24 lowercase letters and digits)"
         )
     return StorageLocation(f"https://{account}.blob.{suffix}", container)
 
@@ -164,7 +152,7 @@ class AzureMLDatastores:
             found = self._operations_of(workspace).get(datastore)
         except AzureError as exc:
             raise DataUnavailable(
-                f"cannot resolve datastore {datastore!r} in workspace {workspace}: "
+                f"cannot resolve datastore {datastore!r} in workspace {workspace.describe()}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         location = storage_location(found, workspace)

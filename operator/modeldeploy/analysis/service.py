@@ -12,6 +12,8 @@ import dataclasses
 import functools
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -41,6 +43,7 @@ DEFAULT_PROMETHEUS = os.environ.get(
 MIN_WINDOW = timedelta(seconds=30)
 log = logging.getLogger(__name__)
 MAX_DOCUMENT = 1 << 20
+MAX_PROVIDER_SETS = 64
 
 
 def _default_providers(spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
@@ -80,7 +83,11 @@ class AnalysisService:
         self._providers_for = providers_for
         self._datastores, self._make_client = datastores, make_client
         self._drift_metrics = drift_metrics if drift_metrics is not None else sink_from_environment()
-        self._providers: dict[str, tuple[Any, dict[str, MetricProvider]]] = {}
+        # Shared by every object that reads the same Prometheus and subscription (a client per object cost a
+        # connection pool and, on Azure, an SDK pipeline each); least recently used dropped past the cap, so
+        # specs naming many addresses cannot grow it without bound.
+        self._providers: OrderedDict[Any, dict[str, MetricProvider]] = OrderedDict()
+        self._providers_lock = threading.Lock()
         self._drift: dict[str, tuple[Any, DriftAnalyzer]] = {}
 
     def run(
@@ -204,16 +211,26 @@ class AnalysisService:
         return tuple(out)
 
     def forget(self, uid: str) -> None:
-        """Drop an object's providers and reference profile (the object is gone)."""
-        self._providers.pop(uid, None)
+        """Drop an object's reference profile (the object is gone; providers are shared, not its own)."""
         self._drift.pop(uid, None)
 
     def _cached_providers(self, owner: Owner, spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
-        key = (spec.analysis.prometheus_address if spec.analysis else None, spec.target.azureml)
-        cached = self._providers.get(owner.uid)
-        if cached is None or cached[0] != key:
-            cached = self._providers[owner.uid] = (key, self._providers_for(spec))
-        return cached[1]
+        azureml = spec.target.azureml
+        key = (
+            spec.analysis.prometheus_address if spec.analysis else None,
+            azureml.subscription_id if azureml is not None else None,
+        )
+        with self._providers_lock:
+            cached = self._providers.get(key)
+            if cached is not None:
+                self._providers.move_to_end(key)
+                return cached
+        made = self._providers_for(spec)
+        with self._providers_lock:
+            self._providers[key] = made
+            while len(self._providers) > MAX_PROVIDER_SETS:
+                self._providers.popitem(last=False)
+        return made
 
     def _drift_for(self, owner: Owner, spec: ModelDeploymentSpec, revision: str) -> DriftAnalyzer | None:
         drift = spec.analysis.drift if spec.analysis else None

@@ -23,10 +23,12 @@ from typing import Any
 from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import CheckResult, ValidationResult, Verdict, truncate
-from modeldeploy.api.validation import MAX_REQUESTS, ResponseCheck, SampleRequest, Validation
+from modeldeploy.api.validation import MAX_REQUESTS, Evaluation, ResponseCheck, SampleRequest, Validation
 from modeldeploy.http import OPENER
 from modeldeploy.ports import Owner, ScoringAddress
 from modeldeploy.rollout.actions import ValidateRevision
+
+from .evaluation import Unreachable, WrongAnswer, evaluate, load_rows
 
 MAX_RESPONSE = 1 << 20  # a model's answer to a sample request; more is a wrong answer, not a reason to OOM
 _TRANSIENT = {502, 503, 504}
@@ -123,7 +125,44 @@ class HttpValidator:
         if v.health_path is not None:
             checks.append(self._health(where, v.health_path, timeout))
         checks += [self._sample(where, r, timeout) for r in requests]
+        if v.evaluation is not None:
+            checks += self._evaluate(owner, spec, v.evaluation, where, request.stable, timeout)
         return summarise(request.revision, now, checks)
+
+    def _evaluate(
+        self,
+        owner: Owner,
+        spec: ModelDeploymentSpec,
+        e: Evaluation,
+        where: ScoringAddress,
+        stable: str | None,
+        timeout: float,
+    ) -> list[CheckResult]:
+        try:
+            if self.read is None:
+                raise RuntimeError("this operator cannot read data URIs")
+            rows = load_rows(self.read(owner, spec, e.data_uri), e, e.format or _suffix(e.data_uri))
+            theirs = self._address(owner, spec, stable) if stable is not None else None
+        except Exception as exc:  # unreadable, not granted, no such column: the spec's problem, said so
+            return [CheckResult(name="evaluation", verdict=Verdict.ERROR, message=f"evaluation: {exc}")]
+        path = e.path or where.scoring_path
+        send_stable = self._json_sender(theirs, timeout) if theirs is not None else None
+        return evaluate(e, rows, self._json_sender(where, timeout), send_stable, path)
+
+    def _json_sender(self, where: ScoringAddress, timeout: float) -> Callable[[str, bytes], Any]:
+        def send(path: str, body: bytes) -> Any:
+            try:
+                status, answer = self._send(where, path, body, timeout)
+            except _Unreachable as exc:
+                raise Unreachable(str(exc)) from exc
+            if status != 200:
+                raise WrongAnswer(f"POST {path} answered {status}: {answer[:200].decode(errors='replace')}")
+            try:
+                return json.loads(answer)
+            except ValueError as exc:
+                raise WrongAnswer(f"POST {path}: the answer is not JSON") from exc
+
+        return send
 
     def _golden(self, owner: Owner, spec: ModelDeploymentSpec, v: Validation) -> list[SampleRequest]:
         if v.requests_uri is None:
@@ -187,6 +226,13 @@ class HttpValidator:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise _Unreachable(f"{where.base_url}{path} unreachable: {reason}") from exc
+
+
+def _suffix(uri: str) -> str:
+    suffix = uri.rsplit("?", 1)[0].rsplit(".", 1)[-1].lower()
+    if suffix not in ("csv", "parquet", "jsonl"):
+        raise ValueError(f"{uri}: set validation.evaluation.format (csv, parquet or jsonl)")
+    return suffix
 
 
 def summarise(revision: str, now: datetime, checks: list[CheckResult]) -> ValidationResult:

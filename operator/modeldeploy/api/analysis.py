@@ -118,14 +118,18 @@ class Metric(ApiModel):
         return self.min is not None or self.max is not None or self.compare is not None
 
     @cel(
-        "!has(self.compare) || (self.provider == 'prometheus' && has(self.builtin) && "
-        "self.builtin != 'requestRate')",
-        "analysis.metrics[].compare needs provider prometheus and builtin errorRate or a latency built-in "
-        "(their per-revision counts are what is compared)",
+        "!has(self.compare) || (has(self.builtin) && ((self.provider == 'prometheus' && "
+        "self.builtin != 'requestRate') || "
+        "(self.provider == 'azureMonitor' && self.builtin == 'errorRate')))",
+        "analysis.metrics[].compare needs builtin errorRate or a latency built-in on prometheus, or builtin "
+        "errorRate on azureMonitor (their per-revision counts are what is compared; Azure Monitor keeps no "
+        "latency histogram)",
     )
     def _comparable(self) -> bool:
         if self.compare is None:
             return True
+        if self.provider == "azureMonitor":
+            return self.builtin == "errorRate"
         return self.provider == "prometheus" and self.builtin not in (None, "requestRate")
 
     @cel(

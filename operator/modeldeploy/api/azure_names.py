@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 MAX_DEPLOYMENT_NAME = 32
 _VALID = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
@@ -57,3 +58,23 @@ def deployment_resource_id(
     return (
         f"{endpoint_resource_id(subscription, resource_group, workspace, endpoint)}/deployments/{deployment}"
     )
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """An Azure ML workspace by ARM name, as policies grant it and datastore URIs name it."""
+
+    subscription_id: str
+    resource_group: str
+    name: str
+
+    def key(self) -> tuple[str, str, str]:
+        """ARM names are case-insensitive: one identity (cache entry, grant) however it is spelled."""
+        return (self.subscription_id.lower(), self.resource_group.lower(), self.name.lower())
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}/{self.resource_group}/{self.name}"
+
+    def describe(self) -> str:
+        """For people: the name first."""
+        return f"{self.name} (resource group {self.resource_group}, subscription {self.subscription_id})"

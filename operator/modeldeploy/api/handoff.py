@@ -31,11 +31,21 @@ PER_MODEL: dict[str, str] = {
     "endpointName": patterns.ENDPOINT,
     "endpointKind": r"^(managed|kubernetes)$",
     "compute": r"^[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]$",
+    "instanceType": r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+    "versionNamedValue": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$",
+}
+APIM: dict[str, str] = {
+    "resourceGroup": patterns.RESOURCE_GROUP,
+    "serviceName": r"^[a-zA-Z][a-zA-Z0-9-]{0,49}$",
 }
 LOG_ANALYTICS = "logAnalyticsWorkspaceId"
-REQUIRED = ("subscriptionId", "resourceGroup", "workspace", "endpointName")
+LOCATION = ("subscriptionId", "resourceGroup", "workspace", "endpointName")
+REQUIRED = (*LOCATION, "instanceType")
 # Where the object lives: immutable in the spec, and pinned in status whichever way the value came.
-PINNED = (*REQUIRED, "endpointKind")
+PINNED = (*LOCATION, "endpointKind")
+# Sizing follows the platform (a new instance type in the stack config rolls out as a new revision); the last
+# value used is kept beside the pins, only to carry on if the handoff cannot be read.
+FOLLOWS = "instanceType"
 
 
 class PlatformDefaultsError(ValueError):
@@ -50,6 +60,15 @@ class Handoff:
     top: dict[str, str] = field(default_factory=dict)
     log_analytics: str | None = None
     models: dict[str, dict[str, str]] = field(default_factory=dict)  # "namespace/name" -> fields
+    apim: dict[str, str] = field(default_factory=dict)  # resourceGroup, serviceName of API Management
+
+    def version_named_value(self, namespace: str, name: str) -> tuple[str, str, str] | None:
+        """(resource group, service, named value) the promoted version goes to, when the platform fronts
+        this ModelDeployment with API Management."""
+        named = self.models.get(f"{namespace}/{name}", {}).get("versionNamedValue")
+        if named is None or len(self.apim) != len(APIM):
+            return None
+        return self.apim["resourceGroup"], self.apim["serviceName"], named
 
     @classmethod
     def parse(cls, source: str, doc: Mapping[str, Any]) -> Handoff:
@@ -64,7 +83,10 @@ class Handoff:
         for entry in entries.values() if isinstance(entries, Mapping) else ():
             if isinstance(entry, Mapping) and isinstance(entry.get("modelDeployment"), str):
                 models[entry["modelDeployment"]] = _checked(entry, PER_MODEL)
-        return cls(source, top, log_analytics, models)
+        apim = doc.get("apim")
+        return cls(
+            source, top, log_analytics, models, _checked(apim, APIM) if isinstance(apim, Mapping) else {}
+        )
 
 
 def _checked(doc: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, str]:
@@ -86,8 +108,9 @@ def apply_platform_defaults(
 
     Where the object lives (subscription, resource group, workspace, endpoint name and kind) comes from the
     spec, else the pin, else the handoff, and is pinned whichever way it came: a written value later removed
-    falls back to its pin, not to a handoff that may have changed since. Compute and the Log Analytics
-    workspace are filled from the current handoff when absent, unpinned (they do not move the endpoint).
+    falls back to its pin, not to a handoff that may have changed since. The instance type comes from the
+    spec, else the current handoff (a platform change rolls out as a new revision), else the last one used.
+    Compute and the Log Analytics workspace are filled from the current handoff when absent, unpinned.
     Other targets pass through unchanged (validation reports a missing block). Raises
     :class:`PlatformDefaultsError` when a written value contradicts its pin or a required field is in neither
     the spec nor the platform."""
@@ -110,6 +133,12 @@ def apply_platform_defaults(
             value = "managed"  # the field's default, pinned like a written kind
         if isinstance(value, str):
             filled[key] = pins[key] = value
+    if FOLLOWS not in filled:
+        value = model.get(FOLLOWS) or pinned.get(FOLLOWS)
+        if value is not None:
+            filled[FOLLOWS] = pins[FOLLOWS] = value
+    else:
+        pins[FOLLOWS] = filled[FOLLOWS]
     if "compute" not in filled and filled["endpointKind"] == "kubernetes" and "compute" in model:
         filled["compute"] = model["compute"]
     if (

@@ -17,7 +17,7 @@ Framework = Literal["lightgbm", "xgboost", "sklearn", "mlflow", "onnx", "pytorch
 class ScoringCode(ApiModel):
     """The scoring script and the folder that holds it (an Azure ML code asset URI or a path in the image)."""
 
-    uri: str = Field(max_length=1024, pattern=r"^(azureml:|azureml://|https://|file:///|/)\S+$")
+    uri: str = Field(max_length=1024, pattern=r"^(azureml:|azureml://|https://|file:///|/)[^\t\n\f\r ]+$")
     scoring_script: str = Field("score.py", pattern=r"^[A-Za-z0-9_./-]+\.py$", max_length=255)
 
 

@@ -1,4 +1,9 @@
-"""Regular expressions shared by the models (RE2-compatible: the apiserver evaluates them in Go)."""
+"""Regular expressions shared by the models (RE2-compatible: the apiserver evaluates them in Go).
+
+No ``\\w``, ``\\d``, ``\\s`` or ``\\S``: RE2 reads them as ASCII classes, pydantic's Rust regex as Unicode
+ones, so the operator and the apiserver would disagree on what a field admits (and a Unicode class repeated
+many times compiles to megabytes). Non-whitespace is spelled ``[^\\t\\n\\f\\r ]``, RE2's ``\\S`` exactly.
+"""
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -38,9 +43,13 @@ def azureml_asset(kind: str) -> str:
 MODEL_REF = azureml_asset("models")
 ENVIRONMENT_REF = azureml_asset("environments")
 COMPONENT_REF = azureml_asset("components")
-ARTIFACT_URI = r"^(https://|azureml://(datastores|subscriptions|jobs)/|abfss://|wasbs://|runs:/|models:/|oci://|file:///)\S+$"
-DATA_URI = r"^(https://|azureml://(datastores|subscriptions)/|abfss://|wasbs://|file:///)\S+$"
-HTTP_URL = r"^https?://[^\s/]+(/\S*)?$"
+NON_SPACE = r"[^\t\n\f\r ]"
+ARTIFACT_URI = (
+    r"^(https://|azureml://(datastores|subscriptions|jobs)/|abfss://|wasbs://|runs:/|models:/|oci://|file:///)"
+    rf"{NON_SPACE}+$"
+)
+DATA_URI = rf"^(https://|azureml://(datastores|subscriptions)/|abfss://|wasbs://|file:///){NON_SPACE}+$"
+HTTP_URL = r"^https?://[^\t\n\f\r /]+(/[^\t\n\f\r ]*)?$"
 # An OCI image reference: registry[:port]/path[:tag][@sha256:digest].
 IMAGE = (
     r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*"

@@ -22,6 +22,14 @@ EndpointKind = Literal["managed", "kubernetes"]
 # controller/platform_handoff.py reads it, api/handoff.py fills specs from it).
 HANDOFF_NAMESPACE, HANDOFF_CONFIGMAP, HANDOFF_KEY = "kdap-system", "kdap-platform", "handoff.json"
 
+
+def version_named_value(model: str) -> str:
+    """The API Management named value holding a declared model's promoted version: infra creates it (part of
+    every cached prediction's key), the operator writes it on promotion, so a cached answer of the previous
+    version is never served as the new one's."""
+    return f"{model}-model-version"
+
+
 # Written by infra on endpoints it creates for the operator; value: the stack ("<prefix>-<env>").
 TAG_PLATFORM = "kdap.io/platform"
 
@@ -42,6 +50,12 @@ COLLECTOR_ROLLING_RATE = "Hour"  # the hour folders the drift reader lists
 # The AKS cluster attached to the workspace for endpointKind kubernetes (Azure ML compute names: 2-16).
 KUBERNETES_COMPUTE = "aks-inference"
 KUBERNETES_INSTANCE_TYPE = "defaultinstancetype"  # the one the Azure ML extension creates
+# What a declared model's deployments run on unless the stack says otherwise (published in the handoff; the
+# seed examples use the same): a general-purpose SKU on managed endpoints, the extension's type on AKS.
+DEFAULT_INSTANCE_TYPE: dict[EndpointKind, str] = {
+    "managed": "Standard_DS3_v2",
+    "kubernetes": KUBERNETES_INSTANCE_TYPE,
+}
 
 
 # Cost allocation: plain keys (Cost Management groups and filters by tag name), the same on what infra creates

@@ -38,7 +38,7 @@ class Registration(ApiModel):
     description: str = Field(min_length=1, max_length=1024)
     training_data: str = Field(
         max_length=2048,
-        pattern=r"^(https://|azureml:|azureml://|abfss://|wasbs://|runs:/)\S+$",
+        pattern=r"^(https://|azureml:|azureml://|abfss://|wasbs://|runs:/)[^\t\n\f\r ]+$",
         description="The training dataset (a data asset or a URI).",
     )
     metrics: list[ValidationMetric] = Field(

@@ -31,7 +31,7 @@ class PipelineRetrain(ApiModel):
 class EventRetrain(ApiModel):
     """POST a CloudEvent (structured JSON) to a webhook or an Event Grid topic endpoint."""
 
-    url: str = Field(pattern=r"^https://\S+$", max_length=2048)
+    url: str = Field(pattern=r"^https://[^\t\n\f\r ]+$", max_length=2048)
     event_type: str = Field("io.kdap.mlops.drift.confirmed", pattern=r"^[A-Za-z0-9.-]+$", max_length=253)
     secret_ref: str | None = Field(
         None,

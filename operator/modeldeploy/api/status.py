@@ -1,10 +1,8 @@
 """The ModelDeployment status: everything a rollout must remember across operator restarts.
 
-The rollout machine is pure: it reads this status, the spec and fresh observations, and writes the next
-status. Nothing else is remembered, so every field that a decision depends on lives here.
+The rollout machines are pure: every field a decision depends on lives here; nothing else is remembered.
 
-Every field is optional or defaulted because the apiserver stores whatever partial status was last written.
-The shapes stay friendly to a structural CRD schema: no unions of objects, and the only maps are str -> int.
+Every field is optional or defaulted (the apiserver keeps whatever was last written); no unions of objects.
 
 Phases:
 
@@ -350,12 +348,18 @@ class ModelDeploymentStatus(_Model):
     retraining: RetrainingTrigger | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     stages: ModelStages | None = None
-    platform_defaults: dict[str, str] = Field(
-        default_factory=dict,
+    edge_version: str | None = Field(
+        None,
+        description="The model version last written to API Management's named value for this model (its "
+        "cached answers key on it); see the README's One platform section.",
+    )
+    platform_defaults: dict[str, str] | None = Field(
+        None,
         description=(
             "Where an Azure ML target lives (subscriptionId, resourceGroup, workspace, endpointName, "
             "endpointKind), pinned before the operator first acts, whether written in the spec or taken from "
-            "the platform handoff: a later change of the handoff never moves this object."
+            "the platform handoff: a later change of the handoff never moves this object. instanceType is "
+            "the last one used, kept only to carry on while the handoff cannot be read."
         ),
     )
     batch: BatchStatus | None = None

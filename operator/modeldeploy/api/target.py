@@ -114,7 +114,10 @@ class AzureMLTarget(ApiModel):
     instance_type: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
         max_length=64,
-        description="A VM SKU (Standard_DS3_v2) on managed endpoints, an instance type on Kubernetes ones.",
+        description="A VM SKU (Standard_DS3_v2) on managed endpoints, an instance type on Kubernetes ones. "
+        "Leave it out to take what the platform declares for this model (its handoff); a change there rolls "
+        "out as a new revision.",
+        json_schema_extra={PLATFORM_DEFAULT: True},
     )
     instance_count: int = Field(
         1, ge=1, le=100, description="Instances per revision when autoscaling is unset."
@@ -223,7 +226,7 @@ Hostname = Annotated[
 
 
 class HttpProbe(Probe):
-    path: str = Field("/", pattern=r"^/\S*$", max_length=1024)
+    path: str = Field("/", pattern=r"^/[^\t\n\f\r ]*$", max_length=1024)
 
 
 class KubernetesTarget(ApiModel):
@@ -251,7 +254,7 @@ class KubernetesTarget(ApiModel):
         max_length=16,
         json_schema_extra={"x-kubernetes-list-type": "set"},
     )
-    path_prefix: str = Field("/", pattern=r"^/\S*$", max_length=1024)
+    path_prefix: str = Field("/", pattern=r"^/[^\t\n\f\r ]*$", max_length=1024)
     liveness_probe: HttpProbe | None = None
     readiness_probe: HttpProbe | None = None
 

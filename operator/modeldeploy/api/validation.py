@@ -82,6 +82,80 @@ class SampleRequest(ApiModel):
 
 _REQUEST_LIST: dict[str, Any] = {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}
 
+EvaluationMetric = Literal["rmse", "mae", "accuracy", "auc"]
+# Which way is better, per metric: regression errors go down, classification scores go up.
+LOWER_IS_BETTER: dict[str, bool] = {"rmse": True, "mae": True, "accuracy": False, "auc": False}
+MAX_EVALUATION_ROWS = 10000
+
+
+class EvaluationGate(ApiModel):
+    """One metric over the labelled rows, held to bounds and to the stable revision's value."""
+
+    metric: EvaluationMetric = Field(
+        description="rmse and mae (lower is better) on numeric predictions; accuracy (prediction equals the "
+        "label) and auc (binary labels, numeric scores) are higher-is-better."
+    )
+    min: float | None = Field(None, description="The candidate's value must be at least this.")
+    max: float | None = Field(None, description="The candidate's value must be at most this.")
+    max_regression: float | None = Field(
+        None,
+        ge=0,
+        description="How much worse than the stable revision on the same rows it may be, in the metric's "
+        "units (worse is higher for rmse/mae, lower for accuracy/auc). Skipped when there is no stable "
+        "revision yet.",
+    )
+
+    @cel(
+        "has(self.min) || has(self.max) || has(self.maxRegression)",
+        "validation.evaluation.gates[] needs min, max or maxRegression",
+    )
+    def _bounded(self) -> bool:
+        return self.min is not None or self.max is not None or self.max_regression is not None
+
+
+class Evaluation(ApiModel):
+    """Labelled rows sent to the candidate (and the stable revision) in batches; metrics over the answers."""
+
+    data_uri: str = Field(
+        pattern=patterns.DATA_URI,
+        max_length=2048,
+        description="Labelled rows (csv, parquet or jsonl), read from a data URI a ModelDeploymentPolicy "
+        "grants, as analysis data is.",
+    )
+    format: Literal["csv", "parquet", "jsonl"] | None = Field(None, description="Default: the file suffix.")
+    label: str = Field(min_length=1, max_length=256, description="The column holding the true value.")
+    features: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Columns sent to the model, in this order (default: every column but the label).",
+    )
+    path: str | None = Field(
+        None, pattern=URL_PATH, max_length=512, description="Default: the revision's scoring path."
+    )
+    request_format: Literal["split", "instances"] = Field(
+        "split",
+        description='split: {"input_data": {"columns": [...], "data": [[...]]}} (Azure ML MLflow models); '
+        'instances: {"instances": [{column: value}, ...]} (KServe v1 / TF Serving).',
+    )
+    predictions_path: str | None = Field(
+        None,
+        pattern=JSON_PATH,
+        max_length=256,
+        description="Where the list of predictions is in the answer (default: the answer itself when it is "
+        "a list, else $.predictions).",
+    )
+    batch_size: int = Field(100, ge=1, le=1000, description="Rows per request.")
+    max_rows: int = Field(1000, ge=1, le=MAX_EVALUATION_ROWS, description="Rows used, from the top.")
+    gates: list[EvaluationGate] = Field(min_length=1, max_length=8)
+
+    @cel(
+        "!(self.label in self.features)",
+        "validation.evaluation.features must not include the label column",
+        field_path=".features",
+    )
+    def _label_not_a_feature(self) -> bool:
+        return self.label not in self.features
+
 
 class Validation(ApiModel):
     """Checks a Ready revision must pass before it takes any live or mirrored traffic."""
@@ -109,10 +183,15 @@ class Validation(ApiModel):
         description="Attempts that could not reach the revision (connection refused, timeout) tolerated "
         "before it fails; a wrong answer fails it at once.",
     )
+    evaluation: Evaluation | None = Field(
+        None,
+        description="Evaluation gates: metrics over labelled rows, against bounds and the stable revision.",
+    )
 
     @cel(
-        "has(self.healthPath) || size(self.requests) > 0 || has(self.requestsUri)",
-        "validation needs healthPath, requests or requestsUri",
+        "has(self.healthPath) || size(self.requests) > 0 || has(self.requestsUri) || has(self.evaluation)",
+        "validation needs healthPath, requests, requestsUri or evaluation",
     )
     def _something_to_check(self) -> bool:
-        return self.health_path is not None or bool(self.requests) or self.requests_uri is not None
+        checks = (self.health_path, self.requests_uri, self.evaluation)
+        return bool(self.requests) or any(c is not None for c in checks)

@@ -122,15 +122,31 @@ def _history(cluster: kube.Cluster, args: argparse.Namespace) -> int:
 
 
 def _cost(cluster: kube.Cluster, args: argparse.Namespace) -> int:
-    from modeldeploy.cli import cost  # the Cost Management SDK loads only for this command
+    from modeldeploy.cli import cost, recommend  # the Azure SDKs load only for this command
 
-    report = cost.cost_of(kube.get(cluster, args.name))
+    body = kube.get(cluster, args.name)
+    report = cost.cost_of(body)
+    try:
+        metrics = recommend.default_metrics(report.scope.split("/")[2])
+        recs = recommend.recommend(metrics, body, report, render.now_utc())
+        advice = recommend.render(recs)
+    except Exception as exc:  # cost is the answer asked for; advice without data is left out, said once
+        recs, advice = (
+            [],
+            f"no recommendations: Azure Monitor could not be read ({type(exc).__name__}: {exc})",
+        )
     if args.output == "json":
         fields = {"deployment": report.deployment, "scope": report.scope, "currency": report.currency}
         totals = {"monthToDate": report.month_to_date, "forecast": report.forecast}
-        print(json.dumps(fields | totals | {"byRevision": report.by_revision}, indent=2))
+        advised = [{"revision": r.revision, "kind": r.kind, "message": r.message} for r in recs]
+        print(
+            json.dumps(
+                fields | totals | {"byRevision": report.by_revision, "recommendations": advised}, indent=2
+            )
+        )
     else:
         print(cost.render_cost(report))
+        print(advice)
     return 0
 
 

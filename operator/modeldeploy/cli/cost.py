@@ -44,7 +44,15 @@ def scope_of(body: Body) -> str:
         raise CliError(
             f"cost {name}: it does not run on Azure ML (target.type is not azureml), so it has no Azure cost"
         )
-    return f"/subscriptions/{azureml['subscriptionId']}/resourceGroups/{azureml['resourceGroup']}"
+    # Fields the spec leaves to the platform are where the operator pinned them (status.platformDefaults).
+    where = {**((body.get("status") or {}).get("platformDefaults") or {}), **azureml}
+    if "subscriptionId" not in where or "resourceGroup" not in where:
+        name = body["metadata"]["name"]
+        raise CliError(
+            f"cost {name}: its subscription and resource group come from the platform and the operator has "
+            "not recorded them yet (status.platformDefaults); try again once it has reconciled"
+        )
+    return f"/subscriptions/{where['subscriptionId']}/resourceGroups/{where['resourceGroup']}"
 
 
 def _columns(result: Any) -> tuple[list[str], list[list[Any]]]:

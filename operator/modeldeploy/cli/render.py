@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from modeldeploy.cli.lifecycle import version_rows
+from modeldeploy.report.lifecycle import version_rows
 
 Body = dict[str, Any]
 BAR = 20

@@ -1,7 +1,9 @@
 """The ModelDeployments the watch delivered, by (namespace, name): what a worker reconciles from.
 
 Bodies are kept as compact JSON, not dicts: a thousand ModelDeployments with their status history cost a few
-MB this way against tens of MB as Python objects, and every worker gets its own fresh copy for free.
+MB this way against tens of MB as Python objects, and every worker gets its own fresh copy for free. What the
+operator never reads is dropped before that (as client-go's TransformStripManagedFields does): managedFields,
+and kubectl's last-applied-configuration annotation, a second copy of the whole spec.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
+from copy import copy
 from typing import Any
 
 Key = tuple[str, str]  # (namespace, name)
@@ -27,6 +30,23 @@ def rv_number(rv: str | None) -> int | None:
         return None
 
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def stripped(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``body`` without managedFields and the last-applied annotation (shallow copies; the input is kept)."""
+    meta = body.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    if "managedFields" not in meta and LAST_APPLIED not in annotations:
+        return body
+    meta = {k: v for k, v in meta.items() if k != "managedFields"}
+    if LAST_APPLIED in annotations:
+        meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+    out = copy(dict(body))
+    out["metadata"] = meta
+    return out
+
+
 class BodyCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -35,7 +55,7 @@ class BodyCache:
     def put(self, body: Mapping[str, Any]) -> Key:
         key = key_of(body)
         rv = str(body["metadata"].get("resourceVersion", ""))
-        text = json.dumps(body, separators=(",", ":"))
+        text = json.dumps(stripped(body), separators=(",", ":"))
         with self._lock:
             self._items[key] = (rv, text)
         return key

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from modeldeploy.api.status import Condition, ConditionStatus, ModelDeploymentStatus, truncate
 from modeldeploy.policy import Refusal
+from modeldeploy.ports import BackendError
 from modeldeploy.rollout.conditions import set_condition
 
 
@@ -39,3 +40,19 @@ def with_condition(
         type=type_, status=value, reason=reason, message=truncate(message), observed_generation=generation
     )
     return status.model_copy(update={"conditions": set_condition(status.conditions, new, now)})
+
+
+BACKEND_CONDITION = "BackendHealthy"
+
+
+def backend_condition(
+    status: ModelDeploymentStatus, err: BackendError | None, generation: int, now: datetime
+) -> ModelDeploymentStatus:
+    """``BackendHealthy``: True after a pass without a backend error, else False with its reason."""
+    if err is None:
+        return with_condition(
+            status, BACKEND_CONDITION, ConditionStatus.TRUE, "Reachable", "", generation, now
+        )
+    return with_condition(
+        status, BACKEND_CONDITION, ConditionStatus.FALSE, err.reason, err.message, generation, now
+    )

@@ -28,7 +28,13 @@ from modeldeploy.api.status import (
     Verdict,
     truncate,
 )
-from modeldeploy.controller.messages import invalid_spec_message, policy_message, with_condition
+from modeldeploy.controller.edge import EdgeVersions, sync_edge_version
+from modeldeploy.controller.messages import (
+    backend_condition,
+    invalid_spec_message,
+    policy_message,
+    with_condition,
+)
 from modeldeploy.controller.registration import Registrations
 from modeldeploy.controller.retraining import record_delivery, retry_wait
 from modeldeploy.controller.stages import STAGE_RETRY, sync_stages
@@ -68,7 +74,6 @@ from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
 
 log = logging.getLogger(__name__)
 
-BACKEND_CONDITION = "BackendHealthy"
 SPEC_CONDITION = "SpecValid"
 # A decision may ask for analysis; the result is fed straight back, so a reconcile takes at most a few passes.
 MAX_PASSES = 4
@@ -119,6 +124,7 @@ class Reconciler:
         registry: ModelRegistry | None = None,
         registrar: ModelRegistrar | None = None,
         handoff: Callable[[], Handoff | None] | None = None,
+        edge: EdgeVersions | None = None,
         batch: Callable[[Owner, ModelDeploymentSpec, int, Outcome], None] | None = None,
     ) -> None:
         """``policy``: asked before anything else; what it refuses stops the object before any I/O.
@@ -126,6 +132,7 @@ class Reconciler:
         ``handoff``: the platform's handoff (cached), whose values fill what an Azure ML target leaves out."""
         self.policy = policy
         self.handoff = handoff
+        self.edge = edge  # the promoted version into API Management's named value (controller/edge.py)
         self.notifier = notifier  # queues and returns at once: never a receiver's latency here
         self._namespace_labels = namespace_labels
         self.validator = validator
@@ -168,10 +175,11 @@ class Reconciler:
 
         outcome = Outcome(previous, None, rv)
         try:
-            if pins != previous.platform_defaults:  # pinned before anything acts where they point
+            if pins != (previous.platform_defaults or {}):  # pinned before anything acts where they point
                 self._write(owner, outcome, previous.model_copy(update={"platform_defaults": pins}))
             try:
                 (self.batch if spec.batch and self.batch else self._run)(owner, spec, generation, outcome)
+                self._sync_edge(owner, spec, outcome)
             except RegistrationRefused as exc:
                 return self._spec_false(owner, rv, generation, previous, exc.reason, exc.message)
             except (BackendError, Conflict, Gone):
@@ -241,7 +249,7 @@ class Reconciler:
         azureml = isinstance(target, Mapping) and target.get("type") == "azureml"
         handoff = self.handoff() if azureml and self.handoff else None
         filled, pins = apply_platform_defaults(
-            owner.namespace, owner.name, raw, status.platform_defaults, handoff
+            owner.namespace, owner.name, raw, status.platform_defaults or {}, handoff
         )
         return ModelDeploymentSpec.model_validate(filled), pins
 
@@ -396,24 +404,14 @@ class Reconciler:
         return Outcome(status, None, rv)
 
     def _record_backend_condition(self, owner: Owner, generation: int, outcome: Outcome) -> None:
-        err = outcome.error
-        now = self.clock()
-        if err is None:
-            status = with_condition(
-                outcome.status, BACKEND_CONDITION, ConditionStatus.TRUE, "Reachable", "", generation, now
-            )
-        else:
-            status = with_condition(
-                outcome.status,
-                BACKEND_CONDITION,
-                ConditionStatus.FALSE,
-                err.reason,
-                err.message,
-                generation,
-                now,
-            )
+        status = backend_condition(outcome.status, outcome.error, generation, self.clock())
         if status != outcome.status:
-            outcome.resource_version = self.store.write_status(
-                owner, outcome.resource_version, status, outcome.status
-            )
-            outcome.status = status
+            self._write(owner, outcome, status)
+
+    def _sync_edge(self, owner: Owner, spec: ModelDeploymentSpec, outcome: Outcome) -> None:
+        handoff = self.handoff() if self.edge and self.handoff and spec.target.azureml else None
+        status, retry = sync_edge_version(self.edge, handoff, self.events, owner, spec, outcome.status)
+        if status is not None:
+            self._write(owner, outcome, status)
+        if retry is not None:
+            outcome.requeue_after = min(outcome.requeue_after or retry, retry)

@@ -24,6 +24,7 @@ from modeldeploy.backends.kubernetes.backend import KubernetesBackend
 from modeldeploy.backends.kubernetes.batch import KubernetesBatchBackend
 from modeldeploy.backends.kubernetes.cache import ChildCache
 from modeldeploy.controller.batch import BatchReconciler
+from modeldeploy.controller.edge import EdgeVersions
 from modeldeploy.controller.events import AsyncEventSink
 from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
 from modeldeploy.controller.notifications import KubeSecrets, Notifier
@@ -173,6 +174,7 @@ def build_wiring(
             registrar=AzureMLRegistrar(backends.models_for),
             batch=batch.run,
             handoff=HandoffReader.over(api, handoff) if handoff else None,
+            edge=EdgeVersions(),
         )
     )
     return Wiring(api, backends, reconciler, gate)

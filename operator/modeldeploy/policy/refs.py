@@ -12,24 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from modeldeploy.api.azure_names import Workspace as Workspace  # re-exported: this module names them
 from modeldeploy.api.policy import STORAGE_ACCOUNT
 
 
 class Unsupported(ValueError):
     """The reference is in no form a policy can grant; the message says why."""
-
-
-@dataclass(frozen=True)
-class Workspace:
-    subscription_id: str
-    resource_group: str
-    name: str
-
-    def key(self) -> tuple[str, str, str]:
-        return (self.subscription_id.lower(), self.resource_group.lower(), self.name.lower())
-
-    def __str__(self) -> str:
-        return f"{self.subscription_id}/{self.resource_group}/{self.name}"
 
 
 @dataclass(frozen=True)

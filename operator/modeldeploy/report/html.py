@@ -12,7 +12,9 @@ import numpy as np
 import pyarrow as pa
 
 from modeldeploy.analysis.sources import DataUnavailable
+from modeldeploy.report.compare_svg import comparison_svg
 from modeldeploy.report.data import Samples, load_samples
+from modeldeploy.report.lifecycle import version_rows
 from modeldeploy.report.svg import (
     Histogram,
     Mark,
@@ -125,6 +127,15 @@ def drift_section(body: Body) -> str:
     return "".join(out)
 
 
+def _compared(metric: Mapping[str, Any]) -> list[str]:
+    """Stable, candidate and the effect with its interval, for a metric judged against stable."""
+    c = metric.get("comparison")
+    if not c:
+        return ["-", "-", "-"]
+    interval = f"{_num(c.get('effect'))} [{_num(c.get('lower'))}, {_num(c.get('upper'))}]"
+    return [_num(c.get("stable")), _num(c.get("candidate")), escape(f"{interval} {c.get('decision', '')}")]
+
+
 def _phase_badge(phase: str) -> str:
     from modeldeploy.report.svg import PHASE_COLOURS
 
@@ -155,6 +166,10 @@ def deployment_section(body: Body, events: Sequence[Any], now: datetime) -> str:
         "<h3>Rollout timeline</h3>",
         timeline_svg(timeline_marks(st), now),
     ]
+    versions = version_rows(st)
+    if versions:  # the same rows as `kubectl mdep history`: stage (and registry ref), since, validation
+        header = ["revision", "model", "stage", "since", "validation"]
+        parts += ["<h3>Versions</h3>", _table(header, [[escape(c) for c in row] for row in versions])]
     analysis = st.get("lastAnalysis") or {}
     if analysis:
         parts.append(
@@ -166,11 +181,12 @@ def deployment_section(body: Body, events: Sequence[Any], now: datetime) -> str:
         if metrics:
             parts.append(
                 _table(
-                    ["metric", "value", "verdict", "message"],
+                    ["metric", "value", "stable", "candidate", "effect [interval]", "verdict", "message"],
                     [
                         [
                             escape(m["name"]),
                             _num(m.get("value")),
+                            *_compared(m),
                             escape(m.get("verdict", "")),
                             escape(m.get("message", "")),
                         ]
@@ -178,6 +194,7 @@ def deployment_section(body: Body, events: Sequence[Any], now: datetime) -> str:
                     ],
                 )
             )
+            parts.append(comparison_svg(metrics))
     parts.append("<h3>Drift per feature</h3>")
     parts.append(drift_section(body))
     if events:

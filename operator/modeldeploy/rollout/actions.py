@@ -54,10 +54,11 @@ class RunAnalysis:
 @dataclass(frozen=True)
 class ValidateRevision:
     """Send the Ready candidate ``revision`` its health check and sample requests (it has no live traffic);
-    ``attempt`` counts from 1 for this revision."""
+    ``attempt`` counts from 1 for this revision; ``stable`` answers the same evaluation rows, to compare."""
 
     revision: str
     attempt: int = 1
+    stable: str | None = None
 
 
 @dataclass(frozen=True)

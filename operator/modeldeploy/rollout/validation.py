@@ -64,5 +64,5 @@ def validation_due(i: Inputs, s: ModelDeploymentStatus) -> ValidateRevision | No
     if last is not None and last.time is not None:
         if i.now < last.time + timedelta(seconds=i.plan.readiness_poll):
             return None
-        return ValidateRevision(c.name, last.attempts + 1)
-    return ValidateRevision(c.name, 1)
+        return ValidateRevision(c.name, last.attempts + 1, s.stable.name if s.stable else None)
+    return ValidateRevision(c.name, 1, s.stable.name if s.stable else None)
