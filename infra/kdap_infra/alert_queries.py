@@ -5,6 +5,9 @@ from __future__ import annotations
 # The operator publishes its drift verdicts as this custom metric (Application Insights -> AppMetrics),
 # with the endpoint's name in the `endpoint` property.
 DRIFT_METRIC = "kdap.drift.distance"
+# Ended batch runs (modeldeploy.observability.batch_runs): 1 per run, properties namespace, name, trigger and
+# outcome (succeeded or failed).
+BATCH_RUN_METRIC = "kdap.batch.runs"
 
 
 def cpu_query(endpoint_name: str) -> str:
@@ -62,4 +65,16 @@ def llm_blocked_query(api_path: str) -> str:
         f'| where Url has "/{api_path}/"\n'
         '| summarize BlockedPercent = 100.0 * countif(ResultCode == "403") / count()'
         " by bin(TimeGenerated, 5m)"
+    )
+
+
+def batch_failed_query() -> str:
+    """Failed batch runs per ModelDeployment (namespace/name): the alert fires when any failed."""
+    return (
+        "AppMetrics\n"
+        f'| where Name == "{BATCH_RUN_METRIC}"\n'
+        '| where tostring(Properties["outcome"]) == "failed"\n'
+        '| extend modeldeployment = strcat(tostring(Properties["namespace"]), "/", '
+        'tostring(Properties["name"]))\n'
+        "| project TimeGenerated, modeldeployment, Sum"
     )

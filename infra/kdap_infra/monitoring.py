@@ -1,4 +1,4 @@
-"""Alerting: action groups, per-endpoint alerts, the drift alert and the consumption budget."""
+"""Alerting: action groups, per-endpoint alerts, the drift and failed-batch-run alerts, and the budget."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pulumi
 from pulumi_azure_native import consumption, monitor
 from pulumi_azure_native import machinelearningservices as ml
 
-from kdap_infra.alert_queries import cpu_query, drift_query
+from kdap_infra.alert_queries import batch_failed_query, cpu_query, drift_query
 from kdap_infra.budgets import endpoint_budget
 from kdap_infra.endpoints_config import EndpointConfig
 from kdap_infra.monitoring_config import AlertsConfig, BudgetConfig
@@ -38,6 +38,7 @@ class Alerting(pulumi.ComponentResource):
         for spec in specs:
             self._endpoint_alerts(spec, endpoints[spec.name], place.log_analytics_id)
         self._drift_alert(place.log_analytics_id)
+        self._batch_alert(place.log_analytics_id)
         self.budget = self._budget(budget, resource_group_id)
         groups = (self.warning.id, self.critical.id)
         self.endpoint_budgets = {
@@ -211,6 +212,28 @@ class Alerting(pulumi.ComponentResource):
             f"input drift distance above {threshold:g} on an endpoint",
             # Drift is computed over batches of traffic, far less often than once a minute.
             window="PT1H",
+        )
+
+    def _batch_alert(self, logs: pulumi.Input[str]) -> None:
+        """A failed batch run (the operator's kdap.batch.runs metric) alerts the dev team, per object."""
+        self.log_alert(
+            "batch-failed",
+            logs,
+            WARNING,
+            monitor.ConditionArgs(
+                query=batch_failed_query(),
+                time_aggregation="Total",
+                metric_measure_column="Sum",
+                dimensions=[monitor.DimensionArgs(name="modeldeployment", operator="Include", values=["*"])],
+                operator="GreaterThan",
+                threshold=0,
+                failing_periods=monitor.ConditionFailingPeriodsArgs(
+                    number_of_evaluation_periods=1, min_failing_periods_to_alert=1
+                ),
+            ),
+            "a batch scoring run failed",
+            # The metric is exported every minute; 15 minutes keep one failure alerting through a few looks.
+            window="PT15M",
         )
 
     def _budget(self, budget: BudgetConfig, resource_group_id: pulumi.Input[str]) -> consumption.Budget:

@@ -11,7 +11,7 @@ from pulumi_azure_native import authorization, keyvault
 from kdap_infra import access
 from kdap_infra.ai_services import AiServices
 from kdap_infra.aks import OperatorCluster
-from kdap_infra.alert_queries import DRIFT_METRIC
+from kdap_infra.alert_queries import BATCH_RUN_METRIC, DRIFT_METRIC
 from kdap_infra.apim import ScoringGateway
 from kdap_infra.compute import ComputeClusters
 from kdap_infra.config import PlatformConfig
@@ -245,6 +245,7 @@ def _outputs(p: Platform) -> dict[str, Any]:
         "critical_action_group_id": p.alerting.critical.id,
         "warning_action_group_id": p.alerting.warning.id,
         "drift_metric_name": DRIFT_METRIC,
+        "batch_run_metric_name": BATCH_RUN_METRIC,
         "registry_name": p.registry.registry.name,
         "ml_registry_id": p.registry.registry.id,
         "kubernetes_compute_name": p.kubernetes.compute.name if p.kubernetes else None,

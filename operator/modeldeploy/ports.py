@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from modeldeploy.api.spec import ModelDeploymentSpec
 from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus, ValidationResult
 from modeldeploy.rollout.actions import EventType, FireRetraining, RunAnalysis, SyncStages, ValidateRevision
+from modeldeploy.rollout.batch_types import ComparisonSeen, JobSeen, StartRun
 from modeldeploy.rollout.serving import RevisionState, TrafficSplit
 
 
@@ -206,6 +207,40 @@ class ModelRegistrar(Protocol):
 class Retrainer(Protocol):
     def fire(self, owner: Owner, spec: ModelDeploymentSpec, request: FireRetraining, now: datetime) -> str:
         """Start retraining; returns a human-readable reference (job name, event id)."""
+        ...
+
+
+class BatchBackend(Protocol):
+    """Where a batch model's revisions, runs and schedules live (Kubernetes: PodTemplates, Jobs, CronJobs).
+    Every call is idempotent; a run is created once by name."""
+
+    def revisions(self, owner: Owner) -> frozenset[str]: ...
+
+    def ensure_revision(self, owner: Owner, name: str, spec: ModelDeploymentSpec) -> None: ...
+
+    def delete_revision(self, owner: Owner, name: str) -> None: ...
+
+    def runs(self, owner: Owner) -> tuple[JobSeen, ...]: ...
+
+    def start_run(self, owner: Owner, spec: ModelDeploymentSpec, run: StartRun) -> None: ...
+
+    def apply_schedules(self, owner: Owner, spec: ModelDeploymentSpec, revision: str) -> None:
+        """One schedule per ``spec.batch.schedules`` entry, running ``revision``; the others removed."""
+        ...
+
+
+class BatchData(Protocol):
+    """Reading a batch model's data with the operator's identity, through the policy guard."""
+
+    def compare(
+        self, owner: Owner, spec: ModelDeploymentSpec, stable_output: str, candidate_output: str
+    ) -> ComparisonSeen:
+        """Both validation outputs compared; unreadable data is Inconclusive, never an exception."""
+        ...
+
+    def arrivals(self, owner: Owner, spec: ModelDeploymentSpec, watermark: str | None) -> tuple[str, ...]:
+        """File names under ``spec.batch.dataArrival.uri`` above ``watermark``, sorted. Raises
+        DataUnavailable-like errors as BackendError."""
         ...
 
 

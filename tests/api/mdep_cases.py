@@ -192,14 +192,6 @@ INVALID: list[Invalid] = [
         "target.azureml for azureml",
     ),
     Invalid(
-        "gateway-required",
-        K,
-        _set(f"{KT}.gateway", None),
-        "spec.target.kubernetes.gateway",
-        "Required value",
-        "gateway\n  Field required",
-    ),
-    Invalid(
         "image-latest",
         K,
         _set(f"{KT}.image", "ghcr.io/kdap/server:latest"),

@@ -17,14 +17,11 @@ import yaml
 
 from modeldeploy.api import API_VERSION, KIND, ModelDeploymentSpec
 from modeldeploy.api.status import ModelDeploymentStatus
-from tests.api.mdep_cases import (
-    INVALID,
-    Invalid,
-    Manifest,
-    azureml_shadow,
-    kubernetes_canary,
-    serverless_canary,
-)
+from tests.api.batch_cases import BATCH_INVALID, batch_kubernetes
+from tests.api.mdep_cases import INVALID as ONLINE_INVALID
+from tests.api.mdep_cases import Invalid, Manifest, azureml_shadow, kubernetes_canary, serverless_canary
+
+INVALID = [*ONLINE_INVALID, *BATCH_INVALID]
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("crds")]
 
@@ -70,7 +67,7 @@ def test_example_applies(kubectl: Kubectl, namespace: str, path: Path) -> None:
         assert ModelDeploymentSpec.model_validate(got["spec"]).model.name == doc["spec"]["model"]["name"]
 
 
-@pytest.mark.parametrize("base", [kubernetes_canary, azureml_shadow, serverless_canary])
+@pytest.mark.parametrize("base", [kubernetes_canary, azureml_shadow, serverless_canary, batch_kubernetes])
 def test_valid_bases_are_accepted(kubectl: Kubectl, namespace: str, base: Callable[[], Manifest]) -> None:
     # The invalid cases are these bases with one thing broken: a refusal must come from that one thing.
     proc = _create(kubectl, namespace, _object("base", base()), dry_run=True)
@@ -104,7 +101,19 @@ def _minimal_variants() -> dict[str, Manifest]:
         "component": "azureml:retrain:1", "experimentName": "retrain"}}}  # fmt: skip
     shadow = azureml_shadow()
     shadow["strategy"]["shadow"]["comparison"] = {"prediction": {}, "latency": {}, "errorRate": {}}
-    return {"canary-k8s": k8s, "blue-green-aml": blue_green, "full": full, "shadow-aml": shadow}
+    batch = batch_kubernetes()
+    batch["batch"] = {
+        "output": {"uri": "file:///data/out"},
+        "schedules": [],
+        "rollout": {"input": "file:///g"},
+    }
+    return {
+        "canary-k8s": k8s,
+        "blue-green-aml": blue_green,
+        "full": full,
+        "shadow-aml": shadow,
+        "batch-k8s": batch,
+    }
 
 
 @pytest.mark.parametrize(("name", "spec"), list(_minimal_variants().items()), ids=list(_minimal_variants()))

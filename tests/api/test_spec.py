@@ -12,7 +12,11 @@ from modeldeploy.api import ModelDeploymentSpec, format_duration, parse_duration
 from modeldeploy.api.analysis import NumericalFeature
 from modeldeploy.api.quantity import parse_quantity
 from modeldeploy.api.strategy import Pause
-from tests.api.mdep_cases import INVALID, Invalid, azureml_shadow, kubernetes_canary
+from tests.api.batch_cases import BATCH_INVALID, batch_kubernetes
+from tests.api.mdep_cases import INVALID as ONLINE_INVALID
+from tests.api.mdep_cases import Invalid, azureml_shadow, kubernetes_canary
+
+INVALID = [*ONLINE_INVALID, *BATCH_INVALID]
 
 
 def test_valid_bases_parse() -> None:
@@ -153,6 +157,7 @@ def test_every_cel_rule_has_a_python_twin_and_a_field_named_message() -> None:
         "pause",
         "notifications[]",
         "validation",
+        "batch",
     }
     for model, rule, check in rules:
         assert callable(check), model
@@ -177,7 +182,8 @@ def _example_specs() -> dict[str, ModelDeploymentSpec]:
 
 def test_examples_cover_every_strategy_target_and_seed_model() -> None:
     specs = _example_specs().values()
-    assert {s.strategy.type for s in specs} == {"canary", "shadow", "blueGreen"}
+    assert {s.strategy.type for s in specs if s.strategy} == {"canary", "shadow", "blueGreen"}
+    assert any(s.batch is not None and s.batch.schedules and s.batch.data_arrival for s in specs)
     assert {s.target.type for s in specs} == {"kubernetes", "azureml", "serverless"}
     assert {s.target.azureml.endpoint_kind for s in specs if s.target.azureml} == {"managed", "kubernetes"}
     models = {s.model.name for s in specs}
@@ -185,3 +191,38 @@ def test_examples_cover_every_strategy_target_and_seed_model() -> None:
     champion_challenger = [s for s in specs if [st.weight for st in s.canary_steps()] == [10, 100]]
     gates = [s.canary_steps()[0].pause for s in champion_challenger]
     assert any(pause is not None and pause.is_manual for pause in gates)
+
+
+def test_batch_revision_is_how_it_scores_not_when_or_on_what() -> None:
+    spec = ModelDeploymentSpec.model_validate(batch_kubernetes())
+    assert spec.batch is not None
+    assert spec.strategy is None
+    fingerprint = spec.serving_fingerprint()
+    assert fingerprint["batch"] == {
+        "output": {
+            "uri": "file:///data/churn/scores/{revision}",
+            "action": "appendRow",
+            "fileName": "predictions.csv",
+        },
+        "miniBatchSize": 500,
+        "instanceCount": 2,
+        "retries": {"maxRetries": 1, "timeout": "1h"},
+    }
+    moved = batch_kubernetes()
+    moved["batch"]["schedules"] = []
+    moved["batch"]["input"] = "file:///data/churn/other/"
+    assert ModelDeploymentSpec.model_validate(moved).serving_fingerprint() == fingerprint
+    bigger = batch_kubernetes()
+    bigger["batch"]["miniBatchSize"] = 1000
+    assert ModelDeploymentSpec.model_validate(bigger).serving_fingerprint() != fingerprint
+
+
+def test_bad_cron_and_zone_in_a_batch_schedule_are_named() -> None:
+    bad = batch_kubernetes()
+    bad["batch"]["schedules"][0]["cron"]["expression"] = "61 * * * *"
+    with pytest.raises(ValidationError, match=r"batch.schedules\[\].cron.expression: cron '61 \* \* \* \*'"):
+        ModelDeploymentSpec.model_validate(bad)
+    zone = batch_kubernetes()
+    zone["batch"]["schedules"][0]["cron"]["timeZone"] = "Mars/Olympus"
+    with pytest.raises(ValidationError, match="must be an IANA time zone name"):
+        ModelDeploymentSpec.model_validate(zone)

@@ -64,6 +64,10 @@ def installed(cluster: ClusterHandle, gateway: str) -> list[dict[str, Any]]:
         ("watch", "httproutes.gateway.networking.k8s.io", "-A", "yes"),
         ("list", "services", "-A", "yes"),  # deleting lists a ModelDeployment's own children
         ("list", "horizontalpodautoscalers.autoscaling", "-A", "yes"),
+        ("create", "jobs.batch", "-A", "yes"),  # batch models: a Job per run
+        ("patch", "cronjobs.batch", "-A", "yes"),  # ... a CronJob per schedule
+        ("patch", "podtemplates", "-A", "yes"),  # ... a PodTemplate per revision
+        ("watch", "jobs.batch", "-A", "no"),  # listed per reconcile, never watched
         ("watch", "modeldeploymentpolicies.mlops.kdap.io", "-A", "yes"),  # the policy gate's cache
         ("watch", "namespaces", "-A", "yes"),  # ... and the labels policies select by
         ("create", "modeldeploymentpolicies.mlops.kdap.io", "-A", "no"),  # never widens its own grants
@@ -192,3 +196,68 @@ def test_operator_under_the_rendered_role_rolls_a_gated_canary_to_promoted(
     assert f'modeldeploy_reconciles_total{{name="gated",namespace="{namespace}",outcome="ok"}}' in body
     events = json.loads(cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout)["items"]
     assert any(e["reason"] == "ManualRequest" for e in events), [e["reason"] for e in events]
+
+
+def _batch_runs(body: dict[str, Any]) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = ((body.get("status") or {}).get("batch") or {}).get("runs", [])
+    return runs
+
+
+def test_operator_under_the_rendered_role_runs_a_batch_model(
+    cluster: ClusterHandle,
+    namespace: str,
+    restricted_operator: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    """PodTemplates, a CronJob and a manual run's Job under the role alone (the batch e2e runs as admin)."""
+    from tests.e2e.conftest import policy_for
+
+    proc, log = restricted_operator
+    store = "https://kdapdata.blob.core.windows.net/scores"
+    grant = policy_for(namespace, storage=[{"account": "kdapdata", "containers": ["scores"]}])
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(grant))
+
+    class Op:
+        def __init__(self) -> None:
+            self.proc = proc
+
+        def output(self) -> str:
+            return log.read_text(errors="replace")
+
+    op: Any = Op()
+    batch = {
+        "apiVersion": "mlops.kdap.io/v1alpha1",
+        "kind": "ModelDeployment",
+        "metadata": {"name": "nightly"},
+        "spec": {
+            "target": {"type": "kubernetes", "kubernetes": {"image": "registry.example/scorer:1.0.0"}},
+            "model": {"name": "scorer", "version": "1.0.0", "artifactUri": f"{store}/model.json"},
+            "batch": {
+                "input": f"{store}/in/",
+                "output": {"uri": f"{store}/out/{{revision}}"},
+                "schedules": [{"name": "nightly", "cron": {"expression": "0 2 * * *"}}],
+            },
+        },
+    }
+    try:
+        cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(batch))
+        wait_for(
+            cluster, namespace, "nightly",
+            lambda b: phase(b) == "Promoted" and bool(((b.get("status") or {}).get("batch") or {}).get(
+                "schedulesApplied")),
+            "the batch default and its schedule", operator=op,
+        )  # fmt: skip
+        run = _mdep(cluster, "run", "nightly", "-n", namespace, "--timeout=60")
+        assert run.returncode == 0, run.stderr + op.output()[-3000:]
+        done = wait_for(
+            cluster, namespace, "nightly",
+            lambda b: any(r.get("phase") == "Succeeded" for r in _batch_runs(b)),
+            "the manual run", operator=op,
+        )  # fmt: skip
+        assert [r["trigger"] for r in done["status"]["batch"]["runs"]] == ["manual"]
+        cronjobs = cluster.kubectl("get", "cronjobs", "-n", namespace, "-o", "name").stdout.split()
+        assert cronjobs == ["cronjob.batch/nightly-nightly"]
+        output = op.output()
+        assert "Forbidden" not in output, output[-4000:]
+        assert " 403" not in output, output[-4000:]
+    finally:
+        cluster.kubectl("delete", "modeldeploymentpolicy", grant["metadata"]["name"], "--ignore-not-found")

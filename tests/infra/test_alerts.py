@@ -91,3 +91,15 @@ def test_budget_has_actual_and_forecast_thresholds(prod: ProgramRun) -> None:
     critical = group_id(prod, "critical")
     assert inputs["notifications"]["actual-100"]["contactGroups"] == [critical]
     assert inputs["notifications"]["actual-80"]["contactGroups"] == [group_id(prod, "warning")]
+
+
+def test_a_failed_batch_run_alerts_per_model_deployment(stack: ProgramRun) -> None:
+    rule = alert(stack, "azure-native:monitor:ScheduledQueryRule", "batch-failed")
+    (condition,) = rule["criteria"]["allOf"]
+    assert (condition["operator"], condition["threshold"]) == ("GreaterThan", 0)
+    assert (condition["timeAggregation"], condition["metricMeasureColumn"]) == ("Total", "Sum")
+    assert f'Name == "{stack.outputs["batch_run_metric_name"]}"' in condition["query"]
+    assert 'Properties["outcome"]) == "failed"' in condition["query"]
+    assert [d["name"] for d in condition["dimensions"]] == ["modeldeployment"]
+    assert rule["windowSize"] == "PT15M"
+    assert rule["scopes"] == [stack.outputs["log_analytics_id"]]

@@ -56,7 +56,7 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
             "azure-native:apimanagement:Subscription": n,
             "azure-native:consumption:Budget": 1 + n,
             "azure-native:monitor:MetricAlert": 2 * n,  # latency p99, 5xx rate
-            "azure-native:monitor:ScheduledQueryRule": n + 1,  # CPU per endpoint, drift
+            "azure-native:monitor:ScheduledQueryRule": n + 2,  # CPU per endpoint, drift, failed batch runs
             # foundation (6) + workspace + endpoints + APIM, then the optional services
             "azure-native:monitor:DiagnosticSetting": 6
             + 1
@@ -133,13 +133,13 @@ def custom_counts(run: ProgramRun) -> Counter[str]:
 def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     assert custom_counts(dev) == expected_counts(dev)
     # + the edge per model (#19), the personas, the LLM API (three adapters, its own Content Safety: #20),
-    # the operator's named value writer role and its grant
-    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2
+    # the operator's named value writer role and its grant, the failed-batch-run alert (#16)
+    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2  # + gpt-4o-mini and its filter
+    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1  # + gpt-4o-mini and filter
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:

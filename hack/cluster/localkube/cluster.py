@@ -31,6 +31,7 @@ from localkube.certs import Pki, make_pki
 FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 EXTRA_STAGES = Path(__file__).resolve().parent.parent / "kwok-extra-stages.yaml"
 NEVER_READY_TAG = "never-ready"  # an image tag kwok keeps in ImagePullBackOff (see kwok-extra-stages.yaml)
+FAILING_JOB_SUFFIX = "-fails"  # an image tag ending so makes its Job pods end Failed (kwok-extra-stages.yaml)
 # Components in start order; stop goes in reverse.
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 

@@ -159,7 +159,7 @@ class AnalysisService:
         end: datetime,
     ) -> tuple[MetricOutcome, ...]:
         """The shadow strategy's comparisons, candidate against stable (the baseline) on mirrored traffic."""
-        shadow = spec.strategy.shadow
+        shadow = spec.strategy.shadow if spec.strategy is not None else None
         if shadow is None or request.baseline is None:
             return ()
         cmp = shadow.comparison
@@ -271,6 +271,10 @@ class AnalysisService:
                 f"{uri}: {len(data)} bytes, more than the {MAX_DOCUMENT} a document may have"
             )
         return data
+
+    def locator_for(self, owner: Owner, spec: ModelDeploymentSpec) -> Locator:
+        """How ``owner``'s data URIs are read: the policy guard, --data-root, the target's workspace."""
+        return self._locator(_workspace(spec.target.azureml), owner, spec)
 
     def _locator(self, workspace: Workspace | None, owner: Owner, spec: ModelDeploymentSpec) -> Locator:
         from modeldeploy.analysis.uris import Locator

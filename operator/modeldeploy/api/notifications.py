@@ -33,6 +33,7 @@ class Trigger(StrEnum):
     ROLLED_BACK = "RolledBack"
     DRIFT_CONFIRMED = "DriftConfirmed"
     RETRAINING_STARTED = "RetrainingStarted"
+    RUN_FAILED = "RunFailed"  # a batch run (spec.batch) failed
 
 
 TEMPLATE_FIELDS = (

@@ -19,6 +19,7 @@ from .analysis import (
     PredictionDrift,
 )
 from .base import ApiModel, CelRule, cel
+from .batch import BatchScoring
 from .duration import Duration, format_duration, parse_duration
 from .model import Environment, ModelSource, ScoringCode
 from .notifications import Subscription
@@ -57,6 +58,7 @@ __all__ = [
     "ApiGateway",
     "Autoscaling",
     "AzureMLTarget",
+    "BatchScoring",
     "BlueGreen",
     "Canary",
     "CanaryStep",
@@ -126,7 +128,10 @@ class ModelDeploymentSpec(ApiModel):
 
     target: Target
     model: ModelSource
-    strategy: Strategy
+    strategy: Strategy | None = Field(None, description="How an online model's new revision takes traffic.")
+    batch: BatchScoring | None = Field(
+        None, description="A batch model: runs on triggers, new revisions compared on a validation input."
+    )
     autoscaling: Autoscaling | None = None
     analysis: Analysis | None = None
     rollback: Rollback = Field(default_factory=Rollback)
@@ -138,24 +143,27 @@ class ModelDeploymentSpec(ApiModel):
     validation: Validation | None = None
 
     @cel(
-        f"!({_ON_AZUREML}) || !has(self.strategy.shadow) || self.strategy.shadow.mirrorPercent <= 50",
+        f"!({_ON_AZUREML}) || !has(self.strategy) || !has(self.strategy.shadow) || "
+        "self.strategy.shadow.mirrorPercent <= 50",
         "strategy.shadow.mirrorPercent must be at most 50 on an azureml target (Azure ML's mirror limit)",
         field_path=".strategy.shadow.mirrorPercent",
     )
     def _azureml_mirror_limit(self) -> bool:
-        shadow, azureml = self.strategy.shadow, self.target.azureml
+        shadow, azureml = self.strategy.shadow if self.strategy else None, self.target.azureml
         return azureml is None or shadow is None or shadow.mirror_percent <= 50
 
     @cel(
-        f"!({_ON_AZUREML}) || self.target.azureml.endpointKind != 'kubernetes' || self.strategy.type != "
-        f"'shadow'",
+        f"!({_ON_AZUREML}) || self.target.azureml.endpointKind != 'kubernetes' || !has(self.strategy) || "
+        "self.strategy.type != 'shadow'",
         "strategy.type shadow is not possible on target.azureml.endpointKind kubernetes (Azure ML cannot "
         "mirror there): use canary or blueGreen",
         field_path=".strategy.type",
     )
     def _no_mirror_on_aml_kubernetes(self) -> bool:
         azureml = self.target.azureml
-        return azureml is None or azureml.endpoint_kind != "kubernetes" or self.strategy.type != "shadow"
+        if azureml is None or azureml.endpoint_kind != "kubernetes" or self.strategy is None:
+            return True
+        return self.strategy.type != "shadow"
 
     @cel(
         f"!({_ON_AZUREML}) || self.model.framework == 'mlflow' || (has(self.model.code) && "
@@ -179,25 +187,25 @@ class ModelDeploymentSpec(ApiModel):
         return self.target.type != "kubernetes" or env is None or env.azureml is None
 
     @cel(
-        "!(self.strategy.type == 'canary' && has(self.strategy.canary) && "
+        "!(has(self.strategy) && self.strategy.type == 'canary' && has(self.strategy.canary) && "
         "self.strategy.canary.steps.exists(s, s.analysis)) || has(self.analysis)",
         "strategy.canary.steps[].analysis is true but spec.analysis is missing: add analysis.metrics or "
         "analysis.drift",
         field_path=".analysis",
     )
     def _canary_analysis_defined(self) -> bool:
-        canary = self.strategy.canary
+        canary = self.strategy.canary if self.strategy else None
         return canary is None or not any(s.analysis for s in canary.steps) or self.analysis is not None
 
     @cel(
-        "!(self.strategy.type == 'blueGreen' && has(self.strategy.blueGreen) && "
+        "!(has(self.strategy) && self.strategy.type == 'blueGreen' && has(self.strategy.blueGreen) && "
         "self.strategy.blueGreen.analysis) || has(self.analysis)",
         "strategy.blueGreen.analysis is true but spec.analysis is missing: add analysis or set "
         "blueGreen.analysis false",
         field_path=".analysis",
     )
     def _blue_green_analysis_defined(self) -> bool:
-        bg = self.strategy.blue_green
+        bg = self.strategy.blue_green if self.strategy else None
         return bg is None or not bg.analysis or self.analysis is not None
 
     @cel(
@@ -276,13 +284,14 @@ class ModelDeploymentSpec(ApiModel):
         return model.code is None and model.environment is None and extras == (None, None)
 
     @cel(
-        "self.target.type != 'serverless' || self.strategy.type != 'shadow'",
+        "self.target.type != 'serverless' || !has(self.strategy) || self.strategy.type != 'shadow'",
         "strategy.type shadow is not available on a serverless target: its comparisons read online-endpoint "
         "series the gateway does not export; use canary or blueGreen with analysis on the gateway's series",
         field_path=".strategy.type",
     )
     def _serverless_no_shadow(self) -> bool:
-        return self.target.type != "serverless" or self.strategy.type != "shadow"
+        strategy = self.strategy
+        return self.target.type != "serverless" or strategy is None or strategy.type != "shadow"
 
     @cel(
         "self.target.type != 'serverless' || !has(self.analysis) || self.analysis.metrics.all(m, m.provider "
@@ -297,11 +306,48 @@ class ModelDeploymentSpec(ApiModel):
             return True
         return all(m.provider == "prometheus" and m.query is not None for m in self.analysis.metrics)
 
+    @cel(
+        "has(self.strategy) != has(self.batch)",
+        "spec.strategy (an online model) or spec.batch (a batch model) must be set, exactly one of them",
+        field_path=".strategy",
+    )
+    def _online_or_batch(self) -> bool:
+        return (self.strategy is None) != (self.batch is None)
+
+    @cel(
+        "!has(self.batch) || self.target.type == 'kubernetes'",
+        "spec.batch needs a kubernetes target: Azure ML batch endpoints are not supported yet",
+        field_path=".batch",
+    )
+    def _batch_on_kubernetes(self) -> bool:
+        return self.batch is None or self.target.type == "kubernetes"
+
+    @cel(
+        "!has(self.batch) || (!has(self.autoscaling) && !has(self.analysis) && !has(self.validation))",
+        "spec.batch takes no autoscaling, analysis or validation: a batch revision is checked by "
+        "batch.rollout",
+        field_path=".batch",
+    )
+    def _batch_alone(self) -> bool:
+        return self.batch is None or (
+            self.autoscaling is None and self.analysis is None and self.validation is None
+        )
+
+    @cel(
+        "has(self.batch) || self.target.type != 'kubernetes' || !has(self.target.kubernetes) || "
+        "has(self.target.kubernetes.gateway)",
+        "target.kubernetes.gateway is required for an online model (the HTTPRoute's parent)",
+        field_path=".target.kubernetes.gateway",
+    )
+    def _online_needs_gateway(self) -> bool:
+        k = self.target.kubernetes
+        return self.batch is not None or k is None or k.gateway is not None
+
     # -- helpers the operator uses ------------------------------------------------------------------------
 
     def canary_steps(self) -> list[CanaryStep]:
         """The steps to walk: the canary's, or one full switch for shadow and blue-green."""
-        if self.strategy.canary is not None:
+        if self.strategy is not None and self.strategy.canary is not None:
             return list(self.strategy.canary.steps)
         return [CanaryStep(weight=100)]
 
@@ -321,4 +367,10 @@ class ModelDeploymentSpec(ApiModel):
         # tagStages and registration say how the registry is told, not what serves: editing them must not
         # cut a revision (nor may tagStages' default change the hash of revisions cut before it existed).
         model = {k: v for k, v in self.model.to_manifest().items() if k not in ("tagStages", "registration")}
-        return {"target": self.target.to_manifest(), "model": model}
+        out: dict[str, object] = {"target": self.target.to_manifest(), "model": model}
+        if self.batch is not None:
+            # How a revision scores is part of it; when and on what it runs (triggers, inputs) is not.
+            out["batch"] = self.batch.model_dump(
+                mode="json", by_alias=True, include={"output", "mini_batch_size", "instance_count", "retries"}
+            )
+        return out

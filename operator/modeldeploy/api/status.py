@@ -1,10 +1,8 @@
 """The ModelDeployment status: everything a rollout must remember across operator restarts.
 
-The rollout machine is pure: it reads this status, the spec and fresh observations, and writes the next
-status. Nothing else is remembered, so every field that a decision depends on lives here.
+The rollout machines are pure: every field a decision depends on lives here; nothing else is remembered.
 
-Every field is optional or defaulted because the apiserver stores whatever partial status was last written.
-The shapes stay friendly to a structural CRD schema: no unions of objects, and the only maps are str -> int.
+Every field is optional or defaulted (the apiserver keeps whatever was last written); no unions of objects.
 
 Phases:
 
@@ -25,6 +23,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from .batch_status import BatchStatus
 
 HISTORY_LIMIT = 20
 FAILED_REVISIONS_LIMIT = 10
@@ -362,6 +362,7 @@ class ModelDeploymentStatus(_Model):
             "the last one used, kept only to carry on while the handoff cannot be read."
         ),
     )
+    batch: BatchStatus | None = None
 
     def bounded(self) -> ModelDeploymentStatus:
         """This status with every free-text field cut by ``truncate`` (idempotent)."""

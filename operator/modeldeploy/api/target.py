@@ -247,7 +247,9 @@ class KubernetesTarget(ApiModel):
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
     service_account_name: str | None = Field(None, pattern=patterns.DNS_SUBDOMAIN, max_length=253)
-    gateway: ParentRef
+    gateway: ParentRef | None = Field(
+        None, description="Required for online models; batch models have no route."
+    )
     hostnames: list[Hostname] = Field(
         default_factory=list,
         max_length=16,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from modeldeploy.cli import kube, render
+from modeldeploy.cli import batch, kube, render
 from modeldeploy.cli.checks import check_action
 from modeldeploy.cli.errors import CliError
 
@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
             a.add_argument("--full", action="store_true", help="skip the remaining steps")
         a.add_argument("--no-wait", action="store_true", help="write the request and return")
         a.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the operator")
+
+    run = sub.add_parser("run", parents=[common], help="one batch run of the default revision now")
+    run.add_argument("name")
+    run.add_argument("--input", help="a data URI to score (default: spec.batch.input)")
+    run.add_argument("--no-wait", action="store_true", help="write the request and return")
+    run.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the operator")
 
     h = sub.add_parser("history", parents=[common], help="phase transitions, newest last")
     h.add_argument("name")
@@ -162,6 +168,7 @@ COMMANDS: dict[str, Callable[[kube.Cluster, argparse.Namespace], int]] = {
     "pause": _action,
     "resume": _action,
     "retry": _action,
+    "run": batch.run,
     "history": _history,
     "report": _report,
     "cost": _cost,

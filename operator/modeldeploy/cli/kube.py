@@ -136,21 +136,24 @@ def events(cluster: Cluster, body: Body) -> list[Any]:
     return items
 
 
-def send_request(cluster: Cluster, name: str, action: str, check: Callable[[Body], None]) -> tuple[str, Body]:
-    """Write ``status.request`` (compare-and-swap on resourceVersion); returns the request id and the body."""
+def send_request(
+    cluster: Cluster,
+    name: str,
+    action: str,
+    check: Callable[[Body], None],
+    status: Callable[[str, str], Body] | None = None,
+) -> tuple[str, Body]:
+    """Write ``status.request`` (compare-and-swap on resourceVersion); returns the request id and the body.
+    ``status(id, requestedAt)``: another status field to write instead (a batch run request)."""
     request_id = str(uuid.uuid4())
     for _ in range(CONFLICT_RETRIES):
         body = get(cluster, name)
         check(body)
+        at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        written = {"request": {"action": action, "id": request_id, "requestedAt": at}}
         patch = {
             "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
-            "status": {
-                "request": {
-                    "action": action,
-                    "id": request_id,
-                    "requestedAt": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-                }
-            },
+            "status": written if status is None else status(request_id, at),
         }
 
         def patch_status(p: Body = patch) -> Any:
@@ -186,12 +189,14 @@ def wait_handled(
     request_id: str,
     timeout: float,
     sleep: Callable[[float], None] = time.sleep,
+    handled: Callable[[Body], str | None] = lambda st: st.get("lastHandledRequestId"),
 ) -> Body:
-    """Poll until the operator records ``lastHandledRequestId == request_id``; bounded by ``timeout``."""
+    """Poll until the operator records ``lastHandledRequestId == request_id``; bounded by ``timeout``.
+    ``handled(status)``: where the handled id is recorded, when not there."""
     deadline = time.monotonic() + timeout
     while True:
         body = get(cluster, name)
-        if (body.get("status") or {}).get("lastHandledRequestId") == request_id:
+        if handled(body.get("status") or {}) == request_id:
             return body
         if time.monotonic() >= deadline:
             raise CliError(

@@ -161,7 +161,12 @@ def status_view(body: Body, now: datetime) -> str:
     if traffic.get("mirror"):
         pct = int(traffic.get("mirrorPercent") or 0)
         lines.append(f"  {traffic['mirror'] + ' (mirror)':<28} [{bar(pct)}] {pct:>3}%")
-    lines.extend(steps_lines(body, now))
+    if spec.get("batch"):
+        from modeldeploy.cli.batch import status_lines  # batch models show runs instead of steps
+
+        lines.extend(status_lines(body))
+    else:
+        lines.extend(steps_lines(body, now))
     lines.extend(analysis_lines(st.get("lastAnalysis"), now))
     req = st.get("request")
     if req:

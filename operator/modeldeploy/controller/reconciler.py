@@ -125,6 +125,7 @@ class Reconciler:
         registrar: ModelRegistrar | None = None,
         handoff: Callable[[], Handoff | None] | None = None,
         edge: EdgeVersions | None = None,
+        batch: Callable[[Owner, ModelDeploymentSpec, int, Outcome], None] | None = None,
     ) -> None:
         """``policy``: asked before anything else; what it refuses stops the object before any I/O.
         ``namespace_labels``: a namespace's labels (from a watch), for the cost tags of Azure resources.
@@ -137,6 +138,7 @@ class Reconciler:
         self.validator = validator
         self.registry = registry
         self.registrations = Registrations(registrar)
+        self.batch = batch  # runs spec.batch objects (controller/batch.py)
         self.backends = backends
         self.store = store
         self.events = events
@@ -176,7 +178,7 @@ class Reconciler:
             if pins != (previous.platform_defaults or {}):  # pinned before anything acts where they point
                 self._write(owner, outcome, previous.model_copy(update={"platform_defaults": pins}))
             try:
-                self._run(owner, spec, generation, outcome)
+                (self.batch if spec.batch and self.batch else self._run)(owner, spec, generation, outcome)
                 self._sync_edge(owner, spec, outcome)
             except RegistrationRefused as exc:
                 return self._spec_false(owner, rv, generation, previous, exc.reason, exc.message)

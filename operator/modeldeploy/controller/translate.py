@@ -21,6 +21,8 @@ def desired_revision(name: str, spec: ModelDeploymentSpec) -> DesiredRevision:
 
 def _steps(spec: ModelDeploymentSpec) -> tuple[Step, ...]:
     s = spec.strategy
+    if s is None:  # a batch model: the batch reconciler runs it, never this plan
+        raise ValueError("spec.batch has no rollout steps")
     if s.type == "canary" and s.canary is not None:
         steps = []
         for step in s.canary.steps:
@@ -64,7 +66,7 @@ def plan_of(spec: ModelDeploymentSpec) -> RolloutPlan:
         drift_interval = parse_duration(analysis.drift.interval)
         interval = min(interval, drift_interval) if analysis.metrics else drift_interval
         monitor = drift_interval
-    bg = spec.strategy.blue_green
+    bg = spec.strategy.blue_green if spec.strategy is not None else None
     scale_down = parse_duration(bg.scale_down_delay) if bg is not None else DEFAULT_SCALE_DOWN_DELAY
     return RolloutPlan(
         steps=_steps(spec),

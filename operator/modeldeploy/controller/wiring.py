@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
 
+from modeldeploy.analysis.batch_outputs import BatchDataReader
 from modeldeploy.analysis.service import AnalysisService
 from modeldeploy.analysis.validation import HttpValidator
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec, ServerlessTarget
@@ -18,7 +21,9 @@ from modeldeploy.backends.azureml.registration import AzureMLRegistrar
 from modeldeploy.backends.azureml.registry import AzureMLModelRegistry, ModelOps
 from modeldeploy.backends.kubernetes import from_spec
 from modeldeploy.backends.kubernetes.backend import KubernetesBackend
+from modeldeploy.backends.kubernetes.batch import KubernetesBatchBackend
 from modeldeploy.backends.kubernetes.cache import ChildCache
+from modeldeploy.controller.batch import BatchReconciler
 from modeldeploy.controller.edge import EdgeVersions
 from modeldeploy.controller.events import AsyncEventSink
 from modeldeploy.controller.kube import KubeEventSink, KubeStatusStore
@@ -27,8 +32,10 @@ from modeldeploy.controller.platform_handoff import HandoffReader
 from modeldeploy.controller.policies import Mode, PolicyGate
 from modeldeploy.controller.reconciler import Outcome, Reconciler
 from modeldeploy.controller.retraining import DefaultRetrainer
+from modeldeploy.observability.batch_runs import RunSink
+from modeldeploy.observability.batch_runs import sink_from_environment as batch_runs_sink
 from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
-from modeldeploy.observability.metrics import EVENTS_DROPPED, NOTIFICATIONS
+from modeldeploy.observability.metrics import BATCH_RUNS, EVENTS_DROPPED, NOTIFICATIONS
 from modeldeploy.ports import BackendError, Owner, ServingBackend
 
 if TYPE_CHECKING:
@@ -94,6 +101,12 @@ class Backends:
         return self._azureml.models_for(target, registry)
 
 
+def _count_run(sink: RunSink, namespace: str, name: str, trigger: str, outcome: str) -> None:
+    """An ended batch run: the Prometheus counter, and Application Insights for the platform's alert."""
+    BATCH_RUNS.labels(namespace, trigger, outcome).inc()
+    sink.record(namespace, name, trigger, outcome)
+
+
 @dataclass
 class Wiring:
     api: client.ApiClient
@@ -131,11 +144,23 @@ def build_wiring(
         events=events,
         count=lambda namespace, kind, outcome: NOTIFICATIONS.labels(namespace, kind, outcome).inc(),
     )
+    store = MeteredStatusStore(KubeStatusStore(api))
+    batch_backend = KubernetesBatchBackend(dyn)
+    batch = BatchReconciler(
+        backend=lambda owner, spec: batch_backend,
+        data=BatchDataReader(analysis.locator_for),
+        store=store,
+        events=events,
+        clock=lambda: datetime.now(UTC),
+        notifier=notifier,
+        uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
+        count=functools.partial(_count_run, batch_runs_sink()),
+    )
     # Metered decorators: every reconcile, status write and Event feeds the operator's Prometheus metrics.
     reconciler = MeteredReconciler(
         Reconciler(
             backends=backends,
-            store=MeteredStatusStore(KubeStatusStore(api)),
+            store=store,
             events=events,
             analysis=analysis,
             retraining=DefaultRetrainer(api),
@@ -149,6 +174,7 @@ def build_wiring(
             ),
             registry=AzureMLModelRegistry(backends.models_for),
             registrar=AzureMLRegistrar(backends.models_for),
+            batch=batch.run,
             handoff=HandoffReader.over(api, handoff) if handoff else None,
             edge=EdgeVersions(),
         )

@@ -154,6 +154,13 @@ NOTIFICATIONS = Counter(
     ["namespace", "kind", "outcome"],
     registry=REGISTRY,
 )
+BATCH_RUNS = Counter(
+    "modeldeploy_batch_runs_total",
+    "Batch runs (spec.batch) that ended, by trigger kind (schedule, manual, dataArrival, validation) and "
+    "outcome (succeeded, failed): alert on failed.",
+    ["namespace", "trigger", "outcome"],
+    registry=REGISTRY,
+)
 
 _PHASES = tuple(p.value for p in Phase)
 # Series per resource that `forget` must remove: label values beyond (namespace, name) are remembered here.

@@ -158,6 +158,7 @@ class _Check:
         validation = self.spec.validation
         if validation is not None and validation.requests_uri is not None:
             yield "spec.validation.requestsUri", self.data(validation.requests_uri)
+        yield from self._batch()
         retrain = spec.rollback.retrain
         if retrain is not None and retrain.event is not None:
             yield from self.webhook(retrain.event.url, retrain.event.secret_ref)
@@ -169,6 +170,20 @@ class _Check:
                 f"spec.notifications[{i}].to.secretRef.name",
                 self.notification_secret(sub.to.secret_ref.name),
             )
+
+    def _batch(self) -> Iterator[tuple[str, str | None]]:
+        # The scoring pods read and write these with their own identity, and the operator reads the
+        # outputs, the validation input's results and the watched folder with its own: all need a grant.
+        b = self.spec.batch
+        if b is None:
+            return
+        if b.input is not None:
+            yield "spec.batch.input", self.data(b.input)
+        yield "spec.batch.output.uri", self.data(b.output.uri)
+        if b.rollout is not None:
+            yield "spec.batch.rollout.input", self.data(b.rollout.input)
+        if b.data_arrival is not None:
+            yield "spec.batch.dataArrival.uri", self.data(b.data_arrival.uri)
 
     def _azureml(self, target: AzureMLTarget) -> Iterator[tuple[str, str | None]]:
         assert self.target is not None

@@ -86,4 +86,6 @@ def workload(request: RevisionRequest) -> tuple[mf.Workload, tuple[Window, ...]]
 def route(spec: ModelDeploymentSpec) -> mf.RouteSpec:
     t = _target(spec)
     g = t.gateway
+    if g is None:  # the spec's rule: only batch models leave it out, and they have no route
+        raise ValueError("target.kubernetes.gateway is required for an online model")
     return mf.RouteSpec(g.name, g.namespace, g.section_name, g.port, tuple(t.hostnames), t.path_prefix)

@@ -1,0 +1,157 @@
+"""``spec.batch``: a model that scores data in runs instead of answering requests.
+
+A batch ModelDeployment has no ``strategy`` (no traffic to shift): a new revision is run on ``rollout.input``
+beside the revision that is the endpoint's default, their outputs are compared, and only a revision that
+passes becomes the default. Runs are started by ``schedules``, by hand (``kubectl mdep run``) and by new
+files under ``dataArrival.uri``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from . import patterns
+from .base import ApiModel, cel
+from .cron import Cron, CronError
+from .duration import Bounds, Duration
+from .scaling import _iana_zone
+from .strategy import DistributionTest
+
+# Runs kept in status.batch.runs: enough to read a day of hourly runs, small enough for an object.
+RUN_HISTORY_LIMIT = 20
+
+
+def _cron(expression: str) -> str:
+    # The apiserver checks the shape; the operator parses, so "61 * * * *" is refused, never "never".
+    try:
+        Cron.parse(expression)
+    except CronError as exc:
+        raise ValueError(f"batch.schedules[].cron.expression: {exc}") from None
+    return expression
+
+
+class CronTrigger(ApiModel):
+    """Five-field cron, evaluated in ``timeZone`` (the CronJob's ``timeZone``)."""
+
+    expression: Annotated[str, AfterValidator(_cron)] = Field(
+        pattern=patterns.CRON, max_length=128, description='Five fields, e.g. "0 2 * * *".'
+    )
+    time_zone: Annotated[str, AfterValidator(_iana_zone)] = Field(
+        "UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", max_length=64
+    )
+
+
+class BatchSchedule(ApiModel):
+    """A run of the default revision on ``batch.input`` at every ``cron`` time (a CronJob per schedule)."""
+
+    name: str = Field(pattern=patterns.DNS_LABEL, max_length=20)
+    cron: CronTrigger
+
+
+class BatchOutput(ApiModel):
+    """Where a run writes: ``{uri}/{run}/{fileName}``. ``appendRow`` writes every scored row (Azure ML's
+    append_row), ``summaryOnly`` only the run's summary (no per-row file, so no prediction comparison)."""
+
+    uri: str = Field(
+        pattern=patterns.DATA_URI,
+        max_length=2048,
+        description="A folder; {namespace}, {name} and {revision} are filled in; each run adds /<run>/.",
+    )
+    action: Literal["appendRow", "summaryOnly"] = "appendRow"
+    file_name: str = Field(
+        "predictions.csv", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.csv$", max_length=132
+    )
+
+
+class BatchRetries(ApiModel):
+    """``maxRetries`` is the Job's backoffLimit (failed pods retried), ``timeout`` its activeDeadlineSeconds
+    (the run fails when it is still going then)."""
+
+    max_retries: int = Field(3, ge=0, le=10)
+    timeout: Annotated[Duration, Bounds("batch.retries.timeout", "10s", "24h")] = "30m"
+
+
+class PredictionCheck(ApiModel):
+    """The candidate's prediction distribution against the default revision's, on the same input."""
+
+    column: str = Field("prediction", pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=128)
+    type: Literal["numerical", "categorical"] = "numerical"
+    test: DistributionTest = "jensenShannon"
+    threshold: float = Field(0.1, gt=0, le=100)
+    min_samples: int = Field(50, ge=1, le=1_000_000)
+
+
+class BatchRollout(ApiModel):
+    """How a new revision earns the default: both revisions score ``input``, then the outputs are held to
+    these bounds. Any bound crossed fails the revision and the default stays."""
+
+    input: str = Field(pattern=patterns.DATA_URI, max_length=2048, description="The validation input.")
+    max_row_count_delta: float = Field(
+        0.0, ge=0, le=1, description="|candidate rows - default rows| / default rows at most this."
+    )
+    max_error_rate: float = Field(0.0, ge=0, le=1, description="Failed share of the candidate's run.")
+    predictions: PredictionCheck = Field(default_factory=PredictionCheck)
+
+
+class DataArrival(ApiModel):
+    """Start a run for files that appear under ``uri``: a bounded poll with a name watermark in status."""
+
+    uri: str = Field(pattern=patterns.DATA_URI, max_length=2048, description="A folder or glob.")
+    poll_interval: Annotated[Duration, Bounds("batch.dataArrival.pollInterval", "5s", "24h")] = "5m"
+    max_files_per_run: int = Field(100, ge=1, le=1000)
+
+
+class BatchScoring(ApiModel):
+    """Batch scoring: one deployment per revision, runs on a trigger, rolled out by comparing outputs."""
+
+    input: str | None = Field(
+        None,
+        pattern=patterns.DATA_URI,
+        max_length=2048,
+        description="What schedules and a manual run without --input score.",
+    )
+    output: BatchOutput
+    mini_batch_size: int = Field(
+        10, ge=1, le=100_000, description="Rows per mini-batch (KDAP_MINI_BATCH_SIZE in the scoring pod)."
+    )
+    instance_count: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="Pods per run (an Indexed Job: each scores its JOB_COMPLETION_INDEX share).",
+    )
+    retries: BatchRetries = Field(default_factory=BatchRetries)
+    schedules: list[BatchSchedule] = Field(
+        default_factory=list,
+        max_length=8,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+    data_arrival: DataArrival | None = None
+    rollout: BatchRollout | None = None
+
+    @cel(
+        "self.schedules.all(s, self.schedules.exists_one(t, t.name == s.name))",
+        "batch.schedules[].name must be unique (each is one CronJob)",
+        field_path=".schedules",
+    )
+    def _schedule_names_unique(self) -> bool:
+        names = [s.name for s in self.schedules]
+        return len(names) == len(set(names))
+
+    @cel(
+        "size(self.schedules) == 0 || has(self.input)",
+        "batch.schedules need batch.input (what a scheduled run scores)",
+        field_path=".input",
+    )
+    def _schedules_need_input(self) -> bool:
+        return not self.schedules or self.input is not None
+
+    @cel(
+        "!has(self.rollout) || self.output.action == 'appendRow'",
+        "batch.rollout compares scored rows, so batch.output.action must be appendRow",
+        field_path=".rollout",
+    )
+    def _rollout_needs_rows(self) -> bool:
+        return self.rollout is None or self.output.action == "appendRow"

@@ -1,0 +1,150 @@
+"""Batch ModelDeployments (spec.batch): a valid base and what the apiserver and the models must refuse.
+
+Appended to ``mdep_cases.INVALID``, so the same cases run against pydantic and against the real apiserver
+(tests/api/test_crd_cluster.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.mdep_cases import Invalid, Manifest, _all, _set, azureml_shadow, kubernetes_canary
+
+
+def batch_kubernetes() -> Manifest:
+    return {
+        "target": {
+            "type": "kubernetes",
+            "kubernetes": {
+                "image": "ghcr.io/kdap/churn-batch:3.2.0",
+                "env": [{"name": "LOG_LEVEL", "value": "info"}],
+            },
+        },
+        "model": {
+            "name": "churn-predictor",
+            "version": "3.2.0",
+            "artifactUri": "file:///data/models/churn/3.2.0",
+        },
+        "batch": {
+            "input": "file:///data/churn/customers/",
+            "output": {"uri": "file:///data/churn/scores/{revision}"},
+            "miniBatchSize": 500,
+            "instanceCount": 2,
+            "retries": {"maxRetries": 1, "timeout": "1h"},
+            "schedules": [
+                {"name": "monthly", "cron": {"expression": "0 2 1 * *", "timeZone": "Europe/Berlin"}}
+            ],
+            "dataArrival": {"uri": "file:///data/churn/incoming/", "pollInterval": "1m"},
+            "rollout": {"input": "file:///data/churn/golden/", "maxRowCountDelta": 0.0, "maxErrorRate": 0.0},
+        },
+    }
+
+
+B = batch_kubernetes
+_ONLINE: dict[str, Any] = {"type": "canary", "canary": {"steps": [{"weight": 100}]}}
+
+BATCH_INVALID: list[Invalid] = [
+    Invalid(
+        "batch-and-strategy",
+        B,
+        _set("strategy", _ONLINE),
+        "spec.strategy",
+        "spec.strategy (an online model) or spec.batch (a batch model) must be set, exactly one of them",
+        "spec.strategy (an online model) or spec.batch (a batch model) must be set, exactly one of them",
+    ),
+    Invalid(
+        "neither-batch-nor-strategy",
+        kubernetes_canary,
+        _set("strategy", None),
+        "spec.strategy",
+        "spec.strategy (an online model) or spec.batch (a batch model) must be set, exactly one of them",
+        "spec.strategy (an online model) or spec.batch (a batch model) must be set, exactly one of them",
+    ),
+    Invalid(
+        "batch-on-azureml",
+        lambda: {**azureml_shadow(), "strategy": None, "batch": B()["batch"]},
+        _set("strategy", None),
+        "spec.batch",
+        "spec.batch needs a kubernetes target: Azure ML batch endpoints are not supported yet",
+        "spec.batch needs a kubernetes target: Azure ML batch endpoints are not supported yet",
+    ),
+    Invalid(
+        "batch-with-analysis",
+        B,
+        _set("analysis", kubernetes_canary()["analysis"]),
+        "spec.batch",
+        "spec.batch takes no autoscaling, analysis or validation",
+        "spec.batch takes no autoscaling, analysis or validation",
+    ),
+    Invalid(
+        "batch-schedules-need-input",
+        B,
+        _set("batch.input", None),
+        "spec.batch.input",
+        "batch.schedules need batch.input (what a scheduled run scores)",
+        "batch.schedules need batch.input (what a scheduled run scores)",
+    ),
+    Invalid(
+        "batch-rollout-needs-rows",
+        B,
+        _set("batch.output.action", "summaryOnly"),
+        "spec.batch.rollout",
+        "batch.rollout compares scored rows, so batch.output.action must be appendRow",
+        "batch.rollout compares scored rows, so batch.output.action must be appendRow",
+    ),
+    Invalid(
+        "batch-output-not-a-data-uri",
+        B,
+        _set("batch.output.uri", "s3://bucket/scores"),
+        "spec.batch.output.uri",
+        "should match",
+        "uri\n  String should match pattern",
+    ),
+    Invalid(
+        "batch-poll-interval-bounds",
+        B,
+        _set("batch.dataArrival.pollInterval", "1s"),
+        "spec.batch.dataArrival.pollInterval",
+        "batch.dataArrival.pollInterval must be at least 5s and at most 24h",
+        "batch.dataArrival.pollInterval must be at least 5s and at most 24h",
+    ),
+    Invalid(
+        "batch-retry-timeout-bounds",
+        B,
+        _set("batch.retries.timeout", "48h"),
+        "spec.batch.retries.timeout",
+        "batch.retries.timeout must be at least 10s and at most 24h",
+        "batch.retries.timeout must be at least 10s and at most 24h",
+    ),
+    Invalid(
+        "batch-instance-count",
+        B,
+        _set("batch.instanceCount", 0),
+        "spec.batch.instanceCount",
+        "should be greater than or equal to 1",
+        "instanceCount\n  Input should be greater than or equal to 1",
+    ),
+    Invalid(
+        "online-k8s-needs-gateway",
+        kubernetes_canary,
+        _set("target.kubernetes.gateway", None),
+        "spec.target.kubernetes.gateway",
+        "target.kubernetes.gateway is required for an online model (the HTTPRoute's parent)",
+        "target.kubernetes.gateway is required for an online model (the HTTPRoute's parent)",
+    ),
+    Invalid(
+        "batch-schedule-name-unique",
+        B,
+        _all(
+            _set(
+                "batch.schedules",
+                [
+                    {"name": "a", "cron": {"expression": "0 2 * * *"}},
+                    {"name": "a", "cron": {"expression": "0 3 * * *"}},
+                ],
+            )
+        ),
+        "spec.batch.schedules",
+        "Duplicate value",
+        "batch.schedules[].name must be unique (each is one CronJob)",
+    ),
+]
