@@ -53,6 +53,7 @@ class NumericalStats:
     psi: F64
     jensen_shannon: F64
     valid: I64
+    absent: str = ""  # why statistics that are NaN were not computed (the Spark summary has no bins)
 
 
 def profile(names: tuple[str, ...], columns: list[F64], n_bins: int, block: int) -> NumericalReference:

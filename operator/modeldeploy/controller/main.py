@@ -11,6 +11,7 @@ import logging
 
 import kopf
 
+from modeldeploy.caps import MAX_DATA_TOTAL
 from modeldeploy.controller.handover import DEFAULT_SETTLE_SECONDS
 from modeldeploy.controller.workers import DEFAULT_RESYNC_SECONDS, DEFAULT_WORKERS
 from modeldeploy.observability.logs import configure_json_logging
@@ -80,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="tests and local runs only: send pre-traffic validation to this URL template ({namespace}, "
         "{name}, {revision}) instead of the revision's Service or Azure ML scoring URI",
     )
+    parser.add_argument(
+        "--drift-pushdown-mib",
+        type=int,
+        default=MAX_DATA_TOTAL >> 20,
+        metavar="MIB",
+        help="drift windows (reference or live) with more data than this go to a Spark job: Azure ML "
+        "serverless Spark on azureml targets, local pyspark with --spark-local-dir; 0: never "
+        f"(default {MAX_DATA_TOTAL >> 20})",
+    )
+    parser.add_argument(
+        "--spark-local-dir",
+        metavar="DIR",
+        help="run pushed-down drift jobs of kubernetes targets with pyspark in local mode, in a child "
+        "process working here (tests, the demo); without it such windows are read in-process up to the caps",
+    )
     parser.add_argument("--log-format", choices=("json", "text"), default="json")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser
@@ -124,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         namespaces=[] if any(set(ns) & set("*?[!,") for ns in args.namespace) else args.namespace,
         policy=args.policy,
         validation_address=args.validation_address,
+        pushdown_bytes=args.drift_pushdown_mib << 20,
+        spark_local_dir=args.spark_local_dir,
     )
     follow_pausing(lambda paused: handlers.on_peering_pause(memo, paused))
     port = start_metrics_server(args.metrics_port, args.metrics_addr)

@@ -34,6 +34,7 @@ from modeldeploy.controller.stages import STAGE_RETRY, sync_stages
 from modeldeploy.controller.translate import desired_revision, plan_of
 from modeldeploy.policy import Refusal
 from modeldeploy.ports import (
+    AnalysisPending,
     AnalysisRunner,
     BackendError,
     BackendFactory,
@@ -130,6 +131,7 @@ class Reconciler:
         self.store = store
         self.events = events
         self.analysis = analysis
+        self._pending: dict[str, float] = {}  # uid -> seconds until a running analysis job is polled
         self.retraining = retraining
         self.clock = clock
         self._failures: dict[str, int] = {}
@@ -293,6 +295,8 @@ class Reconciler:
                     case RequeueAfter(seconds=seconds):
                         outcome.requeue_after = seconds
             wait = retry_wait(outcome.status, now)
+            held = self._pending.pop(owner.uid, None)  # an analysis job still runs: poll it then, not wait
+            wait = held if wait is None else min(wait, held or wait)
             if wait is not None:
                 outcome.requeue_after = (
                     wait if outcome.requeue_after is None else min(outcome.requeue_after, wait)
@@ -311,11 +315,15 @@ class Reconciler:
 
     def _analyse(
         self, owner: Owner, spec: ModelDeploymentSpec, run: RunAnalysis, now: datetime
-    ) -> AnalysisResult:
+    ) -> AnalysisResult | None:
         """The analysis of ``run``; one that raises is an Error result the machine reports (a condition and
-        an Event) and limits, never an exception that retries the whole reconcile forever."""
+        an Event) and limits, never an exception that retries the whole reconcile forever. None while a job
+        computes it (``AnalysisPending``): the machine gets no result, the object is requeued to poll."""
         try:
             return self.analysis.run(owner, spec, run, now)
+        except AnalysisPending as pending:
+            self._pending[owner.uid] = pending.retry_after
+            return None
         except Exception as exc:
             log.warning("analysis of %s failed", run.revision, exc_info=True)
             return AnalysisResult(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
 
-from modeldeploy.analysis.service import AnalysisService
+from modeldeploy.analysis.service import AnalysisService, spark_pushdown
 from modeldeploy.analysis.validation import HttpValidator
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
 from modeldeploy.backends.azureml.registration import AzureMLRegistrar
@@ -108,6 +108,8 @@ def build_wiring(
     data_root: str | None = None,
     policy: Mode = "enforce",
     validation_address: str | None = None,
+    pushdown_bytes: int | None = None,
+    spark_local_dir: str | None = None,
 ) -> Wiring:
     api = api or load_kube_config(connections)
     dyn = DynamicClient(api)  # type: ignore[no-untyped-call]
@@ -116,6 +118,7 @@ def build_wiring(
     analysis = AnalysisService(
         data_root=data_root,
         uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
+        pushdown=spark_pushdown(pushdown_bytes, spark_local_dir) if pushdown_bytes else None,
     )
     events = MeteredEventSink(AsyncEventSink(KubeEventSink(dyn), on_drop=EVENTS_DROPPED.inc))
     notifier = Notifier(
