@@ -205,6 +205,11 @@ class FeatureDrift(_Model):
     test_chosen: str = Field(
         "", description="Why this test: set in the spec, or the engine's choice by type and reference size."
     )
+    engine: str = Field(
+        "",
+        description="Which engine computed it and why: in-process, or a Spark job when a window is larger "
+        "than the operator's pod limit.",
+    )
     statistic: float | None = None
     p_value: float | None = None
     distance: float | None = None
