@@ -91,7 +91,8 @@ def test_a_window_over_the_limit_is_submitted_and_polled_without_waiting(files: 
     with pytest.raises(AnalysisPending) as first:
         analyzer.run(AnalysisConfig(drift=CONFIG), NOW)
     assert first.value.retry_after == 7.0
-    assert "submitted" in str(first.value) and "over the 0 MiB pod limit" in str(first.value)
+    assert "submitted" in str(first.value)
+    assert "over the 1000 B pod limit" in str(first.value)
     assert jobs.requests == [
         {
             "reference": [files[0]],
@@ -119,7 +120,7 @@ def test_a_window_within_the_limit_is_read_in_process_and_says_so(files: tuple[s
     jobs = Jobs()
     result = _analyzer(files, jobs, 1 << 30, [0.0]).run(AnalysisConfig(drift=CONFIG), NOW)
     assert jobs.requests == []
-    assert {f.engine for f in result.features} == {"in-process: each window is within the 1024 MiB pod limit"}
+    assert {f.engine for f in result.features} == {"in-process: each window is within the 1.0 GiB pod limit"}
     assert result.verdict is Verdict.SUCCESSFUL
 
 

@@ -46,4 +46,5 @@ def test_a_pending_analysis_requeues_after_the_poll_interval_and_records_nothing
     assert pending_requeues == [4.0, 4.0, 4.0]  # polled again after the job's interval each time
     assert w.store.status.phase == "Promoted"
     last = w.store.status.last_analysis
-    assert last is not None and last.message == "fixed Successful"
+    assert last is not None
+    assert last.message == "fixed Successful"

@@ -35,7 +35,6 @@ from .stores import BlobStore, DataUnavailable, LocalStore, Store
 from .types import DriftConfig, DriftResult, FeatureKind, Verdict
 
 SCRIPT = Path(__file__).with_name("spark_job.py")
-MIB = 1 << 20
 
 
 class JobStatus(StrEnum):
@@ -101,6 +100,13 @@ def window_files(source: object, live: bool) -> WindowFiles | None:
     return None
 
 
+def human(size: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
 @dataclass
 class _Submitted:
     job: str
@@ -130,9 +136,7 @@ class Pushdown:
         if largest <= self.max_bytes:
             return None
         side = "live window" if lv.size >= ref.size else "reference"
-        why = (
-            f"spark: the {side} is {largest / MIB:.0f} MiB, over the {self.max_bytes / MIB:.0f} MiB pod limit"
-        )
+        why = f"spark: the {side} is {human(largest)}, over the {human(self.max_bytes)} pod limit"
         return ref, lv, why
 
     @property

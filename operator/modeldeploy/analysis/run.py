@@ -106,11 +106,10 @@ class DriftAnalyzer:
             return DriftResult(Verdict.ERROR, (), message=f"drift not evaluated: {exc}")
         result = compare(self._profile, live)
         if push is not None:
-            from .pushdown import stamp
+            from .pushdown import human, stamp
 
-            result = stamp(
-                result, f"in-process: each window is within the {push.max_bytes >> 20} MiB pod limit"
-            )
+            limit = human(push.max_bytes)
+            result = stamp(result, f"in-process: each window is within the {limit} pod limit")
         return result
 
 
