@@ -6,16 +6,17 @@ from it with the same functions as an in-process analysis.
 
 Every number in the summary is exact, not a sketch:
 
-- numerical: per feature, the count of each distinct value in either window (a group-by), then running
-  sums in value order (a window function partitioned by feature) give both ECDFs at every jump, so
-  D = max |F_ref - F_live| is the two-sample KS statistic exactly as scipy defines it (same integer counts,
-  same two divisions), and sum |F_ref - F_live| * (next value - value) is the Wasserstein distance. The
-  reference's population standard deviation normalises it. NaN, null and +-inf are missing, as in-process.
+- numerical: per feature, running counts of each window in value order (a window function partitioned by
+  feature, its range frame taking in every tie) give both ECDFs at every value, so D = max |F_ref - F_live|
+  is the two-sample KS statistic exactly as scipy defines it (same integer counts, same two divisions), and
+  sum |F_ref - F_live| * (next value - value) is the Wasserstein distance. The reference's population
+  standard deviation normalises it. NaN, null and +-inf are missing, as in-process (and so are values
+  that are not numbers).
 - categorical: the counts of every category in each window (group-bys), from which chi-squared, PSI and
   Jensen-Shannon follow exactly.
 
-The running sums need each feature's distinct values in one task (sorted, spilling to disk when large), so
-the job scales with rows per feature on the executors, not with the operator's memory.
+The running sums need each feature's values in one task (sorted, spilling to disk when large), so the job
+scales with rows per feature on the executors, not with the operator's memory.
 
 Usage: spark_job.py --request request.json --output DIR (local paths or abfss:// / wasbs:// URIs).
 """
@@ -25,8 +26,12 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import re
 import time
 from typing import Any
+
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
 
 
 def _read(spark: Any, paths: list[str], fmt: str) -> Any:
@@ -55,7 +60,7 @@ def _long(df: Any, names: list[str], side: int) -> Any:
 
     cells = F.array(
         *[
-            F.struct(F.lit(i).alias("f"), F.col(f"`{n}`").cast("double").alias("v"))
+            F.struct(F.lit(i).alias("f"), F.expr(f"try_cast(`{n}` AS DOUBLE)").alias("v"))
             for i, n in enumerate(names)
         ]
     )
@@ -70,39 +75,39 @@ def numerical(ref: Any, live: Any, names: list[str]) -> dict[str, dict[str, floa
 
     if not names:
         return {}
-    counts = (
-        _long(ref, names, 0)
-        .unionByName(_long(live, names, 1))
-        .groupBy("f", "v")
-        .agg(F.sum("r").alias("a"), F.sum("l").alias("b"))
-    )
+    rows = _long(ref, names, 0).unionByName(_long(live, names, 1))
     order = Window.partitionBy("f").orderBy("v")
-    running = order.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    # A range frame takes in every row equal to the current value: both ECDFs just after it, ties included
+    # (searchsorted side="right", as scipy counts).
+    upto = order.rangeBetween(Window.unboundedPreceding, Window.currentRow)
     whole = Window.partitionBy("f")
-    cum = counts.select(
+    cum = rows.select(
         "f",
         "v",
-        F.sum("a").over(running).alias("ca"),
-        F.sum("b").over(running).alias("cb"),
-        F.sum("a").over(whole).alias("n1"),
-        F.sum("b").over(whole).alias("n2"),
-        F.lead("v").over(order).alias("next"),
+        "r",
+        F.sum("r").over(upto).alias("ca"),
+        F.sum("l").over(upto).alias("cb"),
+        F.sum("r").over(whole).alias("n1"),
+        F.sum("l").over(whole).alias("n2"),
+        F.lead("v").over(order).alias("next"),  # within a run of ties: the same value, a gap of 0
     )
-    diff = F.abs(F.col("ca") / F.col("n1") - F.col("cb") / F.col("n2"))
+    both = (F.col("n1") > 0) & (F.col("n2") > 0)  # no division by zero (ANSI mode raises on it)
+    diff = F.when(both, F.abs(F.col("ca") / F.col("n1") - F.col("cb") / F.col("n2")))
     per = cum.groupBy("f").agg(
         F.max(diff).alias("d"),
         F.sum(F.when(F.col("next").isNotNull(), diff * (F.col("next") - F.col("v")))).alias("w"),
         F.first("n1").alias("n1"),
         F.first("n2").alias("n2"),
+        F.stddev_pop(F.when(F.col("r") == 1, F.col("v"))).alias("std"),
     )
-    std = _long(ref, names, 0).groupBy("f").agg(F.stddev_pop("v").alias("std"))
     out: dict[str, dict[str, float]] = {n: {"n1": 0, "n2": 0} for n in names}
-    for row in per.join(std, "f", "left").collect():
+    for row in per.collect():
+        tested = bool(row["n1"]) and bool(row["n2"])
         out[names[row["f"]]] = {
             "n1": int(row["n1"]),
             "n2": int(row["n2"]),
-            "d": float(row["d"]) if row["n1"] and row["n2"] else float("nan"),
-            "w": float(row["w"] or 0.0) if row["n1"] and row["n2"] else float("nan"),
+            "d": float(row["d"]) if tested else float("nan"),
+            "w": float(row["w"] or 0.0) if tested else float("nan"),
             "std": float(row["std"]) if row["std"] is not None else float("nan"),
         }
     return out
@@ -125,6 +130,9 @@ def run(spark: Any, request: dict[str, Any]) -> dict[str, Any]:
     live = _read(spark, request["live"], request["live_format"])
     live = _windowed(live, request.get("time_column"), request.get("start"), request.get("end"))
     num, cat = list(request["numerical"]), list(request["categorical"])
+    odd = [n for n in num + cat if not NAME.fullmatch(n)]
+    if odd:  # names are quoted into Spark SQL: only the API's column-name alphabet reaches it
+        raise ValueError(f"column names {odd[:5]} are not [A-Za-z_][A-Za-z0-9_.-]*")
     missing = [n for n in num + cat if n not in ref.columns]
     if missing:
         raise ValueError(f"columns {missing[:20]} are not in the reference data")
