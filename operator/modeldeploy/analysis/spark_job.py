@@ -30,7 +30,6 @@ import re
 import time
 from typing import Any
 
-
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
 
 
