@@ -196,3 +196,14 @@ def test_the_azure_ml_job_is_the_sdks_own_spark_entity_running_the_shipped_entry
     assert spark.state("j").status is JobStatus.RUNNING
     ops.status = "Failed"
     assert spark.state("j") == JobState(JobStatus.FAILED, message="Azure ML job j is Failed")
+
+
+def test_the_spark_job_refuses_column_names_outside_the_apis_alphabet_before_touching_spark() -> None:
+    from modeldeploy.analysis import spark_job
+
+    sneaky = "x` AS DOUBLE), reflect('java.lang.Runtime', 'getRuntime'), try_cast(`x"
+    request = {"numerical": ["ok_name", sneaky], "categorical": []}
+    with pytest.raises(ValueError, match=r"are not \[A-Za-z_\]\[A-Za-z0-9_.-\]\*") as err:
+        spark_job.run(None, request)  # no session: refused before any Spark call
+    assert sneaky in str(err.value)
+    assert "ok_name" not in str(err.value)

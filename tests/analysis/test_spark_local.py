@@ -28,7 +28,6 @@ from modeldeploy.analysis.types import (
 )
 from modeldeploy.ports import AnalysisPending
 
-
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 NUM, CAT = FeatureKind.NUMERICAL, FeatureKind.CATEGORICAL
 CONFIG = DriftConfig(

@@ -125,13 +125,13 @@ def categorical(ref: Any, live: Any, names: list[str]) -> dict[str, dict[str, An
 
 def run(spark: Any, request: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
-    ref = _read(spark, request["reference"], request["reference_format"])
-    live = _read(spark, request["live"], request["live_format"])
-    live = _windowed(live, request.get("time_column"), request.get("start"), request.get("end"))
     num, cat = list(request["numerical"]), list(request["categorical"])
     odd = [n for n in num + cat if not NAME.fullmatch(n)]
     if odd:  # names are quoted into Spark SQL: only the API's column-name alphabet reaches it
         raise ValueError(f"column names {odd[:5]} are not [A-Za-z_][A-Za-z0-9_.-]*")
+    ref = _read(spark, request["reference"], request["reference_format"])
+    live = _read(spark, request["live"], request["live_format"])
+    live = _windowed(live, request.get("time_column"), request.get("start"), request.get("end"))
     missing = [n for n in num + cat if n not in ref.columns]
     if missing:
         raise ValueError(f"columns {missing[:20]} are not in the reference data")
