@@ -101,6 +101,7 @@ def test_a_window_over_the_limit_is_submitted_and_polled_without_waiting(files: 
             "live_format": "parquet",
             "numerical": ["x"],
             "categorical": ["c"],
+            "n_bins": 10,
         }
     ]
     jobs.states = [JobState(JobStatus.RUNNING)]
@@ -158,7 +159,7 @@ def test_a_submission_that_fails_is_inconclusive(files: tuple[str, str]) -> None
     )
 
 
-def test_numerical_psi_is_inconclusive_from_a_spark_summary(files: tuple[str, str]) -> None:
+def test_numerical_psi_without_bin_counts_in_the_summary_is_inconclusive(files: tuple[str, str]) -> None:
     cfg = DriftConfig(features=(FeatureConfig("x", FeatureKind.NUMERICAL, DriftMethod.PSI),), min_samples=100)
     jobs = Jobs()
     analyzer = _analyzer(files, jobs, 1000, [0.0])
@@ -167,7 +168,7 @@ def test_numerical_psi_is_inconclusive_from_a_spark_summary(files: tuple[str, st
     jobs.states = [JobState(JobStatus.SUCCEEDED, SUMMARY)]
     (x,) = analyzer.run(AnalysisConfig(drift=cfg), NOW).features
     assert x.verdict is Verdict.INCONCLUSIVE
-    assert x.message.startswith("x: psi was not computed (PSI and Jensen-Shannon of numerical features")
+    assert x.message == "x: psi was not computed (the Spark job's summary has no bin counts for it)"
 
 
 def test_the_azure_ml_job_is_the_sdks_own_spark_entity_running_the_shipped_entry_file() -> None:
@@ -207,3 +208,21 @@ def test_the_spark_job_refuses_column_names_outside_the_apis_alphabet_before_tou
         spark_job.run(None, request)  # no session: refused before any Spark call
     assert sneaky in str(err.value)
     assert "ok_name" not in str(err.value)
+
+
+def test_the_spark_jobs_deciles_are_numpys_to_the_last_bit() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from modeldeploy.analysis.spark_job import _quantile
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=300), st.integers(1, 19))
+    def check(values: list[float], tenth: int) -> None:
+        x = np.sort(np.array(values))
+        q = tenth / 20
+        k = int(np.floor((x.size - 1) * q))
+        hi = float(x[k + 1]) if k + 1 < x.size else None
+        assert _quantile(x.size, q, float(x[k]), hi) == float(np.quantile(x, q))
+
+    check()

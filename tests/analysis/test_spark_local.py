@@ -36,6 +36,8 @@ CONFIG = DriftConfig(
         FeatureConfig("ties", NUM, DriftMethod.KS),
         FeatureConfig("gappy", NUM, DriftMethod.WASSERSTEIN),
         FeatureConfig("shifted", NUM, DriftMethod.KS),
+        FeatureConfig("spread", NUM, DriftMethod.PSI),
+        FeatureConfig("skewed", NUM, DriftMethod.JENSEN_SHANNON),
         FeatureConfig("colour", CAT, DriftMethod.CHI_SQUARED),
         FeatureConfig("level", CAT, DriftMethod.JENSEN_SHANNON),
     ),
@@ -56,6 +58,8 @@ def _table(rows: int, seed: int, shift: float, extra_colour: bool) -> pa.Table:
             "ties": np.round(rng.normal(shift, size=rows), 1),
             "gappy": gappy,
             "shifted": rng.normal(4 * shift, size=rows),
+            "spread": rng.normal(0, 1 + 4 * shift, size=rows),
+            "skewed": np.round(rng.lognormal(4 * shift, 1, size=rows), 2),
             "colour": colours[rng.integers(0, colours.size, rows)],
             "level": rng.integers(0, 4, rows),
             "score": rng.beta(2, 5, rows),
@@ -113,9 +117,9 @@ def test_spark_and_in_process_give_the_same_verdicts_and_statistics(
         assert (s.reference_rows, s.live_rows) == (lo.reference_rows, lo.live_rows)
         assert s.missing_reference == pytest.approx(lo.missing_reference, abs=1e-12)
         assert s.statistic == pytest.approx(lo.statistic, abs=1e-9, rel=1e-9)
-        for key in ("ks_statistic", "ks", "wasserstein", "wasserstein_raw", "chisquared", "chi2_statistic"):
-            if key in lo.distances:
-                assert s.distances[key] == pytest.approx(lo.distances[key], abs=1e-9, rel=1e-9), key
+        assert set(s.distances) == set(lo.distances)  # every statistic, numerical bins included
+        for key, value in lo.distances.items():
+            assert s.distances[key] == pytest.approx(value, abs=1e-9, rel=1e-9), key
         assert s.engine.startswith("spark: the reference is ")
         assert s.engine.endswith("KiB, over the 1.0 KiB pod limit")
     by_name = {f.feature: f for f in spark_result.features}

@@ -155,6 +155,7 @@ class Pushdown:
             "live_format": live.fmt,
             "numerical": numerical,
             "categorical": categorical,
+            "n_bins": config.n_bins,
         }
         job = self.jobs.submit(request)
         self._running = _Submitted(job, self.clock(), why)

@@ -12,6 +12,9 @@ Every number in the summary is exact, not a sketch:
   sum |F_ref - F_live| * (next value - value) is the Wasserstein distance. The reference's population
   standard deviation normalises it. NaN, null and +-inf are missing, as in-process (and so are values
   that are not numbers).
+- numerical bins for PSI and Jensen-Shannon: the reference's deciles as numpy computes them (linear
+  interpolation between the two order statistics around (n - 1) * q, each the least value whose running
+  reference count exceeds its rank), and each window's count of values at or below each edge.
 - categorical: the counts of every category in each window (group-bys), from which chi-squared, PSI and
   Jensen-Shannon follow exactly.
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
 import re
 import time
 from typing import Any
@@ -68,7 +72,20 @@ def _long(df: Any, names: list[str], side: int) -> Any:
     return out.select("f", "v", F.lit(1 - side).alias("r"), F.lit(side).alias("l"))
 
 
-def numerical(ref: Any, live: Any, names: list[str]) -> dict[str, dict[str, float]]:
+def _quantile(n: int, p: float, lo: float | None, hi: float | None) -> float:
+    """numpy's default (linear) quantile from the two order statistics around (n - 1) * p, with numpy's own
+    arithmetic, so the bin edges are the in-process engine's to the last bit."""
+    assert lo is not None
+    virtual = (n - 1) * p
+    if virtual >= n - 1 or hi is None:
+        return lo
+    gamma = virtual - math.floor(virtual)
+    diff = hi - lo
+    return hi - diff * (1 - gamma) if gamma >= 0.5 else lo + diff * gamma
+
+
+def numerical(ref: Any, live: Any, names: list[str], n_bins: int = 10) -> dict[str, dict[str, Any]]:
+    from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -89,27 +106,66 @@ def numerical(ref: Any, live: Any, names: list[str]) -> dict[str, dict[str, floa
         F.sum("r").over(whole).alias("n1"),
         F.sum("l").over(whole).alias("n2"),
         F.lead("v").over(order).alias("next"),  # within a run of ties: the same value, a gap of 0
-    )
+    ).persist(StorageLevel.MEMORY_AND_DISK)  # read twice: the statistics, then the bin counts
     both = (F.col("n1") > 0) & (F.col("n2") > 0)  # no division by zero (ANSI mode raises on it)
     diff = F.when(both, F.abs(F.col("ca") / F.col("n1") - F.col("cb") / F.col("n2")))
+    qs = [i / n_bins for i in range(1, n_bins)]
+    # The k-th smallest reference value (0-based) is the least value whose running reference count exceeds k.
+    below = [F.floor((F.col("n1") - 1) * F.lit(q)) for q in qs]
+    order_stats = [
+        F.min(F.when(F.col("ca") > k + extra, F.col("v"))).alias(f"q{i}_{extra}")
+        for i, k in enumerate(below)
+        for extra in (0, 1)
+    ]
     per = cum.groupBy("f").agg(
         F.max(diff).alias("d"),
         F.sum(F.when(F.col("next").isNotNull(), diff * (F.col("next") - F.col("v")))).alias("w"),
         F.first("n1").alias("n1"),
         F.first("n2").alias("n2"),
         F.stddev_pop(F.when(F.col("r") == 1, F.col("v"))).alias("std"),
+        *order_stats,
     )
-    out: dict[str, dict[str, float]] = {n: {"n1": 0, "n2": 0} for n in names}
+    out: dict[str, dict[str, Any]] = {n: {"n1": 0, "n2": 0} for n in names}
+    edges: dict[int, list[float]] = {}
     for row in per.collect():
-        tested = bool(row["n1"]) and bool(row["n2"])
+        n1, n2 = int(row["n1"]), int(row["n2"])
+        tested = n1 > 0 and n2 > 0
+        if n1 > 0:
+            qv = [_quantile(n1, q, row[f"q{i}_0"], row[f"q{i}_1"]) for i, q in enumerate(qs)]
+            edges[row["f"]] = sorted(set(qv))
         out[names[row["f"]]] = {
-            "n1": int(row["n1"]),
-            "n2": int(row["n2"]),
+            "n1": n1,
+            "n2": n2,
             "d": float(row["d"]) if tested else float("nan"),
             "w": float(row["w"] or 0.0) if tested else float("nan"),
             "std": float(row["std"]) if row["std"] is not None else float("nan"),
+            "edges": edges.get(row["f"], []),
         }
+    _bin_counts(cum, edges, names, out)
+    cum.unpersist()
     return out
+
+
+def _bin_counts(cum: Any, edges: dict[int, list[float]], names: list[str], out: dict[str, Any]) -> None:
+    """Values <= each edge in each window: the running counts at the last value not above it."""
+    from pyspark.sql import functions as F
+
+    width = max((len(e) for e in edges.values()), default=0)
+    if width == 0:
+        return
+    spark = cum.sparkSession
+    table = spark.createDataFrame(list(edges.items()), "f int, e array<double>")
+    joined = cum.join(F.broadcast(table), "f")
+    aggs = []
+    for i in range(width):
+        edge = F.expr(f"try_element_at(e, {i + 1})")
+        aggs.append(F.max(F.when(F.col("v") <= edge, F.col("ca"))).alias(f"a{i}"))
+        aggs.append(F.max(F.when(F.col("v") <= edge, F.col("cb"))).alias(f"b{i}"))
+    for row in joined.groupBy("f").agg(*aggs).collect():
+        k = len(edges[row["f"]])
+        feature = out[names[row["f"]]]
+        feature["ref_le"] = [int(row[f"a{i}"] or 0) for i in range(k)]
+        feature["live_le"] = [int(row[f"b{i}"] or 0) for i in range(k)]
 
 
 def categorical(ref: Any, live: Any, names: list[str]) -> dict[str, dict[str, Any]]:
@@ -138,7 +194,7 @@ def run(spark: Any, request: dict[str, Any]) -> dict[str, Any]:
     live_has = set(live.columns)
     ref_rows, live_rows = ref.count(), live.count()
     summary = {
-        "numerical": numerical(ref, live, [n for n in num if n in live_has]),
+        "numerical": numerical(ref, live, [n for n in num if n in live_has], int(request.get("n_bins", 10))),
         "categorical": categorical(ref, live, [n for n in cat if n in live_has]),
         "absent": [n for n in num + cat if n not in live_has],
         "reference_rows": ref_rows,

@@ -3,8 +3,9 @@ analysis: the test chosen by the same rule, KS p-values by ``ks.ks_pvalues`` (sc
 asymptotic), chi-squared, PSI and Jensen-Shannon of categories by ``categorical.compare``, the same
 corrections and dataset rule. Equal summaries give equal results, whichever engine counted.
 
-The job computes no quantile bins for numerical features, so PSI and Jensen-Shannon of numerical features
-are absent: a numerical feature tested by either is Inconclusive, saying so.
+Numerical PSI and Jensen-Shannon come from the job's counts at or below each reference decile (the same
+edges as in-process, computed as numpy does); a summary without them leaves those statistics out, and a
+feature tested by one of them is then Inconclusive, saying so.
 """
 
 from __future__ import annotations
@@ -15,15 +16,13 @@ from typing import Any
 import numpy as np
 
 from . import categorical, numerical
+from .distances import jensen_shannon, psi
 from .drift import PlannedFeature, ReferenceProfile, categorical_results, decide, numerical_results
 from .ks import ks_pvalues
 from .methods import choose_method, threshold_for, why_method
 from .types import DriftConfig, DriftResult, FeatureKind
 
-NOT_IN_SPARK_WHY = (
-    "PSI and Jensen-Shannon of numerical features are not computed by the Spark pushdown; use ks or "
-    "wasserstein for features of windows this large"
-)
+NO_BINS_WHY = "the Spark job's summary has no bin counts for it"
 
 
 def _counts(pairs: list[list[Any]], rows: int) -> categorical.CategoryCounts:
@@ -78,6 +77,13 @@ def _numerical_stats(
     ok = (ref.valid > 0) & (n2 > 0) & ~np.isnan(d)
     if ok.any():
         stat[ok], p[ok] = ks_pvalues(d[ok], ref.valid[ok], n2[ok])
-    nan = np.full(d.shape, np.nan)
+    psis, jss = np.full(d.shape, np.nan), np.full(d.shape, np.nan)
+    for i, name in enumerate(names):
+        f = nums.get(name, {})
+        if "ref_le" in f and "live_le" in f and ref.valid[i] > 0 and n2[i] > 0:
+            # (-inf, e1], (e1, e2], ..., (e_last, inf): the in-process engine's bins from the same counts
+            r = np.diff(np.concatenate([[0], f["ref_le"], [ref.valid[i]]])).astype(np.float64)
+            lv = np.diff(np.concatenate([[0], f["live_le"], [n2[i]]])).astype(np.float64)
+            psis[i], jss[i] = psi(r, lv), jensen_shannon(r, lv)
     norm = w / np.maximum(ref.std, numerical.STD_FLOOR)
-    return numerical.NumericalStats(stat, p, w, norm, nan, nan, n2, NOT_IN_SPARK_WHY)
+    return numerical.NumericalStats(stat, p, w, norm, psis, jss, n2, NO_BINS_WHY)
