@@ -158,8 +158,8 @@ def _rss_mib() -> float:
 
 
 def spark_pushdown(rows: int, folder: Path) -> dict[str, float]:
-    """Reference and live windows of ``10 * rows`` rows each; the pod limit is the size of a ``rows`` window
-    (what the in-process modes above analysed), so the operator must push the analysis down."""
+    """Reference and live windows of ten files of ``rows`` rows each; the pod limit is the size of one file,
+    so each window is 10x the limit and the operator must push the analysis down."""
     from modeldeploy.analysis.pushdown import LocalSpark, Pushdown
     from modeldeploy.analysis.run import DriftAnalyzer, Sources
     from modeldeploy.analysis.sources import FileSource
@@ -215,6 +215,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000, help="rows per window (default 200,000)")
     parser.add_argument("--evidently", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--spark", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument(
+        "--spark-pod-rows",
+        type=int,
+        default=20_000,
+        help="rows the pod limit holds in the Spark run; its windows are 10x that (default 20,000: "
+        "windows of the in-process size, 200,000 rows)",
+    )
     args = parser.parse_args()
     rows = 100_000 if args.quick else args.rows
     with_evidently = args.evidently if args.evidently is not None else not args.quick
@@ -242,7 +249,7 @@ def main() -> None:
                 figures[label] = run_evidently(python, folder / "ref.parquet", folder / "live.parquet", mode)
         if with_spark:
             (folder / "lake").mkdir()
-            spark = spark_pushdown(rows, folder / "lake")
+            spark = spark_pushdown(args.spark_pod_rows, folder / "lake")
     print(
         f"drift: {rows:,} rows x {N_NUM + N_CAT} features ({N_NUM} numerical, {N_CAT} categorical), "
         f"reference and live: {cells:,} cells; {os.cpu_count()} cores (shared: compare ratios, not rates)"
