@@ -226,3 +226,14 @@ def test_the_spark_jobs_deciles_are_numpys_to_the_last_bit() -> None:
         assert _quantile(x.size, q, float(x[k]), hi) == float(np.quantile(x, q))
 
     check()
+
+
+def test_closing_an_analyzer_cancels_its_running_job(files: tuple[str, str]) -> None:
+    jobs = Jobs()
+    analyzer = _analyzer(files, jobs, 1000, [0.0])
+    with pytest.raises(AnalysisPending):
+        analyzer.run(AnalysisConfig(drift=CONFIG), NOW)
+    analyzer.close()  # the object was deleted, or its spec changed
+    assert jobs.cancelled == ["job-1"]
+    analyzer.close()
+    assert jobs.cancelled == ["job-1"]  # once

@@ -16,8 +16,10 @@ folders and the data collector's hour folders are read in-process as before.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -161,6 +163,13 @@ class Pushdown:
         self._running = _Submitted(job, self.clock(), why)
         raise AnalysisPending(self.poll_seconds, f"drift: Spark job {job} submitted ({why})")
 
+    def cancel(self) -> None:
+        """Cancel the running job, if any (best effort: a failed cancel leaves it to its own timeout)."""
+        run, self._running = self._running, None
+        if run is not None:
+            with contextlib.suppress(Exception):  # nothing to report it to; the job ends on its own
+                self.jobs.cancel(run.job)
+
     def poll(self, config: DriftConfig) -> DriftResult:
         """The finished job's result (Inconclusive when it failed or ran too long); ``AnalysisPending``
         while it runs."""
@@ -175,11 +184,8 @@ class Pushdown:
         if state.status is JobStatus.RUNNING:
             if self.clock() - run.started <= self.timeout_seconds:
                 raise AnalysisPending(self.poll_seconds, f"drift: Spark job {run.job} running ({run.why})")
-            self._running = None
-            try:
-                self.jobs.cancel(run.job)
-            finally:
-                msg = f"drift not evaluated: Spark job {run.job} ran longer than {self.timeout_seconds:.0f} s"
+            self.cancel()
+            msg = f"drift not evaluated: Spark job {run.job} ran longer than {self.timeout_seconds:.0f} s"
             return DriftResult(Verdict.INCONCLUSIVE, (), message=msg + "; it was cancelled")
         self._running = None
         if state.status is JobStatus.FAILED or state.summary is None:
@@ -249,9 +255,13 @@ class LocalSpark:
         if entry is None:
             return
         proc, _, log = entry
-        proc.terminate()
+        # The child leads its own process group (start_new_session): its JVM goes with it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(5)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
         log.close()

@@ -84,6 +84,11 @@ class DriftAnalyzer:
         self.pushdown = pushdown
         self._profile: ReferenceProfile | None = None
 
+    def close(self) -> None:
+        """Cancel a Spark job still running for this analyzer (its object is gone or its spec changed)."""
+        if self.pushdown is not None:
+            self.pushdown.cancel()
+
     def run(self, config: AnalysisConfig, now: datetime) -> DriftResult:
         """Raises ``AnalysisPending`` while a Spark job computes the result."""
         assert config.drift is not None

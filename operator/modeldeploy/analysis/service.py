@@ -209,9 +209,12 @@ class AnalysisService:
         return tuple(out)
 
     def forget(self, uid: str) -> None:
-        """Drop an object's providers and reference profile (the object is gone)."""
+        """Drop an object's providers and reference profile (the object is gone), and cancel a drift job
+        still running for it."""
         self._providers.pop(uid, None)
-        self._drift.pop(uid, None)
+        dropped = self._drift.pop(uid, None)
+        if dropped is not None:
+            dropped[1].close()
 
     def _cached_providers(self, owner: Owner, spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
         key = (spec.analysis.prometheus_address if spec.analysis else None, spec.target.azureml)
@@ -228,6 +231,8 @@ class AnalysisService:
         workspace = _workspace(spec.target.azureml)
         key = (drift, revision, workspace)
         cached = self._drift.get(owner.uid)
+        if cached is not None and cached[0] != key:
+            cached[1].close()  # the spec changed: a job for the old one is of no use
         if cached is None or cached[0] != key:
             from modeldeploy.analysis.uris import fill, source_for
 
