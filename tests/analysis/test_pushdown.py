@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from modeldeploy.analysis.pushdown import JobState, JobStatus, Pushdown
+from modeldeploy.analysis.pushdown import JobState, JobStatus, LocalSpark, Pushdown
 from modeldeploy.analysis.run import DriftAnalyzer, Sources
 from modeldeploy.analysis.sources import FileSource
 from modeldeploy.analysis.types import (
@@ -237,3 +239,67 @@ def test_closing_an_analyzer_cancels_its_running_job(files: tuple[str, str]) -> 
     assert jobs.cancelled == ["job-1"]
     analyzer.close()
     assert jobs.cancelled == ["job-1"]  # once
+
+
+def _shim(tmp_path: Path, body: str) -> str:
+    """A stand-in for the Python that LocalSpark starts: argv is (script, --request, file, --output, dir)."""
+    shim = tmp_path / f"shim-{uuid.uuid4().hex[:6]}"
+    shim.write_text("#!/bin/sh\n" + body + "\n")
+    shim.chmod(0o755)
+    return str(shim)
+
+
+def test_local_spark_polls_its_child_without_waiting_and_reads_the_summary(tmp_path: Path) -> None:
+    done = LocalSpark(
+        str(tmp_path / "jobs"), python=_shim(tmp_path, 'sleep 0.3; echo \'{"ok": 1}\' > "$5/summary.json"')
+    )
+    job = done.submit({"numerical": ["x"]})
+    assert done.state(job).status is JobStatus.RUNNING  # asked, not waited for
+    assert json.loads((tmp_path / "jobs" / job / "request.json").read_text()) == {"numerical": ["x"]}
+    deadline = time.monotonic() + 10
+    while (state := done.state(job)).status is JobStatus.RUNNING:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert state == JobState(JobStatus.SUCCEEDED, {"ok": 1})
+
+
+def test_local_spark_reports_a_failed_child_with_its_last_lines(tmp_path: Path) -> None:
+    failing = LocalSpark(
+        str(tmp_path / "jobs"), python=_shim(tmp_path, "echo starting; echo 'Py4JError: no JVM'; exit 3")
+    )
+    job = failing.submit({})
+    deadline = time.monotonic() + 10
+    while (state := failing.state(job)).status is JobStatus.RUNNING:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert state == JobState(JobStatus.FAILED, message="exit code 3: starting | Py4JError: no JVM")
+
+
+def test_cancelling_a_local_job_ends_its_process_group(tmp_path: Path) -> None:
+    slow = LocalSpark(str(tmp_path / "jobs"), python=_shim(tmp_path, "sleep 60 & wait"))
+    job = slow.submit({})
+    pid = slow.pid(job)
+    deadline = time.monotonic() + 5
+    while len(_alive_in_group(pid)) < 2:  # the shell and its sleep both started
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    slow.cancel(job)
+    assert time.monotonic() - t0 < 5
+    deadline = time.monotonic() + 5
+    while _alive_in_group(pid):  # the child's own child (the JVM, in a real job) goes too
+        assert time.monotonic() < deadline, f"process group {pid} still running"
+        time.sleep(0.05)
+
+
+def _alive_in_group(pgid: int) -> list[int]:
+    """Processes of the group that still run (zombies waiting for their reaper do not)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
