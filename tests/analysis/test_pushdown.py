@@ -303,3 +303,18 @@ def _alive_in_group(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             alive.append(int(stat.parent.name))
     return alive
+
+
+def test_a_window_that_is_not_plain_files_stays_in_process_and_says_why(files: tuple[str, str]) -> None:
+    class Collected:  # e.g. the data collector's hour folders, or Log Analytics: never pushed down
+        def load(self, start: datetime | None, end: datetime | None) -> dict[str, Any]:
+            t = pq.read_table(files[1])
+            return {"x": t.column("x").to_numpy(), "c": t.column("c")}
+
+    jobs = Jobs()
+    sources = Sources(FileSource(files[0], "parquet"), Collected(), timedelta(hours=1))
+    result = DriftAnalyzer(sources, Pushdown(jobs, 1000)).run(AnalysisConfig(drift=CONFIG), NOW)
+    assert jobs.requests == []
+    assert {f.engine for f in result.features} == {
+        "in-process: MLTable and data-collector windows are read here, within the caps"
+    }

@@ -126,20 +126,24 @@ class Pushdown:
     timeout_seconds: float = 3600.0
     clock: Callable[[], float] = time.monotonic
     _running: _Submitted | None = field(default=None, init=False)
+    in_process: str = field(default="in-process", init=False)  # why the last run stayed here
 
     def route(self, reference: object, live: object) -> tuple[WindowFiles, WindowFiles, str] | None:
-        """The windows' files and why they go to Spark, or None to analyse in-process."""
+        """The windows' files and why they go to Spark, or None to analyse in-process (``in_process`` then
+        says why)."""
         if self._running is not None:
             return None  # a job is out: run() polls it; no listing needed
         ref, lv = window_files(reference, False), window_files(live, True)
+        limit = human(self.max_bytes)
         if ref is None or lv is None:
+            self.in_process = "in-process: MLTable and data-collector windows are read here, within the caps"
             return None
         largest = max(ref.size, lv.size)
         if largest <= self.max_bytes:
+            self.in_process = f"in-process: each window is within the {limit} pod limit"
             return None
         side = "live window" if lv.size >= ref.size else "reference"
-        why = f"spark: the {side} is {human(largest)}, over the {human(self.max_bytes)} pod limit"
-        return ref, lv, why
+        return ref, lv, f"spark: the {side} is {human(largest)}, over the {limit} pod limit"
 
     @property
     def running(self) -> bool:

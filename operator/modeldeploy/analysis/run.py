@@ -111,10 +111,9 @@ class DriftAnalyzer:
             return DriftResult(Verdict.ERROR, (), message=f"drift not evaluated: {exc}")
         result = compare(self._profile, live)
         if push is not None:
-            from .pushdown import human, stamp
+            from .pushdown import stamp
 
-            limit = human(push.max_bytes)
-            result = stamp(result, f"in-process: each window is within the {limit} pod limit")
+            result = stamp(result, push.in_process)
         return result
 
 
