@@ -168,14 +168,37 @@ def _bin_counts(cum: Any, edges: dict[int, list[float]], names: list[str], out: 
         feature["live_le"] = [int(row[f"b{i}"] or 0) for i in range(k)]
 
 
+def _typed(spark_type: str) -> Any:
+    """Back from the string every category travels as to the value the in-process count would hold."""
+    if spark_type in ("tinyint", "smallint", "int", "bigint"):
+        return int
+    if spark_type in ("float", "double"):
+        return float
+    if spark_type == "boolean":
+        return lambda s: s == "true"
+    return str
+
+
 def categorical(ref: Any, live: Any, names: list[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for n in names:
-        sides = []
-        for df in (ref, live):
-            rows = df.groupBy(f"`{n}`").count().collect()
-            sides.append([[r[0], int(r[1])] for r in rows if r[0] is not None])
-        out[n] = {"reference": sides[0], "live": sides[1]}
+    """Every category's count in each window: one group-by per window for all features (values as strings,
+    converted back by the column's type)."""
+    from pyspark.sql import functions as F
+
+    if not names:
+        return {}
+    out: dict[str, dict[str, Any]] = {n: {"reference": [], "live": []} for n in names}
+    for side, df in (("reference", ref), ("live", live)):
+        types = dict(df.dtypes)
+        cells = F.array(
+            *[
+                F.struct(F.lit(i).alias("f"), F.col(f"`{n}`").cast("string").alias("v"))
+                for i, n in enumerate(names)
+            ]
+        )
+        counts = df.select(F.explode(cells).alias("c")).select("c.f", "c.v").where(F.col("v").isNotNull())
+        for row in counts.groupBy("f", "v").count().collect():
+            name = names[row["f"]]
+            out[name][side].append([_typed(types[name])(row["v"]), int(row["count"])])
     return out
 
 
