@@ -189,12 +189,14 @@ def categorical(ref: Any, live: Any, names: list[str]) -> dict[str, dict[str, An
     out: dict[str, dict[str, Any]] = {n: {"reference": [], "live": []} for n in names}
     for side, df in (("reference", ref), ("live", live)):
         types = dict(df.dtypes)
-        cells = F.array(
-            *[
-                F.struct(F.lit(i).alias("f"), F.col(f"`{n}`").cast("string").alias("v"))
-                for i, n in enumerate(names)
-            ]
-        )
+
+        def value(n: str, types: dict[str, str] = types) -> Any:
+            col = F.col(f"`{n}`")
+            if types[n] in ("float", "double"):  # NaN is missing, as in-process, not a category
+                return F.when(~F.isnan(col), col.cast("string"))
+            return col.cast("string")
+
+        cells = F.array(*[F.struct(F.lit(i).alias("f"), value(n).alias("v")) for i, n in enumerate(names)])
         counts = df.select(F.explode(cells).alias("c")).select("c.f", "c.v").where(F.col("v").isNotNull())
         for row in counts.groupBy("f", "v").count().collect():
             name = names[row["f"]]
