@@ -40,6 +40,8 @@ CONFIG = DriftConfig(
         FeatureConfig("skewed", NUM, DriftMethod.JENSEN_SHANNON),
         FeatureConfig("colour", CAT, DriftMethod.CHI_SQUARED),
         FeatureConfig("level", CAT, DriftMethod.JENSEN_SHANNON),
+        FeatureConfig("flag", CAT, DriftMethod.CHI_SQUARED),
+        FeatureConfig("tier", CAT, DriftMethod.PSI),
     ),
     prediction_features=(FeatureConfig("score", NUM, DriftMethod.KS),),
     min_samples=100,
@@ -62,6 +64,8 @@ def _table(rows: int, seed: int, shift: float, extra_colour: bool) -> pa.Table:
             "skewed": np.round(rng.lognormal(4 * shift, 1, size=rows), 2),
             "colour": colours[rng.integers(0, colours.size, rows)],
             "level": rng.integers(0, 4, rows),
+            "flag": rng.random(rows) < 0.3 + shift,
+            "tier": np.where(rng.random(rows) < 0.02, np.nan, rng.integers(1, 4, rows) * 0.5),
             "score": rng.beta(2, 5, rows),
         }
     )
