@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import categorical, numerical
 from .distances import jensen_shannon, psi
 from .drift import PlannedFeature, ReferenceProfile, categorical_results, decide, numerical_results
 from .ks import ks_pvalues
 from .methods import choose_method, threshold_for, why_method
-from .types import DriftConfig, DriftResult, FeatureKind
+from .types import DriftConfig, DriftMethod, DriftResult, FeatureKind
 
 NO_BINS_WHY = "the Spark job's summary has no bin counts for it"
 
@@ -59,14 +60,20 @@ def result_from_summary(config: DriftConfig, summary: Mapping[str, Any]) -> Drif
     n1 = np.array([valid[n] for n in names], dtype=np.int64)
     ref = numerical.NumericalReference(names, (), n1, std, (), ())
     profile = ReferenceProfile(config, tuple(planned), ref, ref_cats, valid, missing)
-    stats = _numerical_stats(names, nums, ref)
+    # KS p-values where the in-process engine computes them: for KS tests, or every one when asked
+    methods = {p.name: p.method for p in planned}
+    want_p = np.array([methods[n] is DriftMethod.KS or config.all_p_values for n in names], dtype=bool)
+    stats = _numerical_stats(names, nums, ref, want_p)
     results = numerical_results(profile, stats, dict.fromkeys(names, live_rows), set(nums))
     results |= categorical_results(profile, live_cats)
     return decide(profile, results)
 
 
 def _numerical_stats(
-    names: tuple[str, ...], nums: Mapping[str, Mapping[str, float]], ref: numerical.NumericalReference
+    names: tuple[str, ...],
+    nums: Mapping[str, Mapping[str, float]],
+    ref: numerical.NumericalReference,
+    want_p: npt.NDArray[np.bool_],
 ) -> numerical.NumericalStats:
     def col(key: str) -> numerical.F64:
         return np.array([float(nums.get(n, {}).get(key, np.nan)) for n in names], dtype=np.float64)
@@ -74,7 +81,7 @@ def _numerical_stats(
     d, w = col("d"), col("w")
     n2 = np.array([int(nums.get(n, {}).get("n2", 0)) for n in names], dtype=np.int64)
     stat, p = d.copy(), np.full(d.shape, np.nan)
-    ok = (ref.valid > 0) & (n2 > 0) & ~np.isnan(d)
+    ok = (ref.valid > 0) & (n2 > 0) & ~np.isnan(d) & want_p
     if ok.any():
         stat[ok], p[ok] = ks_pvalues(d[ok], ref.valid[ok], n2[ok])
     psis, jss = np.full(d.shape, np.nan), np.full(d.shape, np.nan)
