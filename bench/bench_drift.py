@@ -273,7 +273,7 @@ def main() -> None:
             f"KS/chi2 warm {evi_ks / ks_warm:.1f}x"
         )
     else:
-        print("  Evidently: not run (--quick; --evidently runs it)")
+        print("  Evidently: not run (--quick or --no-evidently; --evidently runs it)")
     if spark is not None:
         n, sec = spark["rows"], spark["seconds"]
         print(
@@ -284,7 +284,7 @@ def main() -> None:
             f"{spark['drifted']:.0f} of {spark['features']:.0f} features drifted"
         )
     else:
-        print("  spark pushdown: not run (--quick; --spark runs it)")
+        print("  spark pushdown: not run (--quick or --no-spark; --spark runs it)")
 
 
 if __name__ == "__main__":
