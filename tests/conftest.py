@@ -13,6 +13,7 @@ import pytest
 from kubernetes import client, config
 
 from localkube.testing import ClusterHandle, start_for_tests
+from tests.azurite import azurite as azurite  # the session's Azurite, for any test that asks
 
 if TYPE_CHECKING:
     from kdap_infra.testing import ProgramRun

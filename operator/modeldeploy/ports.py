@@ -168,11 +168,21 @@ class EventSink(Protocol):
     def emit(self, owner: Owner, type: EventType, reason: str, message: str) -> None: ...
 
 
+class AnalysisPending(Exception):
+    """The analysis runs elsewhere (a Spark job) and has no result yet: ask again in ``retry_after``
+    seconds. The controller requeues the object instead of waiting, and feeds the machine no result."""
+
+    def __init__(self, retry_after: float, message: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class AnalysisRunner(Protocol):
     def run(
         self, owner: Owner, spec: ModelDeploymentSpec, request: RunAnalysis, now: datetime
     ) -> AnalysisResult:
-        """Measure ``request.revision``; bad data gives an Inconclusive or Error verdict, never raises."""
+        """Measure ``request.revision``; bad data gives an Inconclusive or Error verdict, never raises
+        (except ``AnalysisPending`` while a job computing it runs)."""
         ...
 
     def forget(self, uid: str) -> None:

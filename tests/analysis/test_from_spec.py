@@ -127,3 +127,4 @@ def test_a_spec_without_tests_gets_ks_and_chi_squared_on_a_small_reference() -> 
         "chosen for categorical data with 600 reference rows (<= 1000)",
         "chosen for numerical data with 600 reference rows (<= 1000)",
     ]
+    assert [d.engine for d in record.drift] == ["in-process"] * 3  # and which engine computed it

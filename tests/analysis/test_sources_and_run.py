@@ -3,7 +3,6 @@ run_analysis entry point folding metrics and drift into one verdict."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,10 +15,9 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
 from modeldeploy.analysis.run import DriftAnalyzer, Sources, run_analysis
-from modeldeploy.analysis.sources import BlobSource, DataCollectorSource, DataUnavailable, FileSource
-from modeldeploy.analysis.stores import BlobStore
+from modeldeploy.analysis.sources import BlobSource, DataUnavailable, FileSource
 from modeldeploy.analysis.types import AnalysisConfig, DriftConfig, MetricCheck, MetricValue, Verdict
-from tests.analysis.blob_fakes import Download, FakeContainer, parquet_bytes
+from tests.analysis.blob_fakes import Download, FakeContainer
 
 NOW = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -64,31 +62,6 @@ def test_missing_and_unreadable_files_say_where(tmp_path: Path) -> None:
         FileSource(str(tmp_path / "bad.parquet")).load(None, None)
 
 
-def test_blob_source_concatenates_files_under_a_prefix() -> None:
-    fake = FakeContainer(
-        {
-            "ref/part-0.parquet": parquet_bytes(_table(1, 0.0, 10)),
-            "ref/part-1.parquet": parquet_bytes(_table(2, 0.0, 5)),
-        }
-    )
-    cols = BlobSource(fake, "ref/").load(None, None)
-    assert len(cols["x"]) == 15
-
-
-def test_blob_paths_are_folders_or_globs_never_name_prefixes() -> None:
-    fake = FakeContainer(
-        {
-            "ref/a.parquet": parquet_bytes(_table(1, 0.0, 3)),
-            "ref/_SUCCESS": b"",
-            "ref/sub/b.parquet": parquet_bytes(_table(2, 0.0, 4)),
-            "ref_old/c.parquet": b"a sibling folder sharing the name prefix: never read",
-        }
-    )
-    assert len(BlobSource(fake, "ref").load(None, None)["x"]) == 7
-    assert len(BlobSource(fake, "ref/*.parquet").load(None, None)["x"]) == 3  # * stays in one folder
-    assert set(fake.downloads) == {"ref/a.parquet", "ref/sub/b.parquet"}
-
-
 def test_blob_errors_are_data_unavailable() -> None:
     class Broken(FakeContainer):
         def download_blob(self, blob: str, **kwargs: Any) -> Download:
@@ -98,23 +71,6 @@ def test_blob_errors_are_data_unavailable() -> None:
         DataUnavailable, match=r"cannot read blob 'ref/a\.parquet': ResourceNotFoundError: gone"
     ):
         BlobSource(Broken({"ref/a.parquet": b""}), "ref/").load(None, None)
-
-
-def _collector_line(rows: list[dict[str, Any]]) -> str:
-    return json.dumps({"specversion": "1.0", "type": "azureml.inference.model_inputs", "data": rows})
-
-
-def test_data_collector_reads_only_the_hours_of_the_window() -> None:
-    base = "modelDataCollector/ep/green/model_inputs"
-    fake = FakeContainer({
-        f"{base}/2025/03/01/10/a.jsonl": _collector_line([{"x": 100.0}]).encode(),
-        f"{base}/2025/03/01/11/a.jsonl": (_collector_line([{"x": 1.0}, {"x": 2.0}]) + "\n").encode(),
-        f"{base}/2025/03/01/12/b.jsonl": _collector_line([{"x": 3.0}]).encode(),
-    })  # fmt: skip
-    src = DataCollectorSource(BlobStore(fake), base)
-    cols = src.load(NOW - timedelta(hours=1), NOW)
-    assert sorted(cols["x"]) == [1.0, 2.0, 3.0]
-    assert fake.prefixes == [f"{base}/2025/03/01/11/", f"{base}/2025/03/01/12/"]
 
 
 class FixedProvider:

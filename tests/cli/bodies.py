@@ -71,6 +71,8 @@ def canary_at_step_two(
                     {
                         "feature": "age",
                         "test": "ks",
+                        "testChosen": "set in the spec",
+                        "engine": "spark: the live window is 3.2 GiB, over the 1.0 GiB pod limit",
                         "statistic": 0.31,
                         "pValue": 1.2e-12,
                         "threshold": 0.05,

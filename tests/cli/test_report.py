@@ -75,6 +75,9 @@ def test_report_plots_each_drifting_feature_and_the_timeline(tmp_path: Path) -> 
     assert "<script" not in html
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert html.count('class="bad">drift<') == 2
+    # per feature: the test, why it was chosen, and which engine ran it (in-process unless the status says)
+    assert "<td>age</td><td>ks</td><td>set in the spec</td><td>spark: the live window is 3.2 GiB" in html
+    assert "<td>income</td><td>psi</td><td></td><td>in-process</td>" in html
     assert "+3480s Progressing: CanaryStarted (step 1: 10%)" in svgs[0]
 
 

@@ -7,6 +7,7 @@ in either window is InsufficientData, and the dataset rule needs at least half o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, replace
 
@@ -115,8 +116,12 @@ def detect_drift(config: DriftConfig, reference: Columns, live: Columns) -> Drif
 
 
 def compare(profile: ReferenceProfile, live: Columns) -> DriftResult:
+    return decide(profile, _numerical_results(profile, live) | _categorical_results(profile, live))
+
+
+def decide(profile: ReferenceProfile, results: dict[str, FeatureResult]) -> DriftResult:
+    """Per-feature results to the dataset verdict: the multiple-testing correction, then the share rule."""
     cfg = profile.config
-    results = _numerical_results(profile, live) | _categorical_results(profile, live)
     results = _corrected(results, cfg.correction)
     features = tuple(results[p.name] for p in profile.planned if not p.prediction)
     predictions = tuple(results[p.name] for p in profile.planned if p.prediction)
@@ -225,10 +230,19 @@ def _numerical_results(profile: ReferenceProfile, live: Columns) -> dict[str, Fe
     plans = {p.name: p for p in profile.planned}
     want_p = np.array([plans[n].method is DriftMethod.KS or profile.config.all_p_values for n in names])
     s = numerical.compare(profile.numerical, cols, want_p)
+    return numerical_results(profile, s, rows, {n for n in names if n in live})
+
+
+def numerical_results(
+    profile: ReferenceProfile, s: numerical.NumericalStats, rows: dict[str, int], present: set[str]
+) -> dict[str, FeatureResult]:
+    """Results from statistics however computed (here, or by the Spark job: ``analysis.summary``); a NaN
+    statistic was not computed and is left out."""
+    plans = {p.name: p for p in profile.planned}
     out: dict[str, FeatureResult] = {}
-    for i, name in enumerate(names):
+    for i, name in enumerate(profile.numerical.names):
         plan, v2 = plans[name], int(s.valid[i])
-        if name not in live:
+        if name not in present:
             out[name] = _insufficient(profile, plan, 0, 0, f"{name}: column missing from the live window")
         elif min(profile.valid[name], v2) < profile.config.min_samples:
             out[name] = _insufficient(profile, plan, v2, rows[name], "")
@@ -242,6 +256,13 @@ def _numerical_results(profile: ReferenceProfile, live: Columns) -> dict[str, Fe
             }
             if not np.isnan(s.ks_p[i]):
                 stats[DriftMethod.KS.value] = float(s.ks_p[i])
+            stats = {k: v for k, v in stats.items() if not math.isnan(v)}
+            if plan.method.value not in stats:
+                why = f"{name}: {plan.method.value} was not computed ({s.absent or 'no value'})"
+                out[name] = dataclasses.replace(
+                    _insufficient(profile, plan, v2, rows[name], why), verdict=Verdict.INCONCLUSIVE
+                )
+                continue
             note = _numerical_note(profile, i, s)
             out[name] = _tested(profile, plan, stats, (v2, rows[name]), note)
     return out
@@ -255,16 +276,28 @@ def _numerical_note(profile: ReferenceProfile, i: int, s: numerical.NumericalSta
 
 
 def _categorical_results(profile: ReferenceProfile, live: Columns) -> dict[str, FeatureResult]:
+    counts = {
+        p.name: categorical.count(live[p.name]) if p.name in live else None
+        for p in profile.planned
+        if p.kind is FeatureKind.CATEGORICAL
+    }
+    return categorical_results(profile, counts)
+
+
+def categorical_results(
+    profile: ReferenceProfile, live: dict[str, categorical.CategoryCounts | None]
+) -> dict[str, FeatureResult]:
+    """Results from live category counts however counted (None: the column is missing)."""
     out: dict[str, FeatureResult] = {}
     for plan in profile.planned:
         if plan.kind is not FeatureKind.CATEGORICAL:
             continue
-        if plan.name not in live:
+        counts = live.get(plan.name)
+        if counts is None:
             out[plan.name] = _insufficient(
                 profile, plan, 0, 0, f"{plan.name}: column missing from the live window"
             )
             continue
-        counts = categorical.count(live[plan.name])
         if min(profile.valid[plan.name], counts.valid) < profile.config.min_samples:
             out[plan.name] = _insufficient(profile, plan, counts.valid, counts.rows, "")
             continue

@@ -106,6 +106,7 @@ def feature_record(f: FeatureResult) -> status.FeatureDrift:
         feature=f.feature,
         test=_TEST_NAMES[f.method],
         test_chosen=f.why,
+        engine=f.engine,
         statistic=statistic,
         p_value=p_value,
         distance=distance,

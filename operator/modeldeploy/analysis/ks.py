@@ -1,6 +1,7 @@
 """Two-sample Kolmogorov-Smirnov p-values, vectorised over features, equal to ``scipy.stats.ks_2samp``'s
 default (``method="auto"``, two-sided): exact when both samples have at most 10,000 values, else Smirnov's
-asymptotic distribution ``kstwo.sf(D, round(n1*n2/(n1+n2)))``.
+asymptotic distribution ``kstwo.sf(D, round(n1*n2/(n1+n2)))`` (computed by ``kolmogorov.kstwo_sf``, which
+is what makes KS affordable at large n).
 
 The exact p-value is the share of lattice paths from (0, 0) to (n1, n2) that leave the band
 |i/n1 - j/n2| < D. It is computed as a probability, diagonal by diagonal, only inside the band, for every
@@ -13,7 +14,8 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+
+from .kolmogorov import kstwo_sf
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -30,7 +32,7 @@ def ks_pvalues(d: F64, n1: I64, n2: I64) -> tuple[F64, F64]:
     if asymp.any():
         m = np.maximum(n1[asymp], n2[asymp]).astype(np.float64)
         n = np.minimum(n1[asymp], n2[asymp]).astype(np.float64)
-        p[asymp] = np.clip(stats.kstwo.sf(d[asymp], np.round(m * n / (m + n))), 0.0, 1.0)
+        p[asymp] = kstwo_sf(d[asymp], np.round(m * n / (m + n)))
     exact_idx = np.flatnonzero(~asymp)
     pairs = {(int(n1[i]), int(n2[i])) for i in exact_idx}
     for a, b in pairs:

@@ -10,6 +10,7 @@ define them. Missing values (NaN, and +-inf, which are treated as missing) sort 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy.typing as npt
 
 from .distances import jensen_shannon, psi
 from .ks import ks_pvalues
+from .parallel import map_blocks
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -51,6 +53,7 @@ class NumericalStats:
     psi: F64
     jensen_shannon: F64
     valid: I64
+    absent: str = ""  # why statistics that are NaN were not computed (the Spark summary has no bins)
 
 
 def profile(names: tuple[str, ...], columns: list[F64], n_bins: int, block: int) -> NumericalReference:
@@ -79,25 +82,19 @@ def _bin_counts(sorted_valid: F64, edges: F64) -> F64:
 def compare(
     ref: NumericalReference, live: list[F64], want_p: npt.NDArray[np.bool_] | None = None
 ) -> NumericalStats:
-    """``want_p`` limits the KS p-value (costly for large samples: scipy's kstwo.sf) to the features whose
-    decision needs it; the others report the KS statistic with a NaN p-value."""
+    """``want_p`` limits the KS p-value to the features whose decision needs it; the others report the KS
+    statistic with a NaN p-value. Blocks of features are compared on ``parallel.pool()``: numpy's sorts,
+    binary searches and cumulative sums release the GIL, so both cores work."""
     if len(live) != len(ref.names):
         raise ValueError(f"expected {len(ref.names)} live numerical columns, got {len(live)}")
-    ks_d, wass, live_valid, live_counts = [], [], [], []
-    start = 0
-    for block in ref.blocks:
-        k = block.shape[0]
-        live_block = np.sort(np.stack(live[start : start + k]), axis=1)
-        v2 = np.count_nonzero(~np.isnan(live_block), axis=1).astype(np.int64)
-        d, w = _merged(block, live_block, ref.valid[start : start + k], v2)
-        ks_d.append(d)
-        wass.append(w)
-        live_valid.append(v2)
-        for row, v, e in zip(live_block, v2, ref.edges[start : start + k], strict=True):
-            live_counts.append(_bin_counts(row[:v], e))
-        start += k
-    d_all, w_all = np.concatenate(ks_d), np.concatenate(wass)
-    v2_all = np.concatenate(live_valid)
+    starts = list(itertools.accumulate((b.shape[0] for b in ref.blocks), initial=0))[:-1]
+    parts = map_blocks(
+        lambda b, s: _compare_block(ref, b, s, live[s : s + ref.blocks[b].shape[0]]), list(enumerate(starts))
+    )
+    d_all = np.concatenate([p[0] for p in parts]) if parts else np.empty(0)
+    w_all = np.concatenate([p[1] for p in parts]) if parts else np.empty(0)
+    v2_all = np.concatenate([p[2] for p in parts]) if parts else np.empty(0, dtype=np.int64)
+    live_counts = [c for p in parts for c in p[3]]
     ok = (ref.valid > 0) & (v2_all > 0) & (want_p if want_p is not None else True)
     stat, p = d_all.copy(), np.full(d_all.shape, np.nan)
     if ok.any():
@@ -107,6 +104,18 @@ def compare(
     return NumericalStats(
         stat, p, w_all, w_all / np.maximum(ref.std, STD_FLOOR), psis, jss, v2_all.astype(np.int64)
     )
+
+
+def _compare_block(
+    ref: NumericalReference, b: int, start: int, live: list[F64]
+) -> tuple[F64, F64, I64, list[F64]]:
+    block = ref.blocks[b]
+    live_block = np.sort(np.stack(live), axis=1)
+    v2 = np.count_nonzero(~np.isnan(live_block), axis=1).astype(np.int64)
+    d, w = _merged(block, live_block, ref.valid[start : start + block.shape[0]], v2)
+    edges = ref.edges[start : start + block.shape[0]]
+    counts = [_bin_counts(row[:v], e) for row, v, e in zip(live_block, v2, edges, strict=True)]
+    return d, w, v2, counts
 
 
 def _merged(ref_sorted: F64, live_sorted: F64, v1: I64, v2: I64) -> tuple[F64, F64]:

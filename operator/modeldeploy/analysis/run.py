@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from modeldeploy.ports import AnalysisPending
+
 from .providers import MetricProvider
 from .stores import DataUnavailable
-from .types import AnalysisConfig, DriftResult, MetricCheck, MetricOutcome, RunResult, Verdict
+from .types import AnalysisConfig, DriftConfig, DriftResult, MetricCheck, MetricOutcome, RunResult, Verdict
 
 if TYPE_CHECKING:  # the drift engine (numpy, scipy, pyarrow) loads with the first drift check, not before
     from .drift import ReferenceProfile
+    from .pushdown import Pushdown, WindowFiles
     from .sources import DataSource
 
 
@@ -73,17 +76,32 @@ def _against_bounds(
 
 
 class DriftAnalyzer:
-    """Keeps the reference profile between runs: the reference is read and sorted once, not per interval."""
+    """Keeps the reference profile between runs: the reference is read and sorted once, not per interval.
+    With ``pushdown``, windows larger than its limit are analysed by a Spark job instead (``pushdown``)."""
 
-    def __init__(self, sources: Sources) -> None:
+    def __init__(self, sources: Sources, pushdown: Pushdown | None = None) -> None:
         self.sources = sources
+        self.pushdown = pushdown
         self._profile: ReferenceProfile | None = None
 
+    def close(self) -> None:
+        """Cancel a Spark job still running for this analyzer (its object is gone or its spec changed)."""
+        if self.pushdown is not None:
+            self.pushdown.cancel()
+
     def run(self, config: AnalysisConfig, now: datetime) -> DriftResult:
+        """Raises ``AnalysisPending`` while a Spark job computes the result."""
         assert config.drift is not None
         from .drift import compare, profile_reference
 
+        push = self.pushdown
         try:
+            if push is not None and push.running:
+                return push.poll(config.drift)
+            if push is not None:
+                routed = push.route(self.sources.reference, self.sources.live)
+                if routed is not None:
+                    return _submit(push, config.drift, routed)
             if self._profile is None or self._profile.config != config.drift:
                 self._profile = profile_reference(config.drift, self.sources.reference.load(None, None))
             live = self.sources.live.load(now - self.sources.live_window, now)
@@ -91,7 +109,24 @@ class DriftAnalyzer:
             return DriftResult(Verdict.INCONCLUSIVE, (), message=f"drift not evaluated: {exc}")
         except ValueError as exc:
             return DriftResult(Verdict.ERROR, (), message=f"drift not evaluated: {exc}")
-        return compare(self._profile, live)
+        result = compare(self._profile, live)
+        if push is not None:
+            from .pushdown import stamp
+
+            result = stamp(result, push.in_process)
+        return result
+
+
+def _submit(push: Pushdown, config: DriftConfig, routed: tuple[WindowFiles, WindowFiles, str]) -> DriftResult:
+    """Raises ``AnalysisPending`` once submitted; a submission that fails is Inconclusive."""
+    try:
+        push.submit(config, *routed)
+    except AnalysisPending:
+        raise
+    except Exception as exc:
+        msg = f"drift not evaluated: the Spark job was not submitted: {type(exc).__name__}: {exc}"
+        return DriftResult(Verdict.INCONCLUSIVE, (), message=msg[:1000])
+    raise AssertionError("submit returns only by raising")  # pragma: no cover
 
 
 def run_analysis(

@@ -33,10 +33,12 @@ from modeldeploy.ports import Owner
 from modeldeploy.rollout.actions import RunAnalysis
 
 if TYPE_CHECKING:  # data sources and shadow comparisons load numpy/pyarrow/scipy: only when first used
+    from modeldeploy.analysis.pushdown import Pushdown
     from modeldeploy.analysis.shadow import Side
     from modeldeploy.analysis.uris import Locator
 
 ClientFactory = Callable[[str, str], ContainerClient]
+PushdownFactory = Callable[[Owner, ModelDeploymentSpec], "Pushdown | None"]
 DEFAULT_PROMETHEUS = os.environ.get(
     "MODELDEPLOY_PROMETHEUS_URL", "http://prometheus-operated.monitoring:9090"
 )
@@ -72,12 +74,15 @@ class AnalysisService:
         make_client: ClientFactory = container_client,
         data_root: str | None = None,
         uri_guard: Callable[[Owner, ModelDeploymentSpec, str], str | None] | None = None,
+        pushdown: PushdownFactory | None = None,
     ) -> None:
         """``uri_guard``: the ModelDeploymentPolicy check for every data URI read (see ``Locator``).
         ``drift_metrics``: where azureml drift distances go; by default from the environment.
         ``datastores`` resolves azureml:// data URIs and ``make_client`` opens Blob containers (by default
         azure-ai-ml and azure-storage-blob as the operator's identity). ``data_root``: the only local
-        directory file:// URIs may name (None: file:// is refused)."""
+        directory file:// URIs may name (None: file:// is refused). ``pushdown``: where drift windows too
+        large for this process are analysed (``spark_pushdown``), per object; None reads every one here."""
+        self._pushdown = pushdown
         self._data_root = data_root
         self._uri_guard = uri_guard
         self._providers_for = providers_for
@@ -214,8 +219,11 @@ class AnalysisService:
         return tuple(out)
 
     def forget(self, uid: str) -> None:
-        """Drop an object's reference profile (the object is gone; providers are shared, not its own)."""
-        self._drift.pop(uid, None)
+        """Drop an object's reference profile and cancel a drift job still running for it (the object is
+        gone; providers are shared, not its own)."""
+        dropped = self._drift.pop(uid, None)
+        if dropped is not None:
+            dropped[1].close()
 
     def _cached_providers(self, owner: Owner, spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
         azureml = spec.target.azureml
@@ -243,6 +251,8 @@ class AnalysisService:
         workspace = _workspace(spec.target.azureml)
         key = (drift, revision, workspace)
         cached = self._drift.get(owner.uid)
+        if cached is not None and cached[0] != key:
+            cached[1].close()  # the spec changed: a job for the old one is of no use
         if cached is None or cached[0] != key:
             from modeldeploy.analysis.uris import fill, source_for
 
@@ -253,7 +263,8 @@ class AnalysisService:
                 live=source_for(fill(drift.live.uri, values), drift.live.format, live=True, locator=locator),
                 live_window=timedelta(seconds=parse_duration(drift.live.window)),
             )
-            cached = self._drift[owner.uid] = (key, DriftAnalyzer(sources))
+            push = self._pushdown(owner, spec) if self._pushdown is not None else None
+            cached = self._drift[owner.uid] = (key, DriftAnalyzer(sources, push))
         return cached[1]
 
     def read_document(self, owner: Owner, spec: ModelDeploymentSpec, uri: str) -> bytes:
@@ -306,3 +317,25 @@ def _substitute(query: str, params: dict[str, str]) -> str:
         if key in params:
             query = query.replace(f"${key}", params[key])
     return query
+
+
+def spark_pushdown(max_bytes: int, local_dir: str | None) -> PushdownFactory:
+    """Azure ML serverless Spark in an azureml target's workspace (the workspace the policy granted the
+    namespace: the job runs where the revision runs); local pyspark for kubernetes targets when
+    ``local_dir`` is given, else none."""
+
+    def make(owner: Owner, spec: ModelDeploymentSpec) -> Pushdown | None:
+        from modeldeploy.analysis.pushdown import LocalSpark, Pushdown
+
+        target = spec.target.azureml
+        if target is not None:
+            from azure.ai.ml import MLClient
+
+            from modeldeploy.analysis.azureml_spark import AzureMLSpark
+            from modeldeploy.analysis.stores import operator_credential
+
+            where = (target.subscription_id, target.resource_group, target.workspace)
+            return Pushdown(AzureMLSpark(MLClient(operator_credential(), *where).jobs), max_bytes)
+        return Pushdown(LocalSpark(local_dir), max_bytes) if local_dir is not None else None
+
+    return make

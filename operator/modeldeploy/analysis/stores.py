@@ -118,13 +118,16 @@ class BlobStore:
     def __init__(self, client: ContainerClient, location: str = "") -> None:
         """``location``: ``https://<account>.blob.core.windows.net/<container>``, for messages."""
         self.client, self.location = client, location.rstrip("/")
+        self.sizes: dict[str, int] = {}  # from the last listing: whether a window is too large to read
 
     def list(self, path: str) -> list[str]:
         from azure.core.exceptions import AzureError
 
         path = path.lstrip("/")
         try:
-            names = [str(b.name) for b in self.client.list_blobs(name_starts_with=path or None)]
+            blobs = list(self.client.list_blobs(name_starts_with=path or None))
+            names = [str(b.name) for b in blobs]
+            self.sizes.update((str(b.name), int(getattr(b, "size", 0) or 0)) for b in blobs)
         except AzureError as exc:
             raise DataUnavailable(f"cannot list {self.describe(path)}: {type(exc).__name__}: {exc}") from exc
         # Folder markers (ADLS Gen2 directories seen through the Blob API) hold no data.

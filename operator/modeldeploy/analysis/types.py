@@ -104,6 +104,7 @@ class FeatureResult:
     missing_reference: float = 0.0
     missing_live: float = 0.0
     message: str = ""
+    engine: str = "in-process"  # which engine computed it and why (e.g. a Spark job for a large window)
 
     @property
     def drifted(self) -> bool:

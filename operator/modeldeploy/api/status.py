@@ -205,6 +205,11 @@ class FeatureDrift(_Model):
     test_chosen: str = Field(
         "", description="Why this test: set in the spec, or the engine's choice by type and reference size."
     )
+    engine: str = Field(
+        "",
+        description="Which engine computed it and why: in-process, or a Spark job when a window is larger "
+        "than the operator's pod limit.",
+    )
     statistic: float | None = None
     p_value: float | None = None
     distance: float | None = None
@@ -348,20 +353,11 @@ class ModelDeploymentStatus(_Model):
     retraining: RetrainingTrigger | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     stages: ModelStages | None = None
-    edge_version: str | None = Field(
-        None,
-        description="The model version last written to API Management's named value for this model (its "
-        "cached answers key on it); see the README's One platform section.",
-    )
-    platform_defaults: dict[str, str] | None = Field(
-        None,
-        description=(
-            "Where an Azure ML target lives (subscriptionId, resourceGroup, workspace, endpointName, "
-            "endpointKind), pinned before the operator first acts, whether written in the spec or taken from "
-            "the platform handoff: a later change of the handoff never moves this object. instanceType is "
-            "the last one used, kept only to carry on while the handoff cannot be read."
-        ),
-    )
+    # The model version last written to API Management's named value (controller/edge.py).
+    edge_version: str | None = None
+    # Where an Azure ML target lives, pinned before the operator first acts (api/handoff.py): a later change
+    # of the platform's handoff never moves this object. instanceType: the last used, for a handoff outage.
+    platform_defaults: dict[str, str] | None = None
     batch: BatchStatus | None = None
 
     def bounded(self) -> ModelDeploymentStatus:

@@ -80,6 +80,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
             policy=memo.get("policy", "enforce"),
             validation_address=memo.get("validation_address"),
             handoff=memo.get("platform_handoff", DEFAULT_CONFIGMAP),
+            pushdown_bytes=memo.get("pushdown_bytes"),
+            spark_local_dir=memo.get("spark_local_dir"),
         )
     wiring: Wiring = memo["wiring"]
     wiring.policy.prime(wiring.api)  # before any worker: no verdict on a half-known policy set

@@ -11,6 +11,7 @@ import logging
 
 import kopf
 
+from modeldeploy.caps import MAX_DATA_TOTAL
 from modeldeploy.controller.handover import DEFAULT_SETTLE_SECONDS
 from modeldeploy.controller.platform_handoff import DEFAULT_CONFIGMAP
 from modeldeploy.controller.workers import DEFAULT_RESYNC_SECONDS, DEFAULT_WORKERS
@@ -89,6 +90,21 @@ def build_parser() -> argparse.ArgumentParser:
         "(subscription, resource group, workspace, endpoint) is taken from it "
         f"(default {DEFAULT_CONFIGMAP}; '' for none)",
     )
+    parser.add_argument(
+        "--drift-pushdown-mib",
+        type=int,
+        default=MAX_DATA_TOTAL >> 20,
+        metavar="MIB",
+        help="drift windows (reference or live) with more data than this go to a Spark job: Azure ML "
+        "serverless Spark on azureml targets, local pyspark with --spark-local-dir; 0: never "
+        f"(default {MAX_DATA_TOTAL >> 20})",
+    )
+    parser.add_argument(
+        "--spark-local-dir",
+        metavar="DIR",
+        help="run pushed-down drift jobs of kubernetes targets with pyspark in local mode, in a child "
+        "process working here (tests, the demo); without it such windows are read in-process up to the caps",
+    )
     parser.add_argument("--log-format", choices=("json", "text"), default="json")
     parser.add_argument("--verbose", "-v", action="store_true")
     return parser
@@ -134,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         policy=args.policy,
         validation_address=args.validation_address,
         platform_handoff=args.platform_handoff,
+        pushdown_bytes=args.drift_pushdown_mib << 20,
+        spark_local_dir=args.spark_local_dir,
     )
     follow_pausing(lambda paused: handlers.on_peering_pause(memo, paused))
     port = start_metrics_server(args.metrics_port, args.metrics_addr)

@@ -12,14 +12,15 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from modeldeploy.api.handoff import Handoff
+from modeldeploy.api.handoff import Handoff, apply_platform_defaults
 from modeldeploy.api.platform import HANDOFF_CONFIGMAP, HANDOFF_KEY, HANDOFF_NAMESPACE
+from modeldeploy.api.spec import ModelDeploymentSpec
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +86,20 @@ class HandoffReader:
             log.warning("platform handoff: %s", message)
             self._last_problem = message
         return Handoff(message)
+
+
+def resolved_spec(
+    handoff: Callable[[], Handoff | None] | None,
+    namespace: str,
+    name: str,
+    body: Mapping[str, Any],
+    pinned: Mapping[str, str] | None,
+) -> tuple[ModelDeploymentSpec, dict[str, str]]:
+    """The spec with the platform's defaults filled in (api/handoff.py), and the pins to keep. The handoff is
+    read only for an Azure ML target (one cached GET per TTL for all of them)."""
+    raw = body.get("spec") or {}
+    target = raw.get("target")
+    azureml = isinstance(target, Mapping) and target.get("type") == "azureml"
+    current = handoff() if azureml and handoff else None
+    filled, pins = apply_platform_defaults(namespace, name, raw, pinned or {}, current)
+    return ModelDeploymentSpec.model_validate(filled), pins

@@ -18,7 +18,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from modeldeploy.api import platform
-from modeldeploy.api.handoff import Handoff, PlatformDefaultsError, apply_platform_defaults
+from modeldeploy.api.handoff import Handoff, PlatformDefaultsError
 from modeldeploy.api.spec import ModelDeploymentSpec, object_name_problem
 from modeldeploy.api.status import (
     AnalysisResult,
@@ -35,12 +35,14 @@ from modeldeploy.controller.messages import (
     policy_message,
     with_condition,
 )
+from modeldeploy.controller.platform_handoff import resolved_spec
 from modeldeploy.controller.registration import Registrations
 from modeldeploy.controller.retraining import record_delivery, retry_wait
 from modeldeploy.controller.stages import STAGE_RETRY, sync_stages
 from modeldeploy.controller.translate import desired_revision, plan_of
 from modeldeploy.policy import TARGET_FIELDS, Refusal
 from modeldeploy.ports import (
+    AnalysisPending,
     AnalysisRunner,
     BackendError,
     BackendFactory,
@@ -143,6 +145,7 @@ class Reconciler:
         self.store = store
         self.events = events
         self.analysis = analysis
+        self._pending: dict[str, float] = {}  # uid -> seconds until a running analysis job is polled
         self.retraining = retraining
         self.clock = clock
         self._failures: dict[str, int] = {}
@@ -243,15 +246,7 @@ class Reconciler:
     def _spec_of(
         self, owner: Owner, body: Body, status: ModelDeploymentStatus
     ) -> tuple[ModelDeploymentSpec, dict[str, str]]:
-        """The spec with the platform's defaults filled in (api/handoff.py), and the pins to keep."""
-        raw = body.get("spec") or {}
-        target = raw.get("target")
-        azureml = isinstance(target, Mapping) and target.get("type") == "azureml"
-        handoff = self.handoff() if azureml and self.handoff else None
-        filled, pins = apply_platform_defaults(
-            owner.namespace, owner.name, raw, status.platform_defaults or {}, handoff
-        )
-        return ModelDeploymentSpec.model_validate(filled), pins
+        return resolved_spec(self.handoff, owner.namespace, owner.name, body, status.platform_defaults)
 
     def forget(self, uid: str) -> None:
         """Release per-object state (the object is gone)."""
@@ -326,6 +321,8 @@ class Reconciler:
                     case RequeueAfter(seconds=seconds):
                         outcome.requeue_after = seconds
             wait = retry_wait(outcome.status, now)
+            held = self._pending.pop(owner.uid, None)  # an analysis job still runs: poll it then, not wait
+            wait = held if wait is None else min(wait, held or wait)
             if wait is not None:
                 outcome.requeue_after = (
                     wait if outcome.requeue_after is None else min(outcome.requeue_after, wait)
@@ -344,11 +341,15 @@ class Reconciler:
 
     def _analyse(
         self, owner: Owner, spec: ModelDeploymentSpec, run: RunAnalysis, now: datetime
-    ) -> AnalysisResult:
+    ) -> AnalysisResult | None:
         """The analysis of ``run``; one that raises is an Error result the machine reports (a condition and
-        an Event) and limits, never an exception that retries the whole reconcile forever."""
+        an Event) and limits, never an exception that retries the whole reconcile forever. None while a job
+        computes it (``AnalysisPending``): the machine gets no result, the object is requeued to poll."""
         try:
             return self.analysis.run(owner, spec, run, now)
+        except AnalysisPending as pending:
+            self._pending[owner.uid] = pending.retry_after
+            return None
         except Exception as exc:
             log.warning("analysis of %s failed", run.revision, exc_info=True)
             return AnalysisResult(

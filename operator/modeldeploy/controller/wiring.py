@@ -14,7 +14,7 @@ from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
 
 from modeldeploy.analysis.batch_outputs import BatchDataReader
-from modeldeploy.analysis.service import AnalysisService
+from modeldeploy.analysis.service import AnalysisService, spark_pushdown
 from modeldeploy.analysis.validation import HttpValidator
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec, ServerlessTarget
 from modeldeploy.backends.azureml.registration import AzureMLRegistrar
@@ -126,6 +126,8 @@ def build_wiring(
     policy: Mode = "enforce",
     validation_address: str | None = None,
     handoff: str = "",
+    pushdown_bytes: int | None = None,
+    spark_local_dir: str | None = None,
 ) -> Wiring:
     """``handoff``: the platform's ConfigMap as namespace/name ("" for none)."""
     api = api or load_kube_config(connections)
@@ -135,6 +137,7 @@ def build_wiring(
     analysis = AnalysisService(
         data_root=data_root,
         uri_guard=lambda owner, spec, uri: gate.uri_refusal(owner.namespace, owner.name, spec, uri),
+        pushdown=spark_pushdown(pushdown_bytes, spark_local_dir) if pushdown_bytes else None,
     )
     events = MeteredEventSink(AsyncEventSink(KubeEventSink(dyn), on_drop=EVENTS_DROPPED.inc))
     notifier = Notifier(

@@ -92,6 +92,8 @@ def drift_section(body: Body) -> str:
         [
             escape(f["feature"]),
             escape(f.get("test", "")),
+            escape(f.get("testChosen", "")),
+            escape(f.get("engine", "") or "in-process"),
             _num(f.get("statistic")),
             _num(f.get("pValue")),
             _num(f.get("distance")),
@@ -107,7 +109,20 @@ def drift_section(body: Body) -> str:
         f"<p>Dataset drift: <b>{'detected' if analysis.get('driftDetected') else 'not detected'}</b>"
         + (f", drifted share {share:.2f}" if share is not None else "")
         + "</p>",
-        _table(["feature", "test", "statistic", "p-value", "distance", "threshold", "verdict"], rows),
+        _table(
+            [
+                "feature",
+                "test",
+                "why this test",
+                "engine",
+                "statistic",
+                "p-value",
+                "distance",
+                "threshold",
+                "verdict",
+            ],
+            rows,
+        ),
     ]
     drifting = [f["feature"] for f in drift if f.get("verdict") == "Failed"]
     if not drifting:

@@ -1,0 +1,271 @@
+"""Drift windows too large for the operator's process go to Spark, next to the data.
+
+Before reading, the window's files are listed with their sizes (a listing, not a download). When the
+reference or the live window holds more than ``Pushdown.max_bytes``, the analysis is submitted as a Spark
+job (``spark_job.py``) and the run raises ``AnalysisPending``: the controller requeues the object and its
+worker goes on to other objects. Each later run polls the job once, without waiting; when it has finished its
+summary (a few KB) becomes a drift result through the in-process engine's own functions
+(``summary.result_from_summary``). A job that fails, cannot be submitted or outlives ``timeout_seconds`` is
+Inconclusive, never a rollback.
+
+``LocalSpark`` runs the job with pyspark in local mode in a child process (tests, the demo, Kubernetes
+targets without a Spark pool); ``azureml_spark.AzureMLSpark`` submits it to Azure ML serverless Spark.
+Only plain file windows (a file, folder or glob of Parquet, CSV or JSON lines) can be pushed down; MLTable
+folders and the data collector's hour folders are read in-process as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from modeldeploy.ports import AnalysisPending
+
+from .sources import StoreSource, data_files, is_collector_folder
+from .stores import BlobStore, DataUnavailable, LocalStore, Store
+from .types import DriftConfig, DriftResult, FeatureKind, Verdict
+
+SCRIPT = Path(__file__).with_name("spark_job.py")
+
+
+class JobStatus(StrEnum):
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class JobState:
+    status: JobStatus
+    summary: Mapping[str, Any] | None = None
+    message: str = ""
+
+
+class SparkJobs(Protocol):
+    """Where Spark jobs run. Every call returns promptly: ``state`` asks, it never waits for the job."""
+
+    def submit(self, request: Mapping[str, Any]) -> str: ...
+    def state(self, job: str) -> JobState: ...
+    def cancel(self, job: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class WindowFiles:
+    paths: tuple[str, ...]  # as the Spark job opens them: local paths, or abfss:// URIs
+    size: int
+    fmt: str
+    where: str
+
+
+def _abfss(store: BlobStore, name: str) -> str:
+    """https://<account>.blob.core.windows.net/<container> -> abfss://<container>@<account>.dfs...: the
+    ADLS driver Spark pools ship reads Blob accounts through their dfs endpoint."""
+    account_url, _, container = store.location.rpartition("/")
+    host = account_url.split("://", 1)[-1].replace(".blob.", ".dfs.", 1)
+    return f"abfss://{container}@{host}/{name.lstrip('/')}"
+
+
+def store_files(store: Store, path: str, fmt: str) -> WindowFiles:
+    names = data_files(store, path)
+    if not names:
+        raise DataUnavailable(f"no data files at {store.describe(path)}")
+    if isinstance(store, LocalStore):
+        return WindowFiles(tuple(names), sum(os.path.getsize(n) for n in names), fmt, path)
+    if isinstance(store, BlobStore):
+        size = sum(store.sizes.get(n, 0) for n in names)
+        return WindowFiles(tuple(_abfss(store, n) for n in names), size, fmt, store.describe(path))
+    raise DataUnavailable(f"{store.describe(path)}: a Spark job cannot read this store")
+
+
+def window_files(source: object, live: bool) -> WindowFiles | None:
+    """The files a source would read and their total size, or None when the source is not plain files."""
+    from .uris import UriSource
+
+    if isinstance(source, UriSource):
+        store, path = source.locator.open(source.location)
+        if source.fmt == "mltable" or (live and is_collector_folder(path)):
+            return None
+        return store_files(store, path, source.fmt)
+    if isinstance(source, StoreSource) and source.time_column is None and source.fmt is not None:
+        return store_files(source.store, source.path, source.fmt)
+    return None
+
+
+def human(size: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
+@dataclass
+class _Submitted:
+    job: str
+    started: float
+    why: str
+
+
+@dataclass
+class Pushdown:
+    """``max_bytes``: the largest window (reference or live, in file bytes) analysed in-process."""
+
+    jobs: SparkJobs
+    max_bytes: int
+    poll_seconds: float = 10.0
+    timeout_seconds: float = 3600.0
+    clock: Callable[[], float] = time.monotonic
+    _running: _Submitted | None = field(default=None, init=False)
+    in_process: str = field(default="in-process", init=False)  # why the last run stayed here
+
+    def route(self, reference: object, live: object) -> tuple[WindowFiles, WindowFiles, str] | None:
+        """The windows' files and why they go to Spark, or None to analyse in-process (``in_process`` then
+        says why)."""
+        if self._running is not None:
+            return None  # a job is out: run() polls it; no listing needed
+        ref, lv = window_files(reference, False), window_files(live, True)
+        limit = human(self.max_bytes)
+        if ref is None or lv is None:
+            self.in_process = "in-process: MLTable and data-collector windows are read here, within the caps"
+            return None
+        largest = max(ref.size, lv.size)
+        if largest <= self.max_bytes:
+            self.in_process = f"in-process: each window is within the {limit} pod limit"
+            return None
+        side = "live window" if lv.size >= ref.size else "reference"
+        return ref, lv, f"spark: the {side} is {human(largest)}, over the {limit} pod limit"
+
+    @property
+    def running(self) -> bool:
+        return self._running is not None
+
+    def submit(self, config: DriftConfig, ref: WindowFiles, live: WindowFiles, why: str) -> None:
+        """Raises ``AnalysisPending`` once submitted (a submission that fails raises what the jobs raised)."""
+        every = config.features + config.prediction_features
+        categorical = [f.name for f in every if f.kind is FeatureKind.CATEGORICAL]
+        numerical = [f.name for f in every if f.kind is not FeatureKind.CATEGORICAL]
+        request = {
+            "reference": list(ref.paths),
+            "reference_format": ref.fmt,
+            "live": list(live.paths),
+            "live_format": live.fmt,
+            "numerical": numerical,
+            "categorical": categorical,
+            "n_bins": config.n_bins,
+        }
+        job = self.jobs.submit(request)
+        self._running = _Submitted(job, self.clock(), why)
+        raise AnalysisPending(self.poll_seconds, f"drift: Spark job {job} submitted ({why})")
+
+    def cancel(self) -> None:
+        """Cancel the running job, if any (best effort: a failed cancel leaves it to its own timeout)."""
+        run, self._running = self._running, None
+        if run is not None:
+            with contextlib.suppress(Exception):  # nothing to report it to; the job ends on its own
+                self.jobs.cancel(run.job)
+
+    def poll(self, config: DriftConfig) -> DriftResult:
+        """The finished job's result (Inconclusive when it failed or ran too long); ``AnalysisPending``
+        while it runs."""
+        from .summary import result_from_summary
+
+        run = self._running
+        assert run is not None
+        try:
+            state = self.jobs.state(run.job)
+        except Exception as exc:  # a status call that fails is asked again next time, until the timeout
+            state = JobState(JobStatus.RUNNING, message=f"{type(exc).__name__}: {exc}")
+        if state.status is JobStatus.RUNNING:
+            if self.clock() - run.started <= self.timeout_seconds:
+                raise AnalysisPending(self.poll_seconds, f"drift: Spark job {run.job} running ({run.why})")
+            self.cancel()
+            msg = f"drift not evaluated: Spark job {run.job} ran longer than {self.timeout_seconds:.0f} s"
+            return DriftResult(Verdict.INCONCLUSIVE, (), message=msg + "; it was cancelled")
+        self._running = None
+        if state.status is JobStatus.FAILED or state.summary is None:
+            msg = f"drift not evaluated: Spark job {run.job} failed: {state.message or 'no summary'}"
+            return DriftResult(Verdict.INCONCLUSIVE, (), message=msg[:1000])
+        return stamp(result_from_summary(config, state.summary), run.why)
+
+
+def stamp(result: DriftResult, engine: str) -> DriftResult:
+    """Every feature result says which engine computed it, and why that one."""
+    import dataclasses
+
+    def each(fs: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(dataclasses.replace(f, engine=engine) for f in fs)
+
+    return dataclasses.replace(result, features=each(result.features), predictions=each(result.predictions))
+
+
+class LocalSpark:
+    """pyspark in local mode, in a child process of the operator: its memory is the child's (the operator's
+    own stays small), and ``state`` is a non-blocking ``poll`` of the child."""
+
+    def __init__(self, workdir: str, cores: int = 2, driver_memory: str = "1g", python: str = sys.executable):
+        self.workdir, self.cores, self.driver_memory, self.python = (
+            Path(workdir),
+            cores,
+            driver_memory,
+            python,
+        )
+        self._procs: dict[str, tuple[subprocess.Popen[bytes], Path, IO[bytes]]] = {}
+
+    def submit(self, request: Mapping[str, Any]) -> str:
+        job = f"drift-{uuid.uuid4().hex[:12]}"
+        folder = self.workdir / job
+        folder.mkdir(parents=True)
+        (folder / "request.json").write_text(json.dumps(request))
+        env = dict(os.environ)
+        env["PYSPARK_SUBMIT_ARGS"] = (
+            f"--master local[{self.cores}] --driver-memory {self.driver_memory} "
+            "--conf spark.ui.enabled=false "
+            f"--conf spark.sql.shuffle.partitions={2 * self.cores} pyspark-shell"
+        )
+        env["PYSPARK_PYTHON"] = self.python
+        log = open(folder / "log.txt", "wb")  # noqa: SIM115 (kept open for the child; closed when it ends)
+        args = [self.python, str(SCRIPT), "--request", str(folder / "request.json"), "--output", str(folder)]
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self._procs[job] = (proc, folder, log)
+        return job
+
+    def pid(self, job: str) -> int:
+        return self._procs[job][0].pid
+
+    def state(self, job: str) -> JobState:
+        proc, folder, log = self._procs[job]
+        code = proc.poll()
+        if code is None:
+            return JobState(JobStatus.RUNNING)
+        log.close()
+        del self._procs[job]
+        if code != 0:
+            tail = (folder / "log.txt").read_text(errors="replace").strip().splitlines()[-3:]
+            return JobState(JobStatus.FAILED, message=f"exit code {code}: {' | '.join(tail)}")
+        return JobState(JobStatus.SUCCEEDED, json.loads((folder / "summary.json").read_text()))
+
+    def cancel(self, job: str) -> None:
+        entry = self._procs.pop(job, None)
+        if entry is None:
+            return
+        proc, _, log = entry
+        # The child leads its own process group (start_new_session): its JVM goes with it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        log.close()
