@@ -99,7 +99,8 @@ def test_progressing_then_promoted() -> None:
     assert w.status.phase is Phase.PROMOTED
     assert verdict(w) == ("Current", "Promoted")
     ready = next(c for c in w.status.conditions if c.type == "Ready")
-    assert ready.last_transition_time is not None and ready.last_transition_time > T0
+    assert ready.last_transition_time is not None
+    assert ready.last_transition_time > T0
 
 
 def test_a_gate_waiting_for_promote_is_in_progress_not_failed() -> None:
@@ -140,7 +141,8 @@ def test_rolled_back_is_stalled_with_the_failure_reason(drift: bool, reason: str
     assert cond(w, "Ready") == (ConditionStatus.FALSE, "RolledBack")
     assert cond(w, "Reconciling")[0] is ConditionStatus.FALSE
     stalled = next(c for c in w.status.conditions if c.type == "Stalled")
-    assert "Git holds revision" in stalled.message and "Change the spec or request a retry" in stalled.message
+    assert "Git holds revision" in stalled.message
+    assert "Change the spec or request a retry" in stalled.message
 
 
 def test_aborted_by_hand_is_stalled_as_degraded() -> None:
