@@ -18,6 +18,7 @@ from modeldeploy.api.status import ConditionStatus, ManualAction, ModelDeploymen
 from modeldeploy.controller.messages import with_condition
 from modeldeploy.rollout.plan import RolloutPlan, Step, canary_steps
 from modeldeploy.rollout.readiness import summary
+from tests.deploy.argocd_health import argocd_health, as_object
 
 PLAN = RolloutPlan(steps=canary_steps((20, 50), 60))
 GATED = RolloutPlan(steps=(Step(20, duration=None), Step(100, duration=1)))
@@ -57,12 +58,18 @@ def verdict(w: World) -> tuple[str, str]:
     return kstatus_of(w.status, w.generation)
 
 
+def argo(w: World) -> str:
+    """Argo CD's verdict (deploy/argocd/health.lua) on the same stored object."""
+    return argocd_health(as_object(w.status.to_body(), w.generation))[0]
+
+
 def test_pending_first_revision_is_in_progress() -> None:
     w = World(plan=PLAN)
     w.slow.add("v1")
     w.tick()
     assert w.status.phase is Phase.PENDING
     assert verdict(w) == ("InProgress", "Pending")
+    assert argo(w) == "Progressing"
     assert cond(w, "Ready") == (ConditionStatus.FALSE, "Pending")
     assert cond(w, "Stalled") == (ConditionStatus.FALSE, "Pending")
 
@@ -70,6 +77,7 @@ def test_pending_first_revision_is_in_progress() -> None:
 def test_promoted_is_ready_with_the_serving_sentence() -> None:
     w = promoted_v1()
     assert verdict(w) == ("Current", "Promoted")
+    assert argo(w) == "Healthy"
     ready = next(c for c in w.status.conditions if c.type == "Ready")
     assert ready.status is ConditionStatus.TRUE
     assert ready.message == w.status.message
@@ -82,6 +90,7 @@ def test_a_new_generation_is_in_progress_until_the_operator_observes_it() -> Non
     w = promoted_v1()
     w.set_model("v2")  # Git changed the spec: generation 2, status still says 1
     assert verdict(w) == ("InProgress", "LatestGenerationNotObserved")
+    assert argo(w) == "Progressing"  # not Healthy on the previous revision's status
     w.tick(1)
     assert w.status.observed_generation == 2
     assert w.status.phase is Phase.PROGRESSING
@@ -95,6 +104,7 @@ def test_progressing_then_promoted() -> None:
     w.tick(1)
     assert w.status.current_step_index == 0
     assert verdict(w) == ("InProgress", "Progressing")
+    assert argo(w) == "Progressing"
     w.run(200)
     assert w.status.phase is Phase.PROMOTED
     assert verdict(w) == ("Current", "Promoted")
@@ -109,6 +119,7 @@ def test_a_gate_waiting_for_promote_is_in_progress_not_failed() -> None:
     w.run(60)
     assert w.status.phase is Phase.PAUSED
     assert verdict(w) == ("InProgress", "Paused")
+    assert argo(w) == "Suspended"
     w.request(ManualAction.PROMOTE)
     w.run(30)
     assert w.status.phase is Phase.PROMOTED
@@ -138,6 +149,9 @@ def test_rolled_back_is_stalled_with_the_failure_reason(drift: bool, reason: str
     failed = next(f for f in w.status.failed_revisions if f.name == w.desired.name)
     assert failed.reason == reason
     assert verdict(w) == ("Failed", reason)
+    health, message = argocd_health(as_object(w.status.to_body(), w.generation))
+    assert health == "Degraded"
+    assert message.startswith(f"RolledBack ({reason}): Git holds revision")
     assert cond(w, "Ready") == (ConditionStatus.FALSE, "RolledBack")
     assert cond(w, "Reconciling")[0] is ConditionStatus.FALSE
     stalled = next(c for c in w.status.conditions if c.type == "Stalled")
@@ -154,6 +168,7 @@ def test_aborted_by_hand_is_stalled_as_degraded() -> None:
     w.tick(1)
     assert w.status.phase is Phase.DEGRADED
     assert verdict(w) == ("Failed", "Aborted")
+    assert argo(w) == "Degraded"
     assert cond(w, "Ready") == (ConditionStatus.FALSE, "Degraded")
 
 
