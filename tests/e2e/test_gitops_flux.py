@@ -31,6 +31,7 @@ from localkube.flux import FluxControllers, ensure_flux, install_crds
 from localkube.gitserver import GitServer
 from localkube.testing import ClusterHandle
 from modeldeploy.cli import main as mdep
+from tests.conftest import ROOT
 from tests.deploy.argocd_health import argocd_health
 from tests.e2e.conftest import StartOperator, route_weights
 from tests.e2e.gitops import PATH, FluxLoop, children, kustomization_file, spec_writers
@@ -220,3 +221,15 @@ def test_flux_applies_rolls_out_rolls_back_reverts_and_prunes(
     empty = {"deployments": [], "services": [], "httproutes": []}
     loop.wait(lambda: children(cluster, namespace) == empty or None, "children garbage-collected", 90)
     loop.timeline.mark("children gone")
+
+
+def test_the_shipped_flux_manifests_are_valid_for_this_flux(
+    cluster: ClusterHandle, flux: FluxControllers
+) -> None:
+    """deploy/flux/*.yaml (shown in the README) against the real Flux CRDs: a server-side dry run with strict
+    field validation refuses an unknown or misspelt field."""
+    cluster.kubectl("create", "namespace", "flux-system", check=False)
+    for path in sorted((ROOT / "deploy" / "flux").glob("*.yaml")):
+        done = cluster.kubectl("apply", "--dry-run=server", "--validate=strict", "-f", str(path), check=False)
+        assert done.returncode == 0, f"{path.name}: {done.stderr}"
+        assert "(server dry run)" in done.stdout
