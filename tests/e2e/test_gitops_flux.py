@@ -14,6 +14,7 @@ live objects. The timeline is printed (pytest -s).
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -233,3 +234,17 @@ def test_the_shipped_flux_manifests_are_valid_for_this_flux(
         done = cluster.kubectl("apply", "--dry-run=server", "--validate=strict", "-f", str(path), check=False)
         assert done.returncode == 0, f"{path.name}: {done.stderr}"
         assert "(server dry run)" in done.stdout
+
+
+def test_a_new_object_is_in_progress_until_the_operator_has_seen_it(
+    cluster: ClusterHandle, crds: list[str], namespace: str
+) -> None:
+    """No operator runs here: the object as the API serves it, before any status write, must not read as
+    healthy. Without the CRD's status default kstatus would call it Current (no conditions at all), and
+    Flux's health check would pass for a ModelDeployment nobody had looked at."""
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(model_deployment("fresh")))
+    body = json.loads(cluster.kubectl("get", "mdep", "fresh", "-n", namespace, "-o", "json").stdout)
+    assert body["metadata"]["generation"] == 1
+    assert body["status"]["observedGeneration"] == 0  # kstatus: LatestGenerationNotObserved, InProgress
+    assert "phase" not in body["status"]
+    assert argocd_health(body) == ("Progressing", "Waiting for the operator to observe generation 1")
