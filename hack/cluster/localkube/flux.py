@@ -81,7 +81,7 @@ class FluxControllers:
 
     def start(self, timeout: float = 60.0) -> None:
         """Start both controllers; return once both answer their readiness probe."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "storage").mkdir(parents=True, exist_ok=True)  # it must exist before the start
         self.storage_port = free_port()
         common = ["--metrics-addr=0", "--log-encoding=json", "--log-level=info"]
         args = {
