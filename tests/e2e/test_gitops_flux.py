@@ -52,10 +52,12 @@ def flux(cluster: ClusterHandle, crds: list[str]) -> Iterator[FluxControllers]:
     install_crds(cluster.kubeconfig, binaries)
     run_dir = Path(tempfile.mkdtemp(prefix="flux-e2e-"))
     controllers = FluxControllers(cluster.kubeconfig, run_dir, binaries)
-    controllers.start()
-    yield controllers
-    controllers.stop()
-    shutil.rmtree(run_dir, ignore_errors=True)
+    try:
+        controllers.start()
+        yield controllers
+    finally:
+        controllers.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @pytest.fixture
