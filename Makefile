@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STAMP := .venv/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
 
-.PHONY: all setup sysdeps azurite cluster-bins cluster-up cluster-down crds lint policy-check test demo bench clean
+.PHONY: all setup sysdeps azurite cluster-bins flux-bins cluster-up cluster-down crds lint policy-check test demo bench clean
 
 all: test
 
@@ -14,7 +14,7 @@ $(STAMP):
 	.venv/bin/pip install -q -c requirements.lock -e '.[dev]'
 	@rm -f .venv/.installed-*; touch $@
 
-setup: $(STAMP) sysdeps cluster-bins azurite
+setup: $(STAMP) sysdeps cluster-bins flux-bins azurite
 
 azurite: sysdeps
 	@bash hack/azurite/install.sh >/dev/null
@@ -25,6 +25,10 @@ sysdeps:
 
 cluster-bins:
 	@bash hack/cluster/build.sh >/dev/null
+
+# Flux's source- and kustomize-controller for the GitOps e2e (tests/e2e/test_gitops_flux.py), same cache.
+flux-bins:
+	@bash hack/flux/build.sh >/dev/null
 
 cluster-up: setup
 	$(PY) -m localkube up

@@ -156,8 +156,10 @@ def test_round_trip_through_models(kubectl: Kubectl, namespace: str) -> None:
     assert ModelDeploymentStatus.model_validate(got["status"]).to_body() == got["status"]
     table = kubectl("get", "mdep", "-n", namespace).stdout
     header, row = table.splitlines()[:2]
-    assert header.split() == ["NAME", "PHASE", "STABLE", "SERVING", "CANDIDATE", "WEIGHT", "AGE"]
+    assert header.split() == ["NAME", "PHASE", "READY", "STABLE", "SERVING", "CANDIDATE", "WEIGHT", "AGE"]
+    # the sample status has no Ready condition: its cell is empty
     assert row.split()[:6] == ["round-trip", "Progressing", "rt-aaaa", "1.3.0", "rt-bbbb", "10"]
+    assert row[header.index("READY") : header.index("STABLE")].strip() == ""
 
 
 def test_short_name_and_category_list_it(kubectl: Kubectl, namespace: str) -> None:

@@ -78,7 +78,7 @@ def test_names_columns_and_subresource() -> None:
     assert version["name"] == "v1alpha1"
     assert version["subresources"] == {"status": {}}
     columns = [c["name"] for c in version["additionalPrinterColumns"] if c.get("priority", 0) == 0]
-    assert columns == ["Phase", "Stable", "Serving", "Candidate", "Weight", "Age"]
+    assert columns == ["Phase", "Ready", "Stable", "Serving", "Candidate", "Weight", "Age"]
 
 
 def test_defaults_and_rules_reach_the_schema() -> None:

@@ -155,7 +155,9 @@ def test_the_operator_rolls_out_in_its_namespaces_and_nowhere_else(
     )
     assert done["status"]["stable"]["name"]
     time.sleep(3)  # the unwatched one had as long as the watched one, and more
-    assert "status" not in get_md(cluster, teams["team-c"], "scorer")
+    untouched = get_md(cluster, teams["team-c"], "scorer").get("status") or {}
+    assert untouched.get("observedGeneration") == 0  # the CRD's default for an unobserved object
+    assert "phase" not in untouched  # never written by the operator
     deployments = cluster.kubectl("get", "deployments", "-n", teams["team-c"], "-o", "name").stdout
     assert deployments.strip() == ""
     output = op.output()

@@ -61,7 +61,7 @@ def test_manual_gate_promote_abort_and_retry(
     assert route_weights(cluster, namespace, "m") == {stable: 90, candidate: 10}
     assert gated["status"]["traffic"]["candidateWeight"] == 10
     row = cluster.kubectl("get", "mdep", "m", "-n", namespace, "--no-headers").stdout.split()
-    assert row[1:6] == ["Paused", stable, "1.0.0", candidate, "10"]
+    assert row[1:7] == ["Paused", "False", stable, "1.0.0", candidate, "10"]  # Ready: a gate is not done
 
     rid = request_action(cluster, namespace, "m", "abort")
     aborted = wait_for(cluster, namespace, "m", lambda b: phase(b) == "Degraded", "abort", operator=op)

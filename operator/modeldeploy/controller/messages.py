@@ -11,6 +11,7 @@ from modeldeploy.api.status import Condition, ConditionStatus, ModelDeploymentSt
 from modeldeploy.policy import Refusal
 from modeldeploy.ports import BackendError
 from modeldeploy.rollout.conditions import set_condition
+from modeldeploy.rollout.readiness import summarise
 
 
 def invalid_spec_message(exc: ValidationError) -> str:
@@ -39,7 +40,9 @@ def with_condition(
     new = Condition(
         type=type_, status=value, reason=reason, message=truncate(message), observed_generation=generation
     )
-    return status.model_copy(update={"conditions": set_condition(status.conditions, new, now)})
+    # Ready/Reconciling/Stalled follow the condition just set (a refused spec or a backend error).
+    updated = status.model_copy(update={"conditions": set_condition(status.conditions, new, now)})
+    return summarise(updated, generation, now)
 
 
 BACKEND_CONDITION = "BackendHealthy"

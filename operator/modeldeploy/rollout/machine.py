@@ -26,7 +26,13 @@ from modeldeploy.rollout.actions import (
     SetTraffic,
     ordered,
 )
-from modeldeploy.rollout.conditions import conditions_for, derive_phase, describe, set_condition
+from modeldeploy.rollout.conditions import (
+    conditions_for,
+    derive_phase,
+    describe,
+    failed_record,
+    set_condition,
+)
 from modeldeploy.rollout.inputs import Decision, Inputs
 from modeldeploy.rollout.manual import handle_request
 from modeldeploy.rollout.progress import (
@@ -37,6 +43,7 @@ from modeldeploy.rollout.progress import (
     start_step,
     supersede,
 )
+from modeldeploy.rollout.readiness import summarise
 from modeldeploy.rollout.serving import Readiness, TrafficSplit
 from modeldeploy.rollout.stages import stages_due
 from modeldeploy.rollout.validation import gate, validation_due
@@ -117,14 +124,17 @@ def _report(w: Work) -> ModelDeploymentStatus:
     conditions = s.conditions
     for c in conditions_for(s, i.desired, stable_ready, i.generation):
         conditions = set_condition(conditions, c, i.now)
-    return s.model_copy(
+    reported = s.model_copy(
         update={
             "phase": derive_phase(s, i.desired),
             "message": describe(s, i.desired, i.plan),
             "conditions": conditions,
             "observed_generation": i.generation,
         }
-    ).bounded()
+    )
+    failed = failed_record(s, i.desired.spec_hash)
+    why = failed.reason if failed else None
+    return summarise(reported, i.generation, i.now, why, spec_valid=True).bounded()
 
 
 def _world_actions(i: Inputs, s: ModelDeploymentStatus) -> list[Action]:
