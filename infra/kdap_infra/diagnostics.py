@@ -30,3 +30,21 @@ def send_to_log_analytics(
         else None,
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+# The activity log's categories an audit needs: who changed what (Administrative), security alerts, and
+# Azure Policy's evaluations. Routed once per stack; subscription-level settings are unique per subscription,
+# so the setting's name carries the stack.
+AUDIT_CATEGORIES = ("Administrative", "Security", "Policy")
+
+
+def activity_log_to_log_analytics(
+    stack: str, workspace_id: pulumi.Input[str], parent: pulumi.Resource
+) -> monitor.SubscriptionDiagnosticSetting:
+    return monitor.SubscriptionDiagnosticSetting(
+        "activity-log-diag",
+        name=f"kdap-{stack}-activity-log",
+        workspace_id=workspace_id,
+        logs=[monitor.SubscriptionLogSettingsArgs(category=c, enabled=True) for c in AUDIT_CATEGORIES],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

@@ -13,7 +13,7 @@ from pulumi_azure_native import (
     storage,
 )
 
-from kdap_infra.diagnostics import send_to_log_analytics
+from kdap_infra.diagnostics import activity_log_to_log_analytics, send_to_log_analytics
 from kdap_infra.naming import Naming
 from kdap_infra.site import Site
 
@@ -62,6 +62,8 @@ class Foundation(pulumi.ComponentResource):
         self.key_vault = self._key_vault(site, naming)
         self.registry = self._registry(site, naming)
         self._diagnostics()
+        # Audit: the subscription's activity log (who changed what) beside the resources' own logs.
+        self.activity_log = activity_log_to_log_analytics(naming.stack, self.log_analytics.id, self)
         self._locks(site)
         self.register_outputs(
             {

@@ -1,6 +1,7 @@
 """Rules for the edge and the bill (#19): every scoring API routes through a backend with a circuit breaker,
 every online endpoint carries the cost-allocation tags and has its own budget that warns at 80 % and 100 %,
-and no people's group is granted a role above its persona's level."""
+no people's group is granted a role above its persona's level, and the audit trail (the subscription's
+activity log) reaches Log Analytics."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ BACKEND = "azure-native:apimanagement:Backend"
 ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 BUDGET = "azure-native:consumption:Budget"
 ROLE_ASSIGNMENT = frozenset({"azure-native:authorization:RoleAssignment"})
+ACTIVITY_LOG = "azure-native:monitor:SubscriptionDiagnosticSetting"
 
 
 def _backend_ids(policy_xml: Any) -> list[str]:
@@ -127,6 +129,33 @@ def _endpoint_costs(stack: Stack, config: CostConfig) -> Iterator[StackFinding]:
             )
 
 
+class AuditConfig(PolicyConfig):
+    categories: tuple[str, ...] = Field(
+        default=("Administrative", "Security", "Policy"),
+        description="Activity log categories a subscription diagnostic setting must send to Log Analytics.",
+    )
+
+
+def _audit_trail(stack: Stack, config: AuditConfig) -> Iterator[StackFinding]:
+    wanted = set(config.categories)
+    for setting in stack.of_type(ACTIVITY_LOG):
+        logs = setting.get("logs")
+        enabled = {
+            str(entry.get("category"))
+            for entry in (logs if isinstance(logs, Sequence) and not isinstance(logs, str) else [])
+            if isinstance(entry, Mapping) and is_true(entry.get("enabled"))
+        }
+        if setting.get("workspaceId") and wanted <= enabled:
+            return
+    yield StackFinding(
+        "activity log",
+        f"is not sent to Log Analytics (categories {', '.join(sorted(wanted))}): who changed what is not "
+        "audited",
+        "declare a monitor.SubscriptionDiagnosticSetting with a workspace_id "
+        "(kdap_infra.diagnostics.activity_log_to_log_analytics)",
+    )
+
+
 class PersonaConfig(PolicyConfig):
     description_prefix: str = Field(
         default="kdap persona ", description="How a group assignment's description names its persona."
@@ -177,6 +206,12 @@ STACK_RULES: tuple[AnyStackRule, ...] = (
         "Every API Management API routes through a backend with a circuit breaker.",
         _api_breakers,
         PolicyConfig,
+    ),
+    StackRule(
+        "activity-log-to-log-analytics",
+        "The subscription's activity log (Administrative, Security, Policy) is sent to Log Analytics.",
+        _audit_trail,
+        AuditConfig,
     ),
     StackRule(
         "endpoint-budget-and-cost-tags",

@@ -33,6 +33,7 @@ BASE = {
     "azure-native:apimanagement:Diagnostic": 1,
     "azure-native:authorization:RoleDefinition": 2,  # endpoint scorer, APIM named value writer
     "azure-native:monitor:ActionGroup": 2,
+    "azure-native:monitor:SubscriptionDiagnosticSetting": 1,  # the activity log, for audit
 }
 
 
@@ -134,12 +135,12 @@ def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     assert custom_counts(dev) == expected_counts(dev)
     # + the edge per model (#19), the personas, the LLM API (three adapters, its own Content Safety: #20),
     # the operator's named value writer role and its grant, the failed-batch-run alert (#16)
-    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1
+    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1  # + the activity log
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1  # + gpt-4o-mini and filter
+    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1 + 1
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:

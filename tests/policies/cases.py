@@ -199,6 +199,15 @@ def compliant_stack(env: str) -> list[Declared]:
             "azure-native:resources:ResourceGroup", "rg", {"resourceGroupName": "rg-kdap", "tags": tags(env)}
         ),
         Declared("azure-native:storage:StorageAccount", "storage", _storage(env)),
+        Declared(
+            "azure-native:monitor:SubscriptionDiagnosticSetting",
+            "activity-log",
+            {
+                "name": f"kdap-{env}-activity-log",
+                "workspaceId": LAW,
+                "logs": [{"category": c, "enabled": True} for c in ("Administrative", "Security", "Policy")],
+            },
+        ),
         Declared("azure-native:keyvault:Vault", "vault", _vault(env)),
         Declared("azure-native:machinelearningservices:Workspace", "workspace", _workspace(env)),
         Declared("azure-native:machinelearningservices:Compute", "gpu-cluster", _cluster(env)),

@@ -10,6 +10,20 @@ CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 
 EDGE_CASES = [
     Case(
+        "no-activity-log",
+        "activity-log-to-log-analytics",
+        remove("activity-log"),
+        ("activity log is not sent to Log Analytics (categories Administrative, Policy, Security)",),
+    ),
+    Case(
+        "activity-log-without-policy-events",
+        "activity-log-to-log-analytics",
+        set_prop(
+            "activity-log", "logs", [{"category": c, "enabled": True} for c in ("Administrative", "Security")]
+        ),
+        ("kdap_infra.diagnostics.activity_log_to_log_analytics",),
+    ),
+    Case(
         "no-breaker",
         "apim-api-circuit-breaker",
         set_prop("scoring-backend", "circuitBreaker"),
