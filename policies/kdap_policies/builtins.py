@@ -112,6 +112,10 @@ APIM_LOGS = BuiltIn(
     "567c93f7-3661-494f-a30f-0a94d9bfebf8",
     "Enable logging by category group for API Management services to Log Analytics",
 )
+ACTIVITY_LOG_TO_WORKSPACE = BuiltIn(
+    "2465583e-4e78-4c15-b6be-a36cbc7c8b0f",
+    "Configure Azure Activity logs to stream to specified Log Analytics workspace",
+)
 
 # Governance
 REQUIRE_TAG = BuiltIn("871b6d14-10aa-478d-b590-94f262ecfa99", "Require a tag on resources")

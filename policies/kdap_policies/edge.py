@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
+from kdap_policies.builtins import ACTIVITY_LOG_TO_WORKSPACE, closest
 from kdap_policies.config import PolicyConfig
 from kdap_policies.graph import Stack, StackResource
 from kdap_policies.rbac import PRIVILEGED_ROLES
@@ -212,6 +213,8 @@ STACK_RULES: tuple[AnyStackRule, ...] = (
         "The subscription's activity log (Administrative, Security, Policy) is sent to Log Analytics.",
         _audit_trail,
         AuditConfig,
+        # It deploys the setting where kdap's rule refuses a stack without one: the closest, not the same.
+        builtins=(closest(ACTIVITY_LOG_TO_WORKSPACE),),
     ),
     StackRule(
         "endpoint-budget-and-cost-tags",
