@@ -171,3 +171,20 @@ def test_a_pass_that_writes_the_status_needs_no_extra_read() -> None:
     assert "EnsureRevision" in out.actions_run
     assert w.store.writes >= 1
     assert w.store.confirms == 0
+
+
+def test_a_retired_revision_leaves_the_status_in_the_pass_that_deletes_it() -> None:
+    """Before, the entry stayed in status.retiredRevisions until the next resync (minutes), though the
+    Deployment was gone: a bench waiting for "nothing left to do" waited five minutes."""
+    w = World()
+    first = w.settle(_spec())
+    assert first.stable is not None
+    old = first.stable.name
+    for _ in range(40):
+        before = len(w.backend.calls)
+        out = w.reconciler.reconcile(w.body(_spec("2.0.0"), 2))
+        w.now += timedelta(seconds=out.requeue_after or 1)
+        if f"delete {old}" in w.backend.calls[before:]:
+            assert w.store.status.retired_revisions == []  # in the same reconcile that deleted it
+            return
+    pytest.fail(f"{old} was never deleted")

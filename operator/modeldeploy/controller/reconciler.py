@@ -287,6 +287,7 @@ class Reconciler:
                 self.store.confirm_current(owner, outcome.resource_version)
                 confirmed = True
             analysis = validation = None
+            retired = False  # a deleted revision leaves status.retiredRevisions next pass, not at resync
             outcome.requeue_after = None
             stages_failed = False
             for action in decision.actions:
@@ -300,7 +301,7 @@ class Reconciler:
                     case DeleteRevision(name=name, not_before=not_before):
                         if now >= not_before:
                             backend.delete_revision(owner, name)
-                            observed[name] = RevisionState(name, Readiness.MISSING)
+                            observed[name], retired = RevisionState(name, Readiness.MISSING), True
                     case ValidateRevision():
                         validation = self._validate(owner, spec, action, now)
                     case RunAnalysis():
@@ -329,7 +330,7 @@ class Reconciler:
                 )
             if stages_failed:
                 outcome.requeue_after = min(outcome.requeue_after or STAGE_RETRY, STAGE_RETRY)
-            if analysis is None and validation is None:
+            if analysis is None and validation is None and not retired:
                 return
 
     def _retrain(
