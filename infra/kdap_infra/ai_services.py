@@ -28,8 +28,8 @@ class AiServices(pulumi.ComponentResource):
         super().__init__("kdap:ai:AiServices", name, None, opts)
         self._place = place
         site, naming = place.site, place.naming
-        self.openai = self._account("openai", "OpenAI")
-        self.content_safety = self._account("safety", "ContentSafety")
+        self.openai = cognitive_account(place, "openai", "OpenAI", parent=self)
+        self.content_safety = cognitive_account(place, "safety", "ContentSafety", parent=self)
         self.search = search.Service(
             "search",
             search_service_name=naming.hyphen_global_name("srch", max_len=60),
@@ -107,28 +107,34 @@ class AiServices(pulumi.ComponentResource):
         )
         return policy, deployment
 
-    def _account(self, key: str, kind: str) -> cog.Account:
-        site, naming = self._place.site, self._place.naming
-        account_name = naming.hyphen_global_name(key, max_len=64)
-        deny = site.is_prod
-        return cog.Account(
-            key,
-            account_name=account_name,
-            resource_group_name=self._place.resource_group_name,
-            location=site.location,
-            kind=kind,
-            sku=cog.SkuArgs(name="S0"),
-            identity=cog.IdentityArgs(type="SystemAssigned"),
-            properties=cog.AccountPropertiesArgs(
-                # A custom subdomain is what Entra ID token authentication requires.
-                custom_sub_domain_name=account_name,
-                disable_local_auth=True,
-                public_network_access=site.public_access,
-                network_acls=cog.NetworkRuleSetArgs(
-                    default_action="Deny" if deny else "Allow", bypass="AzureServices"
-                ),
-                restrict_outbound_network_access=deny,
+
+def cognitive_account(
+    place: Placement, key: str, kind: str, parent: pulumi.Resource, resource_name: str | None = None
+) -> cog.Account:
+    """An Azure AI services account as the platform wants every one: Entra ID only (local keys off), closed to
+    the public and to outbound traffic in prod. ``key`` names it; ``resource_name`` keeps an existing logical
+    name so a refactor does not replace a deployed account."""
+    site, naming = place.site, place.naming
+    account_name = naming.hyphen_global_name(key, max_len=64)
+    deny = site.is_prod
+    return cog.Account(
+        resource_name or key,
+        account_name=account_name,
+        resource_group_name=place.resource_group_name,
+        location=site.location,
+        kind=kind,
+        sku=cog.SkuArgs(name="S0"),
+        identity=cog.IdentityArgs(type="SystemAssigned"),
+        properties=cog.AccountPropertiesArgs(
+            # A custom subdomain is what Entra ID token authentication requires.
+            custom_sub_domain_name=account_name,
+            disable_local_auth=True,
+            public_network_access=site.public_access,
+            network_acls=cog.NetworkRuleSetArgs(
+                default_action="Deny" if deny else "Allow", bypass="AzureServices"
             ),
-            tags=naming.tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+            restrict_outbound_network_access=deny,
+        ),
+        tags=naming.tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

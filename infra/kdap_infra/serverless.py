@@ -6,6 +6,7 @@ import pulumi
 from pulumi_azure_native import cognitiveservices as cog
 from pulumi_azure_native import machinelearningservices as ml
 
+from kdap_infra.ai_services import cognitive_account
 from kdap_infra.serverless_config import ServerlessConfig
 from kdap_infra.site import Placement
 
@@ -60,27 +61,7 @@ class ServerlessModel(pulumi.ComponentResource):
         self.register_outputs({"serverless_endpoint_id": self.endpoint.id})
 
     def content_safety_account(self) -> cog.Account:
-        """A Content Safety account for the LLM API when the stack has no AI services: Entra ID only, closed
-        to the public in prod, as theirs."""
-        site, naming = self._place.site, self._place.naming
-        account_name = naming.hyphen_global_name("llmsafety", max_len=64)
-        deny = site.is_prod
-        return cog.Account(
-            "llm-safety",
-            account_name=account_name,
-            resource_group_name=self._place.resource_group_name,
-            location=site.location,
-            kind="ContentSafety",
-            sku=cog.SkuArgs(name="S0"),
-            identity=cog.IdentityArgs(type="SystemAssigned"),
-            properties=cog.AccountPropertiesArgs(
-                custom_sub_domain_name=account_name,
-                disable_local_auth=True,
-                public_network_access=site.public_access,
-                network_acls=cog.NetworkRuleSetArgs(
-                    default_action="Deny" if deny else "Allow", bypass="AzureServices"
-                ),
-            ),
-            tags=naming.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+        """A Content Safety account for the LLM API when the stack has no AI services, built as theirs."""
+        return cognitive_account(
+            self._place, "llmsafety", "ContentSafety", parent=self, resource_name="llm-safety"
         )

@@ -175,6 +175,9 @@ def test_content_safety_is_an_entra_only_account_the_gateway_may_use(stack: Prog
     account = accounts[name]
     assert account.inputs["kind"] == "ContentSafety"
     assert account.inputs["properties"]["disableLocalAuth"] is True
+    # built as every AI services account: a stack that closes public access also closes outbound traffic
+    props = account.inputs["properties"]
+    assert props["restrictOutboundNetworkAccess"] is (props["publicNetworkAccess"] == "Disabled")
     gateway = stack.outputs["identity_client_ids"]["gateway"]
     assert gateway
     grants = [
