@@ -11,8 +11,23 @@ from kdap_infra.monitoring import CRITICAL, WARNING, Alerting
 from kdap_infra.serverless_config import ServerlessConfig
 
 
-def _once() -> monitor.ConditionFailingPeriodsArgs:
-    return monitor.ConditionFailingPeriodsArgs(number_of_evaluation_periods=1, min_failing_periods_to_alert=1)
+def _above(
+    query: str, aggregation: str, column: str, threshold: float, by_adapter: bool = False
+) -> monitor.ConditionArgs:
+    """``column`` of ``query`` above ``threshold`` in one evaluation: each LLM alert is one such condition."""
+    return monitor.ConditionArgs(
+        query=query,
+        time_aggregation=aggregation,
+        metric_measure_column=column,
+        dimensions=[monitor.DimensionArgs(name="adapter", operator="Include", values=["*"])]
+        if by_adapter
+        else None,
+        operator="GreaterThan",
+        threshold=threshold,
+        failing_periods=monitor.ConditionFailingPeriodsArgs(
+            number_of_evaluation_periods=1, min_failing_periods_to_alert=1
+        ),
+    )
 
 
 def llm_alerts(
@@ -23,15 +38,7 @@ def llm_alerts(
         f"{key}-tokens",
         logs,
         WARNING,
-        monitor.ConditionArgs(
-            query=llm_token_query(),
-            time_aggregation="Total",
-            metric_measure_column="Sum",
-            dimensions=[monitor.DimensionArgs(name="adapter", operator="Include", values=["*"])],
-            operator="GreaterThan",
-            threshold=config.token_budget_per_day,
-            failing_periods=_once(),
-        ),
+        _above(llm_token_query(), "Total", "Sum", config.token_budget_per_day, by_adapter=True),
         f"an adapter of {config.name} used more than {config.token_budget_per_day} tokens in a day",
         window="P1D",
         frequency="PT1H",  # a day's budget: hourly is soon enough, and cheaper
@@ -40,28 +47,14 @@ def llm_alerts(
         f"{key}-latency",
         logs,
         WARNING,
-        monitor.ConditionArgs(
-            query=llm_latency_query(api_path),
-            time_aggregation="Maximum",
-            metric_measure_column="P95",
-            operator="GreaterThan",
-            threshold=config.latency_p95_ms,
-            failing_periods=_once(),
-        ),
+        _above(llm_latency_query(api_path), "Maximum", "P95", config.latency_p95_ms),
         f"p95 latency of the {config.name} LLM API above {config.latency_p95_ms} ms",
     )
     blocked = alerting.log_alert(
         f"{key}-blocked",
         logs,
         CRITICAL,
-        monitor.ConditionArgs(
-            query=llm_blocked_query(api_path),
-            time_aggregation="Maximum",
-            metric_measure_column="BlockedPercent",
-            operator="GreaterThan",
-            threshold=config.blocked_percent,
-            failing_periods=_once(),
-        ),
+        _above(llm_blocked_query(api_path), "Maximum", "BlockedPercent", config.blocked_percent),
         f"more than {config.blocked_percent:g} % of {config.name} requests blocked by content safety",
     )
     return [tokens, latency, blocked]
