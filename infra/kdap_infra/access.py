@@ -119,7 +119,12 @@ def ai_service_grants(ids: Identities, ai: AiServices) -> list[Grant]:
     ]
 
 
-def llm_grants(ids: Identities, content_safety_id: pulumi.Input[str]) -> list[Grant]:
+def llm_grants(
+    ids: Identities,
+    content_safety_id: pulumi.Input[str],
+    caller: CustomRole,
+    serverless_endpoint_id: pulumi.Input[str],
+) -> list[Grant]:
     gw = Workload.GATEWAY
     return [
         _grant(
@@ -129,5 +134,14 @@ def llm_grants(ids: Identities, content_safety_id: pulumi.Input[str]) -> list[Gr
             "llm-content-safety",
             content_safety_id,
             "screen LLM prompts",
-        )
+        ),
+        # On the endpoint, not the workspace: the gateway reaches this model and no other.
+        _grant(
+            ids,
+            gw,
+            caller,
+            "serverless-endpoint",
+            serverless_endpoint_id,
+            "the LLM API calls the serverless endpoint with Entra tokens",
+        ),
     ]

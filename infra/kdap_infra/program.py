@@ -26,7 +26,13 @@ from kdap_infra.monitoring import Alerting
 from kdap_infra.naming import Naming
 from kdap_infra.network import PrivateNetwork
 from kdap_infra.personas import PersonaGrants, Scopes
-from kdap_infra.rbac import AccessGrants, Grant, endpoint_scorer_role, named_value_writer_role
+from kdap_infra.rbac import (
+    AccessGrants,
+    Grant,
+    endpoint_scorer_role,
+    named_value_writer_role,
+    serverless_caller_role,
+)
 from kdap_infra.serverless import ServerlessModel
 from kdap_infra.site import Placement, Site
 from kdap_infra.workspace import MlWorkspace
@@ -218,7 +224,8 @@ def _llm(config: PlatformConfig, p: Platform, ai: AiServices | None) -> list[Gra
         "serverless_endpoint_name": serverless.endpoint.name,
         "llm_api_url": pulumi.Output.concat(p.gateway.gateway_url, "/", llm_api_path(config.serverless.name)),
     }
-    return access.llm_grants(p.identities, safety.id)
+    caller = serverless_caller_role(p.place.naming, p.ml.workspace.id, parent=serverless)
+    return access.llm_grants(p.identities, safety.id, caller, serverless.endpoint.id)
 
 
 def _outputs(p: Platform) -> dict[str, Any]:

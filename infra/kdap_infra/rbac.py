@@ -128,6 +128,30 @@ def endpoint_scorer_role(
     )
 
 
+# Serverless endpoints publish no score action: the provider's operations on them are read, write, delete,
+# listKeys and regenerateKeys. So the gateway gets read on its one endpoint and nothing that changes it or
+# reveals keys (listKeys would hand out what auth_mode AAD avoids; AzureML Data Scientist would also let it
+# redeploy or delete the model). README "Serverless and LLM models" says how to confirm it with a live call.
+SERVERLESS_READ_ACTION = "Microsoft.MachineLearningServices/workspaces/serverlessEndpoints/read"
+
+
+def serverless_caller_role(
+    naming: Naming, workspace_id: pulumi.Input[str], parent: pulumi.Resource
+) -> CustomRole:
+    """Call a serverless endpoint with an Entra token; assigned on the endpoint itself."""
+    description = "Call Azure ML serverless endpoints with Entra ID tokens; no keys, no changes."
+    return custom_role(
+        naming,
+        "serverless-caller",
+        "workspace",
+        "serverless endpoint caller",
+        description,
+        workspace_id,
+        [SERVERLESS_READ_ACTION],
+        parent,
+    )
+
+
 # What the operator does in API Management: write each model's promoted version into its named value.
 NAMED_VALUE_ACTIONS = [
     "Microsoft.ApiManagement/service/read",

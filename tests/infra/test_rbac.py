@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from kdap_infra.rbac import SCORE_ACTION
+from kdap_infra.rbac import SCORE_ACTION, SERVERLESS_READ_ACTION
 from kdap_infra.roles import OWNER, Role
 from kdap_infra.testing import SUBSCRIPTION_ID, ProgramRun
 
@@ -45,6 +45,8 @@ def scope_kind(run: ProgramRun, scope: str) -> str:
     named |= {v: f"endpoint:{k}" for k, v in out["online_endpoint_ids"].items()}
     named |= {out.get(k, "-"): k.removesuffix("_id") for k in ("openai_id", "search_id", "content_safety_id")}
     named |= {role_definition(run, "named-value-writer").inputs["scope"]: "apim"}
+    if "serverless_endpoint_id" in out:
+        named[out["serverless_endpoint_id"]] = "serverless-endpoint"
     if out.get("llm_content_safety_id") not in named:  # the LLM API's own account (no AI services)
         named[out["llm_content_safety_id"]] = "llm_content_safety"
     if "/keys/" in scope:
@@ -88,6 +90,7 @@ def test_grants_are_exactly_the_narrow_set(dev: ProgramRun) -> None:
         ("gateway", scorer, "endpoint:propensity-scorer"),
         ("gateway", scorer, "endpoint:anomaly-detector"),
         ("gateway", Role.COGNITIVE_SERVICES_USER, "llm_content_safety"),  # the LLM API screens prompts
+        ("gateway", custom_role_guid(dev, "serverless-caller"), "serverless-endpoint"),  # and calls the model
     }
     assert assignments(dev) == {(who, str(role), scope) for who, role, scope in expected}
 
@@ -97,6 +100,7 @@ def test_prod_adds_cmk_and_ai_service_grants(prod: ProgramRun, dev: ProgramRun) 
     scorer = custom_role_guid(prod)
     per_stack = {("gateway", scorer, f"endpoint:{e}") for e in (e.name for e in prod.config.endpoints)}
     per_stack.add(("operator", custom_role_guid(prod, "named-value-writer"), "apim"))  # a role per stack
+    per_stack.add(("gateway", custom_role_guid(prod, "serverless-caller"), "serverless-endpoint"))
     assert extra - per_stack == {
         ("workspace", Role.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER.value, "cmk-key"),
         ("endpoints", Role.COGNITIVE_SERVICES_OPENAI_USER.value, "openai"),
@@ -156,6 +160,33 @@ def test_custom_scorer_role_only_scores(stack: ProgramRun) -> None:
         {"actions": ["Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read", SCORE_ACTION]}
     ]
     assert stack.config.unique_suffix in inputs["roleName"]
+
+
+def test_the_gateway_may_only_call_the_serverless_endpoint(stack: ProgramRun) -> None:
+    inputs = role_definition(stack, "serverless-caller").inputs
+    assert inputs["assignableScopes"] == [stack.outputs["workspace_id"]]
+    # Neither listKeys (keys AAD mode avoids) nor write/delete (what AzureML Data Scientist adds).
+    assert inputs["permissions"] == [{"actions": [SERVERLESS_READ_ACTION]}]
+    assert SERVERLESS_READ_ACTION.endswith("/workspaces/serverlessEndpoints/read")
+    guid = inputs["roleDefinitionId"]
+    holders = [
+        ra.inputs for ra in _workload_assignments(stack) if ra.inputs["roleDefinitionId"].endswith(guid)
+    ]
+    # Exactly one holder, the gateway, on the endpoint itself (never the workspace).
+    assert [(h["principalId"], h["scope"]) for h in holders] == [
+        (_principal_id(stack, _physical(stack, "gateway")), stack.outputs["serverless_endpoint_id"])
+    ]
+    assert "/serverlessEndpoints/" in stack.outputs["serverless_endpoint_id"]
+
+
+def _physical(run: ProgramRun, workload: str) -> str:
+    (identity,) = [
+        r
+        for r in run.of_type("azure-native:managedidentity:UserAssignedIdentity")
+        if r.name == f"id-{workload}"
+    ]
+    name: str = identity.inputs["resourceName"]
+    return name
 
 
 def test_assignment_names_are_stable_across_runs(dev: ProgramRun) -> None:
