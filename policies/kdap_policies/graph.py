@@ -20,6 +20,7 @@ _ARM_NAMES: Mapping[str, tuple[str, str]] = {
         "workspaceName",
     ),
     "azure-native:machinelearningservices:OnlineEndpoint": ("onlineEndpoints", "endpointName"),
+    "azure-native:machinelearningservices:ServerlessEndpoint": ("serverlessEndpoints", "name"),
     "azure-native:keyvault:Vault": ("Microsoft.KeyVault/vaults", "vaultName"),
     "azure-native:apimanagement:ApiManagementService": ("Microsoft.ApiManagement/service", "serviceName"),
 }

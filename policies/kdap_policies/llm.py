@@ -1,5 +1,6 @@
 """Rules for LLM endpoints (#20): every LLM API screens prompts with content safety (Prompt Shields on)
-and limits tokens; no Azure OpenAI (or AI Services) account accepts keys."""
+and limits tokens; a serverless endpoint taking Entra tokens has its caller's role on it and no role that
+could change it; no Azure OpenAI (or AI Services) account accepts keys."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from kdap_policies.resource import Resource, is_true
 from kdap_policies.rules import AnyResourceRule, AnyStackRule, Finding, ResourceRule, StackFinding, StackRule
 
 API = "azure-native:apimanagement:Api"
+SERVERLESS = "azure-native:machinelearningservices:ServerlessEndpoint"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 API_POLICY = "azure-native:apimanagement:ApiPolicy"
 ACCOUNT = frozenset({"azure-native:cognitiveservices:Account"})
 
@@ -71,6 +74,42 @@ def _llm_guards(stack: Stack, config: LlmConfig) -> Iterator[StackFinding]:
             )
 
 
+class ServerlessCallersConfig(PolicyConfig):
+    writer_roles: dict[str, str] = Field(
+        default={
+            "f6c7c914-8db3-469d-8ca1-694a8f32e121": "AzureML Data Scientist",
+            "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+        },
+        description="Built-in roles (GUID: name) that could redeploy or delete a serverless endpoint; "
+        "a caller on one needs none of them.",
+    )
+
+
+def _serverless_callers(stack: Stack, config: ServerlessCallersConfig) -> Iterator[StackFinding]:
+    assignments = stack.of_type(ROLE_ASSIGNMENT)
+    for endpoint in stack.of_type(SERVERLESS):
+        on_it = [ra for ra in assignments if stack.refers_to(ra, "scope", endpoint)]
+        for ra in on_it:
+            guid = str(ra.get("roleDefinitionId") or "").rstrip("/").rsplit("/", 1)[-1].lower()
+            if guid in config.writer_roles:
+                yield StackFinding(
+                    "roleDefinitionId",
+                    f"grants {config.writer_roles[guid]} on serverless endpoint {endpoint.resource.name!r}: "
+                    "its holder could redeploy or delete the model, not only call it",
+                    "grant a role of serverlessEndpoints/read on the endpoint (kdap_infra.rbac."
+                    "serverless_caller_role)",
+                    subject=ra,
+                )
+        if "AAD" in str(endpoint.get("properties.authMode") or "") and not on_it:
+            yield StackFinding(
+                "properties.authMode",
+                f"is {endpoint.get('properties.authMode')!r} but no role is assigned on the endpoint: "
+                "the LLM gateway's Entra tokens are refused (or it holds a role on the whole workspace)",
+                "assign the gateway identity a caller role scoped to the endpoint's id",
+                subject=endpoint,
+            )
+
+
 _KEYLESS_KINDS = ("OpenAI", "AIServices")
 
 
@@ -92,6 +131,12 @@ STACK_RULES: tuple[AnyStackRule, ...] = (
         "Every LLM API screens prompts with content safety (Prompt Shields on) and limits tokens.",
         _llm_guards,
         LlmConfig,
+    ),
+    StackRule(
+        "serverless-endpoint-callers",
+        "A serverless endpoint taking Entra tokens has a role assigned on it, and none that could change it.",
+        _serverless_callers,
+        ServerlessCallersConfig,
     ),
 )
 RULES: tuple[AnyResourceRule, ...] = (

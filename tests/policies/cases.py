@@ -18,6 +18,8 @@ APIM = f"{RG}/providers/Microsoft.ApiManagement/service/apim-kdap"
 LAW = f"{RG}/providers/Microsoft.OperationalInsights/workspaces/log-kdap"
 UAI = f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-kdap"
 ENDPOINT = f"{WS}/onlineEndpoints/fraud"
+SERVERLESS = f"{WS}/serverlessEndpoints/llama"
+CALLER_ROLE = f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/00000000-0000-4000-8000-0000000000ca"
 ACTION_GROUP = f"{RG}/providers/Microsoft.Insights/actionGroups/ag-oncall"
 DATA_SCIENTIST = (
     f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/f6c7c914-8db3-469d-8ca1-694a8f32e121"
@@ -299,6 +301,27 @@ def _llm(env: str) -> list[Declared]:
                 "path": "llm/llama",
                 "protocols": ["https"],
                 "serviceUrl": "https://llama.westeurope.models.ai.azure.com",
+            },
+        ),
+        Declared(
+            "azure-native:machinelearningservices:ServerlessEndpoint",
+            "llama",
+            {
+                "name": "llama",
+                "workspaceName": "mlw-kdap",
+                "properties": {"authMode": "AAD", "modelSettings": {"modelId": "azureml://registries/x"}},
+                "tags": tags(env),
+            },
+        ),
+        Declared(
+            "azure-native:authorization:RoleAssignment",
+            "gateway-calls-llama",
+            {
+                "scope": SERVERLESS,
+                "roleDefinitionId": CALLER_ROLE,
+                "principalId": "gateway",
+                "principalType": "ServicePrincipal",
+                "description": "the LLM API calls the serverless endpoint with Entra tokens",
             },
         ),
         Declared(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.policies.cases import LLM_POLICY, Case, set_prop
+from tests.policies.cases import DATA_SCIENTIST, LLM_POLICY, WS, Case, remove, set_prop
 
 LLM_CASES = [
     Case(
@@ -32,6 +32,32 @@ LLM_CASES = [
             LLM_POLICY.replace(' tokens-per-minute="20000" ', " ").replace('token-quota="1000000" ', ""),
         ),
         ("has no <llm-token-limit> with tokens-per-minute or token-quota",),
+    ),
+    Case(
+        "serverless-without-a-caller",
+        "serverless-endpoint-callers",
+        remove("gateway-calls-llama"),
+        (
+            "ServerlessEndpoint 'llama': properties.authMode is 'AAD' but no role is assigned on the "
+            "endpoint",
+            "Entra tokens are refused",
+        ),
+    ),
+    Case(
+        "serverless-caller-only-on-the-workspace",
+        "serverless-endpoint-callers",
+        set_prop("gateway-calls-llama", "scope", WS),
+        ("no role is assigned on the endpoint", "scoped to the endpoint's id"),
+    ),
+    Case(
+        "serverless-caller-with-data-scientist",
+        "serverless-endpoint-callers",
+        set_prop("gateway-calls-llama", "roleDefinitionId", DATA_SCIENTIST),
+        (
+            "RoleAssignment 'gateway-calls-llama': roleDefinitionId grants AzureML Data Scientist on "
+            "serverless endpoint 'llama'",
+            "serverlessEndpoints/read",
+        ),
     ),
     Case(
         "openai-with-keys",

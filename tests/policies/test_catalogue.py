@@ -30,6 +30,7 @@ KDAP_ONLY = {
     "endpoint-budget-and-cost-tags",
     "persona-within-level",
     "llm-api-safety-and-token-limits",
+    "serverless-endpoint-callers",
 }
 
 
