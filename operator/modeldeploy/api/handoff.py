@@ -1,9 +1,11 @@
-"""Platform defaults: the fields of an Azure ML target that the platform's handoff may fill in.
+"""Platform defaults: the fields of an Azure ML or serverless target that the platform's handoff may fill in.
 
 infra/ publishes what a ModelDeployment on its stack targets (the stack output ``operator_handoff``, and the
 ConfigMap ``kdap-system/kdap-platform`` when it installs the operator): subscription, resource group,
-workspace, Log Analytics workspace, and per declared model (matched by ``namespace/name``) the endpoint's
-name, kind and compute. A ModelDeployment may leave those out; the operator fills them from the handoff.
+workspace, Log Analytics workspace, per declared model (matched by ``namespace/name``) the endpoint's name,
+kind and compute, and per declared LLM adapter (``serverless``, matched the same way) the serverless
+endpoint, the adapter_id and the API Management gateway. A ModelDeployment may leave those out; the operator
+fills them from the handoff.
 
 Where the object lives is pinned in ``status.platformDefaults`` before the operator acts, so a later change
 of the handoff never moves an existing ModelDeployment to another workspace or endpoint (the fields are
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import patterns
+from .serverless import ADAPTER, APIM_SERVICE
 
 # Fields the platform may default, with the pattern a value from the handoff must match (the handoff is a
 # ConfigMap: the operator checks what it reads as it checks a spec).
@@ -38,6 +41,13 @@ APIM: dict[str, str] = {
     "resourceGroup": patterns.RESOURCE_GROUP,
     "serviceName": r"^[a-zA-Z][a-zA-Z0-9-]{0,49}$",
 }
+# A serverless target: per adapter, and its gateway (kept flat as "gateway.<field>" in the pins).
+PER_ADAPTER: dict[str, str] = {
+    "endpointName": patterns.ENDPOINT,
+    "endpointKind": r"^(serverless|managed)$",
+    "adapter": ADAPTER,
+}
+GATEWAY: dict[str, str] = {"resourceGroup": patterns.RESOURCE_GROUP, "service": APIM_SERVICE}
 LOG_ANALYTICS = "logAnalyticsWorkspaceId"
 LOCATION = ("subscriptionId", "resourceGroup", "workspace", "endpointName")
 REQUIRED = (*LOCATION, "instanceType")
@@ -46,6 +56,8 @@ PINNED = (*LOCATION, "endpointKind")
 # Sizing follows the platform (a new instance type in the stack config rolls out as a new revision); the last
 # value used is kept beside the pins, only to carry on if the handoff cannot be read.
 FOLLOWS = "instanceType"
+# Everything of a serverless target says where it lives (its endpoint, adapter and route table's gateway).
+SERVERLESS_PINNED = (*LOCATION, "endpointKind", "adapter", *(f"gateway.{k}" for k in GATEWAY))
 
 
 class PlatformDefaultsError(ValueError):
@@ -61,6 +73,7 @@ class Handoff:
     log_analytics: str | None = None
     models: dict[str, dict[str, str]] = field(default_factory=dict)  # "namespace/name" -> fields
     apim: dict[str, str] = field(default_factory=dict)  # resourceGroup, serviceName of API Management
+    adapters: dict[str, dict[str, str]] = field(default_factory=dict)  # "namespace/name" -> flat fields
 
     def version_named_value(self, namespace: str, name: str) -> tuple[str, str, str] | None:
         """(resource group, service, named value) the promoted version goes to, when the platform fronts
@@ -85,8 +98,26 @@ class Handoff:
                 models[entry["modelDeployment"]] = _checked(entry, PER_MODEL)
         apim = doc.get("apim")
         return cls(
-            source, top, log_analytics, models, _checked(apim, APIM) if isinstance(apim, Mapping) else {}
+            source,
+            top,
+            log_analytics,
+            models,
+            _checked(apim, APIM) if isinstance(apim, Mapping) else {},
+            _adapters(doc.get("serverless")),
         )
+
+
+def _adapters(entries: Any) -> dict[str, dict[str, str]]:
+    """The LLM adapters infra declared, keyed by their ModelDeployment, with the gateway's fields flat."""
+    out: dict[str, dict[str, str]] = {}
+    for entry in entries.values() if isinstance(entries, Mapping) else ():
+        if isinstance(entry, Mapping) and isinstance(entry.get("modelDeployment"), str):
+            gateway = entry.get("gateway")
+            flat = _checked(gateway, GATEWAY) if isinstance(gateway, Mapping) else {}
+            out[entry["modelDeployment"]] = _checked(entry, PER_ADAPTER) | {
+                f"gateway.{k}": v for k, v in flat.items()
+            }
+    return out
 
 
 def _checked(doc: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, str]:
@@ -111,24 +142,87 @@ def apply_platform_defaults(
     falls back to its pin, not to a handoff that may have changed since. The instance type comes from the
     spec, else the current handoff (a platform change rolls out as a new revision), else the last one used.
     Compute and the Log Analytics workspace are filled from the current handoff when absent, unpinned.
+    A serverless target is filled the same way from its adapter's entry, every field pinned.
     Other targets pass through unchanged (validation reports a missing block). Raises
     :class:`PlatformDefaultsError` when a written value contradicts its pin or a required field is in neither
     the spec nor the platform."""
     target = spec.get("target")
-    block = target.get("azureml") if isinstance(target, Mapping) else None
-    if not isinstance(target, Mapping) or target.get("type") != "azureml" or not isinstance(block, Mapping):
+    kind = target.get("type") if isinstance(target, Mapping) else None
+    block = target.get(kind) if isinstance(target, Mapping) and kind in ("azureml", "serverless") else None
+    if not isinstance(target, Mapping) or not isinstance(block, Mapping):
         return dict(spec), dict(pinned)
+    where = handoff.source if handoff else "no platform handoff is configured"
+    if kind == "serverless":
+        filled, pins = _serverless(namespace, name, block, pinned, handoff)
+        missing = [key for key in SERVERLESS_PINNED if key not in pins]
+        if missing:
+            raise PlatformDefaultsError(
+                f"target.serverless.{missing[0]} is not set and the platform does not provide it ({where}): "
+                f"set it in the spec, or declare the adapter {name} (namespace {namespace}) in the stack's "
+                "kdap-platform:serverless.adapters"
+            )
+    else:
+        filled, pins = _azureml(namespace, name, block, pinned, handoff)
+        missing = [key for key in REQUIRED if key not in filled]
+        if missing:
+            raise PlatformDefaultsError(
+                f"target.azureml.{missing[0]} is not set and the platform does not provide it ({where}): "
+                f"set it in the spec, or declare the model for {namespace}/{name} in the stack's "
+                "kdap-platform:endpoints"
+            )
+    out = dict(spec)
+    out["target"] = {**target, kind: filled}
+    return out, pins
+
+
+def _pin(kind: str, key: str, written: Any, pinned: Mapping[str, str], offered: Mapping[str, str]) -> Any:
+    """The spec's value, else the pin, else the platform's; a written value contradicting its pin is
+    refused."""
+    pin = pinned.get(key)
+    if pin is not None and written is not None and written != pin:
+        raise PlatformDefaultsError(
+            f'target.{kind}.{key} is "{written}" but this ModelDeployment was created with "{pin}": '
+            "create a new ModelDeployment to change it"
+        )
+    return written if written is not None else pin if pin is not None else offered.get(key)
+
+
+def _serverless(
+    namespace: str,
+    name: str,
+    block: Mapping[str, Any],
+    pinned: Mapping[str, str],
+    handoff: Handoff | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    adapter = handoff.adapters.get(f"{namespace}/{name}", {}) if handoff else {}
+    offered = {**(handoff.top if handoff else {}), **adapter}
+    written_gateway = block.get("gateway")
+    gateway: Mapping[str, Any] = written_gateway if isinstance(written_gateway, Mapping) else {}
+    written = {**block, **{f"gateway.{k}": v for k, v in gateway.items()}}
+    filled, pins = dict(block), {}
+    for key in SERVERLESS_PINNED:
+        value = _pin("serverless", key, written.get(key), pinned, offered)
+        if key == "endpointKind" and value is None:
+            value = "serverless"  # the field's default, pinned like a written kind
+        if isinstance(value, str):
+            pins[key] = value
+    filled |= {k: v for k, v in pins.items() if not k.startswith("gateway.")}
+    filled["gateway"] = {**gateway, **{k: pins[f"gateway.{k}"] for k in GATEWAY if f"gateway.{k}" in pins}}
+    return filled, pins
+
+
+def _azureml(
+    namespace: str,
+    name: str,
+    block: Mapping[str, Any],
+    pinned: Mapping[str, str],
+    handoff: Handoff | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
     model = handoff.models.get(f"{namespace}/{name}", {}) if handoff else {}
     offered = {**(handoff.top if handoff else {}), **model}
     filled, pins = dict(block), {}
     for key in PINNED:
-        written, pin = block.get(key), pinned.get(key)
-        if pin is not None and written is not None and written != pin:
-            raise PlatformDefaultsError(
-                f'target.azureml.{key} is "{written}" but this ModelDeployment was created with "{pin}": '
-                "create a new ModelDeployment to change it"
-            )
-        value = written if written is not None else pin if pin is not None else offered.get(key)
+        value = _pin("azureml", key, block.get(key), pinned, offered)
         if key == "endpointKind" and value is None:
             value = "managed"  # the field's default, pinned like a written kind
         if isinstance(value, str):
@@ -148,13 +242,4 @@ def apply_platform_defaults(
         and handoff.log_analytics
     ):
         filled[LOG_ANALYTICS] = handoff.log_analytics
-    missing = [key for key in REQUIRED if key not in filled]
-    if missing:
-        where = handoff.source if handoff else "no platform handoff is configured"
-        raise PlatformDefaultsError(
-            f"target.azureml.{missing[0]} is not set and the platform does not provide it ({where}): set it "
-            f"in the spec, or declare the model for {namespace}/{name} in the stack's kdap-platform:endpoints"
-        )
-    out = dict(spec)
-    out["target"] = {**target, "azureml": filled}
-    return out, pins
+    return filled, pins

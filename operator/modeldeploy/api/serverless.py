@@ -10,17 +10,31 @@ split lives in the gateway: the API Management named value ``<endpoint>-adapter-
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from . import patterns
 from .base import ApiModel, immutable
+from .structural import PLATFORM_DEFAULT
 
 # API Management service names: 1-50 letters, digits and hyphens, starting with a letter.
 APIM_SERVICE = r"^[a-zA-Z](?:[a-zA-Z0-9-]{0,48}[a-zA-Z0-9])?$"
 # What clients send as adapter_id (and what names the named value): a DNS label, at most 32 characters.
 ADAPTER = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"
+
+# Every field but the endpoint kind may come from the platform's handoff (api/handoff.py): infra declares
+# each adapter with its endpoint and gateway, so a ModelDeployment for one may name nothing of Azure.
+_PLATFORM = (
+    "Leave it out to take what the platform declared for this adapter (its namespace/name in the stack's "
+    "kdap-platform:serverless.adapters, published in the ConfigMap kdap-system/kdap-platform); the value "
+    "used is pinned in status.platformDefaults, so a later platform change never moves this object."
+)
+
+
+def _platform_default(label: str) -> dict[str, Any]:
+    return {**immutable(label), PLATFORM_DEFAULT: True}
+
 
 _WORKSPACE_MODEL = re.compile(r"^azureml:(?P<name>[^:/]+):(?P<version>[^:/]+)$")
 _REGISTRY_MODEL = re.compile(
@@ -34,12 +48,14 @@ class ApiGateway(ApiModel):
     resource_group: str = Field(
         pattern=patterns.RESOURCE_GROUP,
         max_length=90,
-        json_schema_extra=immutable("target.serverless.gateway.resourceGroup"),
+        description=_PLATFORM,
+        json_schema_extra=_platform_default("target.serverless.gateway.resourceGroup"),
     )
     service: str = Field(
         pattern=APIM_SERVICE,
         max_length=50,
-        json_schema_extra=immutable("target.serverless.gateway.service"),
+        description=_PLATFORM,
+        json_schema_extra=_platform_default("target.serverless.gateway.service"),
     )
 
 
@@ -47,24 +63,29 @@ class ServerlessTarget(ApiModel):
     """One adapter of an Azure ML serverless endpoint; each revision is one version of the adapter."""
 
     subscription_id: str = Field(
-        pattern=patterns.UUID, max_length=36, json_schema_extra=immutable("target.serverless.subscriptionId")
+        pattern=patterns.UUID,
+        max_length=36,
+        description=_PLATFORM,
+        json_schema_extra=_platform_default("target.serverless.subscriptionId"),
     )
     resource_group: str = Field(
         pattern=patterns.RESOURCE_GROUP,
         max_length=90,
-        json_schema_extra=immutable("target.serverless.resourceGroup"),
+        description=_PLATFORM,
+        json_schema_extra=_platform_default("target.serverless.resourceGroup"),
     )
     workspace: str = Field(
         pattern=patterns.WORKSPACE,
         max_length=33,
-        json_schema_extra=immutable("target.serverless.workspace"),
-        description="The Azure ML workspace (or AI Foundry project) holding the serverless endpoint.",
+        json_schema_extra=_platform_default("target.serverless.workspace"),
+        description="The Azure ML workspace (or AI Foundry project) holding the serverless endpoint. "
+        + _PLATFORM,
     )
     endpoint_name: str = Field(
         pattern=patterns.ENDPOINT,
         max_length=32,
-        json_schema_extra=immutable("target.serverless.endpointName"),
-        description="The endpoint serving the base model (infra creates the serverless one).",
+        json_schema_extra=_platform_default("target.serverless.endpointName"),
+        description="The endpoint serving the base model (infra creates the serverless one). " + _PLATFORM,
     )
     endpoint_kind: Literal["serverless", "managed"] = Field(
         "serverless",
@@ -78,10 +99,14 @@ class ServerlessTarget(ApiModel):
     adapter: str = Field(
         pattern=ADAPTER,
         max_length=32,
-        json_schema_extra=immutable("target.serverless.adapter"),
-        description="The adapter_id clients send; the gateway rewrites it to the version the split picks.",
+        json_schema_extra=_platform_default("target.serverless.adapter"),
+        description="The adapter_id clients send; the gateway rewrites it to the version the split picks. "
+        + _PLATFORM,
     )
-    gateway: ApiGateway
+    gateway: ApiGateway = Field(
+        description="The API Management instance holding the adapter's route table. " + _PLATFORM,
+        json_schema_extra={PLATFORM_DEFAULT: True},
+    )
 
 
 def adapter_version(model_ref: str) -> tuple[str | None, str, str]:

@@ -1,9 +1,9 @@
 """The platform's handoff, read from the ConfigMap infra/ publishes beside the operator.
 
-One GET per ``ttl`` at most, whatever the number of ModelDeployments, and only while an Azure ML target asks
-(api/handoff.py decides what it fills). A missing, unreadable or malformed ConfigMap is an empty handoff:
-specs that write every field keep working, and those that do not are told which field is missing and why
-the platform did not provide it.
+One GET per ``ttl`` at most, whatever the number of ModelDeployments, and only while an Azure ML or
+serverless target asks (api/handoff.py decides what it fills). A missing, unreadable or malformed ConfigMap
+is an empty handoff: specs that write every field keep working, and those that do not are told which field
+is missing and why the platform did not provide it.
 """
 
 from __future__ import annotations
@@ -96,10 +96,10 @@ def resolved_spec(
     pinned: Mapping[str, str] | None,
 ) -> tuple[ModelDeploymentSpec, dict[str, str]]:
     """The spec with the platform's defaults filled in (api/handoff.py), and the pins to keep. The handoff is
-    read only for an Azure ML target (one cached GET per TTL for all of them)."""
+    read only for an Azure ML or serverless target (one cached GET per TTL for all of them)."""
     raw = body.get("spec") or {}
     target = raw.get("target")
-    azureml = isinstance(target, Mapping) and target.get("type") == "azureml"
-    current = handoff() if azureml and handoff else None
+    in_azure = isinstance(target, Mapping) and target.get("type") in ("azureml", "serverless")
+    current = handoff() if in_azure and handoff else None
     filled, pins = apply_platform_defaults(namespace, name, raw, pinned or {}, current)
     return ModelDeploymentSpec.model_validate(filled), pins
