@@ -1,7 +1,8 @@
 """The platform handoff: what the operator needs from this stack, as one stack output (`operator_handoff`).
 
-Keys are the ModelDeployment's own field names (`target.azureml.*`), so a ModelDeployment for a declared
-model is this output's values and nothing else; the cross-seam tests feed it to the operator's backend.
+Keys are the ModelDeployment's own field names (`target.azureml.*`, `target.serverless.*`), so a
+ModelDeployment for a declared model or LLM adapter is this output's values and nothing else; the cross-seam
+tests feed it to the operator's backends.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pulumi
 
 from kdap_infra.endpoints_config import EndpointConfig
 from kdap_infra.naming import Naming
+from kdap_infra.serverless_config import ServerlessConfig
 from modeldeploy.api import platform
 
 if TYPE_CHECKING:
@@ -40,6 +42,23 @@ def model_handoff(naming: Naming, spec: EndpointConfig) -> dict[str, Any]:
     }
 
 
+def adapter_handoff(
+    config: ServerlessConfig, endpoint_name: pulumi.Input[str], gateway: dict[str, Any]
+) -> dict[str, Any]:
+    """Each declared LLM adapter: the serverless endpoint serving it, its adapter_id, and the API Management
+    instance holding its route table (the operator fills `target.serverless` from these)."""
+    return {
+        a.name: {
+            "modelDeployment": f"{a.namespace}/{a.name}",
+            "endpointName": endpoint_name,
+            "endpointKind": "serverless",
+            "adapter": a.name,
+            "gateway": gateway,
+        }
+        for a in config.adapters
+    }
+
+
 def operator_handoff(p: Platform) -> dict[str, Any]:
     f, naming = p.foundation, p.place.naming
     specs = p.endpoints.specs
@@ -57,4 +76,5 @@ def operator_handoff(p: Platform) -> dict[str, Any]:
             | {"scoringUrl": pulumi.Output.concat(p.gateway.gateway_url, f"/models/{s.name}/score")}
             for s in specs
         },
+        "serverless": p.llm_adapters,
     }

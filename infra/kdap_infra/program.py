@@ -17,7 +17,7 @@ from kdap_infra.compute import ComputeClusters
 from kdap_infra.config import PlatformConfig
 from kdap_infra.endpoints import OnlineEndpoints
 from kdap_infra.foundation import Foundation
-from kdap_infra.handoff import operator_handoff
+from kdap_infra.handoff import adapter_handoff, operator_handoff
 from kdap_infra.identities import Identities, Workload
 from kdap_infra.llm_alerts import llm_alerts
 from kdap_infra.llm_gateway import LlmGateway, llm_api_path
@@ -100,6 +100,7 @@ class Platform:
     kubernetes: KubernetesCompute | None
     subscription_id: pulumi.Input[str]
     extra_outputs: dict[str, Any] = field(default_factory=dict)
+    llm_adapters: dict[str, Any] = field(default_factory=dict)  # the handoff's `serverless` entries
 
 
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
@@ -153,11 +154,11 @@ def _build(config: PlatformConfig) -> Platform:
     platform = Platform(
         place, foundation, ids, ml, endpoints, gateway, alerting, issuer, registry, k8s, subscription_id
     )
-    if install is not None:
-        install.publish_handoff(operator_handoff(platform))
     grants = _workspace_grants(platform)
     grants += _optional_services(config, platform, net)
     AccessGrants("workspace-access", naming, subscription_id, grants)
+    if install is not None:  # after the serverless model: the handoff names its adapters too
+        install.publish_handoff(operator_handoff(platform))
     scopes = Scopes(
         foundation.resource_group.id, ml.workspace.id, foundation.log_analytics.id, foundation.registry.id
     )
@@ -213,6 +214,7 @@ def _llm(config: PlatformConfig, p: Platform, ai: AiServices | None) -> list[Gra
         "endpointName": serverless.endpoint.name,
         "gateway": gw,
     }
+    p.llm_adapters = adapter_handoff(config.serverless, serverless.endpoint.name, gw)
     p.extra_outputs |= {
         # target.serverless of each adapter's ModelDeployment (<namespace>/<adapter>), as the spec spells it
         "llm_targets": {
