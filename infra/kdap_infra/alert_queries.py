@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from modeldeploy.api import platform
+
 # The operator publishes its drift verdicts as this custom metric (Application Insights -> AppMetrics),
 # with the endpoint's name in the `endpoint` property.
 DRIFT_METRIC = "kdap.drift.distance"
@@ -34,9 +36,9 @@ def drift_query() -> str:
     )
 
 
-# The LLM API's policy emits token counts (llm-emit-token-metric) as these App Insights metrics, with the
-# adapter and the revision as dimensions (kdap_infra.llm_policy.TOKEN_DIMENSIONS).
-TOKEN_METRIC = "Total Tokens"
+# The LLM API's policy emits token counts (llm-emit-token-metric) as App Insights metrics, with the adapter
+# and the revision as dimensions (kdap_infra.llm_policy.TOKEN_DIMENSIONS); the operator's analysis reads them.
+TOKEN_METRIC = platform.LLM_TOTAL_TOKENS
 
 
 def llm_token_query() -> str:

@@ -18,7 +18,7 @@ from modeldeploy.api import platform
 
 CONTENT_SAFETY_BACKEND = "content-safety"
 SAFETY_CATEGORIES = ("Hate", "SelfHarm", "Sexual", "Violence")
-METRIC_NAMESPACE = "kdap-llm"
+METRIC_NAMESPACE = platform.LLM_METRIC_NAMESPACE
 # Per-adapter series: the adapter callers asked for and the revision (version) that answered. Subscription
 # and API are API Management's own dimensions. Five custom dimensions at most per policy (Azure Monitor).
 TOKEN_DIMENSIONS = ("API ID", "Subscription ID", "adapter", "revision")

@@ -644,7 +644,7 @@ INVALID: list[Invalid] = [
         _set("analysis.metrics.0.provider", "datadog"),
         "spec.analysis.metrics[0].provider",
         'Unsupported value: "datadog"',
-        "provider\n  Input should be 'azureMonitor' or 'prometheus'",
+        "provider\n  Input should be 'azureMonitor', 'prometheus' or 'logAnalytics'",
     ),
     Invalid(
         "azure-monitor-builtin-on-k8s",
@@ -998,8 +998,26 @@ INVALID: list[Invalid] = [
             "analysis.metrics", [{"name": "e", "provider": "prometheus", "builtin": "errorRate", "max": 0.1}]
         ),
         "spec.analysis.metrics",
-        "need provider prometheus and a query",
-        "need provider prometheus and a query",
+        "need provider prometheus or logAnalytics and a query",
+        "need provider prometheus or logAnalytics and a query",
+    ),
+    Invalid(
+        "serverless-metrics-not-azure-monitor",
+        S,
+        _set("analysis.metrics", [{"name": "e", "provider": "azureMonitor", "query": "Requests", "max": 1}]),
+        "spec.analysis.metrics",
+        "need provider prometheus or logAnalytics and a query",
+        "need provider prometheus or logAnalytics and a query",
+    ),
+    Invalid(
+        "log-analytics-needs-a-query",
+        A,
+        _set(
+            "analysis.metrics", [{"name": "e", "provider": "logAnalytics", "builtin": "errorRate", "max": 1}]
+        ),
+        "spec.analysis.metrics[0]",
+        "with provider logAnalytics need a query (KQL or a named LLM query), not a builtin",
+        "with provider logAnalytics need a query (KQL or a named LLM query), not a builtin",
     ),
     Invalid(
         "serverless-no-shadow",

@@ -15,8 +15,13 @@ from tests.api.mdep_cases import serverless_canary
 
 SUB = "00000000-0000-4000-8000-000000000001"
 GATEWAY = {"resourceGroup": "rg-kdap-prod", "service": "apim-kdap-prod-x1"}
+LAW = (
+    f"/subscriptions/{SUB}/resourceGroups/rg-kdap-prod/providers/Microsoft.OperationalInsights/workspaces/"
+    "log-kdap-prod"
+)
 PUBLISHED: dict[str, Any] = {
     "subscriptionId": SUB,
+    "logAnalyticsWorkspaceId": LAW,
     "resourceGroup": "rg-kdap-prod",
     "workspace": "mlw-kdap-prod",
     "models": {},
@@ -137,3 +142,14 @@ def test_the_crd_admits_an_empty_serverless_block_and_the_model_still_requires_e
         assert "platform" in block["properties"][key]["description"]
     with pytest.raises(ValueError, match=r"target\.serverless\.endpointName\n  Field required"):
         ModelDeploymentSpec.model_validate(spec())  # unfilled: the operator never acts on it
+
+
+def test_the_log_analytics_workspace_follows_the_platform_unpinned() -> None:
+    filled, pins = fill(spec())
+    assert filled["target"]["serverless"]["logAnalyticsWorkspaceId"] == LAW
+    assert "logAnalyticsWorkspaceId" not in pins  # not where the adapter lives: where its logs are read
+    moved = copy.deepcopy(PUBLISHED) | {"logAnalyticsWorkspaceId": LAW.replace("log-kdap-prod", "log-kdap-2")}
+    filled, _ = fill(spec(), pins, Handoff.parse("ConfigMap x/y", moved))
+    assert filled["target"]["serverless"]["logAnalyticsWorkspaceId"].endswith("/log-kdap-2")
+    written, _ = fill(spec(logAnalyticsWorkspaceId=LAW.replace("log-kdap-prod", "log-team")), pins)
+    assert written["target"]["serverless"]["logAnalyticsWorkspaceId"].endswith("/log-team")

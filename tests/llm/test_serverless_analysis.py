@@ -20,9 +20,11 @@ NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 class Recorder:
     def __init__(self, value: float) -> None:
         self.value, self.queries = value, list[str]()
+        self.params: list[dict[str, str]] = []
 
     def query(self, query: str, params: Mapping[str, str], start: datetime, end: datetime) -> MetricValue:
         self.queries.append(query)
+        self.params.append(dict(params))
         return MetricValue(self.value)
 
 
@@ -46,3 +48,36 @@ def test_queries_select_the_adapter_and_the_revision_under_analysis() -> None:
 def test_a_breaching_adapter_version_fails() -> None:
     _, verdict = _run(0.3)
     assert verdict is Verdict.FAILED
+
+
+LAW = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-kdap/providers/"
+    "Microsoft.OperationalInsights/workspaces/log-kdap"
+)
+
+
+def test_log_analytics_metrics_query_the_targets_workspace_for_the_adapters_revision() -> None:
+    body = serverless_canary()
+    body["target"]["serverless"]["logAnalyticsWorkspaceId"] = LAW
+    body["analysis"]["metrics"] = [
+        {
+            "name": "completion-tokens",
+            "provider": "logAnalytics",
+            "query": "completionTokensPerRequest",
+            "max": 800,
+        }
+    ]
+    logs = Recorder(950.0)
+    service = AnalysisService(providers_for=lambda s: {"logAnalytics": logs})
+    request = RunAnalysis("coding-3ccf03901b", "coding-9cbac5d4af", 0, NOW - timedelta(minutes=5))
+    result = service.run(
+        Owner("team-llm", "coding", "uid-1"), ModelDeploymentSpec.model_validate(body), request, NOW
+    )
+    assert logs.queries == ["completionTokensPerRequest"]
+    (params,) = logs.params
+    assert (params["logAnalyticsWorkspace"], params["adapter"], params["revision"]) == (
+        LAW,
+        "coding",
+        "coding-3ccf03901b",
+    )
+    assert result.verdict is Verdict.FAILED  # 950 tokens per answer: above the 800 allowed

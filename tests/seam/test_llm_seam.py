@@ -6,11 +6,13 @@ the adapter through its canary in the route table infra created, on the endpoint
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
 
 from kdap_infra.testing import ProgramRun
+from modeldeploy.analysis.workspace_logs import PER_REQUEST, named_query
 from modeldeploy.api import ModelDeploymentSpec, platform
 from modeldeploy.api.handoff import Handoff, apply_platform_defaults
 from modeldeploy.backends.azureml.guard import Guard
@@ -49,7 +51,9 @@ def test_an_adapter_that_names_no_azure_resource_gets_the_target_infra_created(
     stack: ProgramRun, adapter: str
 ) -> None:
     _, spec, pins = filled(stack, adapter)
-    target = spec["target"]["serverless"]
+    target = dict(spec["target"]["serverless"])
+    # Where the gateway logs (the LLM API's token metrics): what logAnalytics analysis metrics query.
+    assert target.pop("logAnalyticsWorkspaceId") == stack.outputs["log_analytics_id"]
     # What infra exports for this adapter's ModelDeployment is what the operator filled in.
     assert target == stack.outputs["llm_targets"][adapter]["serverless"] | {"endpointKind": "serverless"}
     assert pins == {
@@ -96,3 +100,16 @@ def test_the_filled_adapter_rolls_through_its_canary_in_infras_route_table(prod:
     table = platform.adapter_routes_name(target.endpoint_name, "coding")
     assert gateway.routes(table) == ("ml-serving/coding", [("coding-bbb", "coding-lora:7", 100)], None)
     assert backend.observed_traffic(owner) == TrafficSplit({"coding-bbb": 100})
+
+
+def test_the_token_series_analysis_reads_are_the_ones_the_llm_api_emits(stack: ProgramRun) -> None:
+    xml = stack.named("azure-native:apimanagement:ApiPolicy", "llm-api-policy").inputs["value"]
+    (emit,) = ET.fromstring(xml).iter("llm-emit-token-metric")
+    dimensions = {d.attrib["name"] for d in emit.findall("dimension")}
+    assert emit.attrib["namespace"] == platform.LLM_METRIC_NAMESPACE
+    for query in (*PER_REQUEST, "requestRate"):
+        kql = named_query(query, "coding", "coding-3ccf03901b", 5.0)
+        read = {d for d in dimensions if f'Properties["{d}"]' in kql}
+        assert read == {"adapter", "revision"}, query
+    # The policy emits the three token counts under these names (llm-emit-token-metric's own).
+    assert set(PER_REQUEST.values()) == {"Total Tokens", "Prompt Tokens", "Completion Tokens"}

@@ -9,7 +9,7 @@ CPU (deployment ``CpuUtilizationPercentage``). Any other query is a metric name 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -161,29 +161,35 @@ class LogAnalyticsProvider:
         return with_retries("log analytics", self.policy, lambda: self._once(query, start, end))
 
     def _once(self, query: str, start: datetime, end: datetime) -> MetricValue:
-        try:
-            result = self.client.query_workspace(
+        return first_number(
+            lambda: self.client.query_workspace(
                 self.workspace_id,
                 one_row(query),
                 timespan=(start, end),
                 server_timeout=int(self.policy.timeout_seconds),
             )
-        except Exception as exc:
-            if _transient(exc):
-                raise TransientError(f"{type(exc).__name__}: {exc}") from exc
-            if isinstance(exc, HttpResponseError):
-                return MetricValue(None, f"log analytics rejected the query: {exc.message}")
-            raise
-        if getattr(result, "partial_error", None) is not None:
-            err = result.partial_error
-            return MetricValue(None, f"log analytics returned partial results: {err.code}: {err.message}")
-        tables = list(result)
-        if not tables or not tables[0].rows or tables[0].rows[0][0] is None:
-            return MetricValue(None, "no data: the query returned no rows")
-        try:
-            return MetricValue(float(tables[0].rows[0][0]))
-        except (TypeError, ValueError):
-            col = tables[0].columns[0] if tables[0].columns else "?"
-            return MetricValue(
-                None, f"the query's first column {col!r} is not a number; summarize to one value"
-            )
+        )
+
+
+def first_number(run: Callable[[], Any]) -> MetricValue:
+    """The first cell of the first table ``run`` answers (a Log Analytics query), or why there is none.
+    Raises TransientError for what is worth another attempt."""
+    try:
+        result = run()
+    except Exception as exc:
+        if _transient(exc):
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        if isinstance(exc, HttpResponseError):
+            return MetricValue(None, f"log analytics rejected the query: {exc.message}")
+        raise
+    if getattr(result, "partial_error", None) is not None:
+        err = result.partial_error
+        return MetricValue(None, f"log analytics returned partial results: {err.code}: {err.message}")
+    tables = list(result)
+    if not tables or not tables[0].rows or tables[0].rows[0][0] is None:
+        return MetricValue(None, "no data: the query returned no rows")
+    try:
+        return MetricValue(float(tables[0].rows[0][0]))
+    except (TypeError, ValueError):
+        col = tables[0].columns[0] if tables[0].columns else "?"
+        return MetricValue(None, f"the query's first column {col!r} is not a number; summarize to one value")

@@ -62,6 +62,13 @@ def _default_providers(spec: ModelDeploymentSpec) -> dict[str, MetricProvider]:
 
         monitor = MonitorManagementClient(DefaultAzureCredential(), spec.target.azureml.subscription_id)
         providers["azureMonitor"] = AzureMonitorProvider(monitor.metrics)
+    if spec.target.azureml is not None or spec.target.serverless is not None:
+        from azure.identity import DefaultAzureCredential
+        from azure.monitor.query import LogsQueryClient
+
+        from modeldeploy.analysis.workspace_logs import WorkspaceLogsProvider
+
+        providers["logAnalytics"] = WorkspaceLogsProvider(LogsQueryClient(DefaultAzureCredential()))
     return providers
 
 
@@ -152,6 +159,10 @@ class AnalysisService:
         serverless = spec.target.serverless
         if serverless is not None:  # the gateway's series carry the endpoint, the adapter and the revision
             params["endpoint"], params["adapter"] = serverless.endpoint_name, serverless.adapter
+        azure = target if target is not None else serverless
+        logs = azure.log_analytics_workspace_id if azure is not None else None
+        if logs is not None:  # what provider logAnalytics queries
+            params["logAnalyticsWorkspace"] = logs
         return params
 
     def _shadow(
@@ -230,6 +241,7 @@ class AnalysisService:
         key = (
             spec.analysis.prometheus_address if spec.analysis else None,
             azureml.subscription_id if azureml is not None else None,
+            spec.target.type,  # which providers the set holds (logAnalytics only for Azure targets)
         )
         with self._providers_lock:
             cached = self._providers.get(key)

@@ -77,7 +77,12 @@ class Metric(ApiModel):
     """One check: a named built-in or a query, against a minimum and/or a maximum."""
 
     name: _NAME
-    provider: Literal["azureMonitor", "prometheus"]
+    provider: Literal["azureMonitor", "prometheus", "logAnalytics"] = Field(
+        description="azureMonitor: Azure ML endpoint metrics. prometheus: PromQL. logAnalytics: KQL over the "
+        "target's Log Analytics workspace, or for a serverless target a named query of the LLM API's token "
+        "metrics for the revision (tokensPerRequest, promptTokensPerRequest, completionTokensPerRequest, "
+        "requestRate)."
+    )
     builtin: BuiltinMetric | None = None
     query: str | None = Field(
         None, min_length=1, max_length=4096, description="PromQL or KQL returning one number."
@@ -109,6 +114,14 @@ class Metric(ApiModel):
     )
     def _one_source(self) -> bool:
         return (self.builtin is None) != (self.query is None)
+
+    @cel(
+        "self.provider != 'logAnalytics' || has(self.query)",
+        "analysis.metrics[] with provider logAnalytics need a query (KQL or a named LLM query), not a "
+        "builtin",
+    )
+    def _log_analytics_is_a_query(self) -> bool:
+        return self.provider != "logAnalytics" or self.query is not None
 
     @cel(
         "has(self.min) || has(self.max) || has(self.compare)",

@@ -142,7 +142,8 @@ def apply_platform_defaults(
     falls back to its pin, not to a handoff that may have changed since. The instance type comes from the
     spec, else the current handoff (a platform change rolls out as a new revision), else the last one used.
     Compute and the Log Analytics workspace are filled from the current handoff when absent, unpinned.
-    A serverless target is filled the same way from its adapter's entry, every field pinned.
+    A serverless target is filled the same way from its adapter's entry, every field pinned but the Log
+    Analytics workspace (filled from the current handoff when absent, as on Azure ML).
     Other targets pass through unchanged (validation reports a missing block). Raises
     :class:`PlatformDefaultsError` when a written value contradicts its pin or a required field is in neither
     the spec nor the platform."""
@@ -208,6 +209,8 @@ def _serverless(
             pins[key] = value
     filled |= {k: v for k, v in pins.items() if not k.startswith("gateway.")}
     filled["gateway"] = {**gateway, **{k: pins[f"gateway.{k}"] for k in GATEWAY if f"gateway.{k}" in pins}}
+    if LOG_ANALYTICS not in filled and handoff and handoff.log_analytics:
+        filled[LOG_ANALYTICS] = handoff.log_analytics  # what logAnalytics metrics query; follows the platform
     return filled, pins
 
 

@@ -135,6 +135,16 @@ ADAPTER_ROUTES_UNROUTED = "unrouted"
 ADAPTER_ROUTES_MAX = 4096  # APIM's limit on a named value's value
 ADAPTER_HEADER = "x-kdap-adapter-revision"  # the policy answers with the revision it picked (metrics, tests)
 ROUTE_METRIC_DIMENSIONS = ("adapter", "adapter-id", "revision", "subscription")
+# The LLM API's policy (llm-emit-token-metric) sends these Application Insights metrics per request that
+# reaches the model, with dimensions adapter and revision (the one the split picked; "base" unrouted). They
+# land in the workspace's AppMetrics table: infra's token alert and the operator's logAnalytics analysis read
+# them.
+LLM_METRIC_NAMESPACE = "kdap-llm"
+LLM_TOTAL_TOKENS, LLM_PROMPT_TOKENS, LLM_COMPLETION_TOKENS = (
+    "Total Tokens",
+    "Prompt Tokens",
+    "Completion Tokens",
+)
 
 
 def adapter_routes_name(endpoint: str, adapter: str) -> str:

@@ -103,6 +103,14 @@ class ServerlessTarget(ApiModel):
         description="The adapter_id clients send; the gateway rewrites it to the version the split picks. "
         + _PLATFORM,
     )
+    log_analytics_workspace_id: str | None = Field(
+        None,
+        pattern=patterns.LOG_ANALYTICS_WORKSPACE_ID,
+        max_length=512,
+        description="The ARM id of the Log Analytics workspace the LLM API logs to, which analysis metrics "
+        "with provider logAnalytics query. Leave it out to take the platform's (the handoff's "
+        "logAnalyticsWorkspaceId); not pinned: it follows the platform.",
+    )
     gateway: ApiGateway = Field(
         description="The API Management instance holding the adapter's route table. " + _PLATFORM,
         json_schema_extra={PLATFORM_DEFAULT: True},

@@ -294,17 +294,20 @@ class ModelDeploymentSpec(ApiModel):
         return self.target.type != "serverless" or strategy is None or strategy.type != "shadow"
 
     @cel(
-        "self.target.type != 'serverless' || !has(self.analysis) || self.analysis.metrics.all(m, m.provider "
-        "== 'prometheus' && has(m.query))",
-        "analysis.metrics[] on a serverless target need provider prometheus and a query: the built-ins read "
-        "online-endpoint metrics a serverless endpoint does not have (select the gateway's series by "
-        "$revision or $adapter)",
+        "self.target.type != 'serverless' || !has(self.analysis) || self.analysis.metrics.all(m, "
+        "(m.provider == 'prometheus' || m.provider == 'logAnalytics') && has(m.query))",
+        "analysis.metrics[] on a serverless target need provider prometheus or logAnalytics and a query: the "
+        "built-ins read online-endpoint metrics a serverless endpoint does not have (select the gateway's "
+        "series by $revision or $adapter, or name a logAnalytics LLM query)",
         field_path=".analysis.metrics",
     )
     def _serverless_metrics_are_queries(self) -> bool:
         if self.target.type != "serverless" or self.analysis is None:
             return True
-        return all(m.provider == "prometheus" and m.query is not None for m in self.analysis.metrics)
+        return all(
+            m.provider in ("prometheus", "logAnalytics") and m.query is not None
+            for m in self.analysis.metrics
+        )
 
     @cel(
         "has(self.strategy) != has(self.batch)",
