@@ -124,9 +124,19 @@ def llm_grants(
     content_safety_id: pulumi.Input[str],
     caller: CustomRole,
     serverless_endpoint_id: pulumi.Input[str],
+    log_analytics_id: pulumi.Input[str],
 ) -> list[Grant]:
     gw = Workload.GATEWAY
     return [
+        # Analysis of an adapter version reads the LLM API's token metrics there (provider logAnalytics).
+        _grant(
+            ids,
+            Workload.OPERATOR,
+            Role.LOG_ANALYTICS_READER,
+            "log-analytics",
+            log_analytics_id,
+            "LLM token metrics for adapter analysis",
+        ),
         _grant(
             ids,
             gw,

@@ -227,7 +227,9 @@ def _llm(config: PlatformConfig, p: Platform, ai: AiServices | None) -> list[Gra
         "llm_api_url": pulumi.Output.concat(p.gateway.gateway_url, "/", llm_api_path(config.serverless.name)),
     }
     caller = serverless_caller_role(p.place.naming, p.ml.workspace.id, parent=serverless)
-    return access.llm_grants(p.identities, safety.id, caller, serverless.endpoint.id)
+    return access.llm_grants(
+        p.identities, safety.id, caller, serverless.endpoint.id, p.foundation.log_analytics.id
+    )
 
 
 def _outputs(p: Platform) -> dict[str, Any]:

@@ -40,6 +40,7 @@ def scope_kind(run: ProgramRun, scope: str) -> str:
         out["container_registry_id"]: "registry",
         out["workspace_id"]: "workspace",
         out["app_insights_id"]: "app-insights",
+        out["log_analytics_id"]: "log-analytics",
         f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{out['resource_group_name']}": "resource-group",
     }
     named |= {v: f"endpoint:{k}" for k, v in out["online_endpoint_ids"].items()}
@@ -91,6 +92,7 @@ def test_grants_are_exactly_the_narrow_set(dev: ProgramRun) -> None:
         ("gateway", scorer, "endpoint:anomaly-detector"),
         ("gateway", Role.COGNITIVE_SERVICES_USER, "llm_content_safety"),  # the LLM API screens prompts
         ("gateway", custom_role_guid(dev, "serverless-caller"), "serverless-endpoint"),  # and calls the model
+        ("operator", Role.LOG_ANALYTICS_READER, "log-analytics"),  # adapter analysis reads token metrics
     }
     assert assignments(dev) == {(who, str(role), scope) for who, role, scope in expected}
 
