@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kdap_infra.llm_policy import QUOTA_HEADER
 from modeldeploy.api import platform
 
 # The operator publishes its drift verdicts as this custom metric (Application Insights -> AppMetrics),
@@ -59,13 +60,22 @@ def llm_latency_query(api_path: str) -> str:
     )
 
 
+# How API Management's Application Insights logging names a logged response header in AppRequests.
+LOGGED_RESPONSE_HEADER = "Response-{}"
+
+
 def llm_blocked_query(api_path: str) -> str:
-    """The share of the LLM API's requests answered 403: content safety's blocks (and spent monthly token
-    quotas, whose callers also see x-kdap-remaining-quota-tokens: 0)."""
+    """The share of the LLM API's requests content safety refused. llm-content-safety and a spent monthly
+    token quota (llm-token-limit) both answer 403; the quota's 403 carries a remaining-quota header of 0
+    (the LLM API's diagnostic logs that header), so those are left out. A 403 without the header still
+    counts: should the header go missing the alert over-counts, it never goes silent."""
+    quota_left = LOGGED_RESPONSE_HEADER.format(QUOTA_HEADER)
     return (
         "AppRequests\n"
         f'| where Url has "/{api_path}/"\n'
-        '| summarize BlockedPercent = 100.0 * countif(ResultCode == "403") / count()'
+        # Absent or not a number: not spent (coalesce turns the null comparison into false).
+        f'| extend QuotaSpent = coalesce(toint(tostring(Properties["{quota_left}"])) <= 0, false)\n'
+        '| summarize BlockedPercent = 100.0 * countif(ResultCode == "403" and not(QuotaSpent)) / count()'
         " by bin(TimeGenerated, 5m)"
     )
 

@@ -65,7 +65,7 @@ class ScoringGateway(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.gateway_url: pulumi.Output[str] = self.service.gateway_url
-        logger = self._logging(identity, app_insights)
+        logger = self.logger = self._logging(identity, app_insights)
         send_to_log_analytics(
             "apim", target_id=self.service.id, workspace_id=place.log_analytics_id, parent=self
         )

@@ -10,7 +10,13 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from kdap_infra.apim_config import ApimConfig
 from kdap_infra.apim_resilience import circuit_breaker
-from kdap_infra.llm_policy import CONTENT_SAFETY_BACKEND, LlmPolicy, llm_backend_id, llm_policy_xml
+from kdap_infra.llm_policy import (
+    CONTENT_SAFETY_BACKEND,
+    QUOTA_HEADER,
+    LlmPolicy,
+    llm_backend_id,
+    llm_policy_xml,
+)
 from kdap_infra.serverless_config import ServerlessConfig
 from kdap_infra.site import Placement
 from modeldeploy.api import platform
@@ -33,6 +39,7 @@ class LlmGateway(pulumi.ComponentResource):
         endpoint: ml.ServerlessEndpoint,
         content_safety: cog.Account,
         gateway_client_id: pulumi.Input[str],
+        logger_id: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:apim:LlmGateway", name, None, opts)
@@ -99,6 +106,26 @@ class LlmGateway(pulumi.ComponentResource):
             display_name="Chat completions",
             method="POST",
             url_template="/chat/completions",
+            opts=child,
+        )
+        # The service-wide logging, plus the quota header: the blocked-share alert tells a spent monthly
+        # quota's 403 from content safety's by it (alert_queries.llm_blocked_query). An API's diagnostic
+        # replaces the service's for that API, so it repeats the service's settings.
+        apim.ApiDiagnostic(
+            "llm-api-diagnostic",
+            diagnostic_id="applicationinsights",
+            api_id=self.api.name,
+            service_name=service.name,
+            resource_group_name=rg,
+            logger_id=logger_id,
+            always_log="allErrors",
+            http_correlation_protocol="W3C",
+            verbosity="information",
+            log_client_ip=False,
+            sampling=apim.SamplingSettingsArgs(sampling_type="fixed", percentage=100.0),
+            frontend=apim.PipelineDiagnosticSettingsArgs(
+                response=apim.HttpMessageDiagnosticArgs(headers=[QUOTA_HEADER])
+            ),
             opts=child,
         )
         xml = pulumi.Output.all(url, gateway_client_id).apply(

@@ -24,6 +24,9 @@ METRIC_NAMESPACE = platform.LLM_METRIC_NAMESPACE
 TOKEN_DIMENSIONS = ("API ID", "Subscription ID", "adapter", "revision")
 ADAPTER_VARIABLE, PICK_VARIABLE, ROUTES_VARIABLE = "kdapAdapter", "kdapPick", "kdapRoutes"
 UNKNOWN_ADAPTER_STATUS = 400
+# llm-token-limit's estimate of the caller's tokens left this month, on every answer. Content safety and a
+# spent monthly quota both answer 403; only the quota's says 0 here (README "Serverless and LLM models").
+QUOTA_HEADER = "x-kdap-remaining-quota-tokens"
 
 
 def llm_backend_id(endpoint: str) -> str:
@@ -142,7 +145,7 @@ def llm_policy_xml(p: LlmPolicy) -> str:
     <llm-token-limit counter-key="@(context.Subscription.Id)" tokens-per-minute="{p.tokens_per_minute}"
         token-quota="{p.monthly_token_quota}" token-quota-period="Monthly" estimate-prompt-tokens="true"
         remaining-tokens-header-name="x-kdap-remaining-tokens"
-        remaining-quota-tokens-header-name="x-kdap-remaining-quota-tokens" />
+        remaining-quota-tokens-header-name="{QUOTA_HEADER}" />
     <llm-content-safety backend-id="{CONTENT_SAFETY_BACKEND}" shield-prompt="true">
       <categories output-type="FourSeverityLevels">
 {categories}

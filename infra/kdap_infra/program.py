@@ -203,7 +203,7 @@ def _llm(config: PlatformConfig, p: Platform, ai: AiServices | None) -> list[Gra
     gateway_id = p.identities[Workload.GATEWAY]
     LlmGateway(
         "llm-gateway", p.place, config.serverless, config.apim, p.gateway.service, serverless.endpoint,
-        safety, gateway_id.client_id,
+        safety, gateway_id.client_id, p.gateway.logger.id,
     )  # fmt: skip
     llm_alerts(p.alerting, p.place.log_analytics_id, config.serverless, llm_api_path(config.serverless.name))
     gw = {"resourceGroup": p.place.resource_group_name, "service": p.gateway.service.name}

@@ -97,10 +97,13 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
                 "azure-native:apimanagement:Api": 1,
                 "azure-native:apimanagement:ApiOperation": 1,
                 "azure-native:apimanagement:ApiPolicy": 1,
+                "azure-native:apimanagement:ApiDiagnostic": 1,  # logs the quota header (blocked alert)
                 "azure-native:apimanagement:Backend": 2,  # the serverless endpoint, Content Safety
                 "azure-native:apimanagement:NamedValue": len(config.serverless.adapters),  # route tables
                 "azure-native:monitor:ScheduledQueryRule": 3,  # tokens, latency, blocked
-                "azure-native:authorization:RoleAssignment": 1,  # the gateway on Content Safety
+                # the gateway on Content Safety and the endpoint; the operator on Log Analytics
+                "azure-native:authorization:RoleAssignment": 3,
+                "azure-native:authorization:RoleDefinition": 1,  # serverless endpoint caller
                 # its own Content Safety account unless the AI services bring one
                 "azure-native:cognitiveservices:Account": int(not config.ai_services.enabled),
             }
@@ -135,12 +138,14 @@ def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     assert custom_counts(dev) == expected_counts(dev)
     # + the edge per model (#19), the personas, the LLM API (three adapters, its own Content Safety: #20),
     # the operator's named value writer role and its grant, the failed-batch-run alert (#16)
-    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1  # + the activity log
+    # + the activity log, and the LLM API's last pieces: the serverless caller role and its grant, the
+    # operator's read of Log Analytics, the API's diagnostic (the quota header)
+    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1 + 4
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1 + 1
+    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1 + 1 + 4
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:

@@ -128,8 +128,26 @@ def test_route_entries_cannot_break_the_policy_split() -> None:
 
 def test_alert_queries_select_the_api_and_the_adapter() -> None:
     assert 'Url has "/llm/llama-31-8b/"' in llm_latency_query("llm/llama-31-8b")
-    assert 'countif(ResultCode == "403")' in llm_blocked_query("llm/llama-31-8b")
+    assert 'Url has "/llm/llama-31-8b/"' in llm_blocked_query("llm/llama-31-8b")
     assert 'Properties["adapter"]' in llm_token_query()
+
+
+def test_the_blocked_share_counts_content_safety_refusals_not_spent_quotas() -> None:
+    lines = llm_blocked_query("llm/llama-31-8b").splitlines()
+    # Both answer 403; only a spent monthly quota's answer says 0 tokens are left.
+    assert lines[2] == (
+        '| extend QuotaSpent = coalesce(toint(tostring(Properties["Response-x-kdap-remaining-quota-tokens"]))'
+        " <= 0, false)"
+    )
+    assert lines[3] == (
+        '| summarize BlockedPercent = 100.0 * countif(ResultCode == "403" and not(QuotaSpent)) / count()'
+        " by bin(TimeGenerated, 5m)"
+    )
+    # The header the query reads is the one the policy's llm-token-limit answers with.
+    limit = _inbound(llm_policy_xml(POLICY)).find("llm-token-limit")
+    assert limit is not None
+    assert f'Properties["Response-{limit.attrib["remaining-quota-tokens-header-name"]}"]' in lines[2]
+    assert "429" not in "\n".join(lines)  # a per-minute rate limit answers 429: never a block
 
 
 # --- the stacks under mocks -------------------------------------------------------------------------------
@@ -219,6 +237,17 @@ def test_llm_alerts_on_tokens_latency_and_blocked_requests(stack: ProgramRun) ->
     for rule in (tokens, latency, blocked):
         assert rule["actions"]["actionGroups"]
         assert rule["scopes"] == [stack.outputs["log_analytics_id"]]
+
+
+def test_the_llm_api_logs_the_quota_header_the_blocked_alert_reads(stack: ProgramRun) -> None:
+    (diagnostic,) = stack.of_type("azure-native:apimanagement:ApiDiagnostic")
+    inputs = diagnostic.inputs
+    assert inputs["apiId"] == stack.named("azure-native:apimanagement:Api", "llm-api").inputs["apiId"]
+    assert inputs["frontend"]["response"]["headers"] == ["x-kdap-remaining-quota-tokens"]
+    # It replaces the service-wide diagnostic for this API: the same logger, every request, every error.
+    (service_wide,) = stack.of_type("azure-native:apimanagement:Diagnostic")
+    for key in ("loggerId", "alwaysLog", "verbosity", "sampling", "httpCorrelationProtocol", "logClientIp"):
+        assert inputs[key] == service_wide.inputs[key], key
 
 
 def test_each_adapter_gets_a_serverless_target_the_operator_accepts(stack: ProgramRun) -> None:
