@@ -355,8 +355,9 @@ class ModelDeploymentStatus(_Model):
     stages: ModelStages | None = None
     # The model version last written to API Management's named value (controller/edge.py).
     edge_version: str | None = None
-    # Where an Azure ML target lives, pinned before the operator first acts (api/handoff.py): a later change
-    # of the platform's handoff never moves this object. instanceType: the last used, for a handoff outage.
+    # Where an Azure ML or serverless target lives, pinned before the operator first acts (api/handoff.py): a
+    # later change of the platform's handoff never moves this object. instanceType: the last used, for a
+    # handoff outage. A serverless target's gateway fields are flat: gateway.resourceGroup, gateway.service.
     platform_defaults: dict[str, str] | None = None
     batch: BatchStatus | None = None
 
