@@ -132,3 +132,16 @@ def test_breaking_the_prod_program_is_caught(
 ) -> None:
     broken = _break(programs["prod"], type_, path, value)
     assert policy in {v.policy for v in evaluate(broken, stack_config("prod"))}
+
+
+def test_the_gateway_without_its_role_on_the_serverless_endpoint_is_caught(
+    programs: dict[str, list[Declared]],
+) -> None:
+    grant = "ra-gateway-serverless-caller-serverless-endpoint"
+    assert grant in {r.name for r in programs["prod"]}
+    without = [r for r in programs["prod"] if r.name != grant]
+    violations = [
+        v for v in evaluate(without, stack_config("prod")) if v.policy == "serverless-endpoint-callers"
+    ]
+    assert [v.message.split(":", 1)[0] for v in violations] == ["ServerlessEndpoint 'serverless'"]
+    assert "no role is assigned on the endpoint" in violations[0].message
