@@ -86,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--platform-handoff",
         default=DEFAULT_CONFIGMAP,
         metavar="NAMESPACE/NAME",
-        help="the ConfigMap infra publishes (handoff.json): what an Azure ML target leaves out "
-        "(subscription, resource group, workspace, endpoint) is taken from it "
+        help="the ConfigMap infra publishes (handoff.json): what an Azure ML or serverless target leaves out "
+        "(subscription, resource group, workspace, endpoint, adapter, gateway) is taken from it "
         f"(default {DEFAULT_CONFIGMAP}; '' for none)",
     )
     parser.add_argument(
