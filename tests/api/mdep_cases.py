@@ -655,6 +655,14 @@ INVALID: list[Invalid] = [
         "use provider prometheus",
     ),
     Invalid(
+        "log-analytics-on-k8s",
+        K,
+        _set("analysis.metrics.0", {"name": "e", "provider": "logAnalytics", "query": "T | count", "max": 1}),
+        "spec.analysis.metrics",
+        "with provider logAnalytics query the target's Log Analytics workspace: a kubernetes target has none",
+        "with provider logAnalytics query the target's Log Analytics workspace: a kubernetes target has none",
+    ),
+    Invalid(
         "categorical-ks",
         K,
         _set("analysis.drift.categorical.0.test", "ks"),

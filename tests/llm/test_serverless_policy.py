@@ -20,10 +20,25 @@ GRANT: dict[str, Any] = {
 }
 
 
-def _refusals(**grant: Any) -> dict[str, str]:
+LAW = (
+    f"/subscriptions/{SUB}/resourceGroups/rg-kdap/providers/Microsoft.OperationalInsights/workspaces/log-kdap"
+)
+
+
+def _refusals(body: dict[str, Any] | None = None, **grant: Any) -> dict[str, str]:
     policy = Policy("llm", ModelDeploymentPolicySpec.model_validate({**GRANT, **grant}))
-    spec = ModelDeploymentSpec.model_validate(serverless_canary())
+    spec = ModelDeploymentSpec.model_validate(body or serverless_canary())
     return {r.field: r.reason for r in check(spec, "team-llm", "coding", LABELS, [policy])}
+
+
+def _reading_logs(metrics: bool = True) -> dict[str, Any]:
+    body = serverless_canary()
+    body["target"]["serverless"]["logAnalyticsWorkspaceId"] = LAW
+    if metrics:
+        body["analysis"]["metrics"].append(
+            {"name": "tokens", "provider": "logAnalytics", "query": "tokensPerRequest", "max": 900}
+        )
+    return body
 
 
 def test_everything_granted_is_allowed() -> None:
@@ -50,3 +65,14 @@ def test_workspace_and_registry_are_checked_as_for_azureml_targets() -> None:
         f'Azure ML workspace "{SUB}/rg-kdap/mlw-kdap" is not granted'
     )
     assert got["spec.model.registry"].startswith('Azure ML registry "kdap-models" is not granted')
+
+
+def test_a_log_analytics_workspace_the_operator_queries_must_be_granted() -> None:
+    assert _refusals(_reading_logs()) == {
+        "spec.target.serverless.logAnalyticsWorkspaceId": f'Azure Monitor scope "{LAW}" is not granted to '
+        'namespace "team-llm" by any ModelDeploymentPolicy (granted: none)'
+    }
+    scope = f"/subscriptions/{SUB}/resourceGroups/rg-kdap"
+    assert _refusals(_reading_logs(), metrics={"azureMonitorScopes": [scope]}) == {}
+    # Named but never queried (no logAnalytics metric): the operator does not act on it.
+    assert _refusals(_reading_logs(metrics=False)) == {}

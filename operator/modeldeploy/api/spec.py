@@ -243,6 +243,18 @@ class ModelDeploymentSpec(ApiModel):
         return all(m.provider != "azureMonitor" or m.builtin is None for m in self.analysis.metrics)
 
     @cel(
+        "!has(self.analysis) || self.target.type != 'kubernetes' || self.analysis.metrics.all(m, m.provider "
+        "!= 'logAnalytics')",
+        "analysis.metrics[] with provider logAnalytics query the target's Log Analytics workspace: a "
+        "kubernetes target has none (use provider prometheus)",
+        field_path=".analysis.metrics",
+    )
+    def _log_analytics_needs_an_azure_target(self) -> bool:
+        if self.analysis is None or self.target.type != "kubernetes":
+            return True
+        return all(m.provider != "logAnalytics" for m in self.analysis.metrics)
+
+    @cel(
         "!self.model.tagStages || self.target.type == 'azureml' || self.target.type == 'serverless'",
         "model.tagStages needs an azureml or serverless target (its workspace holds the model or reaches its "
         "registry)",

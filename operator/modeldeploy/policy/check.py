@@ -211,6 +211,13 @@ class _Check:
         assert self.target is not None
         yield "spec.target.serverless", self.workspace_target(self.target)
         yield "spec.target.serverless.gateway", self.gateway(target)
+        analysis = self.spec.analysis
+        reads_logs = analysis is not None and any(m.provider == "logAnalytics" for m in analysis.metrics)
+        if reads_logs and target.log_analytics_workspace_id is not None:  # queried as the operator
+            yield (
+                "spec.target.serverless.logAnalyticsWorkspaceId",
+                self.monitor(target.log_analytics_workspace_id),
+            )
         if self.spec.model.registry is not None:
             yield "spec.model.registry", self.registry(self.spec.model.registry)
 
