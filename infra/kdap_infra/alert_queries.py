@@ -60,7 +60,8 @@ def llm_latency_query(api_path: str) -> str:
     )
 
 
-# How API Management's Application Insights logging names a logged response header in AppRequests.
+# How API Management's Application Insights logging names a logged response header in AppRequests (the
+# docs name the setting, not the property: README says how to check it on a first deployment).
 LOGGED_RESPONSE_HEADER = "Response-{}"
 
 
