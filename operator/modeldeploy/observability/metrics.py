@@ -8,16 +8,16 @@ a resource's series when it is deleted so the gauges do not report ghosts.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 
 from modeldeploy.api.status import AnalysisResult, ModelDeploymentStatus, Phase, Verdict
+from modeldeploy.observability.resource_series import Family, ResourceSeries
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -42,13 +42,11 @@ class QueueLike(Protocol):
     def stats(self) -> QueueStatsLike: ...
 
 
-_RES = ("namespace", "name")
-
-RECONCILES = Counter(
+RECONCILES = Family(
     "modeldeploy_reconciles_total",
     "Reconcile passes by outcome (ok, conflict, backend_error, error).",
-    [*_RES, "outcome"],
-    registry=REGISTRY,
+    counter=True,
+    labels=("outcome",),
 )
 # Not per resource: a histogram is 16 series, and per-object latency is what the logs are for.
 RECONCILE_SECONDS = Histogram(
@@ -56,95 +54,6 @@ RECONCILE_SECONDS = Histogram(
     "Wall time of one reconcile pass.",
     ["outcome"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
-    registry=REGISTRY,
-)
-PHASE = Gauge(
-    "modeldeploy_rollout_phase",
-    "1 for the phase a ModelDeployment is in, 0 for the others (sum by (phase) counts rollouts by phase).",
-    [*_RES, "phase"],
-    registry=REGISTRY,
-)
-TRANSITIONS = Counter(
-    "modeldeploy_phase_transitions_total",
-    "Phase changes, by the phase entered.",
-    [*_RES, "phase"],
-    registry=REGISTRY,
-)
-WEIGHT = Gauge(
-    "modeldeploy_traffic_weight_percent",
-    "Live traffic weight per revision.",
-    [*_RES, "revision"],
-    registry=REGISTRY,
-)
-MIRROR = Gauge(
-    "modeldeploy_traffic_mirror_percent",
-    "Percent of requests mirrored to the shadow revision (0 when none).",
-    list(_RES),
-    registry=REGISTRY,
-)
-STEP = Gauge(
-    "modeldeploy_rollout_step_index",
-    "Current step of the rollout (-1 when no candidate is progressing).",
-    list(_RES),
-    registry=REGISTRY,
-)
-ANALYSES = Counter(
-    "modeldeploy_analysis_runs_total",
-    "Analysis runs by verdict.",
-    [*_RES, "verdict"],
-    registry=REGISTRY,
-)
-METRIC_VALUE = Gauge(
-    "modeldeploy_analysis_metric_value",
-    "Last measured value of each analysis metric.",
-    [*_RES, "metric"],
-    registry=REGISTRY,
-)
-ROLLBACKS = Counter(
-    "modeldeploy_rollbacks_total",
-    "Rollbacks by cause (drift, metrics, analysis, aborted).",
-    [*_RES, "reason"],
-    registry=REGISTRY,
-)
-DRIFT_STATISTIC = Gauge(
-    "modeldeploy_drift_statistic",
-    "Last drift statistic per feature (a p-value for ks/chiSquared, a distance otherwise).",
-    [*_RES, "feature", "test"],
-    registry=REGISTRY,
-)
-DRIFT_THRESHOLD = Gauge(
-    "modeldeploy_drift_threshold",
-    "The bound each feature's drift statistic is held to.",
-    [*_RES, "feature", "test"],
-    registry=REGISTRY,
-)
-DRIFTED = Gauge(
-    "modeldeploy_drift_feature_drifted",
-    "1 when the feature's last drift test failed.",
-    [*_RES, "feature"],
-    registry=REGISTRY,
-)
-DRIFT_SHARE = Gauge(
-    "modeldeploy_drift_dataset_share",
-    "Share of watched features that drifted in the last analysis.",
-    list(_RES),
-    registry=REGISTRY,
-)
-BACKEND_ERRORS = Counter(
-    "modeldeploy_backend_errors_total",
-    "Errors from the serving backend (Kubernetes or Azure ML) by reason.",
-    [*_RES, "backend", "reason"],
-    registry=REGISTRY,
-)
-EVENTS = Counter(
-    "modeldeploy_events_total",
-    "Kubernetes Events posted, by type and reason.",
-    [*_RES, "type", "reason"],
-    registry=REGISTRY,
-)
-EVENTS_DROPPED = Counter(
-    "modeldeploy_events_dropped_total",
-    "Kubernetes Events not posted because the API was too slow to keep up (the buffer was full).",
     registry=REGISTRY,
 )
 NOTIFICATIONS = Counter(
@@ -161,56 +70,124 @@ BATCH_RUNS = Counter(
     ["namespace", "trigger", "outcome"],
     registry=REGISTRY,
 )
+EVENTS_DROPPED = Counter(
+    "modeldeploy_events_dropped_total",
+    "Kubernetes Events not posted because the API was too slow to keep up (the buffer was full).",
+    registry=REGISTRY,
+)
 
 _PHASES = tuple(p.value for p in Phase)
-# Series per resource that `forget` must remove: label values beyond (namespace, name) are remembered here.
-_seen: dict[tuple[str, str], set[tuple[str, tuple[str, ...]]]] = {}
-_lock = threading.Lock()
-
-
-def _remember(metric: str, namespace: str, name: str, *rest: str) -> None:
-    with _lock:
-        _seen.setdefault((namespace, name), set()).add((metric, rest))
+PHASE = Family(
+    "modeldeploy_rollout_phase",
+    "1 for the phase a ModelDeployment is in, 0 for the others (sum by (phase) counts rollouts by phase).",
+    one_hot=_PHASES,
+    hot_label="phase",
+)
+TRANSITIONS = Family(
+    "modeldeploy_phase_transitions_total",
+    "Phase changes, by the phase entered.",
+    counter=True,
+    labels=("phase",),
+)
+WEIGHT = Family(
+    "modeldeploy_traffic_weight_percent", "Live traffic weight per revision.", labels=("revision",)
+)
+MIRROR = Family(
+    "modeldeploy_traffic_mirror_percent", "Percent of requests mirrored to the shadow revision (0 when none)."
+)
+STEP = Family(
+    "modeldeploy_rollout_step_index", "Current step of the rollout (-1 when no candidate is progressing)."
+)
+ANALYSES = Family(
+    "modeldeploy_analysis_runs_total", "Analysis runs by verdict.", counter=True, labels=("verdict",)
+)
+METRIC_VALUE = Family(
+    "modeldeploy_analysis_metric_value", "Last measured value of each analysis metric.", labels=("metric",)
+)
+ROLLBACKS = Family(
+    "modeldeploy_rollbacks_total",
+    "Rollbacks by cause (drift, metrics, analysis, aborted).",
+    counter=True,
+    labels=("reason",),
+)
+DRIFT_STATISTIC = Family(
+    "modeldeploy_drift_statistic",
+    "Last drift statistic per feature (a p-value for ks/chiSquared, a distance otherwise).",
+    labels=("feature", "test"),
+)
+DRIFT_THRESHOLD = Family(
+    "modeldeploy_drift_threshold",
+    "The bound each feature's drift statistic is held to.",
+    labels=("feature", "test"),
+)
+DRIFTED = Family(
+    "modeldeploy_drift_feature_drifted", "1 when the feature's last drift test failed.", labels=("feature",)
+)
+DRIFT_SHARE = Family(
+    "modeldeploy_drift_dataset_share", "Share of watched features that drifted in the last analysis."
+)
+BACKEND_ERRORS = Family(
+    "modeldeploy_backend_errors_total",
+    "Errors from the serving backend (Kubernetes or Azure ML) by reason.",
+    counter=True,
+    labels=("backend", "reason"),
+)
+EVENTS = Family(
+    "modeldeploy_events_total",
+    "Kubernetes Events posted, by type and reason.",
+    counter=True,
+    labels=("type", "reason"),
+)
+SERIES = ResourceSeries(
+    (
+        RECONCILES,
+        PHASE,
+        TRANSITIONS,
+        WEIGHT,
+        MIRROR,
+        STEP,
+        ANALYSES,
+        METRIC_VALUE,
+        ROLLBACKS,
+        DRIFT_STATISTIC,
+        DRIFT_THRESHOLD,
+        DRIFTED,
+        DRIFT_SHARE,
+        BACKEND_ERRORS,
+        EVENTS,
+    )
+)
+REGISTRY.register(SERIES)
 
 
 def observe_reconcile(namespace: str, name: str, seconds: float, outcome: str) -> None:
-    RECONCILES.labels(namespace, name, outcome).inc()
+    SERIES.inc(RECONCILES, namespace, name, outcome)
     RECONCILE_SECONDS.labels(outcome).observe(seconds)
-    _remember("reconcile", namespace, name, outcome)
 
 
 def record_phase(namespace: str, name: str, phase: str | None, previous: str | None = None) -> None:
     """Set the one-hot phase gauge; count a transition when the phase changed."""
-    for p in _PHASES:
-        PHASE.labels(namespace, name, p).set(1.0 if p == phase else 0.0)
+    SERIES.put(PHASE, namespace, name, value=phase or "")
     if phase is not None and phase != previous:
-        TRANSITIONS.labels(namespace, name, phase).inc()
-        _remember("transition", namespace, name, phase)
+        SERIES.inc(TRANSITIONS, namespace, name, phase)
 
 
 def record_traffic(
     namespace: str, name: str, weights: dict[str, int], mirror_percent: int, step: int | None
 ) -> None:
-    with _lock:
-        old = {r[0] for m, r in _seen.get((namespace, name), set()) if m == "weight"}
-    for gone in old - weights.keys():
-        WEIGHT.remove(namespace, name, gone)
-        with _lock:
-            _seen[(namespace, name)].discard(("weight", (gone,)))
+    for (gone,) in SERIES.labels_of(WEIGHT, namespace, name) - {(r,) for r in weights}:
+        SERIES.remove(WEIGHT, namespace, name, gone)
     for revision, weight in weights.items():
-        WEIGHT.labels(namespace, name, revision).set(weight)
-        _remember("weight", namespace, name, revision)
-    MIRROR.labels(namespace, name).set(mirror_percent)
-    STEP.labels(namespace, name).set(-1 if step is None else step)
+        SERIES.put(WEIGHT, namespace, name, revision, value=weight)
+    SERIES.put(MIRROR, namespace, name, value=mirror_percent)
+    SERIES.put(STEP, namespace, name, value=-1 if step is None else step)
 
 
 def record_analysis(namespace: str, name: str, result: AnalysisResult) -> None:
-    ANALYSES.labels(namespace, name, result.verdict.value).inc()
-    _remember("analysis", namespace, name, result.verdict.value)
+    SERIES.inc(ANALYSES, namespace, name, result.verdict.value)
     for m in result.metrics:
         if m.value is not None:
-            METRIC_VALUE.labels(namespace, name, m.name).set(m.value)
-            _remember("metric", namespace, name, m.name)
+            SERIES.put(METRIC_VALUE, namespace, name, m.name, value=m.value)
     record_drift(namespace, name, result)
 
 
@@ -218,28 +195,24 @@ def record_drift(namespace: str, name: str, result: AnalysisResult) -> None:
     for f in result.drift:
         value = f.p_value if f.p_value is not None else f.distance if f.distance is not None else f.statistic
         if value is not None:
-            DRIFT_STATISTIC.labels(namespace, name, f.feature, f.test).set(value)
+            SERIES.put(DRIFT_STATISTIC, namespace, name, f.feature, f.test, value=value)
         if f.threshold is not None:
-            DRIFT_THRESHOLD.labels(namespace, name, f.feature, f.test).set(f.threshold)
-        DRIFTED.labels(namespace, name, f.feature).set(1.0 if f.verdict is Verdict.FAILED else 0.0)
-        _remember("drift", namespace, name, f.feature, f.test)
+            SERIES.put(DRIFT_THRESHOLD, namespace, name, f.feature, f.test, value=f.threshold)
+        SERIES.put(DRIFTED, namespace, name, f.feature, value=1.0 if f.verdict is Verdict.FAILED else 0.0)
     if result.dataset_drift_share is not None:
-        DRIFT_SHARE.labels(namespace, name).set(result.dataset_drift_share)
+        SERIES.put(DRIFT_SHARE, namespace, name, value=result.dataset_drift_share)
 
 
 def record_rollback(namespace: str, name: str, reason: str) -> None:
-    ROLLBACKS.labels(namespace, name, reason).inc()
-    _remember("rollback", namespace, name, reason)
+    SERIES.inc(ROLLBACKS, namespace, name, reason)
 
 
 def record_backend_error(namespace: str, name: str, backend: str, reason: str) -> None:
-    BACKEND_ERRORS.labels(namespace, name, backend, reason).inc()
-    _remember("backend", namespace, name, backend, reason)
+    SERIES.inc(BACKEND_ERRORS, namespace, name, backend, reason)
 
 
 def record_event(namespace: str, name: str, type_: str, reason: str) -> None:
-    EVENTS.labels(namespace, name, type_, reason).inc()
-    _remember("event", namespace, name, type_, reason)
+    SERIES.inc(EVENTS, namespace, name, type_, reason)
 
 
 def rollback_reason(status: ModelDeploymentStatus) -> str:
@@ -273,36 +246,9 @@ def record_status(
         record_rollback(namespace, name, rollback_reason(status))
 
 
-_FAMILIES: dict[str, Iterable[Counter | Gauge | Histogram]] = {
-    "reconcile": (RECONCILES,),
-    "transition": (TRANSITIONS,),
-    "weight": (WEIGHT,),
-    "analysis": (ANALYSES,),
-    "metric": (METRIC_VALUE,),
-    "drift": (DRIFT_STATISTIC, DRIFT_THRESHOLD),
-    "rollback": (ROLLBACKS,),
-    "backend": (BACKEND_ERRORS,),
-    "event": (EVENTS,),
-}
-
-
 def forget(namespace: str, name: str) -> None:
     """Drop every series of a deleted ModelDeployment."""
-    with _lock:
-        seen = _seen.pop((namespace, name), set())
-    for metric, rest in seen:
-        for family in _FAMILIES[metric]:
-            with contextlib.suppress(KeyError):
-                family.remove(namespace, name, *rest)
-        if metric == "drift":
-            with contextlib.suppress(KeyError):
-                DRIFTED.remove(namespace, name, rest[0])
-    for family in (MIRROR, STEP, DRIFT_SHARE):
-        with contextlib.suppress(KeyError):
-            family.remove(namespace, name)
-    for p in _PHASES:
-        with contextlib.suppress(KeyError):
-            PHASE.remove(namespace, name, p)
+    SERIES.forget(namespace, name)
 
 
 class _QueueCollector:
@@ -342,6 +288,7 @@ class _QueueCollector:
 
 
 _queue_collector: _QueueCollector | None = None
+_lock = threading.Lock()
 
 
 def register_queue(queue: QueueLike, workers: int, objects: Callable[[], int]) -> None:
