@@ -183,3 +183,22 @@ def candidates(pattern: str, max_length: int | None, examples: int) -> list[str]
 
     draw()
     return list(dict.fromkeys(out))  # the first of duplicates, in order
+
+
+def sweep(valid: list[str], max_length: int | None) -> list[str]:
+    """Left to no draw: each odd character once, in place of one character of a valid string, and the longest
+    valid string stretched to the length bound and one past it (ending in ASCII, then in a multibyte char)."""
+    bases = [v for v in valid if v]
+    if not bases:
+        return []
+    out = []
+    for k, char in enumerate(ODD):
+        base = bases[k % len(bases)]
+        at = (k * 7919) % len(base)  # a large prime spreads the positions over the string
+        out.append(base[:at] + char + base[at + 1 :])
+    if max_length:
+        longest = max(bases, key=len)
+        for size in (max_length, max_length + 1):
+            stretched = (longest + longest[-1] * size)[:size]
+            out += [stretched, stretched[:-1] + "\u00e9"]
+    return out

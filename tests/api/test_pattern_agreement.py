@@ -2,7 +2,8 @@
 
 For each pattern field of the generated CRDs: strings from the pattern and near-misses of them (one character
 changed, inserted or removed; ASCII, Unicode, whitespace, controls; a trailing newline; lengths at the
-bound), judged by the operator's validator of that field and by a real kube-apiserver. The apiserver side is
+bound), then every odd character once in a valid string and the length bound met exactly and passed by one,
+judged by the operator's validator of that field and by a real kube-apiserver. The apiserver side is
 one throwaway cluster-scoped CRD with one array property per distinct (pattern, minLength, maxLength), and a
 few server-side dry-run creates carrying every candidate; the refused ones are read from the error causes.
 """
@@ -20,7 +21,7 @@ import pytest
 from kubernetes import client
 
 from localkube.testing import ClusterHandle
-from tests.api.pattern_fields import PatternField, candidates, pattern_fields, python_leaves
+from tests.api.pattern_fields import PatternField, candidates, pattern_fields, python_leaves, sweep
 
 EXAMPLES = 40  # hypothesis draws per distinct constraint, each a valid string and a near-miss
 GROUP, PLURAL, KIND = "patternprobe.kdap.io", "probes", "PatternProbe"
@@ -161,7 +162,11 @@ def test_the_apiserver_and_the_operator_agree_on_every_pattern(
     for f in fields:
         by_constraint[f.constraint].append(f)
     constraints = list(by_constraint)
-    values = {i: candidates(c[0], c[2], EXAMPLES) for i, c in enumerate(constraints)}
+    values: dict[int, list[str]] = {}
+    for i, (pattern, _, most) in enumerate(constraints):
+        drawn = candidates(pattern, most, EXAMPLES)
+        valid = [v for v in drawn if by_constraint[constraints[i]][0].python(v)]
+        values[i] = list(dict.fromkeys(drawn + sweep(valid, most)))
     expected: dict[tuple[int, int], bool] = {}
     for path, value, accepted in REGRESSIONS:
         p = constraints.index(next(f.constraint for f in fields if f.path == path))
