@@ -65,10 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("name")
 
     r = sub.add_parser(
-        "report", parents=[common], help="an HTML report: drift plots and the rollout timeline"
+        "report", parents=[common], help="an HTML report: timeline, analysis, drift plots and cost"
     )
     r.add_argument("name", nargs="+")
     r.add_argument("-o", "--output", default="mdep-report.html", help="the HTML file to write")
+    r.add_argument("--no-cost", action="store_true", help="leave out the cost section (no Azure queries)")
 
     c = sub.add_parser("cost", parents=[common], help="month-to-date cost per revision and the forecast")
     c.add_argument("name")
@@ -125,16 +126,9 @@ def _cost(cluster: kube.Cluster, args: argparse.Namespace) -> int:
     from modeldeploy.cli import cost, recommend  # the Azure SDKs load only for this command
 
     body = kube.get(cluster, args.name)
-    report = cost.cost_of(body)
-    try:
-        metrics = recommend.default_metrics(report.scope.split("/")[2])
-        recs = recommend.recommend(metrics, body, report, render.now_utc())
-        advice = recommend.render(recs)
-    except Exception as exc:  # cost is the answer asked for; advice without data is left out, said once
-        recs, advice = (
-            [],
-            f"no recommendations: Azure Monitor could not be read ({type(exc).__name__}: {exc})",
-        )
+    now = render.now_utc()
+    report = cost.cost_of(body, cost.default_client, now)  # the factory looked up now, so tests can swap it
+    recs, advice = recommend.advise(body, report, now)
     if args.output == "json":
         fields = {"deployment": report.deployment, "scope": report.scope, "currency": report.currency}
         totals = {"monthToDate": report.month_to_date, "forecast": report.forecast}
@@ -155,7 +149,12 @@ def _report(cluster: kube.Cluster, args: argparse.Namespace) -> int:
 
     bodies = [kube.get(cluster, n) for n in args.name]
     evs = {b["metadata"]["name"]: kube.events(cluster, b) for b in bodies}
-    out = write_report(bodies, Path(args.output), events=evs)
+    costs = None
+    if not args.no_cost:
+        from modeldeploy.cli.report_cost import findings  # the Azure SDKs load only when cost is wanted
+
+        costs = {b["metadata"]["name"]: findings(b, render.now_utc()) for b in bodies}
+    out = write_report(bodies, Path(args.output), events=evs, costs=costs)
     print(f"wrote {out}")
     return 0
 

@@ -123,6 +123,19 @@ def render(recommendations: list[Recommendation]) -> str:
 MetricsFactory = Callable[[str], Any]
 
 
+def advise(
+    body: Body, report: CostReport, now: datetime, metrics_factory: MetricsFactory | None = None
+) -> tuple[list[Recommendation], str]:
+    """The recommendations and their text, for `cost` and the report alike. Cost is what was asked for, so
+    advice that cannot be read is left out with one line saying why, never an error."""
+    try:
+        metrics = (metrics_factory or default_metrics)(report.scope.split("/")[2])
+        recs = recommend(metrics, body, report, now)
+    except Exception as exc:  # auth, throttling, a missing SDK: the SDK's own words, once
+        return [], f"no recommendations: Azure Monitor could not be read ({type(exc).__name__}: {exc})"
+    return recs, render(recs)
+
+
 def default_metrics(subscription_id: str) -> Any:
     from azure.identity import DefaultAzureCredential
     from azure.mgmt.monitor import MonitorManagementClient

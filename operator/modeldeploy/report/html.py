@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from modeldeploy.analysis.sources import DataUnavailable
 from modeldeploy.report.compare_svg import comparison_svg
+from modeldeploy.report.cost import CostFindings, cost_section
 from modeldeploy.report.data import Samples, load_samples
 from modeldeploy.report.lifecycle import version_rows
 from modeldeploy.report.svg import (
@@ -33,7 +34,7 @@ td,th{border:1px solid #ddd;padding:3px 8px;font-size:.9em;text-align:left}
 th{background:#f4f4f4}.muted{color:#777}.bad{color:#b30000;font-weight:600}.ok{color:#2a7a2a}
 .phase{display:inline-block;padding:1px 8px;border-radius:9px;color:#fff}
 svg text.t{font-size:13px;font-weight:600}svg text.a{font-size:10px;fill:#444}
-.plots{display:flex;flex-wrap:wrap;gap:1em}
+.plots{display:flex;flex-wrap:wrap;gap:1em}td.n,th.n{text-align:right}
 """
 
 
@@ -157,7 +158,13 @@ def _phase_badge(phase: str) -> str:
     return f'<span class="phase" style="background:{PHASE_COLOURS.get(phase, "#999")}">{escape(phase)}</span>'
 
 
-def deployment_section(body: Body, events: Sequence[Any], now: datetime) -> str:
+def _roles(status: Body) -> dict[str, str]:
+    return {r["name"]: role for role in ("stable", "candidate") if (r := status.get(role)) and r.get("name")}
+
+
+def deployment_section(
+    body: Body, events: Sequence[Any], now: datetime, cost: CostFindings | None = None
+) -> str:
     meta, spec, st = body["metadata"], body.get("spec") or {}, body.get("status") or {}
     model = spec.get("model") or {}
     stable, cand = st.get("stable") or {}, st.get("candidate") or {}
@@ -210,6 +217,7 @@ def deployment_section(body: Body, events: Sequence[Any], now: datetime) -> str:
                 )
             )
             parts.append(comparison_svg(metrics))
+    parts.append(cost_section(cost, _roles(st)))
     parts.append("<h3>Drift per feature</h3>")
     parts.append(drift_section(body))
     if events:
@@ -226,11 +234,19 @@ def deployment_section(body: Body, events: Sequence[Any], now: datetime) -> str:
 
 
 def render_report(
-    bodies: Sequence[Body], events: Mapping[str, Sequence[Any]] | None = None, now: datetime | None = None
+    bodies: Sequence[Body],
+    events: Mapping[str, Sequence[Any]] | None = None,
+    now: datetime | None = None,
+    costs: Mapping[str, CostFindings] | None = None,
 ) -> str:
+    """``events`` and ``costs`` by ModelDeployment name; a name with no cost findings gets no cost section."""
     now = now or datetime.now(UTC)
-    events = events or {}
-    sections = "".join(deployment_section(b, events.get(b["metadata"]["name"], ()), now) for b in bodies)
+    events, costs = events or {}, costs or {}
+    names = [b["metadata"]["name"] for b in bodies]
+    sections = "".join(
+        deployment_section(b, events.get(n, ()), now, costs.get(n))
+        for b, n in zip(bodies, names, strict=True)
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>ModelDeployment report</title>'
         f"<style>{CSS}</style></head><body><h1>ModelDeployment report</h1>"
