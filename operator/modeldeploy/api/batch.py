@@ -123,6 +123,13 @@ class BatchScoring(ApiModel):
         description="Pods per run (an Indexed Job: each scores its JOB_COMPLETION_INDEX share).",
     )
     retries: BatchRetries = Field(default_factory=BatchRetries)
+    compute: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]$",
+        max_length=32,
+        description="The Azure ML compute cluster the revision's batch deployment runs on (azureml targets "
+        "only, and required there): the platform's CPU or spot GPU cluster.",
+    )
     schedules: list[BatchSchedule] = Field(
         default_factory=list,
         max_length=8,

@@ -315,12 +315,42 @@ class ModelDeploymentSpec(ApiModel):
         return (self.strategy is None) != (self.batch is None)
 
     @cel(
-        "!has(self.batch) || self.target.type == 'kubernetes'",
-        "spec.batch needs a kubernetes target: Azure ML batch endpoints are not supported yet",
+        "!has(self.batch) || self.target.type != 'serverless'",
+        "spec.batch needs a kubernetes or azureml target: a serverless endpoint has no batch deployments",
         field_path=".batch",
     )
-    def _batch_on_kubernetes(self) -> bool:
-        return self.batch is None or self.target.type == "kubernetes"
+    def _batch_target(self) -> bool:
+        return self.batch is None or self.target.type != "serverless"
+
+    @cel(
+        "!has(self.batch) || (self.target.type == 'azureml') == has(self.batch.compute)",
+        "spec.batch.compute (the Azure ML compute cluster runs use) is required on an azureml target and "
+        "not allowed on a kubernetes one",
+        field_path=".batch",
+    )
+    def _batch_compute_on_azureml(self) -> bool:
+        return self.batch is None or (self.target.type == "azureml") == (self.batch.compute is not None)
+
+    @cel(
+        f"!has(self.batch) || !({_ON_AZUREML}) || self.target.azureml.endpointKind == 'managed'",
+        "spec.batch on an azureml target needs target.azureml.endpointKind managed: a batch endpoint runs "
+        "on batch.compute",
+        field_path=".target.azureml.endpointKind",
+    )
+    def _batch_endpoint_managed(self) -> bool:
+        azureml = self.target.azureml
+        return self.batch is None or azureml is None or azureml.endpoint_kind == "managed"
+
+    @cel(
+        f"!has(self.batch) || !({_ON_AZUREML}) || self.batch.output.uri.startsWith('azureml://datastores/')",
+        "spec.batch.output.uri must be an azureml://datastores/<name>/paths/... URI on an azureml target "
+        "(the datastore Azure ML batch jobs write to)",
+        field_path=".batch.output.uri",
+    )
+    def _batch_output_on_datastore(self) -> bool:
+        if self.batch is None or self.target.azureml is None:
+            return True
+        return self.batch.output.uri.startswith("azureml://datastores/")
 
     @cel(
         "!has(self.batch) || (!has(self.autoscaling) && !has(self.analysis) && !has(self.validation))",
@@ -370,7 +400,10 @@ class ModelDeploymentSpec(ApiModel):
         out: dict[str, object] = {"target": self.target.to_manifest(), "model": model}
         if self.batch is not None:
             # How a revision scores is part of it; when and on what it runs (triggers, inputs) is not.
-            out["batch"] = self.batch.model_dump(
+            batch = self.batch.model_dump(
                 mode="json", by_alias=True, include={"output", "mini_batch_size", "instance_count", "retries"}
             )
+            if self.batch.compute is not None:  # only when set: kubernetes revisions keep their hashes
+                batch["compute"] = self.batch.compute
+            out["batch"] = batch
         return out
