@@ -34,15 +34,20 @@ class CountingBatchBackend:
     requests: Counter[str] = field(default_factory=Counter)
     started: list[StartRun] = field(default_factory=list)
     schedules: list[str] = field(default_factory=list)
+    provisioning: int = 0  # ensure_revision calls that report "not runnable yet" (an Azure ML deployment)
 
     def revisions(self, owner: Owner) -> frozenset[str]:
         self.requests["list podtemplates"] += 1
         return frozenset(self.templates)
 
-    def ensure_revision(self, owner: Owner, name: str, spec: ModelDeploymentSpec) -> None:
+    def ensure_revision(self, owner: Owner, name: str, spec: ModelDeploymentSpec) -> bool:
         self.requests["get podtemplate"] += 1
         self.requests["apply podtemplate"] += 1
+        if self.provisioning:
+            self.provisioning -= 1
+            return False
         self.templates.add(name)
+        return True
 
     def delete_revision(self, owner: Owner, name: str) -> None:
         self.requests["delete podtemplate"] += 1
@@ -185,6 +190,23 @@ def test_first_revision_schedules_and_watermark_in_one_reconcile() -> None:
     requeue = w.reconcile()
     assert requeue is not None
     assert requeue <= 60.0  # the next data-arrival poll (pollInterval 1m)
+
+
+def test_a_revision_still_provisioning_is_not_the_default_and_is_looked_at_again_soon() -> None:
+    w = World()
+    w.backend.provisioning = 2
+    requeue = w.reconcile()
+    st = w.store.status
+    assert st.stable is None
+    assert st.phase is not None
+    assert st.phase.value == "Pending"
+    assert w.backend.schedules == []  # no default to switch to, nothing scheduled on it
+    assert requeue == 15.0
+    w.reconcile()
+    assert w.store.status.stable is None
+    w.reconcile()
+    assert w.store.status.stable is not None
+    assert w.backend.schedules == [w.store.status.stable.name]
 
 
 def test_the_status_records_a_run_before_its_job_is_created() -> None:

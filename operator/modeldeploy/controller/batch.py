@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 MAX_PASSES = 3
 # How far ahead a schedule's next time is looked for (minute by minute); later ones wait for the resync.
 SCHEDULE_HORIZON = timedelta(hours=24)
+# A revision the backend is still provisioning (an Azure ML batch deployment) is looked at again this often.
+PROVISION_POLL = 15.0
 _DATA_URI = re.compile(patterns.DATA_URI)
 
 
@@ -148,12 +150,15 @@ class BatchReconciler:
             comparison: ComparisonSeen | None = None
             revisions, jobs = set(inputs.revisions), list(inputs.jobs)
             outcome.requeue_after = None
+            provisioning = False
             for action in decision.actions:
                 outcome.actions_run.append(type(action).__name__)
                 match action:
                     case EnsureBatchRevision(name=name):
-                        backend.ensure_revision(owner, name, spec)
-                        revisions.add(name)
+                        if backend.ensure_revision(owner, name, spec) is False:
+                            provisioning = True  # not a revision yet: nothing may run it or default to it
+                        else:
+                            revisions.add(name)
                     case StartRun():
                         backend.start_run(owner, spec, action)
                         jobs.append(
@@ -174,6 +179,8 @@ class BatchReconciler:
                         self._emit(owner, spec, action, inputs.now)
                     case RequeueAfter(seconds=seconds):
                         outcome.requeue_after = seconds
+            if provisioning:
+                outcome.requeue_after = min(outcome.requeue_after or PROVISION_POLL, PROVISION_POLL)
             # Another pass only when the machine can use what this one did: a comparison's result, or a
             # template that now exists (the first revision becomes the default without waiting a requeue).
             if comparison is None and revisions <= set(inputs.revisions):
