@@ -122,6 +122,14 @@ BATCH_INVALID: list[Invalid] = [
         "spec.batch on an azureml target needs target.azureml.endpointKind managed",
     ),
     Invalid(
+        "batch-azureml-no-data-arrival",
+        A,
+        _set("batch.dataArrival", {"uri": "azureml://datastores/churn/paths/incoming/"}),
+        "spec.batch.dataArrival",
+        "spec.batch.dataArrival is not available on an azureml target",
+        "spec.batch.dataArrival is not available on an azureml target",
+    ),
+    Invalid(
         "batch-azureml-output-on-datastore",
         A,
         _set("batch.output.uri", "abfss://scores@stkdap.dfs.core.windows.net/churn"),

@@ -353,6 +353,15 @@ class ModelDeploymentSpec(ApiModel):
         return self.batch.output.uri.startswith("azureml://datastores/")
 
     @cel(
+        f"!has(self.batch) || !({_ON_AZUREML}) || !has(self.batch.dataArrival)",
+        "spec.batch.dataArrival is not available on an azureml target: an Azure ML batch job scores a "
+        "folder, not the new files in it; use schedules or kubectl mdep run --input",
+        field_path=".batch.dataArrival",
+    )
+    def _no_arrival_on_azureml(self) -> bool:
+        return self.batch is None or self.target.azureml is None or self.batch.data_arrival is None
+
+    @cel(
         "!has(self.batch) || (!has(self.autoscaling) && !has(self.analysis) && !has(self.validation))",
         "spec.batch takes no autoscaling, analysis or validation: a batch revision is checked by "
         "batch.rollout",
