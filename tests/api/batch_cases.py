@@ -55,7 +55,7 @@ def batch_azureml() -> Manifest:
         "model": azureml_shadow()["model"],
         "batch": {
             "input": "azureml://datastores/churn/paths/customers/",
-            "output": {"uri": "azureml://datastores/batchoutputs/paths/{namespace}/{name}/{revision}"},
+            "output": {"uri": "azureml://datastores/batch_outputs/paths/{namespace}/{name}/{revision}"},
             "compute": "cpu-cluster",
             "miniBatchSize": 500,
             "instanceCount": 2,

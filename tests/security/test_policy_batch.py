@@ -36,7 +36,7 @@ def _azureml_grant(computes: list[str]) -> Policy:
         "subscriptionId": "00000000-0000-0000-0000-000000000000",
         "resourceGroup": "rg-kdap",
         "name": "mlw-kdap",
-        "datastores": [{"name": "churn"}, {"name": "batchoutputs", "pathPrefixes": ["team-a"]}],
+        "datastores": [{"name": "churn"}, {"name": "batch_outputs", "pathPrefixes": ["team-a"]}],
         "computes": computes,
     }
     return policy(workspaces=[ws])
@@ -44,7 +44,7 @@ def _azureml_grant(computes: list[str]) -> Policy:
 
 def _azureml_batch() -> dict[str, Any]:
     body = batch_azureml()
-    body["batch"]["output"]["uri"] = "azureml://datastores/batchoutputs/paths/{namespace}/{name}/{revision}"
+    body["batch"]["output"]["uri"] = "azureml://datastores/batch_outputs/paths/{namespace}/{name}/{revision}"
     return body
 
 
@@ -72,7 +72,7 @@ def test_a_compute_cluster_not_granted_is_refused_with_what_is() -> None:
 
 def test_an_output_outside_the_granted_datastore_folder_is_refused() -> None:
     body = _azureml_batch()
-    body["batch"]["output"]["uri"] = "azureml://datastores/batchoutputs/paths/team-b/{name}"
+    body["batch"]["output"]["uri"] = "azureml://datastores/batch_outputs/paths/team-b/{name}"
     (only,) = refused(spec(body), _azureml_grant(["cpu-cluster"]))
     assert only.field == "spec.batch.output.uri"
-    assert 'path "team-b/budget" in datastore "batchoutputs"' in only.reason
+    assert 'path "team-b/budget" in datastore "batch_outputs"' in only.reason

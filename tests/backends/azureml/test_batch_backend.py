@@ -107,7 +107,7 @@ def test_a_run_invokes_its_revision_once_and_reads_back_from_the_job() -> None:
     assert call.deployment == deployment_name(REV)
     assert call.job_name == run.name
     assert call.input.path == run.input
-    folder = f"azureml://datastores/batchoutputs/paths/ml/churn/{REV}/{run.name}/"
+    folder = f"azureml://datastores/batch_outputs/paths/ml/churn/{REV}/{run.name}/"
     assert call.outputs["score"].path == folder + "predictions.csv"
 
     (seen,) = backend.runs(OWNER)
@@ -190,7 +190,7 @@ def test_a_schedule_is_a_job_schedule_whose_runs_read_back_as_scheduled_runs() -
     (seen,) = backend.runs(OWNER)
     assert (seen.name, seen.revision, seen.trigger) == (job, REV, "schedule/monthly")
     assert seen.input == "azureml://datastores/churn/paths/customers/"
-    assert seen.output == f"azureml://datastores/batchoutputs/paths/ml/churn/{REV}/{job}/"
+    assert seen.output == f"azureml://datastores/batch_outputs/paths/ml/churn/{REV}/{job}/"
     assert ws.invocations[-1].deployment == deployment_name(REV)
 
 
