@@ -55,7 +55,10 @@ def batch_azureml() -> Manifest:
         "model": azureml_shadow()["model"],
         "batch": {
             "input": "azureml://datastores/churn/paths/customers/",
-            "output": {"uri": "azureml://datastores/batch_outputs/paths/{namespace}/{name}/{revision}"},
+            "output": {
+                "uri": "azureml://datastores/batch_outputs/paths/{namespace}/{name}/{revision}",
+                "columns": ["id", "prediction"],  # append_row writes no header row
+            },
             "compute": "cpu-cluster",
             "miniBatchSize": 500,
             "instanceCount": 2,
@@ -128,6 +131,22 @@ BATCH_INVALID: list[Invalid] = [
         "spec.batch.dataArrival",
         "spec.batch.dataArrival is not available on an azureml target",
         "spec.batch.dataArrival is not available on an azureml target",
+    ),
+    Invalid(
+        "batch-azureml-rollout-names-columns",
+        A,
+        _set("batch.output.columns", None),
+        "spec.batch.output",
+        "spec.batch.output.columns is required for batch.rollout on an azureml target",
+        "spec.batch.output.columns is required for batch.rollout on an azureml target",
+    ),
+    Invalid(
+        "batch-prediction-column-among-columns",
+        B,
+        _set("batch.output.columns", ["id", "score"]),
+        "spec.batch.rollout",
+        "batch.rollout.predictions.column must be one of batch.output.columns",
+        "batch.rollout.predictions.column must be one of batch.output.columns",
     ),
     Invalid(
         "batch-azureml-output-on-datastore",

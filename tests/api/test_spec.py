@@ -225,8 +225,12 @@ def test_azureml_batch_revision_includes_its_compute_cluster() -> None:
     gpu = batch_azureml()
     gpu["batch"]["compute"] = "gpu-spot-cluster"
     assert ModelDeploymentSpec.model_validate(gpu).serving_fingerprint() != fingerprint
+    named = batch_azureml()
+    named["batch"]["output"]["columns"] = ["id", "prediction", "score"]  # how outputs are read: same revision
+    assert ModelDeploymentSpec.model_validate(named).serving_fingerprint() == fingerprint
     # Kubernetes batch revisions carry no compute key, so their hashes did not move with the field.
-    assert "compute" not in ModelDeploymentSpec.model_validate(batch_kubernetes()).serving_fingerprint()["batch"]  # type: ignore[operator]
+    kube = ModelDeploymentSpec.model_validate(batch_kubernetes()).serving_fingerprint()["batch"]
+    assert "compute" not in kube  # type: ignore[operator]
 
 
 def test_bad_cron_and_zone_in_a_batch_schedule_are_named() -> None:

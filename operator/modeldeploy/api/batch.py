@@ -19,6 +19,7 @@ from .duration import Bounds, Duration
 from .scaling import _iana_zone
 from .strategy import DistributionTest
 
+_COLUMN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 # Runs kept in status.batch.runs: enough to read a day of hourly runs, small enough for an object.
 RUN_HISTORY_LIMIT = 20
 
@@ -63,6 +64,12 @@ class BatchOutput(ApiModel):
     file_name: str = Field(
         "predictions.csv", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.csv$", max_length=132
     )
+    columns: list[Annotated[str, Field(pattern=_COLUMN, max_length=128)]] | None = Field(
+        None,
+        max_length=64,
+        description="The output's column names in order when its files have no header row (Azure ML's "
+        "append_row file has none); unset: the first row names them.",
+    )
 
 
 class BatchRetries(ApiModel):
@@ -76,7 +83,7 @@ class BatchRetries(ApiModel):
 class PredictionCheck(ApiModel):
     """The candidate's prediction distribution against the default revision's, on the same input."""
 
-    column: str = Field("prediction", pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=128)
+    column: str = Field("prediction", pattern=_COLUMN, max_length=128)
     type: Literal["numerical", "categorical"] = "numerical"
     test: DistributionTest = "jensenShannon"
     threshold: float = Field(0.1, gt=0, le=100)
@@ -162,3 +169,14 @@ class BatchScoring(ApiModel):
     )
     def _rollout_needs_rows(self) -> bool:
         return self.rollout is None or self.output.action == "appendRow"
+
+    @cel(
+        "!has(self.rollout) || !has(self.output.columns) || "
+        "self.output.columns.exists(c, c == self.rollout.predictions.column)",
+        "batch.rollout.predictions.column must be one of batch.output.columns (the names of a headerless "
+        "output's columns)",
+        field_path=".rollout",
+    )
+    def _prediction_column_named(self) -> bool:
+        columns, r = self.output.columns, self.rollout
+        return r is None or columns is None or r.predictions.column in columns

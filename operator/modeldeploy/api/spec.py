@@ -20,6 +20,7 @@ from .analysis import (
 )
 from .base import ApiModel, CelRule, cel
 from .batch import BatchScoring
+from .batch_rules import BatchTargetRules
 from .duration import Duration, format_duration, parse_duration
 from .model import Environment, ModelSource, ScoringCode
 from .notifications import Subscription
@@ -39,6 +40,7 @@ from .strategy import (
     Strategy,
 )
 from .target import (
+    ON_AZUREML,
     AzureMLTarget,
     EnvVar,
     HttpProbe,
@@ -120,10 +122,7 @@ def object_name_problem(name: str) -> str | None:
     return OBJECT_NAME_MESSAGE if len(name) > MAX_OBJECT_NAME else None
 
 
-_ON_AZUREML = "self.target.type == 'azureml' && has(self.target.azureml)"
-
-
-class ModelDeploymentSpec(ApiModel):
+class ModelDeploymentSpec(BatchTargetRules, ApiModel):
     """One model served behind one stable address, rolled out by ``strategy`` and guarded by ``analysis``."""
 
     target: Target
@@ -143,7 +142,7 @@ class ModelDeploymentSpec(ApiModel):
     validation: Validation | None = None
 
     @cel(
-        f"!({_ON_AZUREML}) || !has(self.strategy) || !has(self.strategy.shadow) || "
+        f"!({ON_AZUREML}) || !has(self.strategy) || !has(self.strategy.shadow) || "
         "self.strategy.shadow.mirrorPercent <= 50",
         "strategy.shadow.mirrorPercent must be at most 50 on an azureml target (Azure ML's mirror limit)",
         field_path=".strategy.shadow.mirrorPercent",
@@ -153,7 +152,7 @@ class ModelDeploymentSpec(ApiModel):
         return azureml is None or shadow is None or shadow.mirror_percent <= 50
 
     @cel(
-        f"!({_ON_AZUREML}) || self.target.azureml.endpointKind != 'kubernetes' || !has(self.strategy) || "
+        f"!({ON_AZUREML}) || self.target.azureml.endpointKind != 'kubernetes' || !has(self.strategy) || "
         "self.strategy.type != 'shadow'",
         "strategy.type shadow is not possible on target.azureml.endpointKind kubernetes (Azure ML cannot "
         "mirror there): use canary or blueGreen",
@@ -166,7 +165,7 @@ class ModelDeploymentSpec(ApiModel):
         return self.strategy.type != "shadow"
 
     @cel(
-        f"!({_ON_AZUREML}) || self.model.framework == 'mlflow' || (has(self.model.code) && "
+        f"!({ON_AZUREML}) || self.model.framework == 'mlflow' || (has(self.model.code) && "
         f"has(self.model.environment))",
         "model.code and model.environment are required on an azureml target unless model.framework is mlflow",
         field_path=".model",
@@ -315,53 +314,6 @@ class ModelDeploymentSpec(ApiModel):
         return (self.strategy is None) != (self.batch is None)
 
     @cel(
-        "!has(self.batch) || self.target.type != 'serverless'",
-        "spec.batch needs a kubernetes or azureml target: a serverless endpoint has no batch deployments",
-        field_path=".batch",
-    )
-    def _batch_target(self) -> bool:
-        return self.batch is None or self.target.type != "serverless"
-
-    @cel(
-        "!has(self.batch) || (self.target.type == 'azureml') == has(self.batch.compute)",
-        "spec.batch.compute (the Azure ML compute cluster runs use) is required on an azureml target and "
-        "not allowed on a kubernetes one",
-        field_path=".batch",
-    )
-    def _batch_compute_on_azureml(self) -> bool:
-        return self.batch is None or (self.target.type == "azureml") == (self.batch.compute is not None)
-
-    @cel(
-        f"!has(self.batch) || !({_ON_AZUREML}) || self.target.azureml.endpointKind == 'managed'",
-        "spec.batch on an azureml target needs target.azureml.endpointKind managed: a batch endpoint runs "
-        "on batch.compute",
-        field_path=".target.azureml.endpointKind",
-    )
-    def _batch_endpoint_managed(self) -> bool:
-        azureml = self.target.azureml
-        return self.batch is None or azureml is None or azureml.endpoint_kind == "managed"
-
-    @cel(
-        f"!has(self.batch) || !({_ON_AZUREML}) || self.batch.output.uri.startsWith('azureml://datastores/')",
-        "spec.batch.output.uri must be an azureml://datastores/<name>/paths/... URI on an azureml target "
-        "(the datastore Azure ML batch jobs write to)",
-        field_path=".batch.output.uri",
-    )
-    def _batch_output_on_datastore(self) -> bool:
-        if self.batch is None or self.target.azureml is None:
-            return True
-        return self.batch.output.uri.startswith("azureml://datastores/")
-
-    @cel(
-        f"!has(self.batch) || !({_ON_AZUREML}) || !has(self.batch.dataArrival)",
-        "spec.batch.dataArrival is not available on an azureml target: an Azure ML batch job scores a "
-        "folder, not the new files in it; use schedules or kubectl mdep run --input",
-        field_path=".batch.dataArrival",
-    )
-    def _no_arrival_on_azureml(self) -> bool:
-        return self.batch is None or self.target.azureml is None or self.batch.data_arrival is None
-
-    @cel(
         "!has(self.batch) || (!has(self.autoscaling) && !has(self.analysis) && !has(self.validation))",
         "spec.batch takes no autoscaling, analysis or validation: a batch revision is checked by "
         "batch.rollout",
@@ -414,5 +366,6 @@ class ModelDeploymentSpec(ApiModel):
             )
             if self.batch.compute is not None:  # only when set: kubernetes revisions keep their hashes
                 batch["compute"] = self.batch.compute
+            batch["output"].pop("columns", None)  # how outputs are read, not how the revision scores
             out["batch"] = batch
         return out
