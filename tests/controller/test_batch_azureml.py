@@ -172,3 +172,11 @@ def test_deleting_the_object_removes_its_schedules_and_batch_endpoint() -> None:
     w.reconciler.finalize(w.body())
     assert w.ws.schedule_rest == {}
     assert w.ws.endpoints == {}
+
+
+def test_runs_in_flight_on_azure_are_read_every_30_seconds_not_5() -> None:
+    w = promoted()
+    w.spec["batch"]["miniBatchSize"] = 1000
+    w.until_provisioned()
+    assert len(w.ws.invocations) == 2  # both validation runs going
+    assert w.reconcile() == 30.0  # ARM reads are throttled per subscription; Azure ML jobs last minutes

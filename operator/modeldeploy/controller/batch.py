@@ -30,6 +30,8 @@ from modeldeploy.ports import BackendError, BatchBackend, BatchData, EventSink, 
 from modeldeploy.rollout.actions import EmitEvent, EventType, RequeueAfter
 from modeldeploy.rollout.batch import decide_batch
 from modeldeploy.rollout.batch_types import (
+    AZURE_RUN_POLL,
+    RUN_POLL,
     ApplySchedules,
     BatchInputs,
     BatchPlan,
@@ -90,6 +92,7 @@ def batch_plan(spec: ModelDeploymentSpec, now: datetime) -> BatchPlan:
         max_files=arrival.max_files_per_run if arrival is not None else 0,
         schedules_key=f"{schedules}|{b.input or ''}",
         next_fire=next_fire(spec, now),
+        run_poll=AZURE_RUN_POLL if spec.target.azureml is not None else RUN_POLL,
     )
 
 
