@@ -329,3 +329,24 @@ def test_what_each_trigger_costs_in_api_requests() -> None:
     w.backend.jobs[scheduled.name] = scheduled
     recorded = w.cost()
     assert recorded == (2, 1)  # the CronJob controller created the Job: we only list and record it
+
+
+def test_a_recurrence_has_no_fire_time_the_operator_computes_and_its_own_key() -> None:
+    from modeldeploy.controller.batch import batch_plan
+    from tests.api.batch_cases import batch_azureml
+
+    body = batch_azureml()
+    body["batch"]["schedules"] = [{"name": "hourly", "recurrence": {"frequency": "hour", "interval": 3}}]
+    spec = ModelDeploymentSpec.model_validate(body)
+    assert next_fire(spec, T0) is None  # Azure ML fires it; its runs are recorded when seen
+    key = batch_plan(spec, T0).schedules_key
+    assert key.startswith('hourly=recurrence:{"frequency":"hour","interval":3')
+    body["batch"]["schedules"][0]["recurrence"]["interval"] = 4
+    assert batch_plan(ModelDeploymentSpec.model_validate(body), T0).schedules_key != key
+
+
+def test_cron_schedules_keep_the_key_they_had_before_recurrence_existed() -> None:
+    from modeldeploy.controller.batch import batch_plan
+
+    spec = ModelDeploymentSpec.model_validate(batch_kubernetes())
+    assert batch_plan(spec, T0).schedules_key.startswith("monthly=0 2 1 * *@Europe/Berlin|")

@@ -44,11 +44,66 @@ class CronTrigger(ApiModel):
     )
 
 
+WeekDay = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class RecurrenceTrigger(ApiModel):
+    """Every ``interval`` ``frequency``, at ``hours`` and ``minutes`` (day, week, month) on ``weekDays``
+    (week), in ``timeZone``: Azure ML's recurrence trigger, so azureml targets only."""
+
+    frequency: Literal["minute", "hour", "day", "week", "month"]
+    interval: int = Field(1, ge=1, le=1000)
+    hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(default_factory=list, max_length=24)
+    minutes: list[Annotated[int, Field(ge=0, le=59)]] = Field(default_factory=list, max_length=60)
+    week_days: list[WeekDay] = Field(default_factory=list, max_length=7)
+    time_zone: Annotated[str, AfterValidator(_iana_zone)] = Field(
+        "UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", max_length=64
+    )
+
+    @cel(
+        "size(self.weekDays) == 0 || self.frequency == 'week'",
+        "recurrence.weekDays needs frequency week",
+        field_path=".weekDays",
+    )
+    def _week_days_weekly(self) -> bool:
+        return not self.week_days or self.frequency == "week"
+
+    @cel(
+        "(size(self.hours) == 0 && size(self.minutes) == 0) || self.frequency in ['day', 'week', 'month']",
+        "recurrence.hours and recurrence.minutes need frequency day, week or month",
+        field_path=".frequency",
+    )
+    def _times_of_day(self) -> bool:
+        return (not self.hours and not self.minutes) or self.frequency in ("day", "week", "month")
+
+
 class BatchSchedule(ApiModel):
-    """A run of the default revision on ``batch.input`` at every ``cron`` time (a CronJob per schedule)."""
+    """A run of the default revision on ``batch.input`` at every ``cron`` time (a CronJob per schedule on
+    Kubernetes, a JobSchedule on Azure ML), or every ``recurrence`` (Azure ML only)."""
 
     name: str = Field(pattern=patterns.DNS_LABEL, max_length=20)
-    cron: CronTrigger
+    cron: CronTrigger | None = None
+    recurrence: RecurrenceTrigger | None = None
+
+    @cel(
+        "has(self.cron) != has(self.recurrence)",
+        "batch.schedules[] needs exactly one of cron and recurrence",
+    )
+    def _one_trigger(self) -> bool:
+        return (self.cron is None) != (self.recurrence is None)
+
+    @property
+    def time_zone(self) -> str:
+        trigger = self.cron or self.recurrence
+        assert trigger is not None  # the rule above
+        return trigger.time_zone
+
+    def key(self) -> str:
+        """What the schedule is: a change re-applies the schedules (cron ones keep their old keys)."""
+        if self.cron is not None:
+            return f"{self.cron.expression}@{self.cron.time_zone}"
+        assert self.recurrence is not None
+        return "recurrence:" + self.recurrence.model_dump_json(by_alias=True)
 
 
 class BatchOutput(ApiModel):

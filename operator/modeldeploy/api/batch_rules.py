@@ -77,3 +77,13 @@ class BatchTargetRules:
     )
     def _no_arrival_on_azureml(self) -> bool:
         return self.batch is None or self.target.azureml is None or self.batch.data_arrival is None
+
+    @cel(
+        "!has(self.batch) || self.target.type == 'azureml' || "
+        "self.batch.schedules.all(s, !has(s.recurrence))",
+        "spec.batch.schedules[].recurrence needs an azureml target: a CronJob takes cron only",
+        field_path=".batch.schedules",
+    )
+    def _recurrence_on_azureml(self) -> bool:
+        b = self.batch
+        return b is None or self.target.type == "azureml" or all(s.recurrence is None for s in b.schedules)

@@ -64,6 +64,8 @@ def next_fire(spec: ModelDeploymentSpec, now: datetime) -> datetime | None:
     assert spec.batch is not None
     best: datetime | None = None
     for s in spec.batch.schedules:
+        if s.cron is None:  # a recurrence (Azure ML): its runs are recorded when seen, at latest at resync
+            continue
         cron, zone = Cron.parse(s.cron.expression), ZoneInfo(s.cron.time_zone)
         t = now.astimezone(zone).replace(second=0, microsecond=0) + timedelta(minutes=1)
         end = t + SCHEDULE_HORIZON
@@ -79,7 +81,7 @@ def batch_plan(spec: ModelDeploymentSpec, now: datetime) -> BatchPlan:
     b = spec.batch
     assert b is not None
     r, arrival = b.rollout, b.data_arrival
-    schedules = ",".join(f"{s.name}={s.cron.expression}@{s.cron.time_zone}" for s in b.schedules)
+    schedules = ",".join(f"{s.name}={s.key()}" for s in b.schedules)
     return BatchPlan(
         rollout=r is not None,
         default_input=b.input,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure.ai.ml.entities import BatchEndpoint, JobSchedule, PipelineJob, Schedule
+from azure.ai.ml.entities import BatchEndpoint, JobSchedule, PipelineJob, RecurrenceTrigger, Schedule
 
 from modeldeploy.api.azure_names import TAG_OWNER, deployment_name
 from modeldeploy.api.batch_status import RunPhase
@@ -231,3 +231,27 @@ def test_delete_all_removes_the_schedules_and_the_endpoint_it_owns() -> None:
     assert ws.endpoints == {}
     assert ws.deployments == {}
     backend.delete_all(OWNER)  # again: nothing left, nothing fails
+
+
+def test_a_recurrence_is_a_job_schedule_with_azure_mls_recurrence_trigger() -> None:
+    ws = FakeBatchWorkspace()
+    weekly = {
+        "frequency": "week",
+        "interval": 2,
+        "hours": [6],
+        "minutes": [30],
+        "weekDays": ["monday", "thursday"],
+        "timeZone": "America/New_York",
+    }
+    spec = _spec(schedules=[{"name": "fortnightly", "recurrence": weekly}])
+    backend = _backend(ws, spec)
+    _ready(ws, backend, spec, REV)
+    backend.apply_schedules(OWNER, spec, REV)
+    stored = Schedule._from_rest_object(ws.schedule_rest["churn-fortnightly"])
+    trigger = stored.trigger
+    assert isinstance(trigger, RecurrenceTrigger)
+    assert (trigger.frequency, trigger.interval) == ("week", 2)
+    assert trigger.time_zone == "Eastern Standard Time"
+    assert trigger.schedule is not None
+    assert (trigger.schedule.hours, trigger.schedule.minutes) == ([6], [30])
+    assert trigger.schedule.week_days == ["Monday", "Thursday"]  # the REST enum's spelling

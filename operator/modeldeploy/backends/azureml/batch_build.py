@@ -27,9 +27,12 @@ from azure.ai.ml.entities import (
     ModelBatchDeployment,
     ModelBatchDeploymentSettings,
     PipelineJob,
+    RecurrencePattern,
+    RecurrenceTrigger,
 )
 
 from modeldeploy.api.azure_names import TAG_REVISION, TAG_SPEC_HASH
+from modeldeploy.api.batch import BatchSchedule
 from modeldeploy.api.batch_status import RunPhase
 from modeldeploy.api.duration import parse_duration
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
@@ -147,13 +150,7 @@ def schedule_entity(
     assert target is not None
     assert b.input is not None  # the spec's rules: schedules need batch.input
     s = next(x for x in b.schedules if x.name == schedule)
-    zone = IANA_TO_WINDOWS.get(s.cron.time_zone)
-    if zone is None:  # Azure ML schedules take Windows zone names
-        raise invalid(
-            "spec.batch.schedules[].cron.timeZone",
-            f"{s.cron.time_zone!r} has no Azure ML schedule time zone; use one of: "
-            + ", ".join(sorted(IANA_TO_WINDOWS)),
-        )
+    trigger = _trigger(s)
     name = schedule_name(owner, schedule)
     folder = fill(b.output.uri, owner, revision).rstrip("/")
     props = run_properties(revision, schedule_trigger(schedule), b.input, f"{folder}/$JOB/")
@@ -186,10 +183,31 @@ def schedule_entity(
     )
     return JobSchedule(
         name=name,
-        trigger=CronTrigger(expression=s.cron.expression, time_zone=zone),
+        trigger=trigger,
         create_job=job,
         tags=owner_tags(owner) | {TAG_REVISION: revision, TAG_TRIGGER: schedule_trigger(schedule)},
     )
+
+
+def _trigger(s: BatchSchedule) -> CronTrigger | RecurrenceTrigger:
+    """The schedule's trigger in Azure ML's terms: its IANA zone as the Windows name schedules take."""
+    kind = "cron" if s.cron is not None else "recurrence"
+    zone = IANA_TO_WINDOWS.get(s.time_zone)
+    if zone is None:
+        raise invalid(
+            f"spec.batch.schedules[].{kind}.timeZone",
+            f"{s.time_zone!r} has no Azure ML schedule time zone; use one of: "
+            + ", ".join(sorted(IANA_TO_WINDOWS)),
+        )
+    if s.cron is not None:
+        return CronTrigger(expression=s.cron.expression, time_zone=zone)
+    r = s.recurrence
+    assert r is not None
+    pattern = None
+    if r.hours or r.minutes or r.week_days:
+        days = [d.capitalize() for d in r.week_days]  # the REST enum's spelling: Monday
+        pattern = RecurrencePattern(hours=r.hours, minutes=r.minutes, week_days=days or None)
+    return RecurrenceTrigger(frequency=r.frequency, interval=r.interval, schedule=pattern, time_zone=zone)
 
 
 def _time(value: object) -> datetime | None:

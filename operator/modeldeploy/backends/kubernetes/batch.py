@@ -161,6 +161,7 @@ class KubernetesBatchBackend:
         template = self._template(owner, revision) if schedules else {}
         wanted = set()
         for s in schedules:
+            assert s.cron is not None  # the spec's rules: recurrence needs an azureml target
             name = run_name(owner.name, s.name)
             wanted.add(name)
             self._apply(
