@@ -76,3 +76,23 @@ def test_an_output_outside_the_granted_datastore_folder_is_refused() -> None:
     (only,) = refused(spec(body), _azureml_grant(["cpu-cluster"]))
     assert only.field == "spec.batch.output.uri"
     assert 'path "team-b/budget" in datastore "batch_outputs"' in only.reason
+
+
+def test_the_azureml_batch_example_is_within_the_example_policy_and_a_gpu_cluster_is_not() -> None:
+    import yaml
+
+    from modeldeploy.api.policy import ModelDeploymentPolicySpec
+    from modeldeploy.api.spec import ModelDeploymentSpec
+    from modeldeploy.policy import check
+    from tests.conftest import ROOT
+
+    (doc,) = yaml.safe_load_all((ROOT / "examples" / "azureml-propensity-scorer-batch.yaml").read_text())
+    policies = yaml.safe_load_all((ROOT / "examples" / "model-deployment-policy.yaml").read_text())
+    grant = next(d for d in policies if d and d["metadata"]["name"] == "ml-teams-prod")
+    prod = Policy("ml-teams-prod", ModelDeploymentPolicySpec.model_validate(grant["spec"]))
+    labels = {"kdap.io/tier": "prod", "kdap.io/team": "growth"}
+    assert check(ModelDeploymentSpec.model_validate(doc["spec"]), "ml-serving", "p", labels, [prod]) == []
+    doc["spec"]["batch"]["compute"] = "gpu-dedicated"
+    (only,) = check(ModelDeploymentSpec.model_validate(doc["spec"]), "ml-serving", "p", labels, [prod])
+    assert str(only).startswith('spec.batch.compute: compute "gpu-dedicated" of Azure ML workspace')
+    assert str(only).endswith("(granted: cpu-spot, gpu-spot)")
