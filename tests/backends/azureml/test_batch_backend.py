@@ -149,6 +149,9 @@ def test_jobs_invoked_by_someone_else_are_not_runs_of_this_model() -> None:
         "propensity", deployment_name=deployment_name(REV), input=Input(type="uri_folder", path="x")
     )
     assert backend.runs(OWNER) == ()
+    gets = ws.count("jobs.get")
+    assert backend.runs(OWNER) == ()
+    assert ws.count("jobs.get") == gets  # read once: it will never become a run
 
 
 def test_the_default_is_switched_before_the_old_deployment_is_deleted() -> None:

@@ -59,7 +59,9 @@ class AzureMLBatchBackend:
     clients: AzureMLBatchClients
     target: AzureMLTarget
     guard: Guard = field(default_factory=Guard)
+    # Jobs that ended, and jobs on the endpoint that are not runs: neither changes, so each is read once.
     _ended: dict[str, JobSeen] = field(default_factory=dict)
+    _foreign: set[str] = field(default_factory=set)
 
     @property
     def endpoint(self) -> str:
@@ -156,18 +158,21 @@ class AzureMLBatchBackend:
         seen: list[JobSeen] = []
         for item in listed:
             name = str(item.name)
-            ended = self._ended.get(name)
-            if ended is None:
+            if name in self._foreign:
+                continue
+            run = self._ended.get(name)
+            if run is None:
                 try:
                     job = self._call(f"get job {name}", partial(self.clients.jobs.get, name))
                 except ResourceNotFoundError:
                     continue
-                ended = bb.job_seen(job)
-                if not ended.revision:
-                    continue  # invoked by someone else: not a run of this model's
-                if ended.phase is not RunPhase.RUNNING:
-                    self._ended[name] = ended
-            seen.append(ended)
+                run = bb.job_seen(job)
+                if not run.revision:  # invoked by someone else: not a run of this model's, never will be
+                    self._foreign.add(name)
+                    continue
+                if run.phase is not RunPhase.RUNNING:
+                    self._ended[name] = run
+            seen.append(run)
         return tuple(seen)
 
     def start_run(self, owner: Owner, spec: ModelDeploymentSpec, run: StartRun) -> None:
