@@ -258,3 +258,21 @@ def test_a_recurrence_is_a_job_schedule_with_azure_mls_recurrence_trigger() -> N
     assert trigger.schedule is not None
     assert (trigger.schedule.hours, trigger.schedule.minutes) == ([6], [30])
     assert trigger.schedule.week_days == ["Monday", "Thursday"]  # the REST enum's spelling
+
+
+def test_a_job_named_like_a_run_is_one_even_without_its_properties() -> None:
+    """If the service dropped the job properties, the machine's own runs are still followed by name."""
+    from azure.ai.ml import Input
+
+    ws, spec = FakeBatchWorkspace(), _spec()
+    backend = _backend(ws, spec)
+    _ready(ws, backend, spec, REV)
+    ws.batch_endpoints.invoke(
+        "propensity",
+        deployment_name=deployment_name(REV),
+        input=Input(type="uri_folder", path="x"),
+        job_name="churn-m-0123456789",
+    )
+    ws.finish("churn-m-0123456789")
+    (seen,) = backend.runs(OWNER)
+    assert (seen.name, seen.phase, seen.revision) == ("churn-m-0123456789", RunPhase.SUCCEEDED, "")

@@ -31,7 +31,7 @@ from modeldeploy.backends.azureml.guard import Guard
 from modeldeploy.backends.azureml.operation import IN_PROGRESS, provisioning
 from modeldeploy.backends.azureml.sdk import BatchDeploymentOps, BatchEndpointOps, JobOps, ScheduleOps
 from modeldeploy.ports import BackendError, Owner
-from modeldeploy.rollout.batch_types import JobSeen, StartRun
+from modeldeploy.rollout.batch_types import JobSeen, StartRun, run_name
 
 T = TypeVar("T")
 
@@ -155,6 +155,9 @@ class AzureMLBatchBackend:
             f"list jobs of {self.endpoint}",
             lambda: list(self.clients.batch_endpoints.list_jobs(self.endpoint)),
         )
+        # Every run the machine or a schedule names starts so; a job named so is a run even if the service
+        # dropped its properties (its status record knows the rest), any other is someone else's.
+        ours = run_name(owner.name, "")
         seen: list[JobSeen] = []
         for item in listed:
             name = str(item.name)
@@ -167,7 +170,7 @@ class AzureMLBatchBackend:
                 except ResourceNotFoundError:
                     continue
                 run = bb.job_seen(job)
-                if not run.revision:  # invoked by someone else: not a run of this model's, never will be
+                if not run.revision and not name.startswith(ours):  # someone else's, and always will be
                     self._foreign.add(name)
                     continue
                 if run.phase is not RunPhase.RUNNING:
