@@ -111,6 +111,7 @@ def _minimal_variants() -> dict[str, Manifest]:
     }
     aml_batch = batch_azureml()
     aml_batch["batch"] = {
+        "input": "azureml://datastores/training_data/paths/in/",
         "output": {"uri": "azureml://datastores/batch_outputs/paths/out"},
         "compute": "cpu-spot",
         "schedules": [{"name": "hourly", "recurrence": {"frequency": "hour"}}],
