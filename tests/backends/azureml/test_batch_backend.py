@@ -276,3 +276,14 @@ def test_a_job_named_like_a_run_is_one_even_without_its_properties() -> None:
     ws.finish("churn-m-0123456789")
     (seen,) = backend.runs(OWNER)
     assert (seen.name, seen.phase, seen.revision) == ("churn-m-0123456789", RunPhase.SUCCEEDED, "")
+
+
+def test_a_failed_endpoint_is_an_error_naming_it_and_no_deployment_is_tried() -> None:
+    ws, spec = FakeBatchWorkspace(), _spec()
+    backend = _backend(ws, spec)
+    backend.ensure_revision(OWNER, REV, spec)
+    ws.endpoints["propensity"].properties.provisioning_state = "Failed"
+    with pytest.raises(BackendError, match="batch endpoint propensity is Failed; see its activity") as err:
+        backend.ensure_revision(OWNER, REV, spec)
+    assert (err.value.reason, err.value.retryable) == ("EndpointProvisioningFailed", False)
+    assert ws.count("batch_deployments.begin_create_or_update") == 0

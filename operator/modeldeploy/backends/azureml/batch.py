@@ -110,6 +110,13 @@ class AzureMLBatchBackend:
             return False
         if provisioning(endpoint).lower() in IN_PROGRESS:
             return False
+        if provisioning(endpoint).lower() in ("failed", "canceled"):
+            raise BackendError(
+                "EndpointProvisioningFailed",
+                f"batch endpoint {self.endpoint} is {provisioning(endpoint)}; see its activity log, then "
+                "delete it (the operator creates it again)",
+                retryable=False,
+            )
         dep = deployment_name(name)
         ops = self.clients.batch_deployments
         try:
