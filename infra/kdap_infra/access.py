@@ -77,6 +77,15 @@ def workspace_grants(
     ]
 
 
+def batch_output_grant(ids: Identities, container_id: pulumi.Input[str]) -> Grant:
+    """Batch jobs the operator invokes write their outputs on identity-based datastores as the invoker, so
+    the operator writes there, and only there (it reads the rest of the account)."""
+    op = Workload.OPERATOR
+    return _grant(
+        ids, op, Role.STORAGE_BLOB_DATA_CONTRIBUTOR, "batch-outputs", container_id, "batch runs' outputs"
+    )
+
+
 def operator_gateway_grant(ids: Identities, writer: CustomRole, service_id: pulumi.Input[str]) -> Grant:
     op = Workload.OPERATOR
     return _grant(ids, op, writer, "apim", service_id, "the promoted model version in each cache key")

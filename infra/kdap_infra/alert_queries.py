@@ -91,3 +91,16 @@ def batch_failed_query() -> str:
         'tostring(Properties["name"]))\n'
         "| project TimeGenerated, modeldeployment, Sum"
     )
+
+
+def aml_job_failed_query() -> str:
+    """Azure ML jobs that failed, from the workspace's own logs: every batch run is one (a batch endpoint's
+    job), and so is each schedule's invoking step. Top-level jobs only, one row each; the operator's
+    batch-failed alert names the ModelDeployment, this one still fires when the operator is down or a
+    schedule's step failed before any batch job existed."""
+    return (
+        "AmlRunStatusChangedEvent\n"
+        '| where Status == "Failed" and isempty(ParentRunId)\n'
+        "| extend job = RunId, Failed = 1\n"
+        "| project TimeGenerated, job, Failed"
+    )

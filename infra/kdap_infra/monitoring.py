@@ -8,7 +8,7 @@ import pulumi
 from pulumi_azure_native import consumption, monitor
 from pulumi_azure_native import machinelearningservices as ml
 
-from kdap_infra.alert_queries import batch_failed_query, cpu_query, drift_query
+from kdap_infra.alert_queries import aml_job_failed_query, batch_failed_query, cpu_query, drift_query
 from kdap_infra.budgets import endpoint_budget
 from kdap_infra.endpoints_config import EndpointConfig
 from kdap_infra.monitoring_config import AlertsConfig, BudgetConfig
@@ -39,6 +39,7 @@ class Alerting(pulumi.ComponentResource):
             self._endpoint_alerts(spec, endpoints[spec.name], place.log_analytics_id)
         self._drift_alert(place.log_analytics_id)
         self._batch_alert(place.log_analytics_id)
+        self._job_alert(place.log_analytics_id)
         self.budget = self._budget(budget, resource_group_id)
         groups = (self.warning.id, self.critical.id)
         self.endpoint_budgets = {
@@ -233,6 +234,27 @@ class Alerting(pulumi.ComponentResource):
             ),
             "a batch scoring run failed",
             # The metric is exported every minute; 15 minutes keep one failure alerting through a few looks.
+            window="PT15M",
+        )
+
+    def _job_alert(self, logs: pulumi.Input[str]) -> None:
+        """A failed Azure ML job (the workspace's AmlRunStatusChangedEvent logs) alerts the dev team."""
+        self.log_alert(
+            "aml-job-failed",
+            logs,
+            WARNING,
+            monitor.ConditionArgs(
+                query=aml_job_failed_query(),
+                time_aggregation="Total",
+                metric_measure_column="Failed",
+                dimensions=[monitor.DimensionArgs(name="job", operator="Include", values=["*"])],
+                operator="GreaterThan",
+                threshold=0,
+                failing_periods=monitor.ConditionFailingPeriodsArgs(
+                    number_of_evaluation_periods=1, min_failing_periods_to_alert=1
+                ),
+            ),
+            "an Azure ML job failed (a batch run or a schedule's invoking step)",
             window="PT15M",
         )
 

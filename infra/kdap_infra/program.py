@@ -35,7 +35,7 @@ from kdap_infra.rbac import (
 )
 from kdap_infra.serverless import ServerlessModel
 from kdap_infra.site import Placement, Site
-from kdap_infra.workspace import MlWorkspace
+from kdap_infra.workspace import BATCH_OUTPUTS, MlWorkspace
 
 
 def _cmk_key(config: PlatformConfig, foundation: Foundation) -> keyvault.Key | None:
@@ -173,6 +173,7 @@ def _workspace_grants(p: Platform) -> list[Grant]:
     grants = access.workspace_grants(p.identities, rg_id, p.ml.workspace.id)
     writer = named_value_writer_role(p.place.naming, p.gateway.service.id, parent=p.gateway)
     grants.append(access.operator_gateway_grant(p.identities, writer, p.gateway.service.id))
+    grants.append(access.batch_output_grant(p.identities, p.ml.containers[BATCH_OUTPUTS].id))
     return grants + access.gateway_grants(p.identities, p.foundation.app_insights.id, scorer, endpoint_ids)
 
 
@@ -257,6 +258,7 @@ def _outputs(p: Platform) -> dict[str, Any]:
         "warning_action_group_id": p.alerting.warning.id,
         "drift_metric_name": DRIFT_METRIC,
         "batch_run_metric_name": BATCH_RUN_METRIC,
+        "batch_output_container_id": p.ml.containers[BATCH_OUTPUTS].id,
         "registry_name": p.registry.registry.name,
         "ml_registry_id": p.registry.registry.id,
         "kubernetes_compute_name": p.kubernetes.compute.name if p.kubernetes else None,

@@ -11,8 +11,14 @@ from kdap_infra.foundation import Foundation
 from kdap_infra.site import Placement
 from kdap_infra.workspace_config import WorkspaceConfig
 
-# Containers the platform owns, each exposed as an identity-based datastore.
-DATASTORES: dict[str, str] = {"training_data": "training-data", "inference_data": "inference-data"}
+# Containers the platform owns, each exposed as an identity-based datastore. Batch models write their runs'
+# outputs to the batch one (azureml://datastores/batch_outputs/paths/<namespace>/<name>/...).
+BATCH_OUTPUTS = "batch-outputs"
+DATASTORES: dict[str, str] = {
+    "training_data": "training-data",
+    "inference_data": "inference-data",
+    "batch_outputs": BATCH_OUTPUTS,
+}
 IMAGE_BUILD_CLUSTER = "cpu-spot"
 
 
@@ -81,6 +87,7 @@ class MlWorkspace(pulumi.ComponentResource):
             tags=naming.tags,
             opts=child,
         )
+        self.containers: dict[str, storage.BlobContainer] = {}
         self.datastores = [self._datastore(ds, container, foundation) for ds, container in DATASTORES.items()]
         send_to_log_analytics(
             "mlw", target_id=self.workspace.id, workspace_id=place.log_analytics_id, parent=self
@@ -110,6 +117,7 @@ class MlWorkspace(pulumi.ComponentResource):
             public_access="None",
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.containers[container_name] = container
         return ml.Datastore(
             f"datastore-{container_name}",
             name=name,

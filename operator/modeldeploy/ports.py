@@ -221,12 +221,18 @@ class Retrainer(Protocol):
 
 
 class BatchBackend(Protocol):
-    """Where a batch model's revisions, runs and schedules live (Kubernetes: PodTemplates, Jobs, CronJobs).
-    Every call is idempotent; a run is created once by name."""
+    """Where a batch model's revisions, runs and schedules live (Kubernetes: PodTemplates, Jobs, CronJobs;
+    Azure ML: batch deployments on a batch endpoint, jobs, JobSchedules). Every call is idempotent; a run is
+    created once by name; ``apply_schedules`` also makes its revision the target's default."""
 
-    def revisions(self, owner: Owner) -> frozenset[str]: ...
+    def revisions(self, owner: Owner) -> frozenset[str]:
+        """The revisions that can run now."""
+        ...
 
-    def ensure_revision(self, owner: Owner, name: str, spec: ModelDeploymentSpec) -> None: ...
+    def ensure_revision(self, owner: Owner, name: str, spec: ModelDeploymentSpec) -> bool:
+        """Create the revision if missing; False while it cannot run yet (an Azure ML deployment being
+        provisioned): the reconciler looks again soon."""
+        ...
 
     def delete_revision(self, owner: Owner, name: str) -> None: ...
 

@@ -74,3 +74,30 @@ def test_the_reader_goes_through_the_policy_guard(tmp_path: Path) -> None:
     )
     with pytest.raises(BackendError, match=r"batch.dataArrival.uri: file:///data/churn/incoming/: refused"):
         reader.arrivals(Owner("ml", "churn", "u"), spec, "a")
+
+
+def test_a_headerless_output_is_read_by_the_columns_the_spec_names(tmp_path: Path) -> None:
+    """Azure ML's append_row file has no header row: read as is, its first row would name the columns (one
+    row short, no prediction column); with batch.output.columns every row is data."""
+    rng = np.random.default_rng(11)
+
+    def headerless(folder: Path, values: np.ndarray) -> str:
+        folder.mkdir(parents=True)
+        (folder / "predictions.csv").write_text("".join(f"{i},{v:.6f}\n" for i, v in enumerate(values)))
+        return f"file://{folder}/"
+
+    stable = headerless(tmp_path / "s", rng.beta(2, 5, 600))
+    cand = headerless(tmp_path / "c", rng.beta(2, 5, 600))
+    locator = Locator(data_root=str(tmp_path))
+    blind = compare_outputs(locator, stable, cand, PredictionCheck())
+    assert blind.verdict is Verdict.FAILED
+    assert blind.stable_rows == 599
+    named = compare_outputs(locator, stable, cand, PredictionCheck(), ["id", "prediction"])
+    assert named.verdict is Verdict.SUCCESSFUL, named.message
+    assert (named.stable_rows, named.candidate_rows) == (600, 600)
+    body = batch_kubernetes()
+    body["batch"]["output"]["columns"] = ["id", "prediction"]
+    spec = ModelDeploymentSpec.model_validate(body)
+    reader = BatchDataReader(lambda owner, s: locator)
+    via_spec = reader.compare(Owner("ml", "churn", "u"), spec, stable, cand)
+    assert (via_spec.verdict, via_spec.stable_rows) == (Verdict.SUCCESSFUL, 600)  # the spec's names reach it

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.mdep_cases import Invalid, Manifest, _all, _set, azureml_shadow, kubernetes_canary
+from tests.api.mdep_cases import (
+    Invalid,
+    Manifest,
+    _all,
+    _set,
+    azureml_shadow,
+    kubernetes_canary,
+    serverless_canary,
+)
 
 
 def batch_kubernetes() -> Manifest:
@@ -39,7 +47,32 @@ def batch_kubernetes() -> Manifest:
     }
 
 
+def batch_azureml() -> Manifest:
+    """The same model as an Azure ML batch endpoint: one batch deployment per revision on the platform's
+    CPU cluster, outputs on the workspace's batch-outputs datastore."""
+    return {
+        "target": azureml_shadow()["target"],
+        "model": azureml_shadow()["model"],
+        "batch": {
+            "input": "azureml://datastores/churn/paths/customers/",
+            "output": {
+                "uri": "azureml://datastores/batch_outputs/paths/{namespace}/{name}/{revision}",
+                "columns": ["id", "prediction"],  # append_row writes no header row
+            },
+            "compute": "cpu-cluster",
+            "miniBatchSize": 500,
+            "instanceCount": 2,
+            "retries": {"maxRetries": 1, "timeout": "1h"},
+            "schedules": [
+                {"name": "monthly", "cron": {"expression": "0 2 1 * *", "timeZone": "Europe/Berlin"}}
+            ],
+            "rollout": {"input": "azureml://datastores/churn/paths/golden/"},
+        },
+    }
+
+
 B = batch_kubernetes
+A = batch_azureml
 _ONLINE: dict[str, Any] = {"type": "canary", "canary": {"steps": [{"weight": 100}]}}
 
 BATCH_INVALID: list[Invalid] = [
@@ -60,12 +93,103 @@ BATCH_INVALID: list[Invalid] = [
         "spec.strategy (an online model) or spec.batch (a batch model) must be set, exactly one of them",
     ),
     Invalid(
-        "batch-on-azureml",
-        lambda: {**azureml_shadow(), "strategy": None, "batch": B()["batch"]},
+        "batch-on-serverless",
+        lambda: {**serverless_canary(), "strategy": None, "batch": B()["batch"]},
         _set("strategy", None),
         "spec.batch",
-        "spec.batch needs a kubernetes target: Azure ML batch endpoints are not supported yet",
-        "spec.batch needs a kubernetes target: Azure ML batch endpoints are not supported yet",
+        "spec.batch needs a kubernetes or azureml target: a serverless endpoint has no batch deployments",
+        "spec.batch needs a kubernetes or azureml target: a serverless endpoint has no batch deployments",
+    ),
+    Invalid(
+        "batch-azureml-needs-compute",
+        A,
+        _set("batch.compute", None),
+        "spec.batch",
+        "spec.batch.compute (the Azure ML compute cluster runs use) is required on an azureml target",
+        "spec.batch.compute (the Azure ML compute cluster runs use) is required on an azureml target",
+    ),
+    Invalid(
+        "batch-kubernetes-takes-no-compute",
+        B,
+        _set("batch.compute", "cpu-cluster"),
+        "spec.batch",
+        "and not allowed on a kubernetes one",
+        "and not allowed on a kubernetes one",
+    ),
+    Invalid(
+        "batch-azureml-endpoint-managed",
+        A,
+        _all(_set("target.azureml.endpointKind", "kubernetes"), _set("target.azureml.compute", "aks")),
+        "spec.target.azureml.endpointKind",
+        "spec.batch on an azureml target needs target.azureml.endpointKind managed",
+        "spec.batch on an azureml target needs target.azureml.endpointKind managed",
+    ),
+    Invalid(
+        "batch-azureml-no-data-arrival",
+        A,
+        _set("batch.dataArrival", {"uri": "azureml://datastores/churn/paths/incoming/"}),
+        "spec.batch.dataArrival",
+        "spec.batch.dataArrival is not available on an azureml target",
+        "spec.batch.dataArrival is not available on an azureml target",
+    ),
+    Invalid(
+        "batch-azureml-rollout-names-columns",
+        A,
+        _set("batch.output.columns", None),
+        "spec.batch.output",
+        "spec.batch.output.columns is required for batch.rollout on an azureml target",
+        "spec.batch.output.columns is required for batch.rollout on an azureml target",
+    ),
+    Invalid(
+        "batch-prediction-column-among-columns",
+        B,
+        _set("batch.output.columns", ["id", "score"]),
+        "spec.batch.rollout",
+        "batch.rollout.predictions.column must be one of batch.output.columns",
+        "batch.rollout.predictions.column must be one of batch.output.columns",
+    ),
+    Invalid(
+        "batch-recurrence-needs-azureml",
+        B,
+        _set("batch.schedules", [{"name": "hourly", "recurrence": {"frequency": "hour", "interval": 2}}]),
+        "spec.batch.schedules",
+        "spec.batch.schedules[].recurrence needs an azureml target: a CronJob takes cron only",
+        "spec.batch.schedules[].recurrence needs an azureml target: a CronJob takes cron only",
+    ),
+    Invalid(
+        "batch-schedule-one-trigger",
+        A,
+        _set(
+            "batch.schedules",
+            [{"name": "both", "cron": {"expression": "0 2 * * *"}, "recurrence": {"frequency": "day"}}],
+        ),
+        "spec.batch.schedules[0]",
+        "batch.schedules[] needs exactly one of cron and recurrence",
+        "batch.schedules[] needs exactly one of cron and recurrence",
+    ),
+    Invalid(
+        "batch-recurrence-week-days-weekly",
+        A,
+        _set("batch.schedules", [{"name": "d", "recurrence": {"frequency": "day", "weekDays": ["monday"]}}]),
+        "spec.batch.schedules[0].recurrence.weekDays",
+        "recurrence.weekDays needs frequency week",
+        "recurrence.weekDays needs frequency week",
+    ),
+    Invalid(
+        "batch-recurrence-times-of-day",
+        A,
+        _set("batch.schedules", [{"name": "m", "recurrence": {"frequency": "minute", "hours": [2]}}]),
+        "spec.batch.schedules[0].recurrence.frequency",
+        "recurrence.hours and recurrence.minutes need frequency day, week or month",
+        "recurrence.hours and recurrence.minutes need frequency day, week or month",
+    ),
+    Invalid(
+        "batch-azureml-output-on-datastore",
+        A,
+        _set("batch.output.uri", "abfss://scores@stkdap.dfs.core.windows.net/churn"),
+        "spec.batch.output.uri",
+        "spec.batch.output.uri must be an azureml://datastores/<name>/paths/... URI on an azureml target",
+        "spec.batch.output.uri must be an azureml://datastores/<name>/paths/... URI on an azureml target",
     ),
     Invalid(
         "batch-with-analysis",

@@ -17,7 +17,7 @@ import yaml
 
 from modeldeploy.api import API_VERSION, KIND, ModelDeploymentSpec
 from modeldeploy.api.status import ModelDeploymentStatus
-from tests.api.batch_cases import BATCH_INVALID, batch_kubernetes
+from tests.api.batch_cases import BATCH_INVALID, batch_azureml, batch_kubernetes
 from tests.api.mdep_cases import INVALID as ONLINE_INVALID
 from tests.api.mdep_cases import Invalid, Manifest, azureml_shadow, kubernetes_canary, serverless_canary
 
@@ -67,7 +67,9 @@ def test_example_applies(kubectl: Kubectl, namespace: str, path: Path) -> None:
         assert ModelDeploymentSpec.model_validate(got["spec"]).model.name == doc["spec"]["model"]["name"]
 
 
-@pytest.mark.parametrize("base", [kubernetes_canary, azureml_shadow, serverless_canary, batch_kubernetes])
+@pytest.mark.parametrize(
+    "base", [kubernetes_canary, azureml_shadow, serverless_canary, batch_kubernetes, batch_azureml]
+)
 def test_valid_bases_are_accepted(kubectl: Kubectl, namespace: str, base: Callable[[], Manifest]) -> None:
     # The invalid cases are these bases with one thing broken: a refusal must come from that one thing.
     proc = _create(kubectl, namespace, _object("base", base()), dry_run=True)
@@ -107,12 +109,20 @@ def _minimal_variants() -> dict[str, Manifest]:
         "schedules": [],
         "rollout": {"input": "file:///g"},
     }
+    aml_batch = batch_azureml()
+    aml_batch["batch"] = {
+        "input": "azureml://datastores/training_data/paths/in/",
+        "output": {"uri": "azureml://datastores/batch_outputs/paths/out"},
+        "compute": "cpu-spot",
+        "schedules": [{"name": "hourly", "recurrence": {"frequency": "hour"}}],
+    }
     return {
         "canary-k8s": k8s,
         "blue-green-aml": blue_green,
         "full": full,
         "shadow-aml": shadow,
         "batch-k8s": batch,
+        "batch-aml": aml_batch,
     }
 
 

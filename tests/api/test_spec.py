@@ -12,7 +12,7 @@ from modeldeploy.api import ModelDeploymentSpec, format_duration, parse_duration
 from modeldeploy.api.analysis import NumericalFeature
 from modeldeploy.api.quantity import parse_quantity
 from modeldeploy.api.strategy import Pause
-from tests.api.batch_cases import BATCH_INVALID, batch_kubernetes
+from tests.api.batch_cases import BATCH_INVALID, batch_azureml, batch_kubernetes
 from tests.api.mdep_cases import INVALID as ONLINE_INVALID
 from tests.api.mdep_cases import Invalid, azureml_shadow, kubernetes_canary
 
@@ -215,6 +215,22 @@ def test_batch_revision_is_how_it_scores_not_when_or_on_what() -> None:
     bigger = batch_kubernetes()
     bigger["batch"]["miniBatchSize"] = 1000
     assert ModelDeploymentSpec.model_validate(bigger).serving_fingerprint() != fingerprint
+
+
+def test_azureml_batch_revision_includes_its_compute_cluster() -> None:
+    spec = ModelDeploymentSpec.model_validate(batch_azureml())
+    assert spec.batch is not None
+    fingerprint = spec.serving_fingerprint()
+    assert fingerprint["batch"]["compute"] == "cpu-cluster"  # type: ignore[index]
+    gpu = batch_azureml()
+    gpu["batch"]["compute"] = "gpu-spot-cluster"
+    assert ModelDeploymentSpec.model_validate(gpu).serving_fingerprint() != fingerprint
+    named = batch_azureml()
+    named["batch"]["output"]["columns"] = ["id", "prediction", "score"]  # how outputs are read: same revision
+    assert ModelDeploymentSpec.model_validate(named).serving_fingerprint() == fingerprint
+    # Kubernetes batch revisions carry no compute key, so their hashes did not move with the field.
+    kube = ModelDeploymentSpec.model_validate(batch_kubernetes()).serving_fingerprint()["batch"]
+    assert "compute" not in kube  # type: ignore[operator]
 
 
 def test_bad_cron_and_zone_in_a_batch_schedule_are_named() -> None:

@@ -34,15 +34,20 @@ class CountingBatchBackend:
     requests: Counter[str] = field(default_factory=Counter)
     started: list[StartRun] = field(default_factory=list)
     schedules: list[str] = field(default_factory=list)
+    provisioning: int = 0  # ensure_revision calls that report "not runnable yet" (an Azure ML deployment)
 
     def revisions(self, owner: Owner) -> frozenset[str]:
         self.requests["list podtemplates"] += 1
         return frozenset(self.templates)
 
-    def ensure_revision(self, owner: Owner, name: str, spec: ModelDeploymentSpec) -> None:
+    def ensure_revision(self, owner: Owner, name: str, spec: ModelDeploymentSpec) -> bool:
         self.requests["get podtemplate"] += 1
         self.requests["apply podtemplate"] += 1
+        if self.provisioning:
+            self.provisioning -= 1
+            return False
         self.templates.add(name)
+        return True
 
     def delete_revision(self, owner: Owner, name: str) -> None:
         self.requests["delete podtemplate"] += 1
@@ -187,6 +192,23 @@ def test_first_revision_schedules_and_watermark_in_one_reconcile() -> None:
     assert requeue <= 60.0  # the next data-arrival poll (pollInterval 1m)
 
 
+def test_a_revision_still_provisioning_is_not_the_default_and_is_looked_at_again_soon() -> None:
+    w = World()
+    w.backend.provisioning = 2
+    requeue = w.reconcile()
+    st = w.store.status
+    assert st.stable is None
+    assert st.phase is not None
+    assert st.phase.value == "Pending"
+    assert w.backend.schedules == []  # no default to switch to, nothing scheduled on it
+    assert requeue == 15.0
+    w.reconcile()
+    assert w.store.status.stable is None
+    w.reconcile()
+    assert w.store.status.stable is not None
+    assert w.backend.schedules == [w.store.status.stable.name]
+
+
 def test_the_status_records_a_run_before_its_job_is_created() -> None:
     w = promoted()
     w.request_run("r1")
@@ -307,3 +329,24 @@ def test_what_each_trigger_costs_in_api_requests() -> None:
     w.backend.jobs[scheduled.name] = scheduled
     recorded = w.cost()
     assert recorded == (2, 1)  # the CronJob controller created the Job: we only list and record it
+
+
+def test_a_recurrence_has_no_fire_time_the_operator_computes_and_its_own_key() -> None:
+    from modeldeploy.controller.batch import batch_plan
+    from tests.api.batch_cases import batch_azureml
+
+    body = batch_azureml()
+    body["batch"]["schedules"] = [{"name": "hourly", "recurrence": {"frequency": "hour", "interval": 3}}]
+    spec = ModelDeploymentSpec.model_validate(body)
+    assert next_fire(spec, T0) is None  # Azure ML fires it; its runs are recorded when seen
+    key = batch_plan(spec, T0).schedules_key
+    assert key.startswith('hourly=recurrence:{"frequency":"hour","interval":3')
+    body["batch"]["schedules"][0]["recurrence"]["interval"] = 4
+    assert batch_plan(ModelDeploymentSpec.model_validate(body), T0).schedules_key != key
+
+
+def test_cron_schedules_keep_the_key_they_had_before_recurrence_existed() -> None:
+    from modeldeploy.controller.batch import batch_plan
+
+    spec = ModelDeploymentSpec.model_validate(batch_kubernetes())
+    assert batch_plan(spec, T0).schedules_key.startswith("monthly=0 2 1 * *@Europe/Berlin|")

@@ -103,3 +103,27 @@ def test_a_failed_batch_run_alerts_per_model_deployment(stack: ProgramRun) -> No
     assert [d["name"] for d in condition["dimensions"]] == ["modeldeployment"]
     assert rule["windowSize"] == "PT15M"
     assert rule["scopes"] == [stack.outputs["log_analytics_id"]]
+
+
+def test_a_failed_azure_ml_job_alerts_per_job_from_the_workspace_logs(stack: ProgramRun) -> None:
+    rule = alert(stack, "azure-native:monitor:ScheduledQueryRule", "aml-job-failed")
+    (condition,) = rule["criteria"]["allOf"]
+    assert condition["query"].startswith("AmlRunStatusChangedEvent\n")  # the workspace's diagnostic logs
+    assert 'Status == "Failed" and isempty(ParentRunId)' in condition["query"]  # jobs, not their steps
+    assert (condition["operator"], condition["threshold"]) == ("GreaterThan", 0)
+    assert (condition["timeAggregation"], condition["metricMeasureColumn"]) == ("Total", "Failed")
+    assert [d["name"] for d in condition["dimensions"]] == ["job"]
+    assert rule["windowSize"] == "PT15M"
+    assert rule["scopes"] == [stack.outputs["log_analytics_id"]]
+    assert rule["actions"]["actionGroups"] == [group_id(stack, "warning")]
+
+
+def test_batch_outputs_have_their_own_container_and_datastore(stack: ProgramRun) -> None:
+    containers = {r.inputs["containerName"]: r for r in stack.of_type("azure-native:storage:BlobContainer")}
+    assert containers["batch-outputs"].inputs["publicAccess"] == "None"
+    stores = {
+        r.inputs["name"]: r.inputs["properties"]
+        for r in stack.of_type("azure-native:machinelearningservices:Datastore")
+    }
+    assert stores["batch_outputs"]["containerName"] == "batch-outputs"
+    assert stores["batch_outputs"]["credentials"] == {"credentialsType": "None"}  # identity-based

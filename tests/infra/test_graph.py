@@ -19,13 +19,13 @@ BASE = {
     "azure-native:applicationinsights:Component": 1,
     "azure-native:storage:StorageAccount": 1,
     "azure-native:storage:BlobServiceProperties": 1,
-    "azure-native:storage:BlobContainer": 2,
+    "azure-native:storage:BlobContainer": 3,  # training data, inference data, batch outputs
     "azure-native:keyvault:Vault": 1,
     "azure-native:containerregistry:Registry": 1,
     "azure-native:managedidentity:UserAssignedIdentity": 5,
     "azure-native:managedidentity:FederatedIdentityCredential": 1,
     "azure-native:machinelearningservices:Workspace": 1,
-    "azure-native:machinelearningservices:Datastore": 2,
+    "azure-native:machinelearningservices:Datastore": 3,
     "azure-native:machinelearningservices:Compute": 3,
     "azure-native:machinelearningservices:Registry": 1,
     "azure-native:apimanagement:ApiManagementService": 1,
@@ -57,7 +57,8 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
             "azure-native:apimanagement:Subscription": n,
             "azure-native:consumption:Budget": 1 + n,
             "azure-native:monitor:MetricAlert": 2 * n,  # latency p99, 5xx rate
-            "azure-native:monitor:ScheduledQueryRule": n + 2,  # CPU per endpoint, drift, failed batch runs
+            # CPU per endpoint, drift, failed batch runs (the operator's metric), failed Azure ML jobs
+            "azure-native:monitor:ScheduledQueryRule": n + 3,
             # foundation (6) + workspace + endpoints + APIM, then the optional services
             "azure-native:monitor:DiagnosticSetting": 6
             + 1
@@ -65,8 +66,9 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
             + 1
             + config.aks.enabled
             + 3 * config.ai_services.enabled,
-            # 10 foundation + 5 workspace + operator on APIM + gateway (1 + endpoints) + CMK + AI services
-            "azure-native:authorization:RoleAssignment": 17
+            # 10 foundation + 5 workspace + operator on APIM and on batch outputs + gateway (1 + endpoints)
+            # + CMK + AI services
+            "azure-native:authorization:RoleAssignment": 18
             + n
             + config.workspace.customer_managed_key
             + 3 * config.ai_services.enabled
@@ -137,10 +139,16 @@ def custom_counts(run: ProgramRun) -> Counter[str]:
 def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     assert custom_counts(dev) == expected_counts(dev)
     # + the edge per model (#19), the personas, the LLM API (three adapters, its own Content Safety: #20),
+<<<<<<< HEAD
     # the operator's named value writer role and its grant, the failed-batch-run alert (#16)
     # + the activity log, and the LLM API's last pieces: the serverless caller role and its grant, the
     # operator's read of Log Analytics, the API's diagnostic (the quota header)
     assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1 + 4
+=======
+    # the operator's named value writer role and its grant, the failed-batch-run alert (#16), Azure ML batch
+    # (#16: the batch-outputs container, its datastore, the operator's grant on it, the failed-job alert)
+    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1 + 4  # + the activity log
+>>>>>>> wip/azbatch
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:

@@ -41,6 +41,7 @@ def scope_kind(run: ProgramRun, scope: str) -> str:
         out["workspace_id"]: "workspace",
         out["app_insights_id"]: "app-insights",
         out["log_analytics_id"]: "log-analytics",
+        out["batch_output_container_id"]: "batch-outputs",
         f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{out['resource_group_name']}": "resource-group",
     }
     named |= {v: f"endpoint:{k}" for k, v in out["online_endpoint_ids"].items()}
@@ -86,6 +87,7 @@ def test_grants_are_exactly_the_narrow_set(dev: ProgramRun) -> None:
         ("operator", Role.MONITORING_READER, "workspace"),
         ("operator", Role.MONITORING_CONTRIBUTOR, "resource-group"),
         ("operator", custom_role_guid(dev, "named-value-writer"), "apim"),
+        ("operator", Role.STORAGE_BLOB_DATA_CONTRIBUTOR, "batch-outputs"),  # batch jobs write as the invoker
         ("gateway", Role.MONITORING_METRICS_PUBLISHER, "app-insights"),
         ("gateway", scorer, "endpoint:budget-optimizer"),
         ("gateway", scorer, "endpoint:propensity-scorer"),

@@ -142,7 +142,7 @@ def test_prod_workspace_uses_customer_managed_key(prod: ProgramRun, dev: Program
 
 def test_datastores_hold_no_credentials(stack: ProgramRun) -> None:
     stores = stack.of_type("azure-native:machinelearningservices:Datastore")
-    assert {s.inputs["name"] for s in stores} == {"training_data", "inference_data"}
+    assert {s.inputs["name"] for s in stores} == {"training_data", "inference_data", "batch_outputs"}
     for store in stores:
         props = store.inputs["properties"]
         assert props["credentials"] == {"credentialsType": "None"}

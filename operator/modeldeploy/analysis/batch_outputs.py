@@ -8,7 +8,7 @@ Inconclusive comparison (the machine looks again, then fails the revision).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from modeldeploy.api.batch import PredictionCheck
@@ -29,29 +29,34 @@ if TYPE_CHECKING:  # the readers load numpy and pyarrow: only on a batch model's
 MAX_ARRIVALS = 1000
 
 
-def _read(locator: Locator, uri: str) -> tuple[int, Columns]:
+def _read(locator: Locator, uri: str, columns: Sequence[str] | None) -> tuple[int, Columns]:
     from .sources import data_files, read_files, to_columns
 
     store, path = locator.locate(uri)
     names = data_files(store, path)
     if not names:
         raise DataUnavailable(f"no output at {store.describe(path)} yet")
-    table = read_files(store, names, "csv", store.describe(path))
+    table = read_files(store, names, "csv", store.describe(path), columns)
     return table.num_rows, to_columns(table)
 
 
 def compare_outputs(
-    locator: Locator, stable_uri: str, candidate_uri: str, check: PredictionCheck
+    locator: Locator,
+    stable_uri: str,
+    candidate_uri: str,
+    check: PredictionCheck,
+    columns: Sequence[str] | None = None,
 ) -> ComparisonSeen:
     """Row counts of both outputs and the prediction column's drift test (stable is the reference). Failed
-    only on the drift test; row counts are judged by the machine."""
+    only on the drift test; row counts are judged by the machine. ``columns``: the outputs have no header
+    row (``batch.output.columns``)."""
     from .drift import detect_drift
     from .from_spec import TEST_METHODS
     from .types import DriftConfig, FeatureConfig, FeatureKind
 
     try:
-        stable_rows, stable = _read(locator, stable_uri)
-        cand_rows, cand = _read(locator, candidate_uri)
+        stable_rows, stable = _read(locator, stable_uri, columns)
+        cand_rows, cand = _read(locator, candidate_uri, columns)
     except DataUnavailable as exc:
         return ComparisonSeen(Verdict.INCONCLUSIVE, str(exc))
     counts = f"rows: default {stable_rows}, candidate {cand_rows}"
@@ -110,7 +115,10 @@ class BatchDataReader:
     ) -> ComparisonSeen:
         rollout = spec.batch.rollout if spec.batch is not None else None
         check = rollout.predictions if rollout is not None else PredictionCheck()
-        return compare_outputs(self._locator_for(owner, spec), stable_output, candidate_output, check)
+        columns = spec.batch.output.columns if spec.batch is not None else None
+        return compare_outputs(
+            self._locator_for(owner, spec), stable_output, candidate_output, check, columns
+        )
 
     def arrivals(self, owner: Owner, spec: ModelDeploymentSpec, watermark: str | None) -> tuple[str, ...]:
         arrival = spec.batch.data_arrival if spec.batch is not None else None

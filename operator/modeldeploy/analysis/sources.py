@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,11 +39,13 @@ def _format(name: str, fmt: str | None) -> str:
     return fmt
 
 
-def read_table(data: bytes, fmt: str) -> pa.Table:
+def read_table(data: bytes, fmt: str, column_names: Sequence[str] | None = None) -> pa.Table:
+    """``column_names``: a CSV without a header row, its columns named in order."""
     if fmt == "parquet":
         return pq.read_table(pa.BufferReader(data))
     if fmt == "csv":
-        return pacsv.read_csv(pa.BufferReader(data))
+        names = None if column_names is None else list(column_names)
+        return pacsv.read_csv(pa.BufferReader(data), read_options=pacsv.ReadOptions(column_names=names))
     return jsonl(data)
 
 
@@ -143,9 +145,17 @@ def read_each(store: Store, names: Iterable[str], parse: Callable[[bytes, str], 
     return tables
 
 
-def read_files(store: Store, names: Iterable[str], fmt: str | None, where: str) -> pa.Table:
+def read_files(
+    store: Store,
+    names: Iterable[str],
+    fmt: str | None,
+    where: str,
+    column_names: Sequence[str] | None = None,
+) -> pa.Table:
     """The named files as one table; ``fmt`` None reads each by its suffix."""
-    return _concat(read_each(store, names, lambda data, name: read_table(data, _format(name, fmt))), where)
+    return _concat(
+        read_each(store, names, lambda data, name: read_table(data, _format(name, fmt), column_names)), where
+    )
 
 
 def data_files(store: Store, path: str) -> list[str]:

@@ -19,6 +19,7 @@ from .duration import Bounds, Duration
 from .scaling import _iana_zone
 from .strategy import DistributionTest
 
+_COLUMN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 # Runs kept in status.batch.runs: enough to read a day of hourly runs, small enough for an object.
 RUN_HISTORY_LIMIT = 20
 
@@ -43,11 +44,66 @@ class CronTrigger(ApiModel):
     )
 
 
+WeekDay = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class RecurrenceTrigger(ApiModel):
+    """Every ``interval`` ``frequency``, at ``hours`` and ``minutes`` (day, week, month) on ``weekDays``
+    (week), in ``timeZone``: Azure ML's recurrence trigger, so azureml targets only."""
+
+    frequency: Literal["minute", "hour", "day", "week", "month"]
+    interval: int = Field(1, ge=1, le=1000)
+    hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(default_factory=list, max_length=24)
+    minutes: list[Annotated[int, Field(ge=0, le=59)]] = Field(default_factory=list, max_length=60)
+    week_days: list[WeekDay] = Field(default_factory=list, max_length=7)
+    time_zone: Annotated[str, AfterValidator(_iana_zone)] = Field(
+        "UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", max_length=64
+    )
+
+    @cel(
+        "size(self.weekDays) == 0 || self.frequency == 'week'",
+        "recurrence.weekDays needs frequency week",
+        field_path=".weekDays",
+    )
+    def _week_days_weekly(self) -> bool:
+        return not self.week_days or self.frequency == "week"
+
+    @cel(
+        "(size(self.hours) == 0 && size(self.minutes) == 0) || self.frequency in ['day', 'week', 'month']",
+        "recurrence.hours and recurrence.minutes need frequency day, week or month",
+        field_path=".frequency",
+    )
+    def _times_of_day(self) -> bool:
+        return (not self.hours and not self.minutes) or self.frequency in ("day", "week", "month")
+
+
 class BatchSchedule(ApiModel):
-    """A run of the default revision on ``batch.input`` at every ``cron`` time (a CronJob per schedule)."""
+    """A run of the default revision on ``batch.input`` at every ``cron`` time (a CronJob per schedule on
+    Kubernetes, a JobSchedule on Azure ML), or every ``recurrence`` (Azure ML only)."""
 
     name: str = Field(pattern=patterns.DNS_LABEL, max_length=20)
-    cron: CronTrigger
+    cron: CronTrigger | None = None
+    recurrence: RecurrenceTrigger | None = None
+
+    @cel(
+        "has(self.cron) != has(self.recurrence)",
+        "batch.schedules[] needs exactly one of cron and recurrence",
+    )
+    def _one_trigger(self) -> bool:
+        return (self.cron is None) != (self.recurrence is None)
+
+    @property
+    def time_zone(self) -> str:
+        trigger = self.cron or self.recurrence
+        assert trigger is not None  # the rule above
+        return trigger.time_zone
+
+    def key(self) -> str:
+        """What the schedule is: a change re-applies the schedules (cron ones keep their old keys)."""
+        if self.cron is not None:
+            return f"{self.cron.expression}@{self.cron.time_zone}"
+        assert self.recurrence is not None
+        return "recurrence:" + self.recurrence.model_dump_json(by_alias=True)
 
 
 class BatchOutput(ApiModel):
@@ -63,6 +119,12 @@ class BatchOutput(ApiModel):
     file_name: str = Field(
         "predictions.csv", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.csv$", max_length=132
     )
+    columns: list[Annotated[str, Field(pattern=_COLUMN, max_length=128)]] | None = Field(
+        None,
+        max_length=64,
+        description="The output's column names in order when its files have no header row (Azure ML's "
+        "append_row file has none); unset: the first row names them.",
+    )
 
 
 class BatchRetries(ApiModel):
@@ -76,7 +138,7 @@ class BatchRetries(ApiModel):
 class PredictionCheck(ApiModel):
     """The candidate's prediction distribution against the default revision's, on the same input."""
 
-    column: str = Field("prediction", pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=128)
+    column: str = Field("prediction", pattern=_COLUMN, max_length=128)
     type: Literal["numerical", "categorical"] = "numerical"
     test: DistributionTest = "jensenShannon"
     threshold: float = Field(0.1, gt=0, le=100)
@@ -123,6 +185,13 @@ class BatchScoring(ApiModel):
         description="Pods per run (an Indexed Job: each scores its JOB_COMPLETION_INDEX share).",
     )
     retries: BatchRetries = Field(default_factory=BatchRetries)
+    compute: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]$",
+        max_length=32,
+        description="The Azure ML compute cluster the revision's batch deployment runs on (azureml targets "
+        "only, and required there): the platform's CPU or spot GPU cluster.",
+    )
     schedules: list[BatchSchedule] = Field(
         default_factory=list,
         max_length=8,
@@ -155,3 +224,14 @@ class BatchScoring(ApiModel):
     )
     def _rollout_needs_rows(self) -> bool:
         return self.rollout is None or self.output.action == "appendRow"
+
+    @cel(
+        "!has(self.rollout) || !has(self.output.columns) || "
+        "self.output.columns.exists(c, c == self.rollout.predictions.column)",
+        "batch.rollout.predictions.column must be one of batch.output.columns (the names of a headerless "
+        "output's columns)",
+        field_path=".rollout",
+    )
+    def _prediction_column_named(self) -> bool:
+        columns, r = self.output.columns, self.rollout
+        return r is None or columns is None or r.predictions.column in columns

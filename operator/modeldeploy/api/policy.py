@@ -123,6 +123,11 @@ class WorkspaceGrant(ApiModel):
     name: str = Field(pattern=patterns.WORKSPACE, max_length=33)
     target: bool = Field(True, description="May azureml targets deploy here (false: datastores only)?")
     datastores: list[DatastoreGrant] = Field(default_factory=list, max_length=_Many)
+    computes: list[Annotated[str, Field(pattern=COMPUTE, max_length=32)]] = Field(
+        default_factory=list,
+        max_length=_Many,
+        description='Compute clusters batch models may run on (spec.batch.compute); "*" for any.',
+    )
 
 
 class WorkspaceRef(ApiModel):

@@ -20,6 +20,7 @@ from .analysis import (
 )
 from .base import ApiModel, CelRule, cel
 from .batch import BatchScoring
+from .batch_rules import BatchTargetRules
 from .duration import Duration, format_duration, parse_duration
 from .model import Environment, ModelSource, ScoringCode
 from .notifications import Subscription
@@ -39,6 +40,7 @@ from .strategy import (
     Strategy,
 )
 from .target import (
+    ON_AZUREML,
     AzureMLTarget,
     EnvVar,
     HttpProbe,
@@ -120,10 +122,7 @@ def object_name_problem(name: str) -> str | None:
     return OBJECT_NAME_MESSAGE if len(name) > MAX_OBJECT_NAME else None
 
 
-_ON_AZUREML = "self.target.type == 'azureml' && has(self.target.azureml)"
-
-
-class ModelDeploymentSpec(ApiModel):
+class ModelDeploymentSpec(BatchTargetRules, ApiModel):
     """One model served behind one stable address, rolled out by ``strategy`` and guarded by ``analysis``."""
 
     target: Target
@@ -143,7 +142,7 @@ class ModelDeploymentSpec(ApiModel):
     validation: Validation | None = None
 
     @cel(
-        f"!({_ON_AZUREML}) || !has(self.strategy) || !has(self.strategy.shadow) || "
+        f"!({ON_AZUREML}) || !has(self.strategy) || !has(self.strategy.shadow) || "
         "self.strategy.shadow.mirrorPercent <= 50",
         "strategy.shadow.mirrorPercent must be at most 50 on an azureml target (Azure ML's mirror limit)",
         field_path=".strategy.shadow.mirrorPercent",
@@ -153,7 +152,7 @@ class ModelDeploymentSpec(ApiModel):
         return azureml is None or shadow is None or shadow.mirror_percent <= 50
 
     @cel(
-        f"!({_ON_AZUREML}) || self.target.azureml.endpointKind != 'kubernetes' || !has(self.strategy) || "
+        f"!({ON_AZUREML}) || self.target.azureml.endpointKind != 'kubernetes' || !has(self.strategy) || "
         "self.strategy.type != 'shadow'",
         "strategy.type shadow is not possible on target.azureml.endpointKind kubernetes (Azure ML cannot "
         "mirror there): use canary or blueGreen",
@@ -166,7 +165,7 @@ class ModelDeploymentSpec(ApiModel):
         return self.strategy.type != "shadow"
 
     @cel(
-        f"!({_ON_AZUREML}) || self.model.framework == 'mlflow' || (has(self.model.code) && "
+        f"!({ON_AZUREML}) || self.model.framework == 'mlflow' || (has(self.model.code) && "
         f"has(self.model.environment))",
         "model.code and model.environment are required on an azureml target unless model.framework is mlflow",
         field_path=".model",
@@ -330,14 +329,6 @@ class ModelDeploymentSpec(ApiModel):
         return (self.strategy is None) != (self.batch is None)
 
     @cel(
-        "!has(self.batch) || self.target.type == 'kubernetes'",
-        "spec.batch needs a kubernetes target: Azure ML batch endpoints are not supported yet",
-        field_path=".batch",
-    )
-    def _batch_on_kubernetes(self) -> bool:
-        return self.batch is None or self.target.type == "kubernetes"
-
-    @cel(
         "!has(self.batch) || (!has(self.autoscaling) && !has(self.analysis) && !has(self.validation))",
         "spec.batch takes no autoscaling, analysis or validation: a batch revision is checked by "
         "batch.rollout",
@@ -385,7 +376,11 @@ class ModelDeploymentSpec(ApiModel):
         out: dict[str, object] = {"target": self.target.to_manifest(), "model": model}
         if self.batch is not None:
             # How a revision scores is part of it; when and on what it runs (triggers, inputs) is not.
-            out["batch"] = self.batch.model_dump(
+            batch = self.batch.model_dump(
                 mode="json", by_alias=True, include={"output", "mini_batch_size", "instance_count", "retries"}
             )
+            if self.batch.compute is not None:  # only when set: kubernetes revisions keep their hashes
+                batch["compute"] = self.batch.compute
+            batch["output"].pop("columns", None)  # how outputs are read, not how the revision scores
+            out["batch"] = batch
         return out

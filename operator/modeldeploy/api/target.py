@@ -19,6 +19,10 @@ IMAGE_PINNED_CEL = (
 )
 
 
+# CEL: the object has an azureml target (the spec-level rules that depend on it start with this).
+ON_AZUREML = "self.target.type == 'azureml' && has(self.target.azureml)"
+
+
 def image_is_pinned(image: str) -> bool:
     """True for a digest or an explicit tag other than ``latest`` (a revision must name fixed bits)."""
     if "@sha256:" in image:

@@ -30,6 +30,8 @@ from modeldeploy.ports import BackendError, BatchBackend, BatchData, EventSink, 
 from modeldeploy.rollout.actions import EmitEvent, EventType, RequeueAfter
 from modeldeploy.rollout.batch import decide_batch
 from modeldeploy.rollout.batch_types import (
+    AZURE_RUN_POLL,
+    RUN_POLL,
     ApplySchedules,
     BatchInputs,
     BatchPlan,
@@ -48,6 +50,8 @@ log = logging.getLogger(__name__)
 MAX_PASSES = 3
 # How far ahead a schedule's next time is looked for (minute by minute); later ones wait for the resync.
 SCHEDULE_HORIZON = timedelta(hours=24)
+# A revision the backend is still provisioning (an Azure ML batch deployment) is looked at again this often.
+PROVISION_POLL = 15.0
 _DATA_URI = re.compile(patterns.DATA_URI)
 
 
@@ -60,6 +64,8 @@ def next_fire(spec: ModelDeploymentSpec, now: datetime) -> datetime | None:
     assert spec.batch is not None
     best: datetime | None = None
     for s in spec.batch.schedules:
+        if s.cron is None:  # a recurrence (Azure ML): its runs are recorded when seen, at latest at resync
+            continue
         cron, zone = Cron.parse(s.cron.expression), ZoneInfo(s.cron.time_zone)
         t = now.astimezone(zone).replace(second=0, microsecond=0) + timedelta(minutes=1)
         end = t + SCHEDULE_HORIZON
@@ -75,7 +81,7 @@ def batch_plan(spec: ModelDeploymentSpec, now: datetime) -> BatchPlan:
     b = spec.batch
     assert b is not None
     r, arrival = b.rollout, b.data_arrival
-    schedules = ",".join(f"{s.name}={s.cron.expression}@{s.cron.time_zone}" for s in b.schedules)
+    schedules = ",".join(f"{s.name}={s.key()}" for s in b.schedules)
     return BatchPlan(
         rollout=r is not None,
         default_input=b.input,
@@ -88,6 +94,7 @@ def batch_plan(spec: ModelDeploymentSpec, now: datetime) -> BatchPlan:
         max_files=arrival.max_files_per_run if arrival is not None else 0,
         schedules_key=f"{schedules}|{b.input or ''}",
         next_fire=next_fire(spec, now),
+        run_poll=AZURE_RUN_POLL if spec.target.azureml is not None else RUN_POLL,
     )
 
 
@@ -148,12 +155,15 @@ class BatchReconciler:
             comparison: ComparisonSeen | None = None
             revisions, jobs = set(inputs.revisions), list(inputs.jobs)
             outcome.requeue_after = None
+            provisioning = False
             for action in decision.actions:
                 outcome.actions_run.append(type(action).__name__)
                 match action:
                     case EnsureBatchRevision(name=name):
-                        backend.ensure_revision(owner, name, spec)
-                        revisions.add(name)
+                        if backend.ensure_revision(owner, name, spec) is False:
+                            provisioning = True  # not a revision yet: nothing may run it or default to it
+                        else:
+                            revisions.add(name)
                     case StartRun():
                         backend.start_run(owner, spec, action)
                         jobs.append(
@@ -174,6 +184,8 @@ class BatchReconciler:
                         self._emit(owner, spec, action, inputs.now)
                     case RequeueAfter(seconds=seconds):
                         outcome.requeue_after = seconds
+            if provisioning:
+                outcome.requeue_after = min(outcome.requeue_after or PROVISION_POLL, PROVISION_POLL)
             # Another pass only when the machine can use what this one did: a comparison's result, or a
             # template that now exists (the first revision becomes the default without waiting a requeue).
             if comparison is None and revisions <= set(inputs.revisions):

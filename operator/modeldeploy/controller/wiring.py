@@ -36,9 +36,18 @@ from modeldeploy.observability.batch_runs import RunSink
 from modeldeploy.observability.batch_runs import sink_from_environment as batch_runs_sink
 from modeldeploy.observability.instrument import MeteredEventSink, MeteredReconciler, MeteredStatusStore
 from modeldeploy.observability.metrics import BATCH_RUNS, EVENTS_DROPPED, NOTIFICATIONS
-from modeldeploy.ports import BackendError, Owner, ServingBackend
+from modeldeploy.ports import (
+    BackendError,
+    BatchBackend,
+    Owner,
+    RevisionRequest,
+    ScoringAddress,
+    ServingBackend,
+)
+from modeldeploy.rollout.serving import RevisionState, TrafficSplit
 
 if TYPE_CHECKING:
+    from modeldeploy.backends.azureml.batch import AzureMLBatchBackend
     from modeldeploy.backends.azureml.clients import AzureMLBackends
 
 log = logging.getLogger(__name__)
@@ -79,26 +88,66 @@ class Backends:
         self.dyn = dyn
         self.children = children or ChildCache()
         self._azureml: AzureMLBackends | None = None
+        self._kube_batch = KubernetesBatchBackend(dyn)
+
+    def _azure(self) -> AzureMLBackends:
+        if self._azureml is None:
+            from modeldeploy.backends.azureml.clients import AzureMLBackends
+
+            self._azureml = AzureMLBackends()
+        return self._azureml
 
     def __call__(self, owner: Owner, spec: ModelDeploymentSpec) -> ServingBackend:
         if spec.target.kubernetes is not None:
             return KubernetesBackend(self.dyn, from_spec.route(spec), from_spec.workload, cache=self.children)
-        if self._azureml is None:
-            from modeldeploy.backends.azureml.clients import AzureMLBackends
-
-            self._azureml = AzureMLBackends()
         if spec.target.serverless is not None:
-            return self._azureml.for_serverless(spec.target.serverless)
+            return self._azure().for_serverless(spec.target.serverless)
         assert spec.target.azureml is not None  # the model guarantees exactly one target block
-        return self._azureml.for_target(spec.target.azureml)
+        if spec.batch is not None:  # only its finalizer asks: the batch endpoint goes with the object
+            return BatchTeardown(self._azure().for_batch(spec.target.azureml))
+        return self._azure().for_target(spec.target.azureml)
+
+    def batch(self, owner: Owner, spec: ModelDeploymentSpec) -> BatchBackend:
+        """A batch model's backend: Jobs in the cluster, or the target's Azure ML batch endpoint."""
+        if spec.target.azureml is not None:
+            return self._azure().for_batch(spec.target.azureml)
+        return self._kube_batch
 
     def models_for(self, target: AzureMLTarget | ServerlessTarget, registry: str | None) -> ModelOps:
         """Model operations of a workspace or registry, with the Azure ML backends' credential."""
-        if self._azureml is None:
-            from modeldeploy.backends.azureml.clients import AzureMLBackends
+        return self._azure().models_for(target, registry)
 
-            self._azureml = AzureMLBackends()
-        return self._azureml.models_for(target, registry)
+
+@dataclass(frozen=True)
+class BatchTeardown:
+    """The serving face of an Azure ML batch model: the reconciler asks a batch model's serving backend for
+    ``delete_all`` only (the finalizer); anything else would be a bug, and says so."""
+
+    backend: AzureMLBatchBackend
+
+    def delete_all(self, owner: Owner) -> None:
+        self.backend.delete_all(owner)
+
+    def _none(self, what: str) -> BackendError:
+        return BackendError("BatchModel", f"{what}: a batch model has no online revisions", retryable=False)
+
+    def ensure_revision(self, owner: Owner, revision: RevisionRequest) -> RevisionState:
+        raise self._none("ensure_revision")
+
+    def revision_state(self, owner: Owner, name: str) -> RevisionState:
+        raise self._none("revision_state")
+
+    def set_traffic(self, owner: Owner, split: TrafficSplit) -> None:
+        raise self._none("set_traffic")
+
+    def observed_traffic(self, owner: Owner) -> TrafficSplit | None:
+        raise self._none("observed_traffic")
+
+    def delete_revision(self, owner: Owner, name: str) -> None:
+        raise self._none("delete_revision")
+
+    def scoring_address(self, owner: Owner, name: str) -> ScoringAddress:
+        raise self._none("scoring_address")
 
 
 def _count_run(sink: RunSink, namespace: str, name: str, trigger: str, outcome: str) -> None:
@@ -148,9 +197,8 @@ def build_wiring(
         count=lambda namespace, kind, outcome: NOTIFICATIONS.labels(namespace, kind, outcome).inc(),
     )
     store = MeteredStatusStore(KubeStatusStore(api))
-    batch_backend = KubernetesBatchBackend(dyn)
     batch = BatchReconciler(
-        backend=lambda owner, spec: batch_backend,
+        backend=backends.batch,
         data=BatchDataReader(analysis.locator_for),
         store=store,
         events=events,

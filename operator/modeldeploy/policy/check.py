@@ -184,6 +184,8 @@ class _Check:
             yield "spec.batch.rollout.input", self.data(b.rollout.input)
         if b.data_arrival is not None:
             yield "spec.batch.dataArrival.uri", self.data(b.data_arrival.uri)
+        if b.compute is not None and self.target is not None:  # a cluster of the target's workspace
+            yield "spec.batch.compute", self.compute(self.target, b.compute)
 
     def _azureml(self, target: AzureMLTarget) -> Iterator[tuple[str, str | None]]:
         assert self.target is not None
@@ -240,6 +242,11 @@ class _Check:
         if any(_ws(g).key() == ws.key() for g in grants):
             return None
         return self.denied(f'Azure ML workspace "{ws}"', (str(_ws(g)) for g in grants))
+
+    def compute(self, ws: Workspace, name: str) -> str | None:
+        granted = [c for g in self._workspaces() if _ws(g).key() == ws.key() for c in g.computes]
+        ok = name.lower() in (c.lower() for c in granted) or "*" in granted
+        return None if ok else self.denied(f'compute "{name}" of Azure ML workspace "{ws}"', granted)
 
     def gateway(self, target: ServerlessTarget) -> str | None:
         gw = target.gateway

@@ -18,7 +18,6 @@ from modeldeploy.rollout.actions import EmitEvent, EventType, RequeueAfter
 from modeldeploy.rollout.batch_types import (
     DATA_ARRIVAL,
     MANUAL,
-    RUN_POLL,
     VALIDATION,
     BatchAction,
     BatchInputs,
@@ -183,7 +182,7 @@ def restart_missing(w: BatchWork) -> None:
                 (Trigger.RUN_FAILED,),
             )
     if any(not r.done for r in w.batch.runs):
-        w.actions.append(RequeueAfter(RUN_POLL))
+        w.actions.append(RequeueAfter(w.inputs.plan.run_poll))
 
 
 def _input_uri(described: str) -> str:

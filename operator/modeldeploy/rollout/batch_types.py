@@ -17,8 +17,10 @@ MAX_RUN_NAME = 52
 # and the candidate fails after this many looks: a missing output is then a broken revision.
 COMPARE_RETRY = 10.0
 COMPARE_ATTEMPTS = 6
-# While a run is in flight its Job is read again this often (no watch on Jobs: see the README).
+# While a run is in flight its Job is read again this often (no watch on Jobs: see the README). An Azure ML
+# job is read through ARM, whose reads are throttled per subscription and whose jobs last minutes: slower.
 RUN_POLL = 5.0
+AZURE_RUN_POLL = 30.0
 VALIDATION = "validation"
 MANUAL = "manual"
 DATA_ARRIVAL = "dataArrival"
@@ -82,6 +84,7 @@ class BatchPlan:
     max_files: int = 100
     schedules_key: str = ""
     next_fire: datetime | None = None
+    run_poll: float = RUN_POLL
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,20 @@ import inspect
 from typing import Any
 
 import pytest
-from azure.ai.ml.operations import OnlineDeploymentOperations, OnlineEndpointOperations
+from azure.ai.ml import Input, Output
+from azure.ai.ml.operations import (
+    BatchDeploymentOperations,
+    BatchEndpointOperations,
+    JobOperations,
+    OnlineDeploymentOperations,
+    OnlineEndpointOperations,
+    ScheduleOperations,
+)
 from azure.core.pipeline import Pipeline
 from azure.core.pipeline.policies import RetryPolicy
 from azure.mgmt.monitor.operations import AutoscaleSettingsOperations
 
-from modeldeploy.backends.azureml.clients import AzureMLBackends, azureml_clients
+from modeldeploy.backends.azureml.clients import AzureMLBackends, azureml_batch_clients, azureml_clients
 from modeldeploy.backends.azureml.diagnostics import ArmDiagnosticSettings
 from tests.backends.azureml.rig import example_spec
 
@@ -31,6 +39,19 @@ CALLS: list[tuple[Any, str, tuple[Any, ...]]] = [
     (ArmDiagnosticSettings, "get", ("uri", "name")),
     (ArmDiagnosticSettings, "create_or_update", ("uri", "name", object())),
     (ArmDiagnosticSettings, "delete", ("uri", "name")),
+    # batch.py
+    (BatchEndpointOperations, "get", ("ep",)),
+    (BatchEndpointOperations, "begin_create_or_update", (object(),)),
+    (BatchEndpointOperations, "begin_delete", ("ep",)),
+    (BatchEndpointOperations, "list_jobs", ("ep",)),
+    (BatchDeploymentOperations, "get", ("dep", "ep")),
+    (BatchDeploymentOperations, "list", ("ep",)),
+    (BatchDeploymentOperations, "begin_create_or_update", (object(),)),
+    (BatchDeploymentOperations, "begin_delete", ("dep", "ep")),
+    (JobOperations, "get", ("job",)),
+    (ScheduleOperations, "list", ()),
+    (ScheduleOperations, "begin_create_or_update", (object(),)),
+    (ScheduleOperations, "begin_delete", ("schedule",)),
 ]
 
 
@@ -38,6 +59,38 @@ CALLS: list[tuple[Any, str, tuple[Any, ...]]] = [
 def test_call_shapes_bind_to_the_real_sdk(cls: Any, method: str, args: tuple[Any, ...]) -> None:
     signature = inspect.signature(inspect.unwrap(getattr(cls, method)))
     signature.bind(object(), *args)  # raises TypeError when the SDK's parameters differ
+
+
+def test_the_invocation_binds_to_named_parameters_the_sdk_reads() -> None:
+    """``invoke`` takes ``**kwargs``: binding alone proves nothing, so the names are checked against what its
+    body reads (``kwargs.get("job_name")`` ...), and ``deployment_name`` is keyword-only."""
+    method = inspect.unwrap(BatchEndpointOperations.invoke)
+    inspect.signature(method).bind(
+        object(),
+        "ep",
+        deployment_name="dep",
+        input=Input(type="uri_folder", path="azureml://datastores/d/paths/in/"),
+        outputs={"score": Output(type="uri_file", path="azureml://datastores/d/paths/out/p.csv")},
+        job_name="churn-m-1",
+        params_override=[{"properties": {"kdap_revision": "r"}}],
+    )
+    body = inspect.getsource(method)
+    for name in ("job_name", "params_override", "outputs", "input"):
+        assert f'kwargs.get("{name}"' in body, name
+    with pytest.raises(TypeError):
+        inspect.signature(method).bind(object(), "ep", "dep")  # the deployment is keyword-only
+
+
+def test_real_batch_clients_build_without_network_and_leave_retries_to_the_guard() -> None:
+    target = example_spec("budget-optimizer").target.azureml
+    assert target is not None
+    clients = azureml_batch_clients(target, _NoNetworkCredential())
+    assert isinstance(clients.batch_endpoints, BatchEndpointOperations)
+    assert isinstance(clients.batch_deployments, BatchDeploymentOperations)
+    assert isinstance(clients.jobs, JobOperations)
+    assert isinstance(clients.schedules, ScheduleOperations)
+    for ops in (clients.batch_endpoints, clients.batch_deployments, clients.schedules):
+        assert set(_retry_totals(ops)) == {0}, type(ops).__name__
 
 
 def test_a_wrong_call_shape_is_caught() -> None:

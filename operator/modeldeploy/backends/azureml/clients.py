@@ -23,6 +23,7 @@ from azure.mgmt.monitor import MonitorManagementClient
 
 from modeldeploy.api.spec import AzureMLTarget, ServerlessTarget
 from modeldeploy.backends.azureml.backend import AzureMLBackend, AzureMLClients
+from modeldeploy.backends.azureml.batch import AzureMLBatchBackend, AzureMLBatchClients
 from modeldeploy.backends.azureml.diagnostics import arm_diagnostic_settings
 from modeldeploy.backends.azureml.guard import Guard
 from modeldeploy.backends.azureml.registry import ModelOps
@@ -50,6 +51,18 @@ def azureml_clients(target: AzureMLTarget, credential: Any, **sdk_kwargs: Any) -
     )
 
 
+def azureml_batch_clients(target: AzureMLTarget, credential: Any, **sdk_kwargs: Any) -> AzureMLBatchClients:
+    """The batch side of the target's workspace: batch endpoints and deployments, jobs, schedules."""
+    ml = MLClient(
+        credential,
+        subscription_id=target.subscription_id,
+        resource_group_name=target.resource_group,
+        workspace_name=target.workspace,
+        **(SDK_RETRIES_OFF | sdk_kwargs),
+    )
+    return AzureMLBatchClients(ml.batch_endpoints, ml.batch_deployments, ml.jobs, ml.schedules)
+
+
 @dataclass
 class AzureMLBackends:
     """Backends by endpoint; one credential, clients per workspace, one guard (breaker per endpoint)."""
@@ -61,6 +74,9 @@ class AzureMLBackends:
     _backends: dict[tuple[str, str, str, str], AzureMLBackend] = field(default_factory=dict)
     _models: dict[tuple[str, ...], ModelOps] = field(default_factory=dict)
     _serverless: dict[tuple[str, ...], ServerlessBackend] = field(default_factory=dict)
+    make_batch_clients: Callable[[AzureMLTarget, Any], AzureMLBatchClients] = azureml_batch_clients
+    _batch_clients: dict[tuple[str, str, str], AzureMLBatchClients] = field(default_factory=dict)
+    _batch: dict[tuple[str, str, str, str], AzureMLBatchBackend] = field(default_factory=dict)
 
     def for_serverless(self, target: ServerlessTarget) -> ServerlessBackend:
         """One adapter of a serverless endpoint: the workspace's serverless endpoints and models, and the
@@ -136,4 +152,18 @@ class AzureMLBackends:
             previous = backend._pollers if backend is not None else {}
             backend = AzureMLBackend(clients, target, guard=self.guard, _pollers=previous)
             self._backends[key] = backend
+        return backend
+
+    def for_batch(self, target: AzureMLTarget) -> AzureMLBatchBackend:
+        """The batch backend of the target's batch endpoint; kept, so runs it saw end are not read again."""
+        workspace = (target.subscription_id, target.resource_group.lower(), target.workspace.lower())
+        key = (*workspace, target.endpoint_name.lower())
+        backend = self._batch.get(key)
+        if backend is None or backend.target != target:
+            if self.credential is None:
+                self.credential = DefaultAzureCredential()
+            clients = self._batch_clients.get(workspace)
+            if clients is None:
+                clients = self._batch_clients[workspace] = self.make_batch_clients(target, self.credential)
+            backend = self._batch[key] = AzureMLBatchBackend(clients, target, guard=self.guard)
         return backend

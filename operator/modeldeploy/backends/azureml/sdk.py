@@ -1,4 +1,4 @@
-"""The slice of the Azure SDKs the backend calls, as Protocols.
+"""The slice of the Azure SDKs the backends call, as Protocols.
 
 ``MLClient.online_endpoints`` / ``MLClient.online_deployments`` (azure-ai-ml) and
 ``MonitorManagementClient.autoscale_settings`` (azure-mgmt-monitor) satisfy these structurally; so does
@@ -67,3 +67,45 @@ class DiagnosticSettingsOps(Protocol):
     def create_or_update(self, resource_uri: str, name: str, parameters: Any) -> Any: ...
 
     def delete(self, resource_uri: str, name: str) -> None: ...
+
+
+class BatchEndpointOps(Protocol):
+    """``azure.ai.ml.operations.BatchEndpointOperations``."""
+
+    def get(self, name: str) -> Any: ...
+
+    def begin_create_or_update(self, endpoint: Any) -> Poller: ...
+
+    def begin_delete(self, name: str) -> Poller: ...
+
+    def invoke(self, endpoint_name: str, *, deployment_name: str | None = None, **kwargs: Any) -> Any: ...
+
+    def list_jobs(self, endpoint_name: str) -> Iterable[Any]: ...
+
+
+class BatchDeploymentOps(Protocol):
+    """``azure.ai.ml.operations.BatchDeploymentOperations``."""
+
+    def get(self, name: str, endpoint_name: str) -> Any: ...
+
+    def list(self, endpoint_name: str) -> Iterable[Any]: ...
+
+    def begin_create_or_update(self, deployment: Any) -> Poller: ...
+
+    def begin_delete(self, name: str, endpoint_name: str) -> Poller: ...
+
+
+class JobOps(Protocol):
+    """``azure.ai.ml.operations.JobOperations`` (reading a run's job back)."""
+
+    def get(self, name: str) -> Any: ...
+
+
+class ScheduleOps(Protocol):
+    """``azure.ai.ml.operations.ScheduleOperations``."""
+
+    def list(self) -> Iterable[Any]: ...
+
+    def begin_create_or_update(self, schedule: Any) -> Poller: ...
+
+    def begin_delete(self, name: str) -> Poller: ...

@@ -106,9 +106,10 @@ class KubernetesBatchBackend:
     def revisions(self, owner: Owner) -> frozenset[str]:
         return frozenset(t["metadata"]["name"] for t in self._list(self._res("v1", "PodTemplate"), owner))
 
-    def ensure_revision(self, owner: Owner, name: str, spec: ModelDeploymentSpec) -> None:
+    def ensure_revision(self, owner: Owner, name: str, spec: ModelDeploymentSpec) -> bool:
         self._check_owned(self._res("v1", "PodTemplate"), owner, name)  # never take over someone's template
         self._apply(bm.pod_template(owner, name, spec))
+        return True  # a template can be run as soon as it is applied
 
     def _check_owned(self, resource: Resource, owner: Owner, name: str) -> None:
         try:
@@ -160,6 +161,7 @@ class KubernetesBatchBackend:
         template = self._template(owner, revision) if schedules else {}
         wanted = set()
         for s in schedules:
+            assert s.cron is not None  # the spec's rules: recurrence needs an azureml target
             name = run_name(owner.name, s.name)
             wanted.add(name)
             self._apply(
