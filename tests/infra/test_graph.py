@@ -139,21 +139,16 @@ def custom_counts(run: ProgramRun) -> Counter[str]:
 def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     assert custom_counts(dev) == expected_counts(dev)
     # + the edge per model (#19), the personas, the LLM API (three adapters, its own Content Safety: #20),
-<<<<<<< HEAD
-    # the operator's named value writer role and its grant, the failed-batch-run alert (#16)
-    # + the activity log, and the LLM API's last pieces: the serverless caller role and its grant, the
-    # operator's read of Log Analytics, the API's diagnostic (the quota header)
-    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1 + 4
-=======
-    # the operator's named value writer role and its grant, the failed-batch-run alert (#16), Azure ML batch
-    # (#16: the batch-outputs container, its datastore, the operator's grant on it, the failed-job alert)
-    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1 + 4  # + the activity log
->>>>>>> wip/azbatch
+    # the operator's named value writer role and its grant, the failed-batch-run alert (#16), the activity
+    # log; the LLM API's last pieces: the serverless caller role and its grant, the operator's read of Log
+    # Analytics, the API's diagnostic (the quota header); Azure ML batch (#16: the batch-outputs container,
+    # its datastore, the operator's grant on it, the failed-job alert)
+    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1 + 4 + 4
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1 + 1 + 4
+    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1 + 1 + 4 + 4  # + AML batch
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:
