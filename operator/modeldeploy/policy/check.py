@@ -12,19 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from modeldeploy.api.policy import ModelDeploymentPolicySpec, WorkspaceGrant, WorkspaceRef
+from modeldeploy.api.policy import ModelDeploymentPolicySpec
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec, ServerlessTarget
+from modeldeploy.policy.data_grants import DataGrants, covers, granted_path, workspace_of
 from modeldeploy.policy.refs import (
-    BlobRef,
-    DatastoreRef,
-    LocalRef,
     Unsupported,
     Workspace,
-    data_ref,
     endpoint,
     registry_of,
     secret_url_host,
-    segments,
     within,
 )
 
@@ -90,29 +86,7 @@ def notification_refusal(
     return _Check(spec, namespace, name, selected).notification_url(url)
 
 
-def _listing(items: Iterable[str]) -> str:
-    unique = sorted(set(items))
-    return ", ".join(unique) if unique else "none"
-
-
-def _grant(text: str) -> tuple[str, ...] | None:
-    """A granted path as segments; None for one this parser refuses (it then grants nothing, never all)."""
-    try:
-        return segments(text, text)
-    except Unsupported:
-        return None
-
-
-def _covers(path: tuple[str, ...], granted: str) -> bool:
-    prefix = _grant(granted)
-    return prefix is not None and within(path, prefix)
-
-
-def _prefix(parts: tuple[str, ...]) -> str:
-    return "/".join(parts) + "/" if parts else "/"
-
-
-class _Check:
+class _Check(DataGrants):
     def __init__(
         self, spec: ModelDeploymentSpec, namespace: str, name: str, grants: list[ModelDeploymentPolicySpec]
     ) -> None:
@@ -121,12 +95,6 @@ class _Check:
         target = spec.target.azureml or spec.target.serverless
         self.target = (
             Workspace(target.subscription_id, target.resource_group, target.workspace) if target else None
-        )
-
-    def denied(self, what: str, granted: Iterable[str]) -> str:
-        return (
-            f'{what} is not granted to namespace "{self.namespace}" by any ModelDeploymentPolicy '
-            f"(granted: {_listing(granted)})"
         )
 
     def refusals(self) -> Iterator[Refusal]:
@@ -239,12 +207,12 @@ class _Check:
 
     def workspace_target(self, ws: Workspace) -> str | None:
         grants = [g for g in self._workspaces() if g.target]
-        if any(_ws(g).key() == ws.key() for g in grants):
+        if any(workspace_of(g).key() == ws.key() for g in grants):
             return None
-        return self.denied(f'Azure ML workspace "{ws}"', (str(_ws(g)) for g in grants))
+        return self.denied(f'Azure ML workspace "{ws}"', (str(workspace_of(g)) for g in grants))
 
     def compute(self, ws: Workspace, name: str) -> str | None:
-        granted = [c for g in self._workspaces() if _ws(g).key() == ws.key() for c in g.computes]
+        granted = [c for g in self._workspaces() if workspace_of(g).key() == ws.key() for c in g.computes]
         ok = name.lower() in (c.lower() for c in granted) or "*" in granted
         return None if ok else self.denied(f'compute "{name}" of Azure ML workspace "{ws}"', granted)
 
@@ -276,64 +244,6 @@ class _Check:
             return None  # resolved in the target's workspace
         return self.data(ref)
 
-    def data(self, uri: str) -> str | None:
-        filled = uri.replace("{namespace}", self.namespace).replace("{name}", self.name)
-        try:
-            ref = data_ref(filled)
-        except Unsupported as exc:
-            return str(exc)
-        if isinstance(ref, LocalRef):
-            return self._local(ref)
-        if isinstance(ref, BlobRef):
-            return self._blob(ref)
-        return self._datastore(ref)
-
-    def _local(self, ref: LocalRef) -> str | None:
-        granted = [p for g in self.grants for p in g.local_paths]
-        if any(_covers(ref.path, p) for p in granted):
-            return None
-        return self.denied(f'local path "/{"/".join(ref.path)}"', granted)
-
-    def _blob(self, ref: BlobRef) -> str | None:
-        accounts = [s for g in self.grants for s in g.storage]
-        mine = [s for s in accounts if s.account == ref.account]
-        if not mine:
-            return self.denied(f'storage account "{ref.account}"', (s.account for s in accounts))
-        in_container = [s for s in mine if ref.container in s.containers or "*" in s.containers]
-        if not in_container:
-            containers = (c for s in mine for c in s.containers)
-            return self.denied(f'container "{ref.container}" of storage account "{ref.account}"', containers)
-        prefixes = [
-            p for s in in_container for p in (s.path_prefixes if s.path_prefixes is not None else ["/"])
-        ]
-        if any(_covers(ref.path, p) for p in prefixes):
-            return None
-        where = f'path "{"/".join(ref.path)}" in {ref.account}/{ref.container}'
-        return self.denied(where, (_prefix(_grant(p) or ()) for p in prefixes))
-
-    def _datastore(self, ref: DatastoreRef) -> str | None:
-        ws = ref.workspace or self.target
-        if ws is None:
-            return (
-                "a short azureml://datastores/ URI resolves in the azureml target's workspace and this "
-                "ModelDeployment has none; use the long form naming the workspace"
-            )
-        grants = [g for g in self._workspaces() if _ws(g).key() == ws.key()]
-        if not grants:
-            return self.denied(
-                f'Azure ML workspace "{ws}" (datastore "{ref.datastore}")',
-                (str(_ws(g)) for g in self._workspaces()),
-            )
-        stores = [d for g in grants for d in g.datastores]
-        mine = [d for d in stores if d.name.lower() in (ref.datastore.lower(), "*")]
-        if not mine:
-            return self.denied(f'datastore "{ref.datastore}" of workspace "{ws}"', (d.name for d in stores))
-        prefixes = [p for d in mine for p in (d.path_prefixes if d.path_prefixes is not None else ["/"])]
-        if any(_covers(ref.path, p) for p in prefixes):
-            return None
-        where = f'path "{"/".join(ref.path)}" in datastore "{ref.datastore}" of workspace "{ws}"'
-        return self.denied(where, (_prefix(_grant(p) or ()) for p in prefixes))
-
     def prometheus(self, address: str) -> str | None:
         try:
             got = endpoint(address)
@@ -352,8 +262,8 @@ class _Check:
 
     def monitor(self, resource_id: str) -> str | None:
         granted = [s for g in self.grants for s in g.metrics.azure_monitor_scopes]
-        parts = _grant(resource_id.lower())
-        if parts is not None and any(_covers(parts, s.lower()) for s in granted):
+        parts = granted_path(resource_id.lower())
+        if parts is not None and any(covers(parts, s.lower()) for s in granted):
             return None
         return self.denied(f'Azure Monitor scope "{resource_id}"', granted)
 
@@ -379,12 +289,13 @@ class _Check:
     ) -> Iterator[tuple[str, str | None]]:
         field = "spec.rollback.retrain.azuremlPipeline"
         pipelines = [p for g in self.grants for p in g.retraining.pipelines]
-        mine = [p for p in pipelines if _ws(p.workspace).key() == ws.key()]
+        mine = [p for p in pipelines if workspace_of(p.workspace).key() == ws.key()]
         if not mine:
             yield (
                 field,
                 self.denied(
-                    f'retraining in Azure ML workspace "{ws}"', (str(_ws(p.workspace)) for p in pipelines)
+                    f'retraining in Azure ML workspace "{ws}"',
+                    (str(workspace_of(p.workspace)) for p in pipelines),
                 ),
             )
             return
@@ -416,10 +327,3 @@ class _Check:
         if host in (h.removesuffix(":443") for h in hosts):
             return None
         return self.denied(f'notification host "{host}"', hosts)
-
-    def _workspaces(self) -> list[WorkspaceGrant]:
-        return [w for g in self.grants for w in g.workspaces]
-
-
-def _ws(grant: WorkspaceGrant | WorkspaceRef) -> Workspace:
-    return Workspace(grant.subscription_id, grant.resource_group, grant.name)
