@@ -306,7 +306,7 @@ def _alive_in_group(pgid: int) -> list[int]:
 
 
 def test_a_window_that_is_not_plain_files_stays_in_process_and_says_why(files: tuple[str, str]) -> None:
-    class Collected:  # e.g. the data collector's hour folders, or Log Analytics: never pushed down
+    class Collected:  # e.g. Log Analytics: never pushed down
         def load(self, start: datetime | None, end: datetime | None) -> dict[str, Any]:
             t = pq.read_table(files[1])
             return {"x": t.column("x").to_numpy(), "c": t.column("c")}
@@ -316,5 +316,5 @@ def test_a_window_that_is_not_plain_files_stays_in_process_and_says_why(files: t
     result = DriftAnalyzer(sources, Pushdown(jobs, 1000)).run(AnalysisConfig(drift=CONFIG), NOW)
     assert jobs.requests == []
     assert {f.engine for f in result.features} == {
-        "in-process: MLTable and data-collector windows are read here, within the caps"
+        "in-process: Collected data is not files a Spark job can read"
     }
