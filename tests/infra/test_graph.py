@@ -65,8 +65,9 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
             + 1
             + config.aks.enabled
             + 3 * config.ai_services.enabled,
-            # 10 foundation + 5 workspace + operator on APIM + gateway (1 + endpoints) + CMK + AI services
-            "azure-native:authorization:RoleAssignment": 17
+            # 10 foundation + 6 workspace (the operator's code uploads for drift Spark jobs among them)
+            # + operator on APIM + gateway (1 + endpoints) + CMK + AI services
+            "azure-native:authorization:RoleAssignment": 18
             + n
             + config.workspace.customer_managed_key
             + 3 * config.ai_services.enabled
@@ -134,13 +135,14 @@ def custom_counts(run: ProgramRun) -> Counter[str]:
 def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     assert custom_counts(dev) == expected_counts(dev)
     # + the edge per model (#19), the personas, the LLM API (three adapters, its own Content Safety: #20),
-    # the operator's named value writer role and its grant, the failed-batch-run alert (#16)
-    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1  # + the activity log
+    # the operator's named value writer role and its grant, the failed-batch-run alert (#16), the operator's
+    # code uploads for drift Spark jobs (#17)
+    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1 + 1  # + the activity log
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1 + 1
+    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1 + 1 + 1
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:
