@@ -211,3 +211,24 @@ def test_an_mltable_file_outside_the_data_root_is_refused_before_any_job(windows
     assert jobs.requests == []
     assert result.verdict is Verdict.INCONCLUSIVE
     assert "outside the operator's data root" in result.message
+
+
+def test_a_stopping_operator_cancels_every_drift_job_still_running(tmp_path: Path) -> None:
+    """Local Spark jobs run in their own sessions, so they would outlive the operator's SIGTERM: its
+    cleanup handler closes the analysis service, which cancels them."""
+    from modeldeploy.analysis.service import AnalysisService
+    from modeldeploy.rollout.actions import RunAnalysis
+    from tests.analysis.test_drift_metrics import NOW as RUN_AT
+    from tests.analysis.test_drift_metrics import OWNER, REVISION, _spec
+
+    jobs = Jobs()
+    service = AnalysisService(
+        providers_for=lambda _: {}, data_root="/", pushdown=lambda owner, spec: Pushdown(jobs, 1)
+    )
+    with pytest.raises(AnalysisPending, match="submitted"):
+        service.run(
+            OWNER, _spec(tmp_path, "kubernetes"), RunAnalysis(REVISION, None, 0, RUN_AT - HOUR), RUN_AT
+        )
+    assert jobs.cancelled == []
+    service.close()
+    assert jobs.cancelled == ["job-1"]

@@ -218,6 +218,11 @@ class AnalysisService:
             )
         return tuple(out)
 
+    def close(self) -> None:
+        """Cancel every drift job still running (the operator is stopping)."""
+        for _, analyzer in list(self._drift.values()):
+            analyzer.close()
+
     def forget(self, uid: str) -> None:
         """Drop an object's reference profile and cancel a drift job still running for it (the object is
         gone; providers are shared, not its own)."""
