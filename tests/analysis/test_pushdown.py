@@ -318,3 +318,16 @@ def test_a_window_that_is_not_plain_files_stays_in_process_and_says_why(files: t
     assert {f.engine for f in result.features} == {
         "in-process: Collected data is not files a Spark job can read"
     }
+
+
+def test_a_spec_naming_no_features_is_analysed_in_process_and_says_why(files: tuple[str, str]) -> None:
+    """Which columns to test, and whether each is numerical or categorical, is found in the data
+    in-process; a job told to test no feature would find no drift, whatever the data."""
+    jobs = Jobs()
+    every_column = DriftConfig(min_samples=100)
+    result = _analyzer(files, jobs, 1000, [0.0]).run(AnalysisConfig(drift=every_column), NOW)
+    assert jobs.requests == []
+    assert {f.feature for f in result.features} == {"x", "c"}
+    assert {f.engine for f in result.features} == {
+        "in-process: the spec names no features; the Spark job tests named ones only"
+    }

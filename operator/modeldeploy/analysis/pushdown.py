@@ -88,12 +88,16 @@ class Pushdown:
     in_process: str = field(default="in-process", init=False)  # why the last run stayed here
 
     def route(
-        self, reference: object, live: object, start: datetime, end: datetime
+        self, config: DriftConfig, reference: object, live: object, start: datetime, end: datetime
     ) -> tuple[WindowFiles, WindowFiles, str] | None:
         """The windows' files and why they go to Spark, or None to analyse in-process (``in_process`` then
         says why). ``start``, ``end``: the live window (a data collector folder is listed by hour)."""
         if self._running is not None:
             return None  # a job is out: run() polls it; no listing needed
+        if not config.features:
+            # Which columns to test (and their kinds) comes from the data in-process; the job is told.
+            self.in_process = "in-process: the spec names no features; the Spark job tests named ones only"
+            return None
         ref, lv = window_files(reference, False, start, end), window_files(live, True, start, end)
         limit = human(self.max_bytes)
         if isinstance(ref, str) or isinstance(lv, str):

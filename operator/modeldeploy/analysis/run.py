@@ -101,7 +101,7 @@ class DriftAnalyzer:
                 return push.poll(config.drift)
             if push is not None:
                 start = now - self.sources.live_window
-                routed = push.route(self.sources.reference, self.sources.live, start, now)
+                routed = push.route(config.drift, self.sources.reference, self.sources.live, start, now)
                 if routed is not None:
                     return _submit(push, config.drift, routed)
             if self._profile is None or self._profile.config != config.drift:
