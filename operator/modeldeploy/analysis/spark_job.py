@@ -67,7 +67,8 @@ def _read(spark: Any, paths: list[str], fmt: str, options: dict[str, Any] | None
         missing = [c for c in columns if c not in df.columns]
         if missing:
             raise ValueError(f"{key} names columns not in the data: {missing}")
-        df = df.select(*[f"`{c}`" for c in columns]) if key == "keep_columns" else df.drop(*columns)
+        quoted = [f"`{c.replace('`', '``')}`" for c in columns]  # a literal name, never an expression
+        df = df.select(*quoted) if key == "keep_columns" else df.drop(*columns)
     return df
 
 
