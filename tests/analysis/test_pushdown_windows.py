@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from modeldeploy.analysis.pushdown import JobState, JobStatus, Pushdown
 from modeldeploy.analysis.run import DriftAnalyzer, Sources
@@ -232,3 +233,26 @@ def test_a_stopping_operator_cancels_every_drift_job_still_running(tmp_path: Pat
     assert jobs.cancelled == []
     service.close()
     assert jobs.cancelled == ["job-1"]
+
+
+@pytest.mark.parametrize(
+    ("transformations", "options"),
+    [
+        ("[read_parquet]", {}),
+        ("[{read_json_lines: {invalid_lines: drop}}]", {"drop_invalid": True}),
+        (
+            "[read_json_lines, {drop_columns: note}]",
+            {"drop_invalid": False, "steps": [["drop_columns", ["note"]]]},
+        ),
+        (
+            "[{read_delimited: {header: no_header, delimiter: '|', support_multi_line: true}}]",
+            {"delimiter": "|", "header": False, "multi_line": True, "empty_as_string": False},
+        ),
+    ],
+)
+def test_how_spark_reads_each_mltable(transformations: str, options: dict[str, object]) -> None:
+    from modeldeploy.analysis.mltable import parse_plan
+    from modeldeploy.analysis.window_files import mltable_options
+
+    plan = parse_plan(yaml.safe_load(f"paths: [file: a]\ntransformations: {transformations}\n"), "MLTable t")
+    assert mltable_options(plan) == options
