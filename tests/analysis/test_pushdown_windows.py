@@ -89,7 +89,6 @@ def test_an_mltable_reference_and_a_collector_window_are_pushed_down_as_their_fi
         "delimiter": ";",
         "header": True,
         "multi_line": False,
-        "empty_as_string": False,
         "steps": [["keep_columns", ["x", "c"]]],
     }
     # 11:30 to 12:30 touches hours 11 and 12 only; the job keeps the envelopes timed inside it
@@ -150,6 +149,10 @@ def test_mltable_steps_that_count_rows_stay_in_process_and_say_why(
         (
             "  - read_delimited: {delimiter: ';', header: from_first_file}\n",
             "MLTable header from_first_file is read here (Spark takes one header for every file)",
+        ),
+        (
+            "  - read_delimited: {delimiter: ';', empty_as_string: true}\n",
+            "MLTable empty_as_string is read here (Spark reads an unquoted empty field as missing)",
         ),
         (
             "  - read_delimited: {delimiter: ';', include_path_column: true}\n",
@@ -246,7 +249,7 @@ def test_a_stopping_operator_cancels_every_drift_job_still_running(tmp_path: Pat
         ),
         (
             "[{read_delimited: {header: no_header, delimiter: '|', support_multi_line: true}}]",
-            {"delimiter": "|", "header": False, "multi_line": True, "empty_as_string": False},
+            {"delimiter": "|", "header": False, "multi_line": True},
         ),
     ],
 )

@@ -50,8 +50,6 @@ def _read(spark: Any, paths: list[str], fmt: str, options: dict[str, Any] | None
             reader.option("header", header).option("inferSchema", True).option("sep", o.get("delimiter", ","))
         )
         reader = reader.option("multiLine", bool(o.get("multi_line", False))).option("mode", "FAILFAST")
-        if o.get("empty_as_string"):  # an empty field is an empty string, not missing
-            reader = reader.option("nullValue", "\u0000").option("emptyValue", "")
         df = reader.csv(paths)
         if not header:  # Azure ML's names for headerless columns
             df = df.toDF(*[f"Column{i + 1}" for i in range(len(df.columns))])

@@ -7,7 +7,8 @@ from the listing (nothing is downloaded but an MLTable's own YAML file) and says
 
 What a Spark job cannot read as the operator does stays in-process, and the reason says what:
 ``take``/``skip`` (row order across files, which Spark does not keep), ``include_path_column`` (the job
-would name files by other URIs), the header modes that differ per file, a column-filtered time window.
+would name files by other URIs), the header modes that differ per file, ``empty_as_string`` (Spark reads an
+unquoted empty field as missing), a column-filtered time window.
 """
 
 from __future__ import annotations
@@ -106,8 +107,10 @@ def mltable_options(plan: Plan) -> dict[str, Any] | str:
     if read.kind == "read_delimited":
         if read.header not in ("all_files_same_headers", "no_header"):
             return f"MLTable header {read.header} is read here (Spark takes one header for every file)"
+        if read.empty_as_string:
+            return "MLTable empty_as_string is read here (Spark reads an unquoted empty field as missing)"
         options |= {"delimiter": read.delimiter, "header": read.header == "all_files_same_headers"}
-        options |= {"multi_line": read.multi_line, "empty_as_string": read.empty_as_string}
+        options["multi_line"] = read.multi_line
     elif read.kind == "read_json_lines":
         options["drop_invalid"] = read.drop_invalid_lines
     for key, value in plan.steps:
