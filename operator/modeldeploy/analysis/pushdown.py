@@ -205,7 +205,9 @@ class LocalSpark:
         )
         env["PYSPARK_PYTHON"] = self.python
         log = open(folder / "log.txt", "wb")  # noqa: SIM115 (kept open for the child; closed when it ends)
-        args = [self.python, str(SCRIPT), "--request", str(folder / "request.json"), "--output", str(folder)]
+        # The request as a URI, read through Spark as on Azure ML, so that path is the one tests run.
+        request_uri = (folder / "request.json").resolve().as_uri()
+        args = [self.python, str(SCRIPT), "--request", request_uri, "--output", str(folder)]
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self._procs[job] = (proc, folder, log)
         return job

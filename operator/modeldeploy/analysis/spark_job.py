@@ -21,7 +21,7 @@ Every number in the summary is exact, not a sketch:
 The running sums need each feature's values in one task (sorted, spilling to disk when large), so the job
 scales with rows per feature on the executors, not with the operator's memory.
 
-Usage: spark_job.py --request request.json --output DIR (local paths or abfss:// / wasbs:// URIs).
+Usage: spark_job.py --request REQUEST --output DIR (local paths, or file:// / abfss:// / wasbs:// URIs).
 """
 
 from __future__ import annotations
@@ -277,8 +277,8 @@ def run(spark: Any, request: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     given = parser.add_mutually_exclusive_group(required=True)
-    given.add_argument("--request", help="the request JSON (a file)")
-    given.add_argument("--request-b64", help="the request JSON, base64 (as Azure ML passes it in args)")
+    given.add_argument("--request", help="the request JSON: a local file, or a URI (an Azure ML job input)")
+    given.add_argument("--request-b64", help="the request JSON, base64 (small requests only: one argument)")
     parser.add_argument("--output", required=True, help="the folder summary.json is written to")
     args = parser.parse_args(argv)
     from pyspark.sql import SparkSession
@@ -286,6 +286,13 @@ def main(argv: list[str] | None = None) -> None:
     spark = SparkSession.builder.appName("kdap-drift").getOrCreate()
     if args.request_b64:
         request = json.loads(base64.b64decode(args.request_b64))
+    elif "://" in args.request:
+        # A job input on Azure ML (abfss://): read through Spark, as the data is. A request names every file
+        # of both windows, far more than the 128 KiB one command-line argument may hold.
+        row = spark.read.text(args.request, wholetext=True).first()
+        if row is None:
+            raise ValueError(f"the request {args.request} is empty")
+        request = json.loads(row[0])
     else:
         with open(args.request, encoding="utf-8") as f:
             request = json.load(f)
