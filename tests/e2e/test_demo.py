@@ -149,3 +149,35 @@ def test_sigterm_mid_demo_tears_everything_down(tmp_path: Path) -> None:
         "an interrupted demo must not leave a summary claiming a result"
     )
     assert_nothing_left(tmp_path, log)
+
+
+def test_sigterm_while_a_spark_job_runs_ends_the_job_too(tmp_path: Path) -> None:
+    """Local Spark jobs run in their own sessions (their JVMs must not share the operator's signals), so the
+    operator cancels them when it stops; nothing may outlive the demo."""
+    proc, _, log = start_demo(tmp_path, spark=True)
+    end = time.monotonic() + RUN_BOUND
+    while not _running_spark_job(tmp_path):  # its child started: submitted, not finished
+        if proc.poll() is not None or time.monotonic() > end:
+            finish(proc, log)
+            raise AssertionError(f"no Spark job ran (exit {proc.returncode}):\n{tail(log)}")
+        time.sleep(0.2)
+
+    proc.send_signal(signal.SIGTERM)
+    code = finish(proc, log)
+    assert code == 128 + signal.SIGTERM, f"the demo exited {code}; its output:\n{tail(log)}"
+    assert_nothing_left(tmp_path, log)
+
+
+def _running_spark_job(tmp_path: Path) -> bool:
+    """A process runs the drift job's entry file for one of the demo's job folders."""
+    jobs = [j.name for j in (tmp_path / "tmp").glob("kdap-demo-*/spark/drift-*")]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if "spark_job.py" in cmdline and any(job in cmdline for job in jobs):
+            return True
+    return False
