@@ -53,8 +53,9 @@ policy-check: $(STAMP)
 test: setup lint
 	$(PY) -m pytest
 
+# `make demo SPARK=1`: the churn predictor's drift runs as a local Spark job (about 30-55 s more: a JVM per job).
 demo: setup
-	$(PY) -m kdap_demo
+	$(if $(SPARK),KDAP_DEMO_SPARK=$(SPARK) )$(PY) -m kdap_demo
 
 bench: setup
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

@@ -5,6 +5,7 @@ need=()
 command -v kubectl >/dev/null || need+=(kubernetes-client)
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v npm >/dev/null || need+=(npm)  # Azurite, the Azure Storage API server the Blob tests read from
+command -v java >/dev/null || need+=(openjdk-17-jre-headless)  # pyspark's local drift jobs (tests, demo)
 [[ ${#need[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -ne 0 ]]; then
   echo "sysdeps: missing ${need[*]}; run: sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2

@@ -60,8 +60,12 @@ def foundation_grants(foundation: Foundation, ids: Identities, cmk_key: keyvault
 
 
 def workspace_grants(
-    ids: Identities, resource_group_id: pulumi.Input[str], workspace_id: pulumi.Input[str]
+    ids: Identities,
+    resource_group_id: pulumi.Input[str],
+    workspace_id: pulumi.Input[str],
+    default_container_id: pulumi.Input[str],
 ) -> list[Grant]:
+    """``default_container_id``: the workspace's default blob container (workspaceblobstore)."""
     ws, cp, op = Workload.WORKSPACE, Workload.COMPUTE, Workload.OPERATOR
     return [
         _grant(
@@ -70,7 +74,25 @@ def workspace_grants(
         _grant(
             ids, cp, Role.AZUREML_DATA_SCIENTIST, "workspace", workspace_id, "jobs log runs, register models"
         ),
-        _grant(ids, op, Role.AZUREML_DATA_SCIENTIST, "workspace", workspace_id, "deployments and traffic"),
+        _grant(
+            ids,
+            op,
+            Role.AZUREML_DATA_SCIENTIST,
+            "workspace",
+            workspace_id,
+            "deployments, traffic, drift Spark jobs",
+        ),
+        # The system datastores are identity-based, so azure-ai-ml uploads a Spark job's code as the caller:
+        # the operator writes only into the workspace's default container, never the data containers. (The
+        # job itself runs as the workspace's identity, which already reads and writes the account.)
+        _grant(
+            ids,
+            op,
+            Role.STORAGE_BLOB_DATA_CONTRIBUTOR,
+            "workspace-blobstore",
+            default_container_id,
+            "uploads the drift Spark job's entry file",
+        ),
         _grant(ids, op, Role.MONITORING_READER, "workspace", workspace_id, "endpoint metrics for analysis"),
         # Autoscale settings are resource-group resources, so this is the narrowest scope that works.
         _grant(ids, op, Role.MONITORING_CONTRIBUTOR, "resource-group", resource_group_id, "autoscale writes"),

@@ -275,6 +275,9 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "azure-native:keyvault:Key": _key,
     "azure-native:applicationinsights:Component": _app_insights,
     "azure-native:machinelearningservices:OnlineEndpoint": _online_endpoint,
+    "azure-native:machinelearningservices:Workspace": lambda n, _: {
+        "workspaceId": fake_guid(f"workspace/{n}")
+    },
     "azure-native:machinelearningservices:ServerlessEndpoint": _serverless_endpoint,
     "azure-native:apimanagement:ApiManagementService": lambda n, _: {
         "gatewayUrl": f"https://{n}.azure-api.net"

@@ -170,7 +170,7 @@ def _workspace_grants(p: Platform) -> list[Grant]:
     scorer = endpoint_scorer_role(p.place.naming, p.ml.workspace.id, parent=p.ml)
     endpoint_ids = {k: e.id for k, e in p.endpoints.endpoints.items()}
     rg_id = p.foundation.resource_group.id
-    grants = access.workspace_grants(p.identities, rg_id, p.ml.workspace.id)
+    grants = access.workspace_grants(p.identities, rg_id, p.ml.workspace.id, p.ml.default_container_id)
     writer = named_value_writer_role(p.place.naming, p.gateway.service.id, parent=p.gateway)
     grants.append(access.operator_gateway_grant(p.identities, writer, p.gateway.service.id))
     grants.append(access.batch_output_grant(p.identities, p.ml.containers[BATCH_OUTPUTS].id))

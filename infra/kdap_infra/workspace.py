@@ -43,6 +43,12 @@ def managed_network(config: WorkspaceConfig, is_prod: bool) -> ml.ManagedNetwork
     )
 
 
+def default_blob_container_id(storage_id: str, workspace_guid: str) -> str:
+    """The container Azure ML creates for the workspace's default datastore (workspaceblobstore), where the
+    SDK uploads a job's code: ``azureml-blobstore-<the workspace's immutable id>``."""
+    return f"{storage_id}/blobServices/default/containers/azureml-blobstore-{workspace_guid}"
+
+
 class MlWorkspace(pulumi.ComponentResource):
     def __init__(
         self,
@@ -89,6 +95,9 @@ class MlWorkspace(pulumi.ComponentResource):
         )
         self.containers: dict[str, storage.BlobContainer] = {}
         self.datastores = [self._datastore(ds, container, foundation) for ds, container in DATASTORES.items()]
+        self.default_container_id: pulumi.Output[str] = pulumi.Output.all(
+            foundation.storage.id, self.workspace.workspace_id
+        ).apply(lambda ids: default_blob_container_id(ids[0], ids[1]))
         send_to_log_analytics(
             "mlw", target_id=self.workspace.id, workspace_id=place.log_analytics_id, parent=self
         )

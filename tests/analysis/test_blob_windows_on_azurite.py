@@ -1,7 +1,8 @@
 """Blob windows through the real azure-storage-blob client against Azurite (replacing the in-memory
 container these tests used): files under a folder are concatenated, a folder is whole path segments and a
 glob stays in one, the data collector's live window lists only its hour folders, and the Spark pushdown
-sizes a window from the real listing and hands the job abfss:// URIs of exactly the files it would read."""
+sizes a window from the real listing and hands the job abfss:// URIs of exactly the files it would read
+(plain folders, MLTable paths and the collector's hour folders)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import pyarrow as pa
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from modeldeploy.analysis.pushdown import store_files
+from modeldeploy.analysis.mltable import MLTableSource
 from modeldeploy.analysis.sources import BlobSource, DataCollectorSource
 from modeldeploy.analysis.stores import BlobStore
+from modeldeploy.analysis.window_files import collector_files, mltable_files, store_files
 from tests.analysis.blob_fakes import parquet_bytes
 
 NOW = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
@@ -109,3 +111,37 @@ def test_the_pushdown_sizes_a_window_from_the_real_listing_without_downloading(l
         "abfss://lake@kdapdata.dfs.core.windows.net/live/2025/part-1.parquet",
     )
     assert client.downloads == []  # sizes come with the listing
+
+
+def test_an_mltable_and_a_collector_window_are_handed_to_spark_from_the_listing(lake: Any) -> None:
+    base = "modelDataCollector/ep/green/model_inputs"
+    blobs = {
+        "ref/MLTable": b"paths: [folder: ./parts, file: ./one.parquet]\ntransformations: [read_parquet]\n",
+        "ref/parts/a.parquet": _xs(300),
+        "ref/parts/_SUCCESS": b"",
+        "ref/one.parquet": _xs(20),
+        f"{base}/2025/03/01/10/a.jsonl": _collector_line([{"x": 100.0}]).encode(),
+        f"{base}/2025/03/01/11/a.jsonl": _collector_line([{"x": 1.0}, {"x": 2.0}]).encode(),
+        f"{base}/2025/03/01/12/b.jsonl": _collector_line([{"x": 3.0}]).encode(),
+    }
+    client = lake(blobs)
+    store = BlobStore(client, LOCATION)
+    ref = mltable_files(MLTableSource(store, "ref", lambda uri: (store, uri)))
+    assert not isinstance(ref, str)
+    assert ref.paths == (
+        "abfss://lake@kdapdata.dfs.core.windows.net/ref/parts/a.parquet",
+        "abfss://lake@kdapdata.dfs.core.windows.net/ref/one.parquet",
+    )
+    assert (ref.fmt, ref.size) == (
+        "parquet",
+        len(blobs["ref/parts/a.parquet"]) + len(blobs["ref/one.parquet"]),
+    )
+    live = collector_files(DataCollectorSource(store, base), NOW - timedelta(hours=1), NOW)
+    assert live.paths == tuple(
+        f"abfss://lake@kdapdata.dfs.core.windows.net/{base}/2025/03/01/{h}"
+        for h in ("11/a.jsonl", "12/b.jsonl")
+    )
+    assert live.size == len(blobs[f"{base}/2025/03/01/11/a.jsonl"]) + len(
+        blobs[f"{base}/2025/03/01/12/b.jsonl"]
+    )
+    assert client.downloads == ["ref/MLTable"]  # the table's own YAML; data sizes come with the listings

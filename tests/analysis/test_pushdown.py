@@ -5,7 +5,6 @@ run is tests/analysis/test_spark_local.py."""
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
@@ -173,19 +172,23 @@ def test_numerical_psi_without_bin_counts_in_the_summary_is_inconclusive(files: 
     assert x.message == "x: psi was not computed (the Spark job's summary has no bin counts for it)"
 
 
-def test_the_azure_ml_job_is_the_sdks_own_spark_entity_running_the_shipped_entry_file() -> None:
+def test_the_azure_ml_job_is_the_sdks_own_spark_entity_running_the_shipped_entry_file(tmp_path: Path) -> None:
     from modeldeploy.analysis.azureml_spark import AzureMLSpark, build_job
     from modeldeploy.analysis.pushdown import SCRIPT
 
-    request = {"reference": ["abfss://c@acct.dfs.core.windows.net/r.parquet"], "numerical": ["x"]}
-    job = build_job(request)
+    request_file = tmp_path / "request.json"
+    request_file.write_text("{}")
+    job = build_job(str(request_file))
     body = job._to_job()._to_rest_object().as_dict()["properties"]
     assert body["jobType"] == "Spark"
     assert body["entry"] == {"file": "spark_job.py", "sparkJobEntryType": "SparkJobPythonEntry"}
     assert body["resources"] == {"instanceType": "standard_e4s_v3", "runtimeVersion": "3.4"}
     assert body["outputs"]["result"]["jobOutputType"] == "uri_folder"
-    encoded = body["args"].split("--request-b64 ")[1].split()[0]
-    assert json.loads(base64.b64decode(encoded)) == request
+    # the request is an input file, not an argument: thousands of URIs exceed one argument's 128 KiB
+    assert body["args"] == "--request ${{inputs.request}} --output ${{outputs.result}}"
+    assert body["inputs"]["request"]["jobInputType"] == "uri_file"
+    assert body["inputs"]["request"]["mode"] == "Direct"
+    assert body["inputs"]["request"]["uri"] == str(request_file)
     assert (Path(job.code) / "spark_job.py").read_bytes() == SCRIPT.read_bytes()
 
     class Ops:  # MLClient.jobs: the statuses Azure ML reports
@@ -194,8 +197,15 @@ def test_the_azure_ml_job_is_the_sdks_own_spark_entity_running_the_shipped_entry
         def get(self, name: str) -> Any:
             return type("Job", (), {"status": self.status, "name": name})()
 
+        def create_or_update(self, job: Any) -> Any:  # the SDK uploads the local request file here
+            self.submitted = json.loads(Path(job.inputs["request"].path).read_text())
+            return type("Job", (), {"name": "drift-job-1"})()
+
     ops = Ops()
     spark = AzureMLSpark(ops)
+    big = {"reference": [f"abfss://c@acct.dfs.core.windows.net/part-{i:05d}.parquet" for i in range(5000)]}
+    assert spark.submit(big) == "drift-job-1"
+    assert ops.submitted == big
     assert spark.state("j").status is JobStatus.RUNNING
     ops.status = "Failed"
     assert spark.state("j") == JobState(JobStatus.FAILED, message="Azure ML job j is Failed")
@@ -306,7 +316,7 @@ def _alive_in_group(pgid: int) -> list[int]:
 
 
 def test_a_window_that_is_not_plain_files_stays_in_process_and_says_why(files: tuple[str, str]) -> None:
-    class Collected:  # e.g. the data collector's hour folders, or Log Analytics: never pushed down
+    class Collected:  # e.g. Log Analytics: never pushed down
         def load(self, start: datetime | None, end: datetime | None) -> dict[str, Any]:
             t = pq.read_table(files[1])
             return {"x": t.column("x").to_numpy(), "c": t.column("c")}
@@ -316,5 +326,18 @@ def test_a_window_that_is_not_plain_files_stays_in_process_and_says_why(files: t
     result = DriftAnalyzer(sources, Pushdown(jobs, 1000)).run(AnalysisConfig(drift=CONFIG), NOW)
     assert jobs.requests == []
     assert {f.engine for f in result.features} == {
-        "in-process: MLTable and data-collector windows are read here, within the caps"
+        "in-process: Collected data is not files a Spark job can read"
+    }
+
+
+def test_a_spec_naming_no_features_is_analysed_in_process_and_says_why(files: tuple[str, str]) -> None:
+    """Which columns to test, and whether each is numerical or categorical, is found in the data
+    in-process; a job told to test no feature would find no drift, whatever the data."""
+    jobs = Jobs()
+    every_column = DriftConfig(min_samples=100)
+    result = _analyzer(files, jobs, 1000, [0.0]).run(AnalysisConfig(drift=every_column), NOW)
+    assert jobs.requests == []
+    assert {f.feature for f in result.features} == {"x", "c"}
+    assert {f.engine for f in result.features} == {
+        "in-process: the spec names no features; the Spark job tests named ones only"
     }

@@ -1,12 +1,15 @@
 """The real pushdown path with pyspark in local mode: the shipped entry file runs in a child process exactly
 as LocalSpark starts it, the operator submits and polls without waiting, and the result equals the
-in-process engine's on the same files (verdicts, statistics to 1e-9). One Spark job for the whole module:
-a JVM start is the cost."""
+in-process engine's on the same files (verdicts, statistics to 1e-9): plain Parquet files, and an MLTable
+reference with a data collector's live window (the files the in-process readers resolve, read the same way).
+A JVM start is each job's cost: one job, then two side by side."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +29,7 @@ from modeldeploy.analysis.types import (
     FeatureKind,
     Verdict,
 )
+from modeldeploy.analysis.uris import Locator, source_for
 from modeldeploy.ports import AnalysisPending
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -129,3 +133,121 @@ def test_spark_and_in_process_give_the_same_verdicts_and_statistics(
     by_name = {f.feature: f for f in spark_result.features}
     assert by_name["shifted"].verdict is Verdict.FAILED  # the data really drifted where it was shifted
     assert "'violet'" in by_name["colour"].message  # the unseen category is reported, as in-process
+
+
+# ---- MLTable and data-collector windows: the files the in-process reader reads, read the same way ------
+
+WINDOW_AT = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)  # the live window: 11:30 to 12:30
+WINDOW_CONFIG = DriftConfig(
+    features=(
+        FeatureConfig("x", NUM, DriftMethod.KS),
+        FeatureConfig("y", NUM, DriftMethod.WASSERSTEIN),
+        FeatureConfig("c", CAT, DriftMethod.CHI_SQUARED),
+    ),
+    min_samples=100,
+)
+MLTABLE = """
+type: mltable
+paths:
+  - pattern: ./parts/*.csv
+  - file: ./extra.csv
+transformations:
+  - read_delimited: {delimiter: ";", header: all_files_same_headers}
+  - keep_columns: [x, y, c]
+"""
+
+
+def _windows(root: Path) -> tuple[Path, Path]:
+    """An MLTable reference (two CSV parts by pattern, one by file, ';'-separated, a column dropped) and a
+    collector folder whose hours 10-12 hold envelopes every minute; some rows fall outside the window and
+    one envelope has no time (kept, as in-process)."""
+    rng = np.random.default_rng(5)
+    table = root / "reference"
+    (table / "parts").mkdir(parents=True)
+    (table / "MLTable").write_text(MLTABLE)
+    for name, n in (("parts/a.csv", 2000), ("parts/b.csv", 1500), ("extra.csv", 1500)):
+        rows = [f"{rng.normal():.6f};{rng.exponential():.6f};{'abc'[rng.integers(3)]};note" for _ in range(n)]
+        (table / name).write_text("x;y;c;note\n" + "\n".join(rows) + "\n")
+    folder = root / "modelDataCollector/churn/blue/model_inputs"
+    for hour in (10, 11, 12):
+        lines = []
+        for minute in range(60):
+            data = [
+                {"x": float(rng.normal(0.15)), "y": float(rng.exponential(1.2)), "c": "abcd"[rng.integers(4)]}
+                for _ in range(40)
+            ]
+            lines.append(json.dumps({"time": f"2025-03-01T{hour:02d}:{minute:02d}:00Z", "data": data}))
+        if hour == 11:
+            lines.append(json.dumps({"data": [{"x": 9.0, "y": 9.0, "c": "z"}]}))  # no time: kept
+        (folder / f"2025/03/01/{hour:02d}").mkdir(parents=True)
+        (folder / f"2025/03/01/{hour:02d}/part-0.jsonl").write_text("\n".join(lines) + "\n")
+    return table, folder
+
+
+def _until_done(analyzer: DriftAnalyzer, config: DriftConfig, now: datetime) -> DriftResult:
+    deadline = time.monotonic() + 240
+    while True:
+        try:
+            return analyzer.run(AnalysisConfig(drift=config), now)
+        except AnalysisPending:
+            assert time.monotonic() < deadline, "the local Spark job did not finish in 240 s"
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def windowed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[DriftResult, DriftResult]]:
+    """(Spark, in-process) results for a window with requests and for one with none timed inside it; the
+    two Spark jobs run side by side."""
+    d = tmp_path_factory.mktemp("windows")
+    table, folder = _windows(d)
+    locator = Locator(data_root=str(d))
+
+    def sources() -> Sources:
+        return Sources(
+            source_for(f"file://{table}", "mltable", locator=locator),
+            source_for(f"file://{folder}", "jsonl", live=True, locator=locator),
+        )
+
+    # 12:59:30 to 13:59:30: hour 12's file is read (hour 13 has none), its last request was at 12:59:00
+    empty_at = datetime(2025, 3, 1, 13, 59, 30, tzinfo=UTC)
+    runs = {"requests": WINDOW_AT, "none inside": empty_at}
+    jobs = LocalSpark(str(d / "jobs"))
+    pushed = {k: DriftAnalyzer(sources(), Pushdown(jobs, 1024, poll_seconds=0.5)) for k in runs}
+    for key, now in runs.items():
+        with pytest.raises(AnalysisPending, match=r"over the 1\.0 KiB pod limit"):
+            pushed[key].run(AnalysisConfig(drift=WINDOW_CONFIG), now)
+    return {
+        key: (
+            _until_done(pushed[key], WINDOW_CONFIG, now),
+            DriftAnalyzer(sources()).run(AnalysisConfig(drift=WINDOW_CONFIG), now),
+        )
+        for key, now in runs.items()
+    }
+
+
+def test_an_mltable_reference_and_a_collector_window_give_the_in_process_results_on_spark(
+    windowed: dict[str, tuple[DriftResult, DriftResult]],
+) -> None:
+    spark_result, local = windowed["requests"]
+    assert spark_result.verdict is local.verdict
+    assert spark_result.message == local.message
+    for s, lo in zip(spark_result.features, local.features, strict=True):
+        assert (s.feature, s.verdict, s.method) == (lo.feature, lo.verdict, lo.method)
+        # 5,000 reference rows from three files; 2,401 live rows: 11:30-12:29 and the envelope without time
+        assert (s.reference_rows, s.live_rows) == (lo.reference_rows, lo.live_rows) == (5000, 2401)
+        assert s.statistic == pytest.approx(lo.statistic, abs=1e-9, rel=1e-9)
+        for key, value in lo.distances.items():
+            assert s.distances[key] == pytest.approx(value, abs=1e-9, rel=1e-9), key
+        assert s.engine.startswith("spark: the live window is ")
+    by_name = {f.feature: f for f in spark_result.features}
+    assert by_name["x"].verdict is Verdict.FAILED  # shifted by 0.15 sigma at these sizes
+    assert "'d'" in by_name["c"].message  # the category the reference never had, as in-process
+
+
+def test_a_collector_window_with_no_request_inside_is_inconclusive_with_the_in_process_message(
+    windowed: dict[str, tuple[DriftResult, DriftResult]],
+) -> None:
+    spark_result, local = windowed["none inside"]
+    assert spark_result.verdict is local.verdict is Verdict.INCONCLUSIVE
+    assert spark_result.message == local.message
+    assert local.message.endswith(": 1 file(s), but no request timed inside the window")

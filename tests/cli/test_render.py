@@ -39,6 +39,7 @@ def test_status_view_shows_drift_per_feature_with_verdicts() -> None:
     assert rows["age"] == ["age", "ks", "0.31", "1.20e-12", "-", "0.05", "DRIFT"]
     assert rows["income"][-1] == "Successful"
     assert rows["channel"][-1] == "DRIFT"
+    assert "  engine: spark: the live window is 3.2 GiB, over the 1.0 GiB pod limit" in out.splitlines()
 
 
 def test_list_view_columns_and_empty() -> None:

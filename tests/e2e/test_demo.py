@@ -26,10 +26,12 @@ DRIFTED = {"tenure_months", "monthly_charges", "support_calls", "plan"}  # every
 RUN_BOUND = 420.0  # a hung demo fails the test instead of the whole session; not a performance check
 
 
-def start_demo(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
+def start_demo(tmp_path: Path, spark: bool = False) -> tuple[subprocess.Popen[str], Path, Path]:
+    """``spark``: as ``make demo SPARK=1``, the churn predictor's drift on local Spark."""
     out, tmp = tmp_path / "out", tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "KDAP_DEMO_OUT": str(out), "TMPDIR": str(tmp), "PYTHONUNBUFFERED": "1"}
+    env["KDAP_DEMO_SPARK"] = "1" if spark else "0"
     env.pop("KUBECONFIG", None)  # the demo starts its own control plane and must not need the session's
     log = tmp_path / "demo.log"
     proc = subprocess.Popen(
@@ -88,7 +90,8 @@ def assert_nothing_left(tmp_path: Path, log: Path) -> None:
 
 
 def test_demo_promotes_one_model_rolls_back_the_drifting_one_and_leaves_nothing(tmp_path: Path) -> None:
-    proc, out, log = start_demo(tmp_path)
+    """With SPARK=1, so the Spark pushdown's child processes are in the leftover check too."""
+    proc, out, log = start_demo(tmp_path, spark=True)
     code = finish(proc, log)
     assert code == 0, f"the demo exited {code}; its output:\n{tail(log)}"
 
@@ -100,9 +103,15 @@ def test_demo_promotes_one_model_rolls_back_the_drifting_one_and_leaves_nothing(
     assert summary["processesLeft"] == [], summary
     assert set(summary["drifting"]["churn-predictor"]) == DRIFTED, summary["drifting"]
     assert summary["drifting"]["fraud-scorer"] == [], summary["drifting"]
+    # the churn predictor's 1.3 MiB live window is over the demo's 1 MiB pushdown limit: local Spark ran it
+    assert summary["driftEngines"] == {
+        "fraud-scorer": ["in-process: each window is within the 1.0 MiB pod limit"],
+        "churn-predictor": ["spark: the live window is 1.3 MiB, over the 1.0 MiB pod limit"],
+    }, summary["driftEngines"]
 
     printed = log.read_text()
     assert "no process left behind" in printed, tail(log)
+    assert "drift engine, churn-predictor: spark: the live window is 1.3 MiB" in printed, tail(log)
 
     report = out / "report.html"
     assert summary["report"] == str(report), (summary["report"], report)
@@ -140,3 +149,35 @@ def test_sigterm_mid_demo_tears_everything_down(tmp_path: Path) -> None:
         "an interrupted demo must not leave a summary claiming a result"
     )
     assert_nothing_left(tmp_path, log)
+
+
+def test_sigterm_while_a_spark_job_runs_ends_the_job_too(tmp_path: Path) -> None:
+    """Local Spark jobs run in their own sessions (their JVMs must not share the operator's signals), so the
+    operator cancels them when it stops; nothing may outlive the demo."""
+    proc, _, log = start_demo(tmp_path, spark=True)
+    end = time.monotonic() + RUN_BOUND
+    while not _running_spark_job(tmp_path):  # its child started: submitted, not finished
+        if proc.poll() is not None or time.monotonic() > end:
+            finish(proc, log)
+            raise AssertionError(f"no Spark job ran (exit {proc.returncode}):\n{tail(log)}")
+        time.sleep(0.2)
+
+    proc.send_signal(signal.SIGTERM)
+    code = finish(proc, log)
+    assert code == 128 + signal.SIGTERM, f"the demo exited {code}; its output:\n{tail(log)}"
+    assert_nothing_left(tmp_path, log)
+
+
+def _running_spark_job(tmp_path: Path) -> bool:
+    """A process runs the drift job's entry file for one of the demo's job folders."""
+    jobs = [j.name for j in (tmp_path / "tmp").glob("kdap-demo-*/spark/drift-*")]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if "spark_job.py" in cmdline and any(job in cmdline for job in jobs):
+            return True
+    return False

@@ -66,9 +66,9 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
             + 1
             + config.aks.enabled
             + 3 * config.ai_services.enabled,
-            # 10 foundation + 5 workspace + operator on APIM and on batch outputs + gateway (1 + endpoints)
-            # + CMK + AI services
-            "azure-native:authorization:RoleAssignment": 18
+            # 10 foundation + 6 workspace (the operator's code uploads for drift Spark jobs among them)
+            # + operator on APIM and on batch outputs + gateway (1 + endpoints) + CMK + AI services
+            "azure-native:authorization:RoleAssignment": 19
             + n
             + config.workspace.customer_managed_key
             + 3 * config.ai_services.enabled
@@ -142,13 +142,15 @@ def test_dev_graph_matches_config(dev: ProgramRun) -> None:
     # the operator's named value writer role and its grant, the failed-batch-run alert (#16), the activity
     # log; the LLM API's last pieces: the serverless caller role and its grant, the operator's read of Log
     # Analytics, the API's diagnostic (the quota header); Azure ML batch (#16: the batch-outputs container,
-    # its datastore, the operator's grant on it, the failed-job alert)
-    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1 + 4 + 4
+    # its datastore, the operator's grant on it, the failed-job alert); the operator's code uploads for
+    # drift Spark jobs (#17)
+    assert sum(custom_counts(dev).values()) == 86 + 3 * 7 + 6 + 14 + 2 + 1 + 1 + 4 + 4 + 1
 
 
 def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
-    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1 + 1 + 4 + 4  # + AML batch
+    # + the LLM API's last pieces, Azure ML batch, the drift Spark jobs' code uploads (as dev's)
+    assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1 + 1 + 4 + 4 + 1
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:

@@ -53,7 +53,18 @@ def scope_kind(run: ProgramRun, scope: str) -> str:
         named[out["llm_content_safety_id"]] = "llm_content_safety"
     if "/keys/" in scope:
         return "cmk-key"
+    if scope == workspace_blobstore(run):
+        return "workspace-blobstore"
     return named[scope]
+
+
+def workspace_blobstore(run: ProgramRun) -> str:
+    """The default datastore's container, as Azure ML names it from the workspace's immutable id."""
+    from kdap_infra.testing import fake_guid
+
+    (workspace,) = run.of_type("azure-native:machinelearningservices:Workspace")
+    guid = fake_guid(f"workspace/{workspace.inputs['workspaceName']}")
+    return f"{run.outputs['storage_account_id']}/blobServices/default/containers/azureml-blobstore-{guid}"
 
 
 def role_definition(run: ProgramRun, label: str) -> Any:
@@ -84,6 +95,7 @@ def test_grants_are_exactly_the_narrow_set(dev: ProgramRun) -> None:
         ("endpoints", Role.KEY_VAULT_SECRETS_USER, "vault"),
         ("operator", Role.STORAGE_BLOB_DATA_READER, "storage"),
         ("operator", Role.AZUREML_DATA_SCIENTIST, "workspace"),
+        ("operator", Role.STORAGE_BLOB_DATA_CONTRIBUTOR, "workspace-blobstore"),  # Spark job code uploads
         ("operator", Role.MONITORING_READER, "workspace"),
         ("operator", Role.MONITORING_CONTRIBUTOR, "resource-group"),
         ("operator", custom_role_guid(dev, "named-value-writer"), "apim"),
@@ -204,3 +216,28 @@ def test_assignment_names_are_stable_across_runs(dev: ProgramRun) -> None:
         r.inputs["roleAssignmentName"] for r in again.of_type("azure-native:authorization:RoleAssignment")
     )
     assert first == second
+
+
+def test_drift_pushdown_needs_only_a_code_upload_container_beyond_what_was_granted(stack: ProgramRun) -> None:
+    """The operator creates Spark jobs (AzureML Data Scientist on the workspace) and, the system datastores
+    being identity-based, uploads their code as itself: into the default container only, never the data
+    containers. The job runs as the workspace's identity, which reads the data and writes the job's
+    output on the account already."""
+    granted = assignments(stack)
+    operator_storage = {
+        (role, scope)
+        for who, role, scope in granted
+        if who == "operator" and scope in ("storage", "workspace-blobstore")
+    }
+    assert operator_storage == {
+        (Role.STORAGE_BLOB_DATA_READER.value, "storage"),  # in-process reads and the pushdown's listing
+        (Role.STORAGE_BLOB_DATA_CONTRIBUTOR.value, "workspace-blobstore"),
+    }
+    assert ("operator", Role.AZUREML_DATA_SCIENTIST.value, "workspace") in granted
+    assert ("workspace", Role.STORAGE_BLOB_DATA_CONTRIBUTOR.value, "storage") in granted
+    (upload,) = [
+        ra
+        for ra in stack.of_type("azure-native:authorization:RoleAssignment")
+        if ra.inputs["scope"] == workspace_blobstore(stack)
+    ]
+    assert upload.inputs["description"] == "uploads the drift Spark job's entry file"

@@ -29,9 +29,11 @@ NS = "demo"
 # ---- data ------------------------------------------------------------------------------------------------
 
 
-def write_data(data_dir: Path, rows: int = 3000) -> None:
+def write_data(data_dir: Path, rows: int = 3000, churn_live_rows: int = 3000) -> None:
     """Training (reference) and served (live) inputs: the fraud scorer's live data comes from the same
-    distributions; the churn predictor's has drifted (longer tenure, higher charges, a new plan mix)."""
+    distributions; the churn predictor's has drifted (longer tenure, higher charges, a new plan mix).
+    ``churn_live_rows``: enough rows (70,000: 1.3 MiB) put its live window over the demo's 1 MiB pushdown
+    limit, so that analysis runs as a local Spark job."""
     rng = np.random.default_rng(20250301)
 
     def fraud(n: int) -> dict[str, Any]:
@@ -54,13 +56,14 @@ def write_data(data_dir: Path, rows: int = 3000) -> None:
 
     for name, ref, live in (
         ("fraud-scorer", fraud(rows), fraud(rows)),
-        ("churn-predictor", churn(rows, False), churn(rows, True)),
+        ("churn-predictor", churn(rows, False), churn(churn_live_rows, True)),
     ):
         d = data_dir / name
         d.mkdir(parents=True, exist_ok=True)
         for fname, cols in (("reference.csv", ref), ("live.csv", live)):
             keys = list(cols)
-            lines = [",".join(keys)] + [",".join(str(cols[k][i]) for k in keys) for i in range(rows)]
+            n = len(cols[keys[0]])
+            lines = [",".join(keys)] + [",".join(str(cols[k][i]) for k in keys) for i in range(n)]
             (d / fname).write_text("\n".join(lines) + "\n")
 
 
@@ -171,10 +174,15 @@ def start_prometheus(work: Path, targets: list[str], log: Path) -> tuple[subproc
     return proc, url
 
 
-def start_operator(kubeconfig: Path, metrics_port: int, log: Path, data_dir: Path) -> subprocess.Popen[bytes]:
+def start_operator(
+    kubeconfig: Path, metrics_port: int, log: Path, data_dir: Path, spark_dir: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """``spark_dir``: drift windows over 1 MiB run as local Spark jobs working there."""
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
     args = ["--namespace", NS, "--standalone", "--liveness=", f"--metrics-port={metrics_port}"]
     args.append(f"--data-root={data_dir}")  # the demo's reference and live data are local files
+    if spark_dir is not None:
+        args += ["--drift-pushdown-mib=1", f"--spark-local-dir={spark_dir}"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "modeldeploy", "operator", *args, "--metrics-addr=127.0.0.1"],
         stdout=log.open("wb"),
@@ -185,6 +193,17 @@ def start_operator(kubeconfig: Path, metrics_port: int, log: Path, data_dir: Pat
     )
     wait_http(f"http://127.0.0.1:{metrics_port}/metrics", proc, "operator", log)
     return proc
+
+
+def spark_missing() -> str | None:
+    """Why local Spark cannot run here (pyspark needs a Java runtime), or None."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (make setup)"
+    if shutil.which("java") is None:
+        return "no Java runtime for pyspark (make sysdeps: openjdk-17-jre-headless)"
+    return None
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 60) -> None:

@@ -1,16 +1,17 @@
 """The drift Spark job on Azure ML serverless Spark, in the target's workspace (azure-ai-ml ``spark`` jobs).
 
 The entry file is the package's own ``spark_job.py``, uploaded as the job's code (a folder holding only it,
-so the code asset's content hash, and so the asset, is the same for every job). The request travels in the
-job's arguments (base64 JSON: file URIs and column names, a few KB); the summary comes back as the job's
-``result`` output folder, downloaded once the job has Completed. The job reads the data with the
-workspace's managed identity, which therefore needs Storage Blob Data Reader on the data's account (as the
-operator's identity does for in-process reads).
+so the code asset's content hash, and so the asset, is the same for every job). The request (every file of
+both windows, up to thousands of URIs: more than the 128 KiB one command-line argument may hold) is the
+job's ``request`` input, a JSON file the SDK uploads to the workspace's default datastore with the job; the
+summary comes back as the job's ``result`` output folder, downloaded once the job has Completed. The job
+reads the data with the workspace's managed identity, which therefore needs Storage Blob Data Reader on the
+data's account (as the operator's identity does for in-process reads); the operator uploads code and request
+as itself (the system datastores are identity-based), into the default container only.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import tempfile
@@ -34,18 +35,19 @@ def _code_folder() -> str:
     return str(folder)
 
 
-def build_job(request: Mapping[str, Any], instance_type: str = INSTANCE_TYPE, runtime: str = RUNTIME) -> Any:
-    """The SparkJob entity (azure.ai.ml.spark) for one request."""
-    from azure.ai.ml import Output, spark
+def build_job(request_file: str, instance_type: str = INSTANCE_TYPE, runtime: str = RUNTIME) -> Any:
+    """The SparkJob entity (azure.ai.ml.spark) for the request in ``request_file`` (a local JSON file, which
+    ``create_or_update`` uploads)."""
+    from azure.ai.ml import Input, Output, spark
     from azure.ai.ml.entities import ManagedIdentityConfiguration
 
-    encoded = base64.b64encode(json.dumps(request).encode()).decode()
     return spark(
         display_name="kdap drift analysis",
         experiment_name="kdap-drift",
         code=_code_folder(),
         entry={"file": SCRIPT.name},
-        args=f"--request-b64 {encoded} --output ${{{{outputs.result}}}}",
+        args="--request ${{inputs.request}} --output ${{outputs.result}}",
+        inputs={"request": Input(type="uri_file", path=request_file, mode="direct")},
         outputs={"result": Output(type="uri_folder", mode="direct")},
         identity=ManagedIdentityConfiguration(),  # type: ignore[arg-type]  # the SDK's own documented type
         driver_cores=1,
@@ -67,7 +69,10 @@ class AzureMLSpark:
         self.jobs, self.instance_type = jobs, instance_type
 
     def submit(self, request: Mapping[str, Any]) -> str:
-        created = self.jobs.create_or_update(build_job(request, self.instance_type))
+        with tempfile.TemporaryDirectory() as tmp:  # uploaded by create_or_update, not needed after it
+            path = Path(tmp) / "request.json"
+            path.write_text(json.dumps(request))
+            created = self.jobs.create_or_update(build_job(str(path), self.instance_type))
         return str(created.name)
 
     def state(self, job: str) -> JobState:

@@ -82,8 +82,12 @@ class MLTableSource:
         self.store, self.locate = store, locate
         self.where = f"MLTable {store.describe(self.file)}"
 
+    def plan(self) -> Plan:
+        """The MLTable file read and checked (``DataUnavailable`` naming what is not supported)."""
+        return parse_plan(self._document(), self.where)
+
     def load(self, start: datetime | None, end: datetime | None) -> Columns:
-        plan = parse_plan(self._document(), self.where)
+        plan = self.plan()
         table = _concat(list(self._tables(plan)), self.where)
         for key, value in plan.steps:
             table = _step(table, key, value, self.where)
@@ -96,7 +100,8 @@ class MLTableSource:
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise DataUnavailable(f"{self.where}: not valid YAML: {exc}") from exc
 
-    def _files(self, plan: Plan) -> Iterator[tuple[Store, str]]:
+    def files(self, plan: Plan) -> Iterator[tuple[Store, str]]:
+        """Each data file the plan names, in order, with its store (``paths`` may name other stores)."""
         for kind, written in plan.paths:
             if "://" in written:
                 store, path = self.locate(written)
@@ -121,7 +126,7 @@ class MLTableSource:
     def _tables(self, plan: Plan) -> Iterator[pa.Table]:
         header: list[str] | None = None  # the first file's, for the headers modes that share it
         total = 0
-        for count, (store, name) in enumerate(self._files(plan), start=1):
+        for count, (store, name) in enumerate(self.files(plan), start=1):
             where = store.describe(name)
             # The same caps as a plain folder's window: paths and patterns must not read more in sum.
             if count > MAX_DATA_FILES:

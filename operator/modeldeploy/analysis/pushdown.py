@@ -10,8 +10,9 @@ Inconclusive, never a rollback.
 
 ``LocalSpark`` runs the job with pyspark in local mode in a child process (tests, the demo, Kubernetes
 targets without a Spark pool); ``azureml_spark.AzureMLSpark`` submits it to Azure ML serverless Spark.
-Only plain file windows (a file, folder or glob of Parquet, CSV or JSON lines) can be pushed down; MLTable
-folders and the data collector's hour folders are read in-process as before.
+A window is pushed down as the files the in-process reader would read (``window_files``): a plain file,
+folder or glob, an MLTable's ``paths``, or the data collector's hour folders for the live window, with how
+to read them; what Spark cannot read as the operator does is read in-process, and the engine says why.
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from modeldeploy.ports import AnalysisPending
 
-from .sources import StoreSource, data_files, is_collector_folder
-from .stores import BlobStore, DataUnavailable, LocalStore, Store
 from .types import DriftConfig, DriftResult, FeatureKind, Verdict
+from .window_files import WindowFiles, window_files
 
 SCRIPT = Path(__file__).with_name("spark_job.py")
 
@@ -58,48 +59,6 @@ class SparkJobs(Protocol):
     def submit(self, request: Mapping[str, Any]) -> str: ...
     def state(self, job: str) -> JobState: ...
     def cancel(self, job: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class WindowFiles:
-    paths: tuple[str, ...]  # as the Spark job opens them: local paths, or abfss:// URIs
-    size: int
-    fmt: str
-    where: str
-
-
-def _abfss(store: BlobStore, name: str) -> str:
-    """https://<account>.blob.core.windows.net/<container> -> abfss://<container>@<account>.dfs...: the
-    ADLS driver Spark pools ship reads Blob accounts through their dfs endpoint."""
-    account_url, _, container = store.location.rpartition("/")
-    host = account_url.split("://", 1)[-1].replace(".blob.", ".dfs.", 1)
-    return f"abfss://{container}@{host}/{name.lstrip('/')}"
-
-
-def store_files(store: Store, path: str, fmt: str) -> WindowFiles:
-    names = data_files(store, path)
-    if not names:
-        raise DataUnavailable(f"no data files at {store.describe(path)}")
-    if isinstance(store, LocalStore):
-        return WindowFiles(tuple(names), sum(os.path.getsize(n) for n in names), fmt, path)
-    if isinstance(store, BlobStore):
-        size = sum(store.sizes.get(n, 0) for n in names)
-        return WindowFiles(tuple(_abfss(store, n) for n in names), size, fmt, store.describe(path))
-    raise DataUnavailable(f"{store.describe(path)}: a Spark job cannot read this store")
-
-
-def window_files(source: object, live: bool) -> WindowFiles | None:
-    """The files a source would read and their total size, or None when the source is not plain files."""
-    from .uris import UriSource
-
-    if isinstance(source, UriSource):
-        store, path = source.locator.open(source.location)
-        if source.fmt == "mltable" or (live and is_collector_folder(path)):
-            return None
-        return store_files(store, path, source.fmt)
-    if isinstance(source, StoreSource) and source.time_column is None and source.fmt is not None:
-        return store_files(source.store, source.path, source.fmt)
-    return None
 
 
 def human(size: int) -> str:
@@ -128,15 +87,21 @@ class Pushdown:
     _running: _Submitted | None = field(default=None, init=False)
     in_process: str = field(default="in-process", init=False)  # why the last run stayed here
 
-    def route(self, reference: object, live: object) -> tuple[WindowFiles, WindowFiles, str] | None:
+    def route(
+        self, config: DriftConfig, reference: object, live: object, start: datetime, end: datetime
+    ) -> tuple[WindowFiles, WindowFiles, str] | None:
         """The windows' files and why they go to Spark, or None to analyse in-process (``in_process`` then
-        says why)."""
+        says why). ``start``, ``end``: the live window (a data collector folder is listed by hour)."""
         if self._running is not None:
             return None  # a job is out: run() polls it; no listing needed
-        ref, lv = window_files(reference, False), window_files(live, True)
+        if not config.features:
+            # Which columns to test (and their kinds) comes from the data in-process; the job is told.
+            self.in_process = "in-process: the spec names no features; the Spark job tests named ones only"
+            return None
+        ref, lv = window_files(reference, False, start, end), window_files(live, True, start, end)
         limit = human(self.max_bytes)
-        if ref is None or lv is None:
-            self.in_process = "in-process: MLTable and data-collector windows are read here, within the caps"
+        if isinstance(ref, str) or isinstance(lv, str):
+            self.in_process = f"in-process: {ref if isinstance(ref, str) else lv}"
             return None
         largest = max(ref.size, lv.size)
         if largest <= self.max_bytes:
@@ -159,6 +124,8 @@ class Pushdown:
             "reference_format": ref.fmt,
             "live": list(live.paths),
             "live_format": live.fmt,
+            **({"reference_options": dict(ref.options)} if ref.options else {}),
+            **({"live_options": dict(live.options)} if live.options else {}),
             "numerical": numerical,
             "categorical": categorical,
             "n_bins": config.n_bins,
@@ -195,6 +162,10 @@ class Pushdown:
         if state.status is JobStatus.FAILED or state.summary is None:
             msg = f"drift not evaluated: Spark job {run.job} failed: {state.message or 'no summary'}"
             return DriftResult(Verdict.INCONCLUSIVE, (), message=msg[:1000])
+        if "unavailable" in state.summary:  # the job read the window and found what in-process would refuse
+            return DriftResult(
+                Verdict.INCONCLUSIVE, (), message=f"drift not evaluated: {state.summary['unavailable']}"
+            )
         return stamp(result_from_summary(config, state.summary), run.why)
 
 
@@ -234,7 +205,9 @@ class LocalSpark:
         )
         env["PYSPARK_PYTHON"] = self.python
         log = open(folder / "log.txt", "wb")  # noqa: SIM115 (kept open for the child; closed when it ends)
-        args = [self.python, str(SCRIPT), "--request", str(folder / "request.json"), "--output", str(folder)]
+        # The request as a URI, read through Spark as on Azure ML, so that path is the one tests run.
+        request_uri = (folder / "request.json").resolve().as_uri()
+        args = [self.python, str(SCRIPT), "--request", request_uri, "--output", str(folder)]
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self._procs[job] = (proc, folder, log)
         return job

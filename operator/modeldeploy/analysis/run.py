@@ -21,8 +21,9 @@ from .types import AnalysisConfig, DriftConfig, DriftResult, MetricCheck, Metric
 
 if TYPE_CHECKING:  # the drift engine (numpy, scipy, pyarrow) loads with the first drift check, not before
     from .drift import ReferenceProfile
-    from .pushdown import Pushdown, WindowFiles
+    from .pushdown import Pushdown
     from .sources import DataSource
+    from .window_files import WindowFiles
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ class DriftAnalyzer:
             if push is not None and push.running:
                 return push.poll(config.drift)
             if push is not None:
-                routed = push.route(self.sources.reference, self.sources.live)
+                start = now - self.sources.live_window
+                routed = push.route(config.drift, self.sources.reference, self.sources.live, start, now)
                 if routed is not None:
                     return _submit(push, config.drift, routed)
             if self._profile is None or self._profile.config != config.drift:

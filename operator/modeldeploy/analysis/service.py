@@ -229,6 +229,11 @@ class AnalysisService:
             )
         return tuple(out)
 
+    def close(self) -> None:
+        """Cancel every drift job still running (the operator is stopping)."""
+        for _, analyzer in list(self._drift.values()):
+            analyzer.close()
+
     def forget(self, uid: str) -> None:
         """Drop an object's reference profile and cancel a drift job still running for it (the object is
         gone; providers are shared, not its own)."""
@@ -331,6 +336,9 @@ def _substitute(query: str, params: dict[str, str]) -> str:
     return query
 
 
+LOCAL_POLL_SECONDS = 2.0
+
+
 def spark_pushdown(max_bytes: int, local_dir: str | None) -> PushdownFactory:
     """Azure ML serverless Spark in an azureml target's workspace (the workspace the policy granted the
     namespace: the job runs where the revision runs); local pyspark for kubernetes targets when
@@ -348,6 +356,9 @@ def spark_pushdown(max_bytes: int, local_dir: str | None) -> PushdownFactory:
 
             where = (target.subscription_id, target.resource_group, target.workspace)
             return Pushdown(AzureMLSpark(MLClient(operator_credential(), *where).jobs), max_bytes)
-        return Pushdown(LocalSpark(local_dir), max_bytes) if local_dir is not None else None
+        if local_dir is None:
+            return None
+        # Polling a local job is a waitpid, not a REST call: often, so its result is not left waiting.
+        return Pushdown(LocalSpark(local_dir), max_bytes, poll_seconds=LOCAL_POLL_SECONDS)
 
     return make

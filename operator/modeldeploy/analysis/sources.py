@@ -239,14 +239,15 @@ class DataCollectorSource:
     def days(self, start: datetime, end: datetime) -> list[str]:
         return list(dict.fromkeys(hour[: -len("HH/")] for hour in self.hours(start, end)))
 
-    def load(self, start: datetime | None, end: datetime | None) -> Columns:
-        where = f"data collector {self.store.describe(self.folder)}"
-        if start is None or end is None:
-            raise DataUnavailable(f"{where}: a live window needs a start and an end")
-        where += (
+    def where(self, start: datetime, end: datetime) -> str:
+        """The window's folders, as messages name them."""
+        return f"data collector {self.store.describe(self.folder)}" + (
             f" from {_utc(start):%Y-%m-%dT%H:%M} to {_utc(end):%Y-%m-%dT%H:%M} UTC"
             " (<folder>/YYYY/MM/DD/HH/ or, rolled daily, <folder>/YYYY/MM/DD/)"
         )
+
+    def files(self, start: datetime, end: datetime) -> list[str]:
+        """The files of the hour folders the window touches (or of its day folders, rolled daily)."""
         names = [n for hour in self.hours(start, end) for n in data_files(self.store, hour)]
         if not names:  # a daily rolling rate: the files sit in the day folder itself
             names = [
@@ -255,6 +256,14 @@ class DataCollectorSource:
                 for n in data_files(self.store, day)
                 if "/" not in n[len(day) :]
             ]
+        return names
+
+    def load(self, start: datetime | None, end: datetime | None) -> Columns:
+        if start is None or end is None:
+            where = f"data collector {self.store.describe(self.folder)}"
+            raise DataUnavailable(f"{where}: a live window needs a start and an end")
+        where = self.where(start, end)
+        names = self.files(start, end)
         window = (_utc(start), _utc(end))
         tables = read_each(self.store, names, lambda data, _: jsonl(data, within=window))
         if names and not any(t.num_rows for t in tables):

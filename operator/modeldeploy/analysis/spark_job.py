@@ -21,7 +21,7 @@ Every number in the summary is exact, not a sketch:
 The running sums need each feature's values in one task (sorted, spilling to disk when large), so the job
 scales with rows per feature on the executors, not with the operator's memory.
 
-Usage: spark_job.py --request request.json --output DIR (local paths or abfss:// / wasbs:// URIs).
+Usage: spark_job.py --request REQUEST --output DIR (local paths, or file:// / abfss:// / wasbs:// URIs).
 """
 
 from __future__ import annotations
@@ -37,15 +37,54 @@ from typing import Any
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
 
 
-def _read(spark: Any, paths: list[str], fmt: str) -> Any:
+def _read(spark: Any, paths: list[str], fmt: str, options: dict[str, Any] | None = None) -> Any:
+    """The files as one DataFrame, read as the operator's in-process reader would (``options``: from
+    ``window_files``: the CSV dialect, JSON lines' envelopes and time window, MLTable column steps)."""
+    o = options or {}
     reader = spark.read
     if fmt == "parquet":
-        return reader.parquet(*paths)
-    if fmt == "csv":
-        return reader.option("header", True).option("inferSchema", True).csv(paths)
-    if fmt == "jsonl":
-        return reader.json(paths)
-    raise ValueError(f"unknown format {fmt!r}")
+        df = reader.parquet(*paths)
+    elif fmt == "csv":
+        header = bool(o.get("header", True))
+        reader = (
+            reader.option("header", header).option("inferSchema", True).option("sep", o.get("delimiter", ","))
+        )
+        reader = reader.option("multiLine", bool(o.get("multi_line", False))).option("mode", "FAILFAST")
+        df = reader.csv(paths)
+        if not header:  # Azure ML's names for headerless columns
+            df = df.toDF(*[f"Column{i + 1}" for i in range(len(df.columns))])
+    elif fmt == "jsonl":
+        # A line that is not JSON fails the job (an Inconclusive analysis), as in-process, unless dropped.
+        mode = "DROPMALFORMED" if o.get("drop_invalid") else "FAILFAST"
+        df = reader.option("mode", mode).json(paths)
+        if o.get("envelopes"):
+            df = _envelopes(df, o.get("start"), o.get("end"))
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    for key, columns in o.get("steps", []):
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise ValueError(f"{key} names columns not in the data: {missing}")
+        quoted = [f"`{c.replace('`', '``')}`" for c in columns]  # a literal name, never an expression
+        df = df.select(*quoted) if key == "keep_columns" else df.drop(*columns)
+    return df
+
+
+def _envelopes(df: Any, start: str | None, end: str | None) -> Any:
+    """The data collector's lines (CloudEvents envelopes, rows under ``data``) as their rows; with a window,
+    only envelopes whose ``time`` is in [start, end) count (one without a readable time is kept, as
+    in-process). Files without envelopes are rows as they are."""
+    from pyspark.sql import functions as F
+
+    types = dict(df.dtypes)
+    if not types.get("data", "").startswith("array<struct<"):
+        return df
+    keep = F.col("data").isNotNull()
+    if start is not None and end is not None and "time" in types:
+        t = F.expr("try_cast(`time` AS TIMESTAMP)")
+        inside = (t >= F.lit(start).cast("timestamp")) & (t < F.lit(end).cast("timestamp"))
+        keep = keep & (t.isNull() | inside)
+    return df.where(keep).select(F.explode("data").alias("row")).select("row.*")
 
 
 def _windowed(df: Any, column: str | None, start: str | None, end: str | None) -> Any:
@@ -210,14 +249,19 @@ def run(spark: Any, request: dict[str, Any]) -> dict[str, Any]:
     odd = [n for n in num + cat if not NAME.fullmatch(n)]
     if odd:  # names are quoted into Spark SQL: only the API's column-name alphabet reaches it
         raise ValueError(f"column names {odd[:5]} are not [A-Za-z_][A-Za-z0-9_.-]*")
-    ref = _read(spark, request["reference"], request["reference_format"])
-    live = _read(spark, request["live"], request["live_format"])
+    spark.conf.set("spark.sql.session.timeZone", "UTC")  # a time without a zone is UTC, as in-process
+    ref = _read(spark, request["reference"], request["reference_format"], request.get("reference_options"))
+    live_options = request.get("live_options") or {}
+    live = _read(spark, request["live"], request["live_format"], live_options)
     live = _windowed(live, request.get("time_column"), request.get("start"), request.get("end"))
     missing = [n for n in num + cat if n not in ref.columns]
     if missing:
         raise ValueError(f"columns {missing[:20]} are not in the reference data")
     live_has = set(live.columns)
     ref_rows, live_rows = ref.count(), live.count()
+    if live_rows == 0 and live_options.get("if_empty"):
+        # The in-process reader refuses such a window (Inconclusive), it does not test zero rows.
+        return {"unavailable": live_options["if_empty"], "engine": f"spark {spark.version}"}
     summary = {
         "numerical": numerical(ref, live, [n for n in num if n in live_has], int(request.get("n_bins", 10))),
         "categorical": categorical(ref, live, [n for n in cat if n in live_has]),
@@ -233,8 +277,8 @@ def run(spark: Any, request: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     given = parser.add_mutually_exclusive_group(required=True)
-    given.add_argument("--request", help="the request JSON (a file)")
-    given.add_argument("--request-b64", help="the request JSON, base64 (as Azure ML passes it in args)")
+    given.add_argument("--request", help="the request JSON: a local file, or a URI (an Azure ML job input)")
+    given.add_argument("--request-b64", help="the request JSON, base64 (small requests only: one argument)")
     parser.add_argument("--output", required=True, help="the folder summary.json is written to")
     args = parser.parse_args(argv)
     from pyspark.sql import SparkSession
@@ -242,6 +286,13 @@ def main(argv: list[str] | None = None) -> None:
     spark = SparkSession.builder.appName("kdap-drift").getOrCreate()
     if args.request_b64:
         request = json.loads(base64.b64decode(args.request_b64))
+    elif "://" in args.request:
+        # A job input on Azure ML (abfss://): read through Spark, as the data is. A request names every file
+        # of both windows, far more than the 128 KiB one command-line argument may hold.
+        row = spark.read.text(args.request, wholetext=True).first()
+        if row is None:
+            raise ValueError(f"the request {args.request} is empty")
+        request = json.loads(row[0])
     else:
         with open(args.request, encoding="utf-8") as f:
             request = json.load(f)

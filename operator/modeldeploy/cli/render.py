@@ -288,6 +288,9 @@ def analysis_lines(a: Body | None, now: datetime) -> list[str]:
         ]
         header = ["FEATURE", "TEST", "STATISTIC", "P-VALUE", "DISTANCE", "THRESHOLD", "VERDICT"]
         lines += ["  " + ln for ln in table(header, rows).splitlines()]
+        engines = sorted({str(f["engine"]) for f in drift if f.get("engine")})
+        if engines:  # in-process, or a Spark job when a window was over the pod limit, and why
+            lines.append(f"  engine: {'; '.join(engines)}")
     return lines
 
 

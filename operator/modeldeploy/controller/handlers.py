@@ -124,6 +124,8 @@ def shutdown(memo: kopf.Memo, **_: Any) -> None:
         memo["child_watches"].stop()
     if "controller" in memo:
         _controller(memo).stop()
+    if "wiring" in memo and memo["wiring"].analysis is not None:
+        memo["wiring"].analysis.close()  # local Spark jobs run in their own sessions: not killed with us
 
 
 def on_peering_pause(memo: kopf.Memo, paused: bool) -> None:

@@ -162,6 +162,7 @@ class Wiring:
     backends: Backends
     reconciler: MeteredReconciler[Outcome]
     policy: PolicyGate
+    analysis: AnalysisService | None = None  # closed at shutdown: its Spark jobs end with the operator
 
     @property
     def children(self) -> ChildCache:
@@ -230,7 +231,7 @@ def build_wiring(
             edge=EdgeVersions(),
         )
     )
-    return Wiring(api, backends, reconciler, gate)
+    return Wiring(api, backends, reconciler, gate, analysis)
 
 
 __all__ = ["BackendError", "Wiring", "build_wiring"]
