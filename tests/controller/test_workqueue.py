@@ -237,3 +237,31 @@ def test_the_body_cache_keeps_no_managed_fields_nor_a_second_copy_of_the_spec() 
     assert (kept["spec"], kept["status"]) == (spec, {"phase": "Promoted"})
     assert "managedFields" in body["metadata"]  # the watch's own object is left as it was
     assert len(json.dumps(kept)) < len(json.dumps(body)) / 2
+
+
+def test_the_body_cache_keeps_a_status_history_in_a_quarter_of_its_json() -> None:
+    import json
+
+    from modeldeploy.controller.bodies import BodyCache
+
+    history = [
+        {
+            "time": f"2026-11-30T06:{i:02d}:00Z",
+            "phase": "Progressing",
+            "reason": "StepAdvanced",
+            "message": f"step {i % 3} of m-{i} at weight {10 * (i % 10)} %",
+            "revision": f"m-{i:08x}",
+        }
+        for i in range(20)
+    ]
+    body = {
+        "metadata": {"namespace": "ml", "name": "m", "resourceVersion": "7", "uid": "u-1", "generation": 3},
+        "spec": {"model": {"name": "m", "version": "1.0.0"}, "target": {"type": "kubernetes"}},
+        "status": {"phase": "Promoted", "history": history},
+    }
+    cache = BodyCache()
+    key = cache.put(body)
+    assert cache.get(key) == body
+    assert cache.stored_bytes() < len(json.dumps(body, separators=(",", ":"))) / 4
+    cache.remove(key)
+    assert cache.stored_bytes() == 0

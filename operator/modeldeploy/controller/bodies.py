@@ -1,15 +1,17 @@
 """The ModelDeployments the watch delivered, by (namespace, name): what a worker reconciles from.
 
-Bodies are kept as compact JSON, not dicts: a thousand ModelDeployments with their status history cost a few
-MB this way against tens of MB as Python objects, and every worker gets its own fresh copy for free. What the
-operator never reads is dropped before that (as client-go's TransformStripManagedFields does): managedFields,
-and kubectl's last-applied-configuration annotation, a second copy of the whole spec.
+Bodies are kept as compact JSON, deflated, not dicts: a thousand ModelDeployments with their status history
+cost about 1 MB this way (5 MB as JSON text, tens of MB as Python objects), and every worker gets its own
+fresh copy for free; deflating at level 1 and inflating cost microseconds against a reconcile's milliseconds.
+What the operator never reads is dropped before that (as client-go's TransformStripManagedFields does):
+managedFields, and kubectl's last-applied-configuration annotation, a second copy of the whole spec.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import zlib
 from collections.abc import Mapping
 from copy import copy
 from typing import Any
@@ -50,12 +52,12 @@ def stripped(body: Mapping[str, Any]) -> Mapping[str, Any]:
 class BodyCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[Key, tuple[str, str]] = {}  # key -> (resourceVersion, JSON)
+        self._items: dict[Key, tuple[str, bytes]] = {}  # key -> (resourceVersion, deflated JSON)
 
     def put(self, body: Mapping[str, Any]) -> Key:
         key = key_of(body)
         rv = str(body["metadata"].get("resourceVersion", ""))
-        text = json.dumps(stripped(body), separators=(",", ":"))
+        text = zlib.compress(json.dumps(stripped(body), separators=(",", ":")).encode(), 1)
         with self._lock:
             self._items[key] = (rv, text)
         return key
@@ -69,12 +71,17 @@ class BodyCache:
             item = self._items.get(key)
         if item is None:
             return None
-        body: dict[str, Any] = json.loads(item[1])
+        body: dict[str, Any] = json.loads(zlib.decompress(item[1]))
         return body
 
     def key_list(self) -> list[Key]:
         with self._lock:
             return list(self._items)
+
+    def stored_bytes(self) -> int:
+        """What the bodies take as stored (the JSON deflated)."""
+        with self._lock:
+            return sum(len(text) for _, text in self._items.values())
 
     def __len__(self) -> int:
         with self._lock:
