@@ -119,6 +119,22 @@ def test_the_window_sizes_are_the_files_the_in_process_reader_would_read(windows
     assert live.size == sum((folder / f"2025/03/01/{h}/part-0.jsonl").stat().st_size for h in (11, 12))
 
 
+def test_a_plain_folder_over_the_file_cap_is_refused_before_any_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the in-process reader refuses it: a folder of many small files would otherwise be listed, sized
+    and sent to Spark whole, past the cap every other window kind keeps."""
+    from modeldeploy import caps
+
+    monkeypatch.setattr(caps, "MAX_DATA_FILES", 3)
+    for i in range(4):
+        (tmp_path / f"part-{i}.csv").write_text("x\n1\n")
+    source = source_for(f"file://{tmp_path}/", "csv", locator=LOCAL)
+    with pytest.raises(caps.LimitExceeded) as refused:
+        window_files(source, False, NOW - HOUR, NOW)
+    assert str(refused.value) == f"4 data files at {tmp_path}/: more than 3, the operator's limit"
+
+
 @pytest.mark.parametrize(
     ("change", "why"),
     [

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from modeldeploy.caps import MAX_DATA_FILES, LimitExceeded
+from modeldeploy import caps
+from modeldeploy.caps import LimitExceeded
 
 from .mltable import MLTableSource, Plan
 from .sources import DataCollectorSource, StoreSource, data_files
@@ -63,9 +64,9 @@ def spark_path(store: Store, name: str) -> tuple[str, int]:
 
 
 def _files(pairs: list[tuple[Store, str]], fmt: str, where: str, options: Mapping[str, Any]) -> WindowFiles:
-    if len(pairs) > MAX_DATA_FILES:  # the in-process readers' cap; it also keeps the job's request small
+    if len(pairs) > caps.MAX_DATA_FILES:  # the in-process readers' cap; it also keeps the job's request small
         raise LimitExceeded(
-            f"{len(pairs)} data files at {where}: more than {MAX_DATA_FILES}, the operator's limit"
+            f"{len(pairs)} data files at {where}: more than {caps.MAX_DATA_FILES}, the operator's limit"
         )
     sized = [spark_path(store, name) for store, name in pairs]
     return WindowFiles(tuple(p for p, _ in sized), sum(s for _, s in sized), fmt, where, dict(options))
@@ -77,10 +78,7 @@ def store_files(store: Store, path: str, fmt: str) -> WindowFiles:
         raise DataUnavailable(f"no data files at {store.describe(path)}")
     # JSON lines are read as in-process: a data collector envelope's rows, not the envelope.
     options = {"envelopes": True} if fmt == "jsonl" else {}
-    sized = [spark_path(store, n) for n in names]
-    return WindowFiles(
-        tuple(p for p, _ in sized), sum(s for _, s in sized), fmt, store.describe(path), options
-    )
+    return _files([(store, n) for n in names], fmt, store.describe(path), options)
 
 
 def collector_files(source: DataCollectorSource, start: datetime, end: datetime) -> WindowFiles:
