@@ -154,6 +154,26 @@ def test_jobs_invoked_by_someone_else_are_not_runs_of_this_model() -> None:
     assert ws.count("jobs.get") == gets  # read once: it will never become a run
 
 
+def test_jobs_gone_from_the_endpoint_are_forgotten_by_the_backend_too() -> None:
+    """A schedule runs for months: what the backend remembers (ended runs, others' jobs) must follow the
+    endpoint's listing, not grow with every job it ever read."""
+    from azure.ai.ml import Input
+
+    ws, spec = FakeBatchWorkspace(), _spec()
+    backend = _backend(ws, spec)
+    _ready(ws, backend, spec, REV)
+    for _ in range(3):
+        ws.batch_endpoints.invoke(
+            "propensity", deployment_name=deployment_name(REV), input=Input(type="uri_folder", path="x")
+        )
+    assert backend.runs(OWNER) == ()
+    assert len(backend._foreign) == 3
+    ws.jobs_by_name.clear()  # the workspace aged them out
+    assert backend.runs(OWNER) == ()
+    assert backend._foreign == set()
+    assert backend._ended == {}
+
+
 def test_the_default_is_switched_before_the_old_deployment_is_deleted() -> None:
     ws, spec = FakeBatchWorkspace(), _spec()
     backend = _backend(ws, spec)

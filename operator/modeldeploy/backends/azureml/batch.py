@@ -165,6 +165,11 @@ class AzureMLBatchBackend:
         # Every run the machine or a schedule names starts so; a job named so is a run even if the service
         # dropped its properties (its status record knows the rest), any other is someone else's.
         ours = run_name(owner.name, "")
+        # What is remembered is what the endpoint still lists: jobs Azure ML has aged out are forgotten too,
+        # so this backend's memory follows the endpoint's history, not every job it ever saw.
+        names = {str(item.name) for item in listed}
+        self._ended = {k: v for k, v in self._ended.items() if k in names}
+        self._foreign &= names
         seen: list[JobSeen] = []
         for item in listed:
             name = str(item.name)
