@@ -18,6 +18,24 @@ ENDPOINT_NAMESPACE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoin
 CRITICAL, WARNING = 1, 2  # Azure Monitor severities
 
 
+def above(
+    query: str, aggregation: str, column: str, threshold: float, by: str | None = None
+) -> monitor.ConditionArgs:
+    """``column`` of ``query`` above ``threshold`` in one evaluation, one alert per value of ``by``: the
+    condition every log alert of the platform is."""
+    return monitor.ConditionArgs(
+        query=query,
+        time_aggregation=aggregation,
+        metric_measure_column=column,
+        dimensions=[monitor.DimensionArgs(name=by, operator="Include", values=["*"])] if by else None,
+        operator="GreaterThan",
+        threshold=threshold,
+        failing_periods=monitor.ConditionFailingPeriodsArgs(
+            number_of_evaluation_periods=1, min_failing_periods_to_alert=1
+        ),
+    )
+
+
 class Alerting(pulumi.ComponentResource):
     def __init__(
         self,
@@ -221,17 +239,7 @@ class Alerting(pulumi.ComponentResource):
             "batch-failed",
             logs,
             WARNING,
-            monitor.ConditionArgs(
-                query=batch_failed_query(),
-                time_aggregation="Total",
-                metric_measure_column="Sum",
-                dimensions=[monitor.DimensionArgs(name="modeldeployment", operator="Include", values=["*"])],
-                operator="GreaterThan",
-                threshold=0,
-                failing_periods=monitor.ConditionFailingPeriodsArgs(
-                    number_of_evaluation_periods=1, min_failing_periods_to_alert=1
-                ),
-            ),
+            above(batch_failed_query(), "Total", "Sum", 0, by="modeldeployment"),
             "a batch scoring run failed",
             # The metric is exported every minute; 15 minutes keep one failure alerting through a few looks.
             window="PT15M",
@@ -243,17 +251,7 @@ class Alerting(pulumi.ComponentResource):
             "aml-job-failed",
             logs,
             WARNING,
-            monitor.ConditionArgs(
-                query=aml_job_failed_query(),
-                time_aggregation="Total",
-                metric_measure_column="Failed",
-                dimensions=[monitor.DimensionArgs(name="job", operator="Include", values=["*"])],
-                operator="GreaterThan",
-                threshold=0,
-                failing_periods=monitor.ConditionFailingPeriodsArgs(
-                    number_of_evaluation_periods=1, min_failing_periods_to_alert=1
-                ),
-            ),
+            above(aml_job_failed_query(), "Total", "Failed", 0, by="job"),
             "an Azure ML job failed (a batch run or a schedule's invoking step)",
             window="PT15M",
         )
