@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from modeldeploy.analysis.drift import detect_drift
-from modeldeploy.analysis.pushdown import LocalSpark, Pushdown
+from modeldeploy.analysis.pushdown import JobStatus, LocalSpark, Pushdown
 from modeldeploy.analysis.run import DriftAnalyzer, Sources
 from modeldeploy.analysis.sources import FileSource
 from modeldeploy.analysis.types import (
@@ -251,3 +251,81 @@ def test_a_collector_window_with_no_request_inside_is_inconclusive_with_the_in_p
     assert spark_result.verdict is local.verdict is Verdict.INCONCLUSIVE
     assert spark_result.message == local.message
     assert local.message.endswith(": 1 file(s), but no request timed inside the window")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _jvms_in_group(pgid: int) -> list[int]:
+    """java processes of process group ``pgid`` that still run (read from /proc here, independently)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+            program = (entry / "cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            continue
+        state, _ppid, group = stat.rsplit(")", 1)[1].split()[:3]
+        if int(group) == pgid and state != "Z" and program.endswith(b"java"):
+            found.append(int(entry.name))
+    return found
+
+
+def test_cancelling_a_running_job_ends_its_jvm_before_it_returns(tmp_path: Path) -> None:
+    """The JVM is the child's child and ran on while Spark's shutdown hooks ran after a cancel that waited
+    for the Python child only: CI found one outliving the demo after SIGTERM."""
+    pq.write_table(_table(20_000, 1, 0.0, False), tmp_path / "ref.parquet")
+    window = [str(tmp_path / "ref.parquet")]
+    request = {
+        "reference": window,
+        "reference_format": "parquet",
+        "live": window,
+        "live_format": "parquet",
+        "numerical": ["smooth", "shifted"],
+        "categorical": ["colour"],
+        "n_bins": 10,
+    }
+    jobs = LocalSpark(str(tmp_path / "jobs"))
+    job = jobs.submit(request)
+    pgid = jobs.pid(job)
+    deadline = time.monotonic() + 120
+    while not (jvms := _jvms_in_group(pgid)):
+        assert time.monotonic() < deadline, "no JVM started within 120 s"
+        time.sleep(0.05)
+    time.sleep(1.0)  # past its start: Spark's shutdown hooks have work to do
+    started = time.monotonic()
+    jobs.cancel(job)
+    assert [p for p in jvms if _alive(p)] == [], "the job's JVM outlived cancel()"
+    assert time.monotonic() - started < 11, "cancel() waited past SIGTERM's grace and SIGKILL's"
+
+
+def test_a_job_is_done_only_when_its_jvm_is(tmp_path: Path) -> None:
+    """The Python child exits first and its JVM follows when its stdin closes, running Spark's shutdown hooks;
+    a job reported finished then had a JVM nobody waited for, which outlived the demo."""
+    pq.write_table(_table(2_000, 1, 0.0, False), tmp_path / "ref.parquet")
+    window = [str(tmp_path / "ref.parquet")]
+    request = {
+        "reference": window,
+        "reference_format": "parquet",
+        "live": window,
+        "live_format": "parquet",
+        "numerical": ["smooth"],
+        "categorical": [],
+        "n_bins": 10,
+    }
+    jobs = LocalSpark(str(tmp_path / "jobs"))
+    job = jobs.submit(request)
+    pgid = jobs.pid(job)
+    seen: set[int] = set()
+    deadline = time.monotonic() + 180
+    while (state := jobs.state(job)).status is JobStatus.RUNNING:
+        seen.update(_jvms_in_group(pgid))
+        assert time.monotonic() < deadline, "the job did not finish within 180 s"
+        time.sleep(0.01)
+    assert state.status is JobStatus.SUCCEEDED, state.message
+    assert seen, "no JVM was seen: the check would prove nothing"
+    assert [p for p in seen if _alive(p)] == [], "the job was reported done while its JVM still ran"

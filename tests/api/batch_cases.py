@@ -50,8 +50,10 @@ def batch_kubernetes() -> Manifest:
 def batch_azureml() -> Manifest:
     """The same model as an Azure ML batch endpoint: one batch deployment per revision on the platform's
     CPU cluster, outputs on the workspace's batch-outputs datastore."""
+    target = azureml_shadow()["target"]
+    del target["azureml"]["instanceType"]  # sizes online deployments; batch.compute sizes runs
     return {
-        "target": azureml_shadow()["target"],
+        "target": target,
         "model": azureml_shadow()["model"],
         "batch": {
             "input": "azureml://datastores/churn/paths/customers/",
@@ -131,6 +133,16 @@ BATCH_INVALID: list[Invalid] = [
         "spec.batch.dataArrival",
         "spec.batch.dataArrival is not available on an azureml target",
         "spec.batch.dataArrival is not available on an azureml target",
+    ),
+    Invalid(
+        "batch-azureml-no-instance-type",
+        A,
+        _set("target.azureml.instanceType", "Standard_DS3_v2"),
+        "spec.target.azureml.instanceType",
+        "target.azureml.instanceType sizes online deployments: a batch model's runs are sized by "
+        "spec.batch.compute",
+        "target.azureml.instanceType sizes online deployments: a batch model's runs are sized by "
+        "spec.batch.compute",
     ),
     Invalid(
         "batch-azureml-rollout-names-columns",

@@ -177,3 +177,20 @@ def test_the_instance_type_follows_the_platform_and_survives_an_unreadable_hando
     assert filled["target"]["azureml"]["instanceType"] == "Standard_DS4_v2"  # carries on with the last one
     written, _ = fill("budget-optimizer", spec(instanceType="Standard_F8s_v2"), pins)
     assert written["target"]["azureml"]["instanceType"] == "Standard_F8s_v2"
+
+
+def test_a_batch_model_is_given_no_instance_type_and_needs_none() -> None:
+    """Its runs are sized by batch.compute: an instance type from the platform would be refused by the spec's
+    own rule, and cut revisions on a platform change that sizes nothing."""
+    from tests.api.batch_cases import batch_azureml
+
+    body = batch_azureml()
+    body["target"]["azureml"] = {}  # everything from the platform
+    filled, pins = fill("budget-optimizer", body, {"instanceType": "Standard_DS2_v2"})
+    assert "instanceType" not in filled["target"]["azureml"]
+    assert "instanceType" not in pins
+    assert filled["target"]["azureml"]["endpointName"] == "budget-optimizer-prod"
+    ModelDeploymentSpec.model_validate(filled)
+    # Nothing in the handoff for it: still no complaint about the instance type, only where it lives.
+    with pytest.raises(PlatformDefaultsError, match=r"^target\.azureml\.subscriptionId is not set"):
+        fill("unknown-model", body, handoff=None)

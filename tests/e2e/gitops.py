@@ -5,6 +5,7 @@ timeline (commit -> Flux applied -> phase changes -> Flux health) while the test
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import time
 from collections.abc import Callable
@@ -159,23 +160,38 @@ class FluxLoop:
         return [action for revision, action in self.applies if revision.endswith(sha)]
 
     def diff(self, manifest: dict[str, Any]) -> str:
-        """`kubectl diff --server-side` of the Git manifest as Flux applies it (target namespace, Flux's
-        labels, Flux's field manager) against the live object: empty when nothing would change."""
+        """What applying the Git manifest as Flux applies it (target namespace, Flux's labels, Flux's field
+        manager; a server-side dry run) would change in the live object, as a unified diff: empty when
+        nothing. The status subresource and the resourceVersion are left out: an apply never writes them,
+        and the operator's analyses move them between the two reads (``kubectl diff`` reported those)."""
         body = copy.deepcopy(manifest)
         body["metadata"]["namespace"] = self.namespace
         labels = body["metadata"].setdefault("labels", {})
         labels.update({FLUX_LABELS[0]: NAME, FLUX_LABELS[1]: self.namespace})
-        done = self.cluster.kubectl(
-            "diff",
+        applied = self.cluster.kubectl(
+            "apply",
             "--server-side",
+            "--dry-run=server",
             "--field-manager=kustomize-controller",
+            "-o",
+            "json",
             "-f",
             "-",
             input=json.dumps(body),
-            check=False,
         )
-        assert done.returncode in (0, 1), done.stderr
-        return done.stdout
+        live = self.cluster.kubectl(
+            "get",
+            "-n",
+            self.namespace,
+            "modeldeployments.mlops.kdap.io",
+            body["metadata"]["name"],
+            "-o",
+            "json",
+        )
+        before, after = (_applied_part(json.loads(x.stdout)) for x in (live, applied))
+        return "".join(
+            difflib.unified_diff(before.splitlines(True), after.splitlines(True), "live", "applied")
+        )
 
     # ---- waiting and the timeline ---------------------------------------------------------------------
 
@@ -249,3 +265,16 @@ def children(cluster: ClusterHandle, namespace: str) -> dict[str, list[str]]:
 def spec_writers(md: dict[str, Any]) -> set[str]:
     """Managers of the object's main resource (not its status): who has ever written the spec."""
     return {m["manager"] for m in md["metadata"].get("managedFields", []) if m.get("subresource") != "status"}
+
+
+def _applied_part(obj: dict[str, Any]) -> str:
+    """The object as YAML without what an apply of the main resource never changes (status and who
+    manages it, resourceVersion) and without the managed-fields timestamps."""
+    obj = copy.deepcopy(obj)
+    obj.pop("status", None)
+    obj["metadata"].pop("resourceVersion", None)
+    fields = [f for f in obj["metadata"].get("managedFields") or [] if f.get("subresource") != "status"]
+    for entry in fields:
+        entry.pop("time", None)
+    obj["metadata"]["managedFields"] = fields
+    return yaml.safe_dump(obj, sort_keys=True)

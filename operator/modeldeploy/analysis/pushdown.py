@@ -38,6 +38,7 @@ from .types import DriftConfig, DriftResult, FeatureKind, Verdict
 from .window_files import WindowFiles, window_files
 
 SCRIPT = Path(__file__).with_name("spark_job.py")
+JVM_EXIT_SECONDS = 15.0  # how long a finished job's JVM may take to exit before it is ended
 
 
 class JobStatus(StrEnum):
@@ -191,6 +192,7 @@ class LocalSpark:
             python,
         )
         self._procs: dict[str, tuple[subprocess.Popen[bytes], Path, IO[bytes]]] = {}
+        self._exited: dict[str, float] = {}  # job -> when its Python child was first seen ended
 
     def submit(self, request: Mapping[str, Any]) -> str:
         job = f"drift-{uuid.uuid4().hex[:12]}"
@@ -220,6 +222,15 @@ class LocalSpark:
         code = proc.poll()
         if code is None:
             return JobState(JobStatus.RUNNING)
+        if live_members(proc.pid):
+            # The JVM exits after the Python child (when its stdin closes, running Spark's shutdown hooks):
+            # the job is done when its whole group is, or nobody would wait for the JVM. One that lingers
+            # past JVM_EXIT_SECONDS is ended (the child's result is already written).
+            first = self._exited.setdefault(job, time.monotonic())
+            if time.monotonic() - first < JVM_EXIT_SECONDS:
+                return JobState(JobStatus.RUNNING)
+            end_group(proc, grace=0.0)
+        self._exited.pop(job, None)
         log.close()
         del self._procs[job]
         if code != 0:
@@ -229,16 +240,42 @@ class LocalSpark:
 
     def cancel(self, job: str) -> None:
         entry = self._procs.pop(job, None)
+        self._exited.pop(job, None)
         if entry is None:
             return
         proc, _, log = entry
-        # The child leads its own process group (start_new_session): its JVM goes with it.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        end_group(proc)
         log.close()
+
+
+def end_group(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    """End every process in the group ``proc`` leads (start_new_session), not only ``proc``: its JVM
+    outlives the Python child by seconds while Spark's shutdown hooks run, and an operator that stops must
+    not leave it behind. SIGTERM first (Spark cleans up), SIGKILL for what is still alive after ``grace``."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        deadline = time.monotonic() + wait
+        while True:
+            proc.poll()  # reaps the leader; the JVM is reparented and reaped by init
+            if not live_members(proc.pid):
+                return
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+
+
+def live_members(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` that still run (zombies are done: only their exit status is left)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces and parentheses
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members

@@ -6,7 +6,9 @@ the Python check like the spec's own, each once in CEL and once in Python with t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
+
+from pydantic import model_validator
 
 from .base import cel
 from .target import ON_AZUREML
@@ -47,6 +49,28 @@ class BatchTargetRules:
     def _batch_endpoint_managed(self) -> bool:
         azureml = self.target.azureml
         return self.batch is None or azureml is None or azureml.endpoint_kind == "managed"
+
+    @model_validator(mode="after")
+    def _online_azureml_is_sized(self) -> Self:
+        # Python only: the CRD cannot require the field, because the operator fills it from the platform's
+        # handoff before it builds the model; a spec that reaches here without it had neither.
+        azureml = self.target.azureml
+        if self.batch is None and azureml is not None and azureml.instance_type is None:
+            raise ValueError(
+                "target.azureml.instanceType is required for an online model: set it in the spec, or declare "
+                "the model in the stack's kdap-platform:endpoints so the platform provides it"
+            )
+        return self
+
+    @cel(
+        f"!has(self.batch) || !({ON_AZUREML}) || !has(self.target.azureml.instanceType)",
+        "target.azureml.instanceType sizes online deployments: a batch model's runs are sized by "
+        "spec.batch.compute and spec.batch.instanceCount; remove it",
+        field_path=".target.azureml.instanceType",
+    )
+    def _batch_takes_no_instance_type(self) -> bool:
+        azureml = self.target.azureml
+        return self.batch is None or azureml is None or azureml.instance_type is None
 
     @cel(
         f"!has(self.batch) || !({ON_AZUREML}) || self.batch.output.uri.startsWith('azureml://datastores/')",

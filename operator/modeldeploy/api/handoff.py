@@ -140,7 +140,8 @@ def apply_platform_defaults(
     Where the object lives (subscription, resource group, workspace, endpoint name and kind) comes from the
     spec, else the pin, else the handoff, and is pinned whichever way it came: a written value later removed
     falls back to its pin, not to a handoff that may have changed since. The instance type comes from the
-    spec, else the current handoff (a platform change rolls out as a new revision), else the last one used.
+    spec, else the current handoff (a platform change rolls out as a new revision), else the last one used;
+    a batch model has none (its runs are sized by ``batch.compute``), so none is filled or required.
     Compute and the Log Analytics workspace are filled from the current handoff when absent, unpinned.
     A serverless target is filled the same way from its adapter's entry, every field pinned but the Log
     Analytics workspace (filled from the current handoff when absent, as on Azure ML).
@@ -163,8 +164,9 @@ def apply_platform_defaults(
                 "kdap-platform:serverless.adapters"
             )
     else:
-        filled, pins = _azureml(namespace, name, block, pinned, handoff)
-        missing = [key for key in REQUIRED if key not in filled]
+        online = spec.get("batch") is None  # a batch model's runs are sized by batch.compute
+        filled, pins = _azureml(namespace, name, block, pinned, handoff, online)
+        missing = [key for key in (REQUIRED if online else LOCATION) if key not in filled]
         if missing:
             raise PlatformDefaultsError(
                 f"target.azureml.{missing[0]} is not set and the platform does not provide it ({where}): "
@@ -220,6 +222,7 @@ def _azureml(
     block: Mapping[str, Any],
     pinned: Mapping[str, str],
     handoff: Handoff | None,
+    online: bool,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     model = handoff.models.get(f"{namespace}/{name}", {}) if handoff else {}
     offered = {**(handoff.top if handoff else {}), **model}
@@ -230,7 +233,9 @@ def _azureml(
             value = "managed"  # the field's default, pinned like a written kind
         if isinstance(value, str):
             filled[key] = pins[key] = value
-    if FOLLOWS not in filled:
+    if not online:
+        pass  # no instance type to follow: a written one is refused by the spec's rules
+    elif FOLLOWS not in filled:
         value = model.get(FOLLOWS) or pinned.get(FOLLOWS)
         if value is not None:
             filled[FOLLOWS] = pins[FOLLOWS] = value

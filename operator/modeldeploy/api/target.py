@@ -116,12 +116,13 @@ class AzureMLTarget(ApiModel):
             "infra creates), aml_token on Kubernetes ones."
         ),
     )
-    instance_type: str = Field(
+    instance_type: str | None = Field(
+        None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
         max_length=64,
         description="A VM SKU (Standard_DS3_v2) on managed endpoints, an instance type on Kubernetes ones. "
         "Leave it out to take what the platform declares for this model (its handoff); a change there rolls "
-        "out as a new revision.",
+        "out as a new revision. Online models only: a batch model's runs are sized by spec.batch.compute.",
         json_schema_extra={PLATFORM_DEFAULT: True},
     )
     instance_count: int = Field(

@@ -146,7 +146,7 @@ def plan_deployment(
         environment_image=env.image if env else None,
         code=code,
         scoring_script=script,
-        instance_type=target.instance_type,
+        instance_type=_instance_type(target.instance_type),
         instance_count=low,
         max_instances=max(low, high),
         target_cpu=spec.autoscaling.target_cpu_utilization if spec.autoscaling else DEFAULT_TARGET_CPU,
@@ -247,3 +247,10 @@ def autoscale_plan(spec: ModelDeploymentSpec, deployment: DeploymentPlan) -> Aut
         scale_in_delay=timedelta(seconds=parse_duration(scaling.scale_in_delay)),
         windows=windows,
     )
+
+
+def _instance_type(value: str | None) -> str:
+    # The spec's rules require it on online models (filled from the platform's handoff when left out).
+    if value is None:
+        raise ValueError("target.azureml.instanceType is required for an online deployment")
+    return value
