@@ -68,6 +68,7 @@ def batch_azureml() -> Manifest:
             "schedules": [
                 {"name": "monthly", "cron": {"expression": "0 2 1 * *", "timeZone": "Europe/Berlin"}}
             ],
+            "dataArrival": {"uri": "azureml://datastores/churn/paths/incoming/", "pollInterval": "5m"},
             "rollout": {"input": "azureml://datastores/churn/paths/golden/"},
         },
     }
@@ -127,12 +128,20 @@ BATCH_INVALID: list[Invalid] = [
         "spec.batch on an azureml target needs target.azureml.endpointKind managed",
     ),
     Invalid(
-        "batch-azureml-no-data-arrival",
+        "batch-azureml-arrival-no-glob",
         A,
-        _set("batch.dataArrival", {"uri": "azureml://datastores/churn/paths/incoming/"}),
-        "spec.batch.dataArrival",
-        "spec.batch.dataArrival is not available on an azureml target",
-        "spec.batch.dataArrival is not available on an azureml target",
+        _set("batch.dataArrival", {"uri": "azureml://datastores/churn/paths/incoming/*.csv"}),
+        "spec.batch.dataArrival.uri",
+        "spec.batch.dataArrival.uri on an azureml target must be a folder azureml://datastores/",
+        "spec.batch.dataArrival.uri on an azureml target must be a folder azureml://datastores/",
+    ),
+    Invalid(
+        "batch-azureml-arrival-on-a-datastore",
+        A,
+        _set("batch.dataArrival", {"uri": "abfss://incoming@kdapdata.dfs.core.windows.net/churn/"}),
+        "spec.batch.dataArrival.uri",
+        "each new file in it is scored by its own batch job",
+        "each new file in it is scored by its own batch job",
     ),
     Invalid(
         "batch-azureml-no-instance-type",

@@ -32,13 +32,16 @@ T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 class Verdicts:
     seen: ComparisonSeen
     compared: int = 0
+    files: tuple[str, ...] = ()  # what the watched folder holds, sorted
 
     def compare(self, owner: Owner, spec: ModelDeploymentSpec, stable: str, candidate: str) -> ComparisonSeen:
         self.compared += 1
         return self.seen
 
     def arrivals(self, owner: Owner, spec: ModelDeploymentSpec, watermark: str | None) -> tuple[str, ...]:
-        raise AssertionError("no dataArrival on an azureml target")
+        if watermark is None:
+            return self.files[-1:]
+        return tuple(f for f in self.files if f > watermark)
 
 
 class World:
@@ -180,3 +183,30 @@ def test_runs_in_flight_on_azure_are_read_every_30_seconds_not_5() -> None:
     w.until_provisioned()
     assert len(w.ws.invocations) == 2  # both validation runs going
     assert w.reconcile() == 30.0  # ARM reads are throttled per subscription; Azure ML jobs last minutes
+
+
+def test_each_file_arriving_in_the_watched_folder_is_one_batch_job_on_that_file() -> None:
+    """Azure ML's documented data-arrival pattern is one invocation per new blob with the blob as a
+    uri_file input; here the operator's poll (a listing of the datastore folder against a watermark in
+    status) does it, a few jobs at a time, and every job is a run in status."""
+    w = promoted()
+    assert w.store.status.batch is not None
+    assert w.store.status.batch.watermark == ""  # the first poll found the folder empty
+    before = len(w.ws.invocations)
+    w.data.files = ("2026-11-30.csv", "2026-12-01.csv")
+    w.now += timedelta(minutes=6)
+    w.reconcile()
+    new = w.ws.invocations[before:]
+    assert [(i.input.type, i.input.path) for i in new] == [
+        ("uri_file", "azureml://datastores/churn/paths/incoming/2026-11-30.csv"),
+        ("uri_file", "azureml://datastores/churn/paths/incoming/2026-12-01.csv"),
+    ]
+    stable = w.store.status.stable
+    assert stable is not None
+    assert {i.deployment for i in new} == {deployment_name(stable.name)}
+    runs = {r.name: r for r in w.store.status.batch.runs if r.trigger == "dataArrival"}
+    assert set(runs) == {i.job_name for i in new}
+    assert w.store.status.batch.watermark == "2026-12-01.csv"
+    w.now += timedelta(minutes=6)
+    w.reconcile()  # nothing new: no job
+    assert len(w.ws.invocations) == before + 2

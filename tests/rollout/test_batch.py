@@ -254,6 +254,40 @@ def test_data_arrival_first_poll_sets_the_watermark_then_new_files_run_in_bounde
     assert (runs[1].after, runs[1].upto) == ("2026/11/30/0300.csv", "2026/11/30/0400.csv")
 
 
+def test_on_azure_ml_each_new_file_is_its_own_run_and_few_run_at_once() -> None:
+    """A batch job takes one input: the machine hands Azure ML one file per run, in (after, upto] ranges of
+    one name each, at most maxFilesPerRun per poll and ARRIVALS_IN_FLIGHT running; the rest wait below the
+    watermark for a later poll."""
+    w = promoted_world()
+    w.plan = replace(w.plan, file_per_run=True, max_files=3)
+    w.step(arrivals=())
+    assert w.status.batch is not None
+    assert w.status.batch.watermark == ""
+    w.tick(60)
+    files = tuple(f"2026/11/30/{h:02d}00.csv" for h in range(1, 8))
+    w.step(arrivals=files)
+    runs = [s for s in w.started if s.trigger == "dataArrival"]
+    assert [(r.after, r.upto) for r in runs] == [("", files[0]), (files[0], files[1]), (files[1], files[2])]
+    assert len({r.name for r in runs}) == 3
+    assert w.status.batch.watermark == files[2]
+    w.tick(60)
+    w.step(arrivals=files[3:])  # three still running: room for one more (ARRIVALS_IN_FLIGHT = 4)
+    runs = [s for s in w.started if s.trigger == "dataArrival"]
+    assert [(r.after, r.upto) for r in runs[3:]] == [(files[2], files[3])]
+    w.tick(60)
+    w.step(arrivals=files[4:])  # four running: nothing starts, the files wait
+    assert len([s for s in w.started if s.trigger == "dataArrival"]) == 4
+    assert w.status.batch is not None
+    assert w.status.batch.watermark == files[3]
+    w.finish_all()
+    w.tick(60)
+    w.step(arrivals=files[4:])
+    runs = [s for s in w.started if s.trigger == "dataArrival"]
+    assert [r.upto for r in runs[4:]] == list(files[4:7])
+    assert w.status.batch is not None
+    assert w.status.batch.watermark == files[6]
+
+
 def test_a_failed_run_is_a_warning_tagged_for_notifications() -> None:
     w = promoted_world()
     w.request("r1")

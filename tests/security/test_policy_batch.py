@@ -51,10 +51,11 @@ def _azureml_batch() -> dict[str, Any]:
 def test_an_azureml_batch_model_needs_its_workspace_datastores_and_compute_granted() -> None:
     fields = [r.field for r in refused(spec(_azureml_batch()))]
     assert fields[0] == "spec.target.azureml"
-    assert fields[-4:] == [
+    assert fields[-5:] == [
         "spec.batch.input",
         "spec.batch.output.uri",
         "spec.batch.rollout.input",
+        "spec.batch.dataArrival.uri",
         "spec.batch.compute",
     ]
     assert refused(spec(_azureml_batch()), _azureml_grant(["cpu-cluster"])) == []

@@ -158,11 +158,22 @@ class BatchRollout(ApiModel):
 
 
 class DataArrival(ApiModel):
-    """Start a run for files that appear under ``uri``: a bounded poll with a name watermark in status."""
+    """Start runs for files that appear under ``uri``: a bounded poll with a name watermark in status.
+    On a kubernetes target one run scores up to ``maxFilesPerRun`` new files (a name range); on an azureml
+    target each new file is its own batch job (a job takes one input), a few in flight at a time."""
 
-    uri: str = Field(pattern=patterns.DATA_URI, max_length=2048, description="A folder or glob.")
+    uri: str = Field(
+        pattern=patterns.DATA_URI,
+        max_length=2048,
+        description="A folder or glob (an azureml target: an azureml://datastores/ folder, no glob).",
+    )
     poll_interval: Annotated[Duration, Bounds("batch.dataArrival.pollInterval", "5s", "24h")] = "5m"
-    max_files_per_run: int = Field(100, ge=1, le=1000)
+    max_files_per_run: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        description="Files one run scores (kubernetes); on an azureml target, the most runs one poll starts.",
+    )
 
 
 class BatchScoring(ApiModel):

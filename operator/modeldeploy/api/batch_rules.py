@@ -6,6 +6,7 @@ the Python check like the spec's own, each once in CEL and once in Python with t
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Self
 
 from pydantic import model_validator
@@ -94,13 +95,19 @@ class BatchTargetRules:
         return b is None or self.target.azureml is None or b.rollout is None or b.output.columns is not None
 
     @cel(
-        f"!has(self.batch) || !({ON_AZUREML}) || !has(self.batch.dataArrival)",
-        "spec.batch.dataArrival is not available on an azureml target: an Azure ML batch job scores a "
-        "folder, not the new files in it; use schedules or kubectl mdep run --input",
-        field_path=".batch.dataArrival",
+        f"!has(self.batch) || !({ON_AZUREML}) || !has(self.batch.dataArrival) || "
+        "(self.batch.dataArrival.uri.startsWith('azureml://datastores/') && "
+        "!self.batch.dataArrival.uri.matches('[*?\\\\[]'))",
+        "spec.batch.dataArrival.uri on an azureml target must be a folder azureml://datastores/<name>/paths/"
+        "<folder>/ without wildcards: each new file in it is scored by its own batch job",
+        field_path=".batch.dataArrival.uri",
     )
-    def _no_arrival_on_azureml(self) -> bool:
-        return self.batch is None or self.target.azureml is None or self.batch.data_arrival is None
+    def _arrival_folder_on_azureml(self) -> bool:
+        b = self.batch
+        if b is None or self.target.azureml is None or b.data_arrival is None:
+            return True
+        uri = b.data_arrival.uri
+        return uri.startswith("azureml://datastores/") and re.search(r"[*?\[]", uri) is None
 
     @cel(
         "!has(self.batch) || self.target.type == 'azureml' || "

@@ -92,6 +92,7 @@ def batch_plan(spec: ModelDeploymentSpec, now: datetime) -> BatchPlan:
         poll_interval=parse_duration(arrival.poll_interval) if arrival is not None else None,
         watched=arrival.uri if arrival is not None else "",
         max_files=arrival.max_files_per_run if arrival is not None else 0,
+        file_per_run=spec.target.azureml is not None,
         schedules_key=f"{schedules}|{b.input or ''}",
         next_fire=next_fire(spec, now),
         run_poll=AZURE_RUN_POLL if spec.target.azureml is not None else RUN_POLL,

@@ -28,6 +28,8 @@ from modeldeploy.rollout.batch_types import (
 )
 
 HISTORY_LIMIT = 20
+# Azure ML data-arrival jobs running at once (one per file); later files wait below the watermark.
+ARRIVALS_IN_FLIGHT = 4
 
 
 @dataclass
@@ -224,7 +226,8 @@ def handle_request(w: BatchWork) -> None:
 
 def handle_arrivals(w: BatchWork) -> None:
     """New files under ``batch.dataArrival.uri`` (names above the watermark): one run for up to
-    ``maxFilesPerRun`` of them; the first poll only sets the watermark (files already there are history)."""
+    ``maxFilesPerRun`` of them, or on Azure ML one run per file (up to ``maxFilesPerRun`` per poll and
+    ``ARRIVALS_IN_FLIGHT`` running); the first poll only sets the watermark (files there are history)."""
     plan, arrivals = w.inputs.plan, w.inputs.arrivals
     if plan.poll_interval is None or arrivals is None:
         return
@@ -235,9 +238,20 @@ def handle_arrivals(w: BatchWork) -> None:
     stable = w.status.stable
     if not arrivals or stable is None:
         return  # without a default revision the files wait: the watermark stays below them
-    upto = arrivals[: plan.max_files][-1]
-    after = w.batch.watermark
-    name = run_name(w.inputs.owner, f"d-{short_hash(upto)}")
-    run = StartRun(name, stable.name, DATA_ARRIVAL, plan.watched, after, upto)
-    w.start(run, output_of(plan.output, name))
-    w.set_batch(watermark=upto)
+    if plan.file_per_run:
+        # Each file its own run, and few at once: status keeps every run still going, within its bound.
+        going = sum(1 for r in w.batch.runs if r.trigger == DATA_ARRIVAL and not r.done)
+        room = max(0, min(plan.max_files, ARRIVALS_IN_FLIGHT - going))
+        ranges = _single_files(w.batch.watermark, arrivals[:room])
+    else:
+        ranges = [(w.batch.watermark, arrivals[: plan.max_files][-1])]
+    for after, upto in ranges:
+        name = run_name(w.inputs.owner, f"d-{short_hash(upto)}")
+        run = StartRun(name, stable.name, DATA_ARRIVAL, plan.watched, after, upto)
+        w.start(run, output_of(plan.output, name))
+        w.set_batch(watermark=upto)
+
+
+def _single_files(watermark: str, files: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(after, upto] ranges holding one file each, in order from ``watermark``."""
+    return list(zip((watermark, *files), files, strict=False))  # the first list is one longer

@@ -82,6 +82,7 @@ class BatchPlan:
     poll_interval: float | None = None
     watched: str = ""
     max_files: int = 100
+    file_per_run: bool = False  # Azure ML: a batch job takes one input, so each new file is a run
     schedules_key: str = ""
     next_fire: datetime | None = None
     run_poll: float = RUN_POLL

@@ -26,7 +26,6 @@ from modeldeploy.api.azure_names import TAG_OWNER, TAG_REVISION, TAG_SPEC_HASH, 
 from modeldeploy.api.batch_status import RunPhase
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
 from modeldeploy.backends.azureml import batch_build as bb
-from modeldeploy.backends.azureml.build import invalid
 from modeldeploy.backends.azureml.guard import Guard
 from modeldeploy.backends.azureml.operation import IN_PROGRESS, provisioning
 from modeldeploy.backends.azureml.sdk import BatchDeploymentOps, BatchEndpointOps, JobOps, ScheduleOps
@@ -197,8 +196,12 @@ class AzureMLBatchBackend:
             return
         except ResourceNotFoundError:
             pass
-        if run.upto is not None:
-            raise invalid("spec.batch.dataArrival", "an Azure ML batch job cannot be given a file range")
+        # A data-arrival run on Azure ML holds one file (the machine starts one per file): the job's input.
+        data = (
+            Input(type=AssetTypes.URI_FOLDER, path=run.input)
+            if run.upto is None
+            else Input(type=AssetTypes.URI_FILE, path=f"{run.input.rstrip('/')}/{run.upto}")
+        )
         assert spec.batch is not None
         file_name = spec.batch.output.file_name
         folder = bb.output_folder(spec, owner, run.revision, run.name)
@@ -209,7 +212,7 @@ class AzureMLBatchBackend:
             lambda: ops.invoke(
                 self.endpoint,
                 deployment_name=deployment_name(run.revision),
-                input=Input(type=AssetTypes.URI_FOLDER, path=run.input),
+                input=data,
                 # Model deployments write one output, "score": the file of every row (or the summary).
                 outputs={"score": Output(type=AssetTypes.URI_FILE, path=folder + file_name)},
                 job_name=run.name,
