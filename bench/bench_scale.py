@@ -12,8 +12,8 @@ For each N (one fresh cluster, kwok nodes sized to the pods both systems create)
    Prometheus scraping an exporter this bench controls; one candidate's error rate breaches at a random
    moment; time from the breach to 0 % traffic on that candidate, p50/p99 over repeated breaches.
 
-``--quick`` runs N = 20 with 3 breaches (the test suite runs it so the bench cannot rot); ``make bench`` runs
-N = 100 and N = 1,000.
+``--quick`` runs N = 20 with 3 breaches, shorter fixed waits and a 2 s scale-down delay (the test suite runs
+it so the bench cannot rot; its figures are not the ones reported); ``make bench`` runs N = 100 and N = 1,000.
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ import argparse
 import functools
 import json
 import math
-import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,155 +38,46 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from argo_side import (  # noqa: E402
     ProcessSampler,
+    apply_argo_crds,
     cpu_seconds,
-    install_counted_identity,
-    metric_sum,
     percentile,
-    proc_status_kb,
     run_argo_scale,
+)
+from scale_common import (  # noqa: E402
+    STEPS,
+    Operator,
+    _apply,
+    _items,
+    _wait_each,
+    install,
+    model_deployment,
+    promoted_on,
+    requests_counted,
 )
 from watchers import DoneWatcher, promoted_stamp, stamped_figures  # noqa: E402
 
 from localkube.binaries import ensure_binaries  # noqa: E402
-from localkube.certs import client_identity  # noqa: E402
 from localkube.cluster import LocalCluster, free_port  # noqa: E402
-from tests.conftest import GATEWAY  # noqa: E402
-
-USER = "modeldeploy-bench"
-FLOW_SCHEMA = USER  # install_counted_identity names the FlowSchema after the user
-STEPS = [
-    {"weight": 10, "pause": {"duration": "1s"}},
-    {"weight": 50, "pause": {"duration": "1s"}},
-    {"weight": 100},
-]
 
 
-def model_deployment(name: str, version: str, strategy: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "mlops.kdap.io/v1alpha1",
-        "kind": "ModelDeployment",
-        "metadata": {"name": name},
-        "spec": {
-            "target": {
-                "type": "kubernetes",
-                "kubernetes": {
-                    "image": f"registry.local/model-server:{version}",
-                    "port": 8080,
-                    "gateway": {"name": "public", "namespace": "gateways"},
-                },
-            },
-            "model": {
-                "name": "scale-model",
-                "version": version,
-                "artifactUri": f"https://models.example.com/scale/{version}/model.txt",
-            },
-            "strategy": strategy,
-            **extra,
-        },
-    }
+@dataclass(frozen=True)
+class Pace:
+    """The bench's fixed waits. ``--quick`` (the suite's run, so the bench cannot rot) shortens them: its
+    figures are not reported, only that every one is produced."""
+
+    settle_s: float = 8.0  # the operator started, watching, nothing to do
+    idle_s: float = 10.0  # after the last retirement, before RSS idle
+    idle_window_s: float = 20.0  # API requests counted while idle
+    scale_down_delay: str = "30s"  # the old stable's life after the switch (the API's default)
+    poll_s: float = 5.0  # how often the retirements are looked at (a LIST of every object)
 
 
-# ---- the operator as a measured process -------------------------------------------------------------
+QUICK = Pace(settle_s=3.0, idle_s=3.0, idle_window_s=10.0, scale_down_delay="2s", poll_s=1.0)
 
 
-def install(cluster: LocalCluster) -> None:
-    for f in sorted((ROOT / "crds").glob("*.yaml")):
-        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(f))
-    cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-    cluster.kubectl("create", "namespace", "gateways", check=False)
-    cluster.kubectl("apply", "-f", "-", input=json.dumps(GATEWAY))
-    install_counted_identity(cluster, USER)  # its requests counted apart, as Argo's are
-
-
-def requests_counted(cluster: LocalCluster) -> float:
-    text = cluster.kubectl("get", "--raw", "/metrics").stdout
-    return metric_sum(text, "apiserver_flowcontrol_dispatched_requests_total", flow_schema=FLOW_SCHEMA)
-
-
-class Operator:
-    def __init__(self, cluster: LocalCluster, namespace: str, work: Path, workers: int) -> None:
-        # Its own identity (a client certificate: the Python client ignores kubeconfig impersonation), so
-        # the FlowSchema counts exactly its requests.
-        cert, key = client_identity(cluster.run_dir / "pki", USER)
-        config: dict[str, Any] = yaml.safe_load(cluster.kubeconfig.read_text())
-        for user in config["users"]:
-            user["user"] = {"client-certificate": str(cert), "client-key": str(key)}
-        kubeconfig = work / f"operator-{namespace}.kubeconfig"
-        kubeconfig.write_text(yaml.safe_dump(config))
-        self.log = work / f"operator-{namespace}.log"
-        self.metrics_port = free_port()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "modeldeploy",
-                "operator",
-                "-n",
-                namespace,
-                "--standalone",
-                "--liveness",
-                "",
-                f"--workers={workers}",
-                f"--metrics-port={self.metrics_port}",
-                "--metrics-addr=127.0.0.1",
-                "--log-format=text",
-            ],
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"},
-        )
-
-    def reconciles(self) -> int:
-        return self.log.read_text(errors="replace").count("reconciled ")
-
-    def rss_mb(self) -> float:
-        return (proc_status_kb(self.proc.pid, "VmRSS") or 0) / 1024
-
-    def check(self) -> None:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"operator exited {self.proc.returncode}:\n{self.log.read_text()[-4000:]}")
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-
-def _items(cluster: LocalCluster, kind: str, namespace: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = json.loads(
-        cluster.kubectl("get", kind, "-n", namespace, "-o", "json").stdout
-    )["items"]
-    return out
-
-
-def _apply(cluster: LocalCluster, namespace: str, items: list[dict[str, Any]]) -> None:
-    for i in range(0, len(items), 250):
-        batch = {"apiVersion": "v1", "kind": "List", "items": items[i : i + 250]}
-        cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(batch))
-
-
-def _wait_each(
-    watcher: DoneWatcher,
-    n: int,
-    predicate: Callable[[dict[str, Any]], bool],
-    op: Operator,
-    timeout: float,
-    start: Callable[[], None],
-) -> dict[str, float]:
-    """Seconds from just before ``start()`` until each object first satisfied ``predicate`` (by watch)."""
-    watcher.expect(predicate)
-    start()
-    return watcher.wait(n, timeout, op.check)
-
-
-def promoted_on(version: str) -> Callable[[dict[str, Any]], bool]:
-    def check(b: dict[str, Any]) -> bool:
-        st = b.get("status") or {}
-        return st.get("phase") == "Promoted" and (st.get("stable") or {}).get("modelVersion") == version
-
-    return check
-
-
-def run_ours(cluster: LocalCluster, n: int, work: Path, workers: int, timeout: float) -> dict[str, Any]:
+def run_ours(
+    cluster: LocalCluster, n: int, work: Path, workers: int, timeout: float, pace: Pace = Pace()
+) -> dict[str, Any]:
     ns = "bench-ours"
     cluster.kubectl("create", "namespace", ns)
     names = [f"m{i:04d}" for i in range(n)]
@@ -196,7 +86,7 @@ def run_ours(cluster: LocalCluster, n: int, work: Path, workers: int, timeout: f
     deployments = DoneWatcher(cluster.kubeconfig, "apps", "v1", "deployments", ns)
     try:
         with ProcessSampler(op.proc.pid) as sampler:
-            time.sleep(8.0)  # started, watching, nothing to do
+            time.sleep(pace.settle_s)  # started, watching, nothing to do
             op.check()
             idle0 = op.rss_mb()
             req0, cpu0, rec0 = requests_counted(cluster), cpu_seconds(op.proc.pid), op.reconciles()
@@ -207,7 +97,10 @@ def run_ours(cluster: LocalCluster, n: int, work: Path, workers: int, timeout: f
                 "idle_0_mb": idle0,
             }
             for phase, version in (("create", "1.0.0"), ("update", "1.1.0")):
-                strategy = {"type": "canary", "canary": {"steps": STEPS}}
+                strategy = {
+                    "type": "canary",
+                    "canary": {"steps": STEPS, "scaleDownDelay": pace.scale_down_delay},
+                }
                 items = [model_deployment(m, version, strategy) for m in names]
                 wall_t0 = time.time()
                 seen = _wait_each(
@@ -226,12 +119,15 @@ def run_ours(cluster: LocalCluster, n: int, work: Path, workers: int, timeout: f
             while time.monotonic() < end and any(
                 (m.get("status") or {}).get("retiredRevisions") for m in _items(cluster, "mdep", ns)
             ):
-                time.sleep(5.0)
-            time.sleep(10.0)
+                time.sleep(pace.poll_s)
+            time.sleep(pace.idle_s)
             figures["idle_n_mb"] = op.rss_mb()
             idle_req = requests_counted(cluster)
-            time.sleep(20.0)
-            figures["idle_requests_per_object_per_min"] = (requests_counted(cluster) - idle_req) * 3 / n
+            time.sleep(pace.idle_window_s)
+            per_minute = 60.0 / pace.idle_window_s
+            figures["idle_requests_per_object_per_min"] = (
+                (requests_counted(cluster) - idle_req) * per_minute / n
+            )
             start = time.monotonic()
             cluster.kubectl("delete", "mdep", "--all", "-n", ns, "--wait=false")
             mdeps.wait_gone(timeout, op.check)
@@ -442,7 +338,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="N = 20, 3 breaches")
+    parser.add_argument(
+        "--quick", action="store_true", help="N = 20, 3 breaches, analysis every 5 s, short fixed waits"
+    )
     parser.add_argument("-n", type=int, action="append", help="object counts (default 100 and 1000)")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--breaches", type=int, default=10)
@@ -450,18 +348,23 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [20] if args.quick else (args.n or [100, 1000])
     breaches = 3 if args.quick else args.breaches
+    pace = QUICK if args.quick else Pace()
     for n in sizes:
         # Both systems run two pods per object mid-rollout; kwok nodes hold 110 pods each.
         nodes = max(2, math.ceil(2.2 * n / 110) + 1)
         timeout = 300.0 + 1.2 * n
-        interval = 10 if n <= 100 else 30
+        interval = 5 if args.quick else 10 if n <= 100 else 30
         with tempfile.TemporaryDirectory(prefix=f"bench-scale-{n}-") as tmp:
             work = Path(tmp)
             cluster = LocalCluster(work / "lk", ensure_binaries(), nodes=nodes)
             cluster.start(timeout=180)
             try:
+                if not args.no_argo:
+                    # With ours, so the GC's 30 s discovery resync learns both kinds at once, while our
+                    # phase runs (learning Rollouts later stalled it during our delete phase).
+                    apply_argo_crds(cluster)
                 install(cluster)
-                ours = run_ours(cluster, n, work, args.workers, timeout)
+                ours = run_ours(cluster, n, work, args.workers, timeout, pace)
                 argo = None if args.no_argo else run_argo(cluster, n, work, timeout)
                 reaction = run_reaction(cluster, n, work, args.workers, breaches, interval, timeout)
                 report(ours, argo, reaction)

@@ -79,6 +79,13 @@ def test_blue_green_auto_switches_after_the_preview() -> None:
     assert plan.scale_down_delay == 45.0
 
 
+def test_a_canary_keeps_the_old_stable_up_for_its_scale_down_delay_30s_unless_set() -> None:
+    steps = [{"weight": 50}, {"weight": 100}]
+    assert plan_of(_spec(strategy={"type": "canary", "canary": {"steps": steps}})).scale_down_delay == 30.0
+    quick = _spec(strategy={"type": "canary", "canary": {"steps": steps, "scaleDownDelay": "2s"}})
+    assert plan_of(quick).scale_down_delay == 2.0
+
+
 def test_drift_sets_monitoring_and_the_shorter_interval() -> None:
     drift = {
         "interval": "5m",

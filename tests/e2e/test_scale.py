@@ -18,13 +18,14 @@ from tests.e2e.manifests import model_deployment
 pytestmark = pytest.mark.cluster
 
 N = 100
-# The bench's canary: 10 % and 50 % held 1 s each, then 100 %.
+# The bench's canary: 10 % and 50 % held 1 s each, then 100 %; the old stable goes 3 s after the switch.
 STEPS = {
     "steps": [
         {"weight": 10, "pause": {"duration": "1s"}},
         {"weight": 50, "pause": {"duration": "1s"}},
         {"weight": 100},
-    ]
+    ],
+    "scaleDownDelay": "3s",
 }
 
 
@@ -103,7 +104,7 @@ def test_a_hundred_model_deployments_are_promoted_updated_and_deleted(
         op,
     )
 
-    # Every old revision is removed once its 30 s scale-down delay ends (a requeue-after timer per object).
+    # Every old revision is removed once its scale-down delay ends (a requeue-after timer per object).
     def retired() -> bool | str:
         deps = json.loads(cluster.kubectl("get", "deployments", "-n", namespace, "-o", "json").stdout)[
             "items"

@@ -136,6 +136,14 @@ BOUNDS: list[Invalid] = [
         "strategy.blueGreen.scaleDownDelay must be at least 0s and at most 24h",
     ),
     Invalid(
+        "canary-scale-down-delay-huge",
+        K,
+        _set("strategy.canary.scaleDownDelay", "25h"),
+        "spec.strategy.canary.scaleDownDelay",
+        "strategy.canary.scaleDownDelay must be at least 0s and at most 24h",
+        "strategy.canary.scaleDownDelay must be at least 0s and at most 24h",
+    ),
+    Invalid(
         "too-many-features",
         K,
         _set(

@@ -43,6 +43,11 @@ class Canary(ApiModel):
     """Ordered steps; weights strictly increase and the last is 100 (the candidate becomes stable)."""
 
     steps: list[CanaryStep] = Field(min_length=1, max_length=20)
+    scale_down_delay: Annotated[Duration, Bounds("strategy.canary.scaleDownDelay", "0s", "24h")] = Field(
+        "30s",
+        description="How long the previous stable revision stays up after the candidate takes all traffic: "
+        "gateways and clients that still route to it drain first.",
+    )
 
     @cel(
         "self.steps.all(s, self.steps.exists_one(t, t.weight == s.weight)) && self.steps.map(s, "

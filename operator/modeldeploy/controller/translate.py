@@ -66,8 +66,9 @@ def plan_of(spec: ModelDeploymentSpec) -> RolloutPlan:
         drift_interval = parse_duration(analysis.drift.interval)
         interval = min(interval, drift_interval) if analysis.metrics else drift_interval
         monitor = drift_interval
-    bg = spec.strategy.blue_green if spec.strategy is not None else None
-    scale_down = parse_duration(bg.scale_down_delay) if bg is not None else DEFAULT_SCALE_DOWN_DELAY
+    strategy = spec.strategy
+    delayed = strategy.blue_green or strategy.canary if strategy is not None else None
+    scale_down = parse_duration(delayed.scale_down_delay) if delayed is not None else DEFAULT_SCALE_DOWN_DELAY
     return RolloutPlan(
         steps=_steps(spec),
         analysis_interval=interval,
