@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -17,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from modeldeploy.analysis.drift import detect_drift
-from modeldeploy.analysis.pushdown import JobStatus, LocalSpark, Pushdown
+from modeldeploy.analysis.pushdown import JobState, JobStatus, LocalSpark, Pushdown
 from modeldeploy.analysis.run import DriftAnalyzer, Sources
 from modeldeploy.analysis.sources import FileSource
 from modeldeploy.analysis.types import (
@@ -75,6 +77,33 @@ def _table(rows: int, seed: int, shift: float, extra_colour: bool) -> pa.Table:
     )
 
 
+class WatchedSpark(LocalSpark):
+    """LocalSpark that notes each job's process group, the JVMs seen in it while it ran, and which of them
+    still ran at the moment ``state`` first reported the job done."""
+
+    def __init__(self, workdir: str) -> None:
+        super().__init__(workdir)
+        self.groups: list[int] = []
+        self.jvms: set[int] = set()
+        self.left_when_done: list[int] | None = None
+
+    def submit(self, request: Mapping[str, Any]) -> str:
+        job = super().submit(request)
+        self.groups.append(self.pid(job))
+        return job
+
+    def state(self, job: str) -> JobState:
+        for group in self.groups:
+            self.jvms.update(_jvms_in_group(group))
+        state = super().state(job)
+        if state.status is not JobStatus.RUNNING and self.left_when_done is None:
+            self.left_when_done = [p for p in self.jvms if _alive(p)]
+        return state
+
+
+JVMS_LEFT: dict[str, list[int] | None] = {}  # fixture -> JVMs still running when its job was reported done
+
+
 @pytest.fixture(scope="module")
 def pushed(tmp_path_factory: pytest.TempPathFactory) -> tuple[DriftResult, DriftResult, float]:
     """(Spark's result, the in-process result, seconds the submitting run took)."""
@@ -87,7 +116,8 @@ def pushed(tmp_path_factory: pytest.TempPathFactory) -> tuple[DriftResult, Drift
     sources = Sources(
         FileSource(str(d / "ref.parquet"), "parquet"), FileSource(str(d / "live.parquet"), "parquet")
     )
-    analyzer = DriftAnalyzer(sources, Pushdown(LocalSpark(str(d / "jobs")), 1024, poll_seconds=0.5))
+    jobs = WatchedSpark(str(d / "jobs"))
+    analyzer = DriftAnalyzer(sources, Pushdown(jobs, 1024, poll_seconds=0.5))
     t0 = time.monotonic()
     with pytest.raises(AnalysisPending):
         analyzer.run(AnalysisConfig(drift=CONFIG), NOW)
@@ -100,11 +130,19 @@ def pushed(tmp_path_factory: pytest.TempPathFactory) -> tuple[DriftResult, Drift
         except AnalysisPending:
             assert time.monotonic() < deadline, "the local Spark job did not finish in 240 s"
             time.sleep(0.5)
+    assert jobs.jvms, "no JVM was seen while the job ran: the check below would prove nothing"
+    JVMS_LEFT["pushed"] = jobs.left_when_done
     columns = {n: ref.column(n).to_numpy() if n != "colour" else ref.column(n) for n in ref.column_names}
     live_columns = {
         n: live.column(n).to_numpy() if n != "colour" else live.column(n) for n in live.column_names
     }
     return spark_result, detect_drift(CONFIG, columns, live_columns), submitted
+
+
+def test_a_job_is_done_only_when_its_jvm_is(pushed: tuple[DriftResult, DriftResult, float]) -> None:
+    """The Python child exits first and its JVM follows when its stdin closes, running Spark's shutdown
+    hooks: a job reported done before that had a JVM nobody waited for, which outlived the demo."""
+    assert JVMS_LEFT["pushed"] == [], "the job was reported done while its JVM still ran"
 
 
 def test_submitting_returns_at_once(pushed: tuple[DriftResult, DriftResult, float]) -> None:
@@ -301,31 +339,3 @@ def test_cancelling_a_running_job_ends_its_jvm_before_it_returns(tmp_path: Path)
     jobs.cancel(job)
     assert [p for p in jvms if _alive(p)] == [], "the job's JVM outlived cancel()"
     assert time.monotonic() - started < 11, "cancel() waited past SIGTERM's grace and SIGKILL's"
-
-
-def test_a_job_is_done_only_when_its_jvm_is(tmp_path: Path) -> None:
-    """The Python child exits first and its JVM follows when its stdin closes, running Spark's shutdown hooks;
-    a job reported finished then had a JVM nobody waited for, which outlived the demo."""
-    pq.write_table(_table(2_000, 1, 0.0, False), tmp_path / "ref.parquet")
-    window = [str(tmp_path / "ref.parquet")]
-    request = {
-        "reference": window,
-        "reference_format": "parquet",
-        "live": window,
-        "live_format": "parquet",
-        "numerical": ["smooth"],
-        "categorical": [],
-        "n_bins": 10,
-    }
-    jobs = LocalSpark(str(tmp_path / "jobs"))
-    job = jobs.submit(request)
-    pgid = jobs.pid(job)
-    seen: set[int] = set()
-    deadline = time.monotonic() + 180
-    while (state := jobs.state(job)).status is JobStatus.RUNNING:
-        seen.update(_jvms_in_group(pgid))
-        assert time.monotonic() < deadline, "the job did not finish within 180 s"
-        time.sleep(0.01)
-    assert state.status is JobStatus.SUCCEEDED, state.message
-    assert seen, "no JVM was seen: the check would prove nothing"
-    assert [p for p in seen if _alive(p)] == [], "the job was reported done while its JVM still ran"
