@@ -181,7 +181,10 @@ class ManagedLlm(pulumi.ComponentResource):
     @property
     def principal_id(self) -> pulumi.Output[str]:
         """The endpoint's system-assigned identity."""
-        return self.endpoint.identity.apply(lambda i: str(i.principal_id or "") if i else "")
+        principal: pulumi.Output[str] = self.endpoint.identity.apply(
+            lambda i: str(i.principal_id or "") if i else ""
+        )
+        return principal
 
     def backend(self, config: ServerlessConfig) -> LlmBackend:
         """The OpenAI-compatible base URL is the scoring URI's origin and /v1; the gateway waits as long as
