@@ -22,6 +22,7 @@ from kdap_infra.site import Placement
 DEPLOYMENT = "base"  # the one deployment: adapters change by route table, never by redeploying
 SERVER_PORT = 8000  # vLLM's OpenAI-compatible server
 HEALTH_PATH = "/health"  # answers 200 once the base model is loaded
+SCORING_PATH = "/"  # every path goes to the server, so /v1/chat/completions reaches it as-is
 OPENAI_PATH = "/v1"  # where an OpenAI-compatible server serves chat/completions
 MODEL_MOUNT = "/var/azureml-app/base-model"
 # No ModelDeployment owns the base model's endpoint (each adapter's owns only its route table), so its cost
@@ -30,8 +31,9 @@ COST_NAMESPACE = "llm"
 
 
 def environment_version(image: str) -> str:
-    """Environment versions are immutable: a new image is a new version, derived from the reference."""
-    return hashlib.sha256(image.encode()).hexdigest()[:12]
+    """Environment versions are immutable: a new image (or new routes) is a new version, derived from them."""
+    routes = f"{HEALTH_PATH}|{SCORING_PATH}|{SERVER_PORT}"
+    return hashlib.sha256(f"{image}|{routes}".encode()).hexdigest()[:12]
 
 
 def cost_spec(config: ServerlessConfig) -> EndpointConfig:
@@ -97,8 +99,7 @@ class ManagedLlm(pulumi.ComponentResource):
                 inference_config=ml.InferenceContainerPropertiesArgs(
                     liveness_route=ml.RouteArgs(path=HEALTH_PATH, port=SERVER_PORT),
                     readiness_route=ml.RouteArgs(path=HEALTH_PATH, port=SERVER_PORT),
-                    # Every path goes to the server, so /v1/chat/completions reaches it as-is.
-                    scoring_route=ml.RouteArgs(path="/", port=SERVER_PORT),
+                    scoring_route=ml.RouteArgs(path=SCORING_PATH, port=SERVER_PORT),
                 ),
                 tags=place.naming.tags,
             ),

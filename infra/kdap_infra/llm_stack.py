@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pulumi
+from pulumi_azure_native import cognitiveservices as cog
 
 from kdap_infra import access
 from kdap_infra.ai_services import AiServices, cognitive_account
@@ -38,7 +39,6 @@ def build_llm(config: PlatformConfig, p: Platform, ai: AiServices | None, scorer
             endpoint.principal_id, p.registry.registry.id, p.foundation.registry.id
         )
         p.alerting.watch_endpoint(cost_spec(llm), endpoint.endpoint, p.place.log_analytics_id)
-        safety_parent: pulumi.Resource = endpoint
     else:
         endpoint = ServerlessModel("serverless-model", p.place, llm, p.ml.workspace.name)
         backend, endpoint_id = endpoint.backend(), endpoint.endpoint.id
@@ -47,8 +47,7 @@ def build_llm(config: PlatformConfig, p: Platform, ai: AiServices | None, scorer
             "serverless_endpoint_id": endpoint_id,
             "serverless_endpoint_name": backend.endpoint_name,
         }
-        safety_parent = endpoint
-    safety = ai.content_safety if ai is not None else _safety_account(p, safety_parent)
+    safety = ai.content_safety if ai is not None else _safety_account(p, endpoint)
     LlmGateway(
         "llm-gateway", p.place, llm, config.apim, p.gateway.service, backend, safety,
         p.identities[Workload.GATEWAY].client_id, p.gateway.logger.id,
@@ -66,7 +65,8 @@ def build_llm(config: PlatformConfig, p: Platform, ai: AiServices | None, scorer
     )
 
 
-def _safety_account(p: Platform, parent: pulumi.Resource) -> Any:
+def _safety_account(p: Platform, parent: pulumi.Resource) -> cog.Account:
+    """Built as the AI services' accounts are (local auth off), under the endpoint's component."""
     return cognitive_account(p.place, "llmsafety", "ContentSafety", parent=parent, resource_name="llm-safety")
 
 

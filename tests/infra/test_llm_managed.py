@@ -287,3 +287,14 @@ def test_resources_are_only_those_of_the_managed_path(managed_llm: ProgramRun) -
             "azure-native:cognitiveservices:Account",  # the LLM API's Content Safety (no AI services here)
         ]
     )
+
+
+def test_the_managed_endpoint_cannot_take_a_served_models_name() -> None:
+    raw = managed_llm()
+    raw["endpoints"] = [{"name": "llama-31-8b"}]
+    assert (
+        "kdap-platform:serverless.name 'llama-31-8b' is also a kdap-platform:endpoints name: on the managed "
+        "path both would be the online endpoint of that name. Fix: rename one of them"
+    ) in error_of(raw)
+    raw["serverless"]["endpointKind"] = "serverless"  # a serverless endpoint is another resource type
+    assert parse_config(raw).serverless.name == "llama-31-8b"
