@@ -71,22 +71,25 @@ def _probe(initial_delay: str, failures: int) -> ml.ProbeSettingsArgs:
 
 
 class ManagedLlm(pulumi.ComponentResource):
+    """The endpoint and the server's environment; `serve` adds the deployment and its traffic once the
+    endpoint's identity holds its grants (the deployment pulls the image and mounts the model as it)."""
+
     def __init__(
         self,
         name: str,
         place: Placement,
         config: ServerlessConfig,
         workspace_name: pulumi.Input[str],
-        registry_name: str,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("kdap:ml:ManagedLlm", name, None, opts)
         managed, rg = config.managed, place.resource_group_name
+        self._place, self._config, self._workspace_name = place, config, workspace_name
         if managed.image is None or managed.model_version is None:  # the config refuses it; mypy cannot know
             raise ValueError("serverless.managed.image and modelVersion are required for a managed endpoint")
         self.endpoint_name = place.naming.regional_name(config.name)
         self.tags = place.naming.model_tags(config.name, COST_NAMESPACE)
-        environment = ml.EnvironmentVersion(
+        self.environment = ml.EnvironmentVersion(
             "llm-environment",
             name=f"{config.name}-server",
             version=environment_version(managed.image),
@@ -105,7 +108,7 @@ class ManagedLlm(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        endpoint_props = ml.OnlineEndpointPropertiesArgs(
+        self._props = ml.OnlineEndpointPropertiesArgs(
             # Entra ID tokens only, as on the serverless path: no keys to rotate or leak.
             auth_mode="AADToken",
             public_network_access=place.site.public_access,
@@ -120,7 +123,7 @@ class ManagedLlm(pulumi.ComponentResource):
             kind="Managed",
             # Its own identity pulls the image and reads adapters; nothing else holds those grants.
             identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
-            properties=endpoint_props,
+            properties=self._props,
             tags=self.tags,
             # The traffic is llm-traffic's (below): this declaration must not take it back.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["properties.traffic"]),
@@ -128,6 +131,14 @@ class ManagedLlm(pulumi.ComponentResource):
         send_to_log_analytics(
             "llm-endpoint", target_id=self.endpoint.id, workspace_id=place.log_analytics_id, parent=self
         )
+        self.register_outputs({"endpoint_id": self.endpoint.id, "endpoint_name": self.endpoint_name})
+
+    def serve(self, registry_name: str, grants: pulumi.Resource) -> None:
+        """The deployment of the base model, after ``grants`` (the endpoint identity's), then all traffic."""
+        config, managed, place = self._config, self._config.managed, self._place
+        if managed.model_version is None:  # refused by the config and by __init__; mypy cannot know
+            raise ValueError("serverless.managed.modelVersion is required for a managed endpoint")
+        workspace_name, rg = self._workspace_name, place.resource_group_name
         self.deployment = ml.OnlineDeployment(
             "llm-deployment",
             deployment_name=DEPLOYMENT,
@@ -139,7 +150,7 @@ class ManagedLlm(pulumi.ComponentResource):
             properties=ml.ManagedOnlineDeploymentArgs(
                 endpoint_compute_type="Managed",
                 instance_type=managed.instance_type,
-                environment_id=environment.id,
+                environment_id=self.environment.id,
                 model=f"{config.model_id}/versions/{managed.model_version}",
                 model_mount_path=MODEL_MOUNT,
                 environment_variables=server_environment(config, registry_name),
@@ -152,14 +163,17 @@ class ManagedLlm(pulumi.ComponentResource):
                     max_concurrent_requests_per_instance=managed.max_concurrent_requests,
                 ),
                 scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
+                # No egress_public_network_access: that is the legacy isolation; outbound follows the
+                # workspace's managed network, as for the operator's deployments.
                 app_insights_enabled=True,
-                egress_public_network_access=place.site.public_access,
             ),
             tags=self.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[grants]),
         )
         # ARM refuses traffic to a deployment that does not exist yet, so the endpoint is declared a second
-        # time, after the deployment, with all its traffic; retained on delete: llm-endpoint deletes it.
+        # time, after the deployment, with all its traffic; retained on delete: llm-endpoint deletes it. Both
+        # carry the same properties, so a change updates both, this one last (it waits for the deployment,
+        # which waits for llm-endpoint): should llm-endpoint's update drop the traffic, this puts it back.
         self.traffic = ml.OnlineEndpoint(
             "llm-traffic",
             endpoint_name=self.endpoint_name,
@@ -169,15 +183,14 @@ class ManagedLlm(pulumi.ComponentResource):
             kind="Managed",
             identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
             properties=ml.OnlineEndpointPropertiesArgs(
-                auth_mode=endpoint_props.auth_mode,
-                public_network_access=endpoint_props.public_network_access,
-                description=endpoint_props.description,
+                auth_mode=self._props.auth_mode,
+                public_network_access=self._props.public_network_access,
+                description=self._props.description,
                 traffic=self.deployment.name.apply(lambda n: {n: 100}),
             ),
             tags=self.tags,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[self.deployment]),
         )
-        self.register_outputs({"endpoint_id": self.endpoint.id, "endpoint_name": self.endpoint_name})
 
     @property
     def principal_id(self) -> pulumi.Output[str]:

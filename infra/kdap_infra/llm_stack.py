@@ -15,7 +15,7 @@ from kdap_infra.identities import Workload
 from kdap_infra.llm_alerts import llm_alerts
 from kdap_infra.llm_gateway import LlmBackend, LlmGateway, llm_api_path
 from kdap_infra.llm_managed import ManagedLlm, cost_spec
-from kdap_infra.rbac import CustomRole, Grant, serverless_caller_role
+from kdap_infra.rbac import AccessGrants, CustomRole, Grant, serverless_caller_role
 from kdap_infra.serverless import ServerlessModel
 from kdap_infra.serverless_config import ServerlessConfig
 
@@ -28,15 +28,18 @@ def build_llm(config: PlatformConfig, p: Platform, ai: AiServices | None, scorer
     """Content safety guards every LLM API: the AI services' account when there is one, else a Content Safety
     account of its own. ``scorer``: the online-endpoint scorer role, which the gateway holds on a managed
     endpoint as on every model's."""
-    llm, grants = config.serverless, []
+    llm = config.serverless
     endpoint: ServerlessModel | ManagedLlm
     if llm.endpoint_kind == "managed":
-        endpoint = ManagedLlm(
-            "managed-llm", p.place, llm, p.ml.workspace.name, p.place.naming.registry_name()
-        )
+        endpoint = ManagedLlm("managed-llm", p.place, llm, p.ml.workspace.name)
         backend, endpoint_id, caller = endpoint.backend(llm), endpoint.endpoint.id, scorer
-        grants += access.managed_llm_grants(
+        # A batch of its own: the deployment pulls the image and mounts the model as the endpoint's identity.
+        own = access.managed_llm_grants(
             endpoint.principal_id, p.registry.registry.id, p.foundation.registry.id
+        )
+        endpoint.serve(
+            p.place.naming.registry_name(),
+            AccessGrants("llm-endpoint-access", p.place.naming, p.subscription_id, own),
         )
         p.alerting.watch_endpoint(cost_spec(llm), endpoint.endpoint, p.place.log_analytics_id)
     else:
@@ -60,7 +63,7 @@ def build_llm(config: PlatformConfig, p: Platform, ai: AiServices | None, scorer
         "llm_endpoint_kind": llm.endpoint_kind,
         "llm_content_safety_id": safety.id,
     }
-    return grants + access.llm_grants(
+    return access.llm_grants(
         p.identities, safety.id, caller, endpoint_id, llm.endpoint_kind, p.foundation.log_analytics.id
     )
 

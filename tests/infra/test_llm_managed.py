@@ -96,6 +96,17 @@ def test_all_traffic_goes_to_the_deployment_once_it_exists(managed_llm: ProgramR
     assert (traffic.inputs["identity"], traffic.inputs["tags"]) == (first["identity"], first["tags"])
 
 
+def test_the_deployment_waits_for_its_endpoints_grants(managed_llm: ProgramRun) -> None:
+    """It pulls the image and mounts the model as the endpoint's identity: without the grants, it fails."""
+    deployment = managed_llm.named(f"{ML}:OnlineDeployment", "llm-deployment")
+    batch = managed_llm.named("kdap:identity:AccessGrants", "llm-endpoint-access")
+    own = [
+        r for r in managed_llm.of_type("azure-native:authorization:RoleAssignment") if r.parent == batch.urn
+    ]
+    assert len(own) == 2
+    assert {r.urn for r in own} <= deployment.dependencies  # the batch expands to its assignments
+
+
 def test_grants_are_the_narrowest_that_serve(managed_llm: ProgramRun) -> None:
     out = managed_llm.outputs
     endpoint_id = out["llm_endpoint_id"]
