@@ -100,6 +100,16 @@ def prod() -> ProgramRun:
     return run_stack("prod")
 
 
+@pytest.fixture(scope="session")
+def managed_llm() -> ProgramRun:
+    """A stack whose LLM is served by a managed online endpoint (serverless.endpointKind: managed)."""
+    from kdap_infra.config import parse_config
+    from kdap_infra.testing import run_config
+    from tests.infra.configs import managed_llm as config
+
+    return run_config(parse_config(config()), "managed")
+
+
 @pytest.fixture(params=["dev", "prod"])
 def stack(request: pytest.FixtureRequest) -> ProgramRun:
     run: ProgramRun = request.getfixturevalue(request.param)

@@ -20,7 +20,7 @@ def _grant(
     scope: pulumi.Input[str],
     why: str,
 ) -> Grant:
-    return Grant(who.value, ids[who], role, scope_name, scope, why)
+    return Grant(who.value, ids[who].principal_id, role, scope_name, scope, why)
 
 
 def foundation_grants(foundation: Foundation, ids: Identities, cmk_key: keyvault.Key | None) -> list[Grant]:
@@ -154,9 +154,11 @@ def llm_grants(
     ids: Identities,
     content_safety_id: pulumi.Input[str],
     caller: CustomRole,
-    serverless_endpoint_id: pulumi.Input[str],
+    endpoint_id: pulumi.Input[str],
+    endpoint_kind: str,
     log_analytics_id: pulumi.Input[str],
 ) -> list[Grant]:
+    """``caller``: serverless-caller on a serverless endpoint, endpoint-scorer on a managed one."""
     gw = Workload.GATEWAY
     return [
         # Analysis of an adapter version reads the LLM API's token metrics there (provider logAnalytics).
@@ -181,8 +183,22 @@ def llm_grants(
             ids,
             gw,
             caller,
-            "serverless-endpoint",
-            serverless_endpoint_id,
-            "the LLM API calls the serverless endpoint with Entra tokens",
+            "llm-endpoint" if endpoint_kind == "managed" else "serverless-endpoint",
+            endpoint_id,
+            f"the LLM API calls the {endpoint_kind} endpoint with Entra tokens",
         ),
+    ]
+
+
+def managed_llm_grants(
+    principal_id: pulumi.Input[str], ml_registry_id: pulumi.Input[str], acr_id: pulumi.Input[str]
+) -> list[Grant]:
+    """The managed LLM endpoint's own identity: read adapter versions (and their files) from the model
+    registry, and pull the server image; nothing in the workspace."""
+    who = "llm-endpoint"
+    return [
+        Grant(
+            who, principal_id, Role.AZUREML_REGISTRY_USER, "ml-registry", ml_registry_id, "load LoRA adapters"
+        ),
+        Grant(who, principal_id, Role.ACR_PULL, "registry", acr_id, "pull the multi-LoRA server image"),
     ]

@@ -124,6 +124,12 @@ class PlatformConfig(Section):
                 "Fix: set it to the OIDC issuer URL of the cluster the operator runs in, or enable AKS"
             )
         self._check_operator_install()
+        llm = self.serverless
+        if llm.enabled and llm.endpoint_kind == "managed" and llm.name in names:
+            raise ValueError(
+                f"{NAMESPACE}:serverless.name {llm.name!r} is also a {NAMESPACE}:endpoints name: on the "
+                "managed path both would be the online endpoint of that name. Fix: rename one of them"
+            )
         if self.is_prod and self.network.enabled is False:
             raise ValueError(
                 f"{NAMESPACE}:network.enabled is false in prod, where public access is off and private "

@@ -45,13 +45,14 @@ def model_handoff(naming: Naming, spec: EndpointConfig) -> dict[str, Any]:
 def adapter_handoff(
     config: ServerlessConfig, endpoint_name: pulumi.Input[str], gateway: dict[str, Any]
 ) -> dict[str, Any]:
-    """Each declared LLM adapter: the serverless endpoint serving it, its adapter_id, and the API Management
-    instance holding its route table (the operator fills `target.serverless` from these)."""
+    """Each declared LLM adapter: the endpoint serving it (serverless, or the managed multi-LoRA one, by
+    `serverless.endpointKind`), its adapter_id, and the API Management instance holding its route table (the
+    operator fills `target.serverless` from these)."""
     return {
         a.name: {
             "modelDeployment": f"{a.namespace}/{a.name}",
             "endpointName": endpoint_name,
-            "endpointKind": "serverless",
+            "endpointKind": config.endpoint_kind,
             "adapter": a.name,
             "gateway": gateway,
         }

@@ -1,12 +1,14 @@
-"""The LLM API in front of the serverless endpoint: Entra ID, token limits, content safety with Prompt
-Shields, the adapter split the operator steers, and token metrics per adapter and subscription."""
+"""The LLM API in front of the model's endpoint, serverless or managed: Entra ID, token limits, content
+safety with Prompt Shields, the adapter split the operator steers, and token metrics per adapter and
+subscription. Either path hands it an `LlmBackend`; the API, its policy and its backends are the same."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import apimanagement as apim
 from pulumi_azure_native import cognitiveservices as cog
-from pulumi_azure_native import machinelearningservices as ml
 
 from kdap_infra.apim_config import ApimConfig
 from kdap_infra.apim_resilience import circuit_breaker
@@ -28,6 +30,17 @@ def llm_api_path(endpoint_key: str) -> str:
     return f"{LLM_API_PREFIX}{endpoint_key}"
 
 
+@dataclass(frozen=True)
+class LlmBackend:
+    """The endpoint serving the base model and its adapters, as the LLM API calls it."""
+
+    endpoint_name: str  # route tables and the backend entity are named after it
+    url: pulumi.Input[str]  # the OpenAI-compatible base URL: the API appends /chat/completions
+    title: str
+    timeout_seconds: int = 120  # how long the gateway waits for an answer
+    served_model: str | None = None  # a multi-LoRA server's base model name (the body's model names adapters)
+
+
 class LlmGateway(pulumi.ComponentResource):
     def __init__(
         self,
@@ -36,7 +49,7 @@ class LlmGateway(pulumi.ComponentResource):
         config: ServerlessConfig,
         apim_config: ApimConfig,
         service: apim.ApiManagementService,
-        endpoint: ml.ServerlessEndpoint,
+        model: LlmBackend,
         content_safety: cog.Account,
         gateway_client_id: pulumi.Input[str],
         logger_id: pulumi.Input[str],
@@ -44,10 +57,7 @@ class LlmGateway(pulumi.ComponentResource):
     ):
         super().__init__("kdap:apim:LlmGateway", name, None, opts)
         rg, child = place.resource_group_name, pulumi.ResourceOptions(parent=self)
-        endpoint_name = place.naming.regional_name(config.name)
-        url = endpoint.properties.apply(
-            lambda p: (p.inference_endpoint.uri if p.inference_endpoint else "") or ""
-        )
+        endpoint_name, url = model.endpoint_name, pulumi.Output.from_input(model.url)
         backend = apim.Backend(
             "llm-backend",
             backend_id=llm_backend_id(endpoint_name),
@@ -55,7 +65,7 @@ class LlmGateway(pulumi.ComponentResource):
             resource_group_name=rg,
             url=url,
             protocol="http",
-            title=f"{endpoint_name} serverless endpoint",
+            title=model.title,
             circuit_breaker=circuit_breaker(apim_config),
             opts=child,
         )
@@ -140,6 +150,8 @@ class LlmGateway(pulumi.ComponentResource):
                     monthly_token_quota=config.monthly_token_quota,
                     safety_threshold=config.safety_threshold,
                     backend_client_id=str(v[1]),
+                    timeout_seconds=model.timeout_seconds,
+                    served_model=model.served_model,
                 )
             )
         )

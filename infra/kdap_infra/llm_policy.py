@@ -5,7 +5,11 @@ and a monthly quota, prompt tokens estimated before the call); Azure AI Content 
 on the prompt; the adapter split — the adapter_id the caller sent picks its route table (the named value
 ``platform.adapter_routes_name``, rewritten by the operator), a version is drawn by weight and written back
 into ``adapter_id``, and a mirrored copy goes to a shadow version when the table has one; token metrics
-with the adapter and the revision as dimensions; then the serverless endpoint as the gateway's identity.
+with the adapter and the revision as dimensions; then the model's endpoint as the gateway's identity.
+
+On the managed path the endpoint runs an OpenAI-compatible multi-LoRA server (vLLM), which picks the adapter
+by the body's ``model``: the policy also writes the routed adapter id there (the served base model's name
+when no adapter is asked for), and waits as long as the deployment's request timeout.
 """
 
 from __future__ import annotations
@@ -37,13 +41,15 @@ def llm_backend_id(endpoint: str) -> str:
 class LlmPolicy:
     tenant_id: str
     audience: str
-    endpoint: str  # the serverless endpoint's name (route tables are named after it)
-    endpoint_url: str  # its inference URL, for the mirrored copy
+    endpoint: str  # the model endpoint's name (route tables are named after it)
+    endpoint_url: str  # its OpenAI-compatible base URL, for the mirrored copy
     adapters: tuple[str, ...]
     tokens_per_minute: int
     monthly_token_quota: int
     safety_threshold: int
     backend_client_id: str
+    timeout_seconds: int = 120
+    served_model: str | None = None  # a multi-LoRA server's base model name: the body's model names adapters
 
 
 def _var(name: str) -> str:
@@ -115,11 +121,25 @@ def _one_line(source: str) -> str:
 _PICK, _MIRROR = _one_line(_PICK_SOURCE), _one_line(_MIRROR_SOURCE)
 
 
-def _with_adapter(variable: str) -> str:
+def _with_adapter(variable: str, names_model: bool = False) -> str:
+    model = ' body["model"] = body["adapter_id"];' if names_model else ""
     return (
         "@{ var body = context.Request.Body.As<JObject>(preserveContent: true); "
-        f"body[\"adapter_id\"] = {_var(variable)}.Split('|')[1]; return body.ToString(); }}"
+        f"body[\"adapter_id\"] = {_var(variable)}.Split('|')[1];{model} return body.ToString(); }}"
     )
+
+
+def _model_choice(served_model: str | None) -> str:
+    """The managed path's server picks the adapter by ``model``: the adapter id the request now carries,
+    else the base model."""
+    if served_model is None:
+        return ""
+    source = (
+        "@{ var body = context.Request.Body.As<JObject>(preserveContent: true); "
+        'var adapter = body["adapter_id"]?.ToString() ?? ""; '
+        f'body["model"] = adapter == "" ? "{served_model}" : adapter; return body.ToString(); }}'
+    )
+    return f"\n    <set-body>{_text(source)}</set-body>"
 
 
 def llm_policy_xml(p: LlmPolicy) -> str:
@@ -159,12 +179,12 @@ def llm_policy_xml(p: LlmPolicy) -> str:
       <when condition={quoteattr(picked)}>
         <set-body>{_text(_with_adapter(PICK_VARIABLE))}</set-body>
       </when>
-    </choose>
+    </choose>{_model_choice(p.served_model)}
     <choose>
       <when condition={quoteattr(f'@({_var("kdapMirror")} != "")')}>
         <send-one-way-request mode="copy" timeout="30">
           <set-url>{_text(p.endpoint_url.rstrip("/") + "/chat/completions")}</set-url>
-          <set-body>{_text(_with_adapter("kdapMirror"))}</set-body>
+          <set-body>{_text(_with_adapter("kdapMirror", p.served_model is not None))}</set-body>
           {identity}
         </send-one-way-request>
       </when>
@@ -178,7 +198,7 @@ def llm_policy_xml(p: LlmPolicy) -> str:
     {identity}
   </inbound>
   <backend>
-    <forward-request timeout="120" />
+    <forward-request timeout="{p.timeout_seconds}" />
   </backend>
   <outbound>
     <base />

@@ -63,6 +63,15 @@ _ARM: dict[str, tuple[str, str]] = {
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/onlineEndpoints/{n}",
         "endpointName",
     ),
+    "azure-native:machinelearningservices:OnlineDeployment": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/onlineEndpoints/{endpointName}/"
+        "deployments/{n}",
+        "deploymentName",
+    ),
+    "azure-native:machinelearningservices:EnvironmentVersion": (
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/environments/{name}/versions/{n}",
+        "version",
+    ),
     "azure-native:machinelearningservices:ServerlessEndpoint": (
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/serverlessEndpoints/{n}",
         "name",
@@ -187,6 +196,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
         computed = _COMPUTED.get(args.typ)
         state = {**inputs, "name": physical, **(computed(physical, inputs) if computed else {})}
         identity = state.get("identity")
+        if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type", "")):
+            # A system-assigned identity's principal exists once the resource does.
+            state["identity"] = identity = {
+                **identity,
+                "principalId": fake_guid(f"principal/{resource_id}"),
+                "tenantId": fake_guid("tenant"),
+            }
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # Azure answers with a map keyed by identity id, though inputs take a list in v3.
             uais = identity["userAssignedIdentities"]

@@ -59,16 +59,23 @@ class Alerting(pulumi.ComponentResource):
         self._batch_alert(place.log_analytics_id)
         self._job_alert(place.log_analytics_id)
         self.budget = self._budget(budget, resource_group_id)
-        groups = (self.warning.id, self.critical.id)
-        self.endpoint_budgets = {
-            spec.name: endpoint_budget(
-                self, self._naming, budget, spec, len(specs), resource_group_id, groups
-            )
-            for spec in specs
-        }
+        self._budget_config, self._rg_id, self._specs = budget, resource_group_id, len(specs)
+        self.endpoint_budgets = {spec.name: self._endpoint_budget(spec, len(specs)) for spec in specs}
         self.register_outputs(
             {"critical_action_group_id": self.critical.id, "warning_action_group_id": self.warning.id}
         )
+
+    def watch_endpoint(
+        self, spec: EndpointConfig, endpoint: ml.OnlineEndpoint, logs: pulumi.Input[str]
+    ) -> None:
+        """An online endpoint declared outside `endpoints` (the managed LLM's): the same alerts and budget,
+        its default amount an equal share counting it too."""
+        self._endpoint_alerts(spec, endpoint, logs)
+        self.endpoint_budgets[spec.name] = self._endpoint_budget(spec, self._specs + 1)
+
+    def _endpoint_budget(self, spec: EndpointConfig, endpoints: int) -> consumption.Budget:
+        groups = (self.warning.id, self.critical.id)
+        return endpoint_budget(self, self._naming, self._budget_config, spec, endpoints, self._rg_id, groups)
 
     def _action_group(self, severity: str, short_name: str, emails: list[str]) -> monitor.ActionGroup:
         return monitor.ActionGroup(

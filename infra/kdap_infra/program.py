@@ -17,23 +17,15 @@ from kdap_infra.compute import ComputeClusters
 from kdap_infra.config import PlatformConfig
 from kdap_infra.endpoints import OnlineEndpoints
 from kdap_infra.foundation import Foundation
-from kdap_infra.handoff import adapter_handoff, operator_handoff
+from kdap_infra.handoff import operator_handoff
 from kdap_infra.identities import Identities, Workload
-from kdap_infra.llm_alerts import llm_alerts
-from kdap_infra.llm_gateway import LlmGateway, llm_api_path
+from kdap_infra.llm_stack import build_llm
 from kdap_infra.ml_attach import KubernetesCompute, ModelRegistry
 from kdap_infra.monitoring import Alerting
 from kdap_infra.naming import Naming
 from kdap_infra.network import PrivateNetwork
 from kdap_infra.personas import PersonaGrants, Scopes
-from kdap_infra.rbac import (
-    AccessGrants,
-    Grant,
-    endpoint_scorer_role,
-    named_value_writer_role,
-    serverless_caller_role,
-)
-from kdap_infra.serverless import ServerlessModel
+from kdap_infra.rbac import AccessGrants, CustomRole, Grant, endpoint_scorer_role, named_value_writer_role
 from kdap_infra.site import Placement, Site
 from kdap_infra.workspace import BATCH_OUTPUTS, MlWorkspace
 
@@ -154,8 +146,10 @@ def _build(config: PlatformConfig) -> Platform:
     platform = Platform(
         place, foundation, ids, ml, endpoints, gateway, alerting, issuer, registry, k8s, subscription_id
     )
-    grants = _workspace_grants(platform)
-    grants += _optional_services(config, platform, net)
+    # Scores the model endpoints, and the LLM's when it is a managed one.
+    scorer = endpoint_scorer_role(naming, ml.workspace.id, parent=ml)
+    grants = _workspace_grants(platform, scorer)
+    grants += _optional_services(config, platform, net, scorer)
     AccessGrants("workspace-access", naming, subscription_id, grants)
     if install is not None:  # after the serverless model: the handoff names its adapters too
         install.publish_handoff(operator_handoff(platform))
@@ -166,8 +160,7 @@ def _build(config: PlatformConfig) -> Platform:
     return platform
 
 
-def _workspace_grants(p: Platform) -> list[Grant]:
-    scorer = endpoint_scorer_role(p.place.naming, p.ml.workspace.id, parent=p.ml)
+def _workspace_grants(p: Platform, scorer: CustomRole) -> list[Grant]:
     endpoint_ids = {k: e.id for k, e in p.endpoints.endpoints.items()}
     rg_id = p.foundation.resource_group.id
     grants = access.workspace_grants(p.identities, rg_id, p.ml.workspace.id, p.ml.default_container_id)
@@ -177,8 +170,10 @@ def _workspace_grants(p: Platform) -> list[Grant]:
     return grants + access.gateway_grants(p.identities, p.foundation.app_insights.id, scorer, endpoint_ids)
 
 
-def _optional_services(config: PlatformConfig, p: Platform, net: PrivateNetwork | None) -> list[Grant]:
-    """AI services, private endpoints and the serverless model; returns the grants they need."""
+def _optional_services(
+    config: PlatformConfig, p: Platform, net: PrivateNetwork | None, scorer: CustomRole
+) -> list[Grant]:
+    """AI services, private endpoints and the LLM (serverless or managed); returns the grants they need."""
     grants: list[Grant] = []
     ai = AiServices("ai-services", p.place, config.ai_services) if config.ai_services.enabled else None
     if ai is not None:
@@ -192,45 +187,8 @@ def _optional_services(config: PlatformConfig, p: Platform, net: PrivateNetwork 
         _private_endpoints(net, p.foundation, p.ml, p.registry, ai)
         p.extra_outputs["vnet_id"] = net.vnet.id
     if config.serverless.enabled:
-        grants += _llm(config, p, ai)
+        grants += build_llm(config, p, ai, scorer)
     return grants
-
-
-def _llm(config: PlatformConfig, p: Platform, ai: AiServices | None) -> list[Grant]:
-    """The serverless endpoint and its LLM API. Content safety guards every LLM API: the AI services'
-    account when there is one, else a Content Safety account of its own."""
-    serverless = ServerlessModel("serverless-model", p.place, config.serverless, p.ml.workspace.name)
-    safety = ai.content_safety if ai is not None else serverless.content_safety_account()
-    gateway_id = p.identities[Workload.GATEWAY]
-    LlmGateway(
-        "llm-gateway", p.place, config.serverless, config.apim, p.gateway.service, serverless.endpoint,
-        safety, gateway_id.client_id, p.gateway.logger.id,
-    )  # fmt: skip
-    llm_alerts(p.alerting, p.place.log_analytics_id, config.serverless, llm_api_path(config.serverless.name))
-    gw = {"resourceGroup": p.place.resource_group_name, "service": p.gateway.service.name}
-    target = {
-        "subscriptionId": p.subscription_id,
-        "resourceGroup": p.place.resource_group_name,
-        "workspace": p.ml.workspace.name,
-        "endpointName": serverless.endpoint.name,
-        "gateway": gw,
-    }
-    p.llm_adapters = adapter_handoff(config.serverless, serverless.endpoint.name, gw)
-    p.extra_outputs |= {
-        # target.serverless of each adapter's ModelDeployment (<namespace>/<adapter>), as the spec spells it
-        "llm_targets": {
-            a.name: {"modelDeployment": f"{a.namespace}/{a.name}", "serverless": target | {"adapter": a.name}}
-            for a in config.serverless.adapters
-        },
-        "serverless_endpoint_id": serverless.endpoint.id,
-        "llm_content_safety_id": safety.id,
-        "serverless_endpoint_name": serverless.endpoint.name,
-        "llm_api_url": pulumi.Output.concat(p.gateway.gateway_url, "/", llm_api_path(config.serverless.name)),
-    }
-    caller = serverless_caller_role(p.place.naming, p.ml.workspace.id, parent=serverless)
-    return access.llm_grants(
-        p.identities, safety.id, caller, serverless.endpoint.id, p.foundation.log_analytics.id
-    )
 
 
 def _outputs(p: Platform) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, managedidentity
+from pulumi_azure_native import authorization
 
 from kdap_infra.naming import Naming
 from kdap_infra.roles import Role, role_definition_id
@@ -23,7 +23,7 @@ class CustomRole:
 @dataclass(frozen=True)
 class Grant:
     principal: str  # logical name of the identity, for stable assignment names
-    identity: managedidentity.UserAssignedIdentity
+    principal_id: pulumi.Input[str]  # a user-assigned identity's, or a resource's system-assigned one
     role: Role | CustomRole
     scope_name: str  # logical name of the scope, for stable assignment names
     scope: pulumi.Input[str]
@@ -63,7 +63,7 @@ class AccessGrants(pulumi.ComponentResource):
         return authorization.RoleAssignment(
             f"ra-{grant.principal}-{_label(grant.role)}-{grant.scope_name}",
             role_assignment_name=naming.assignment_id(grant.principal, guid, grant.scope_name),
-            principal_id=grant.identity.principal_id,
+            principal_id=grant.principal_id,
             # Without it a freshly created identity can fail with PrincipalNotFound (Entra replication delay).
             principal_type="ServicePrincipal",
             role_definition_id=role_id,

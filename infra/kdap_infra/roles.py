@@ -7,6 +7,7 @@ from enum import StrEnum
 
 class Role(StrEnum):
     AZUREML_DATA_SCIENTIST = "f6c7c914-8db3-469d-8ca1-694a8f32e121"
+    AZUREML_REGISTRY_USER = "1823dd4f-9b8c-4ab6-ab4e-7397a3684615"
     CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
     READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
     LOG_ANALYTICS_READER = "73c42c96-874c-492b-b04d-ab87d138a893"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pulumi
-from pulumi_azure_native import cognitiveservices as cog
 from pulumi_azure_native import machinelearningservices as ml
 
-from kdap_infra.ai_services import cognitive_account
+from kdap_infra.llm_gateway import LlmBackend
 from kdap_infra.serverless_config import ServerlessConfig
 from kdap_infra.site import Placement
 
@@ -29,6 +28,7 @@ class ServerlessModel(pulumi.ComponentResource):
     ):
         super().__init__("kdap:ml:ServerlessModel", name, None, opts)
         self._place = place
+        self.endpoint_name = place.naming.regional_name(config.name)
         resource_group_name = place.resource_group_name
         depends: list[pulumi.Resource] = []
         if needs_marketplace(config.model_id):
@@ -44,7 +44,7 @@ class ServerlessModel(pulumi.ComponentResource):
             )
         self.endpoint = ml.ServerlessEndpoint(
             "serverless",
-            name=place.naming.regional_name(config.name),
+            name=self.endpoint_name,
             workspace_name=workspace_name,
             resource_group_name=resource_group_name,
             location=place.site.location,
@@ -60,8 +60,9 @@ class ServerlessModel(pulumi.ComponentResource):
         )
         self.register_outputs({"serverless_endpoint_id": self.endpoint.id})
 
-    def content_safety_account(self) -> cog.Account:
-        """A Content Safety account for the LLM API when the stack has no AI services, built as theirs."""
-        return cognitive_account(
-            self._place, "llmsafety", "ContentSafety", parent=self, resource_name="llm-safety"
+    def backend(self) -> LlmBackend:
+        """The inference URL serves the OpenAI-style routes (/chat/completions) itself."""
+        url = self.endpoint.properties.apply(
+            lambda p: (p.inference_endpoint.uri if p.inference_endpoint else "") or ""
         )
+        return LlmBackend(self.endpoint_name, url, f"{self.endpoint_name} serverless endpoint")

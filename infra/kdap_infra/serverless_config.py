@@ -1,4 +1,13 @@
-"""The `serverless` section of the stack config, read by `serverless.ServerlessModel` and `llm_gateway`."""
+"""The `serverless` section of the stack config, read by `serverless.ServerlessModel`,
+`llm_managed.ManagedLlm` and `llm_gateway`.
+
+Two serving paths put the same base model and adapters behind the same LLM API. `serverless` (the default)
+is a pay-per-token catalog endpoint: nothing is paid idle, no GPU quota is needed and there is no image to
+patch or instance to scale. `managed` runs the platform's OpenAI-compatible multi-LoRA server image (vLLM)
+on a GPU managed online endpoint: for your own adapters at a volume where a busy GPU beats per-token
+prices, for base models the catalog does not offer serverless, or where traffic must stay on private
+endpoints.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from kdap_infra.config_sections import Section
+from kdap_infra.config_sections import NAMESPACE, Section
+from kdap_infra.llm_managed_config import ManagedServingConfig
 from modeldeploy.api.serverless import ADAPTER
 
 # The seed's base model (issue 20, seed 003): Meta's, so it comes with an Azure Marketplace subscription.
@@ -25,7 +35,9 @@ class LlmAdapter(Section):
 
 
 class ServerlessConfig(Section):
-    enabled: bool = Field(False, description="true for a pay-per-token model endpoint behind an LLM API")
+    enabled: bool = Field(
+        False, description="true for an LLM endpoint (serverless or managed) behind an LLM API"
+    )
     name: str = Field(
         "llama-31-8b", pattern=r"^[a-z][a-z0-9-]{2,15}$", description="3-16 lowercase characters"
     )
@@ -33,6 +45,14 @@ class ServerlessConfig(Section):
         LLAMA_31_8B,
         pattern=r"^azureml://registries/",
         description="an azureml://registries/... model id that offers serverless deployment",
+    )
+    endpoint_kind: Literal["serverless", "managed"] = Field(
+        "serverless",
+        description="serverless (pay per token, the default) or managed (a GPU online endpoint running "
+        "serverless.managed.image); the operator's target.serverless.endpointKind",
+    )
+    managed: ManagedServingConfig = Field(
+        ManagedServingConfig(), description="the managed online endpoint, when endpointKind is managed"
     )
     adapters: list[LlmAdapter] = Field(
         default_factory=list, max_length=50, description="the LoRA adapters the LLM API routes by adapter_id"
@@ -60,4 +80,17 @@ class ServerlessConfig(Section):
         names = [a.name for a in self.adapters]
         if len(names) != len(set(names)):
             raise ValueError(f"adapter names must be unique, got {names}")
+        if self.endpoint_kind == "managed":
+            key = f"{NAMESPACE}:serverless.managed"
+            if self.managed.image is None:
+                raise ValueError(
+                    f"{key}.image is required when {NAMESPACE}:serverless.endpointKind is managed: the "
+                    "endpoint runs that server. Fix: set it to the multi-LoRA server image in the platform's "
+                    "registry, e.g. <registry>.azurecr.io/vllm-lora:0.6.3"
+                )
+            if self.managed.model_version is None:
+                raise ValueError(
+                    f"{key}.modelVersion is required when {NAMESPACE}:serverless.endpointKind is managed: a "
+                    f"deployment mounts one version of {self.model_id}. Fix: set it to that model's version"
+                )
         return self

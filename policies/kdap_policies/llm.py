@@ -1,6 +1,7 @@
 """Rules for LLM endpoints (#20): every LLM API screens prompts with content safety (Prompt Shields on)
 and limits tokens; a serverless endpoint taking Entra tokens has its caller's role on it and no role that
-could change it; no Azure OpenAI (or AI Services) account accepts keys."""
+could change it; a managed online endpoint behind an LLM API takes Entra tokens only; no Azure OpenAI (or AI
+Services) account accepts keys."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from kdap_policies.rules import AnyResourceRule, AnyStackRule, Finding, Resource
 
 API = "azure-native:apimanagement:Api"
 SERVERLESS = "azure-native:machinelearningservices:ServerlessEndpoint"
+ONLINE = "azure-native:machinelearningservices:OnlineEndpoint"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 API_POLICY = "azure-native:apimanagement:ApiPolicy"
 ACCOUNT = frozenset({"azure-native:cognitiveservices:Account"})
@@ -110,6 +112,34 @@ def _serverless_callers(stack: Stack, config: ServerlessCallersConfig) -> Iterat
             )
 
 
+def _host_label(url: Any) -> str:
+    """The first DNS label of a URL: an online endpoint's scoring host starts with the endpoint's name."""
+    if not isinstance(url, str) or "://" not in url:
+        return ""
+    return url.split("://", 1)[1].split("/", 1)[0].split(".", 1)[0].lower()
+
+
+def _managed_llm_auth(stack: Stack, config: LlmConfig) -> Iterator[StackFinding]:
+    # An LLM API in front of an online endpoint names it in its service URL (the managed serving path,
+    # kdap_infra.llm_managed); found that way, the rule cannot be dodged by leaving a tag out.
+    served = {
+        _host_label(api.get("serviceUrl"))
+        for api in stack.of_type(API)
+        if str(api.get("path") or "").startswith(config.api_path_prefix)
+    }
+    for endpoint in stack.of_type(ONLINE):
+        name = str(endpoint.get("endpointName") or "").lower()
+        mode = endpoint.get("properties.authMode")
+        if name and name in served and mode is not None and str(mode) != "AADToken":
+            yield StackFinding(
+                "properties.authMode",
+                f"is {mode!r} on online endpoint {name!r} behind an LLM API: its keys or Azure ML tokens "
+                "would call the model around the gateway's Entra ID, token limits and content safety",
+                "set properties.auth_mode='AADToken' (kdap_infra.llm_managed)",
+                subject=endpoint,
+            )
+
+
 _KEYLESS_KINDS = ("OpenAI", "AIServices")
 
 
@@ -137,6 +167,12 @@ STACK_RULES: tuple[AnyStackRule, ...] = (
         "A serverless endpoint taking Entra tokens has a role assigned on it, and none that could change it.",
         _serverless_callers,
         ServerlessCallersConfig,
+    ),
+    StackRule(
+        "managed-llm-endpoint-entra-only",
+        "A managed online endpoint behind an LLM API accepts Entra ID tokens only (authMode AADToken).",
+        _managed_llm_auth,
+        LlmConfig,
     ),
 )
 RULES: tuple[AnyResourceRule, ...] = (

@@ -26,3 +26,20 @@ def minimal(**overrides: Any) -> dict[str, Any]:
     config = copy.deepcopy(MINIMAL)
     config.update(overrides)
     return config
+
+
+# The LLM on the managed serving path: the multi-LoRA server from the stack's own container registry.
+MANAGED_IMAGE = "kdapdevacrt3st.azurecr.io/vllm-lora:0.6.3"
+
+
+def managed_llm(**managed: Any) -> dict[str, Any]:
+    """The minimal config with the LLM on a managed online endpoint, `serverless.managed` overridden."""
+    section = {"image": MANAGED_IMAGE, "modelVersion": "4"} | managed
+    return minimal(
+        serverless={
+            "enabled": True,
+            "endpointKind": "managed",
+            "adapters": [{"name": "coding"}, {"name": "creative", "namespace": "ml-creative"}],
+            "managed": section,
+        }
+    )

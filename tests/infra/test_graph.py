@@ -86,7 +86,6 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
         "azure-native:keyvault:Key": config.workspace.customer_managed_key,
         "azure-native:cognitiveservices:Account": 2 * config.ai_services.enabled,
         "azure-native:search:Service": config.ai_services.enabled,
-        "azure-native:machinelearningservices:ServerlessEndpoint": config.serverless.enabled,
     }
     counts.update({k: int(v) for k, v in optional.items() if v})
     if config.ai_services.enabled:  # gpt-4o-mini behind its content filter
@@ -105,13 +104,17 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
                 "azure-native:monitor:ScheduledQueryRule": 3,  # tokens, latency, blocked
                 # the gateway on Content Safety and the endpoint; the operator on Log Analytics
                 "azure-native:authorization:RoleAssignment": 3,
-                "azure-native:authorization:RoleDefinition": 1,  # serverless endpoint caller
                 # its own Content Safety account unless the AI services bring one
                 "azure-native:cognitiveservices:Account": int(not config.ai_services.enabled),
             }
         )
-        if needs_marketplace(config.serverless.model_id):
-            counts["azure-native:machinelearningservices:MarketplaceSubscription"] = 1
+        if config.serverless.endpoint_kind == "managed":
+            counts.update(_managed_llm())
+        else:
+            counts["azure-native:machinelearningservices:ServerlessEndpoint"] = 1
+            counts["azure-native:authorization:RoleDefinition"] += 1  # serverless endpoint caller
+            if needs_marketplace(config.serverless.model_id):
+                counts["azure-native:machinelearningservices:MarketplaceSubscription"] = 1
     counts = Counter({k: v for k, v in counts.items() if v})
     if config.is_prod:
         counts["azure-native:authorization:ManagementLockByScope"] = 2  # storage, Log Analytics
@@ -130,6 +133,23 @@ def expected_counts(run: ProgramRun) -> Counter[str]:
             }
         )
     return counts
+
+
+def _managed_llm() -> dict[str, int]:
+    """The managed serving path instead of the serverless endpoint: its endpoint (declared twice, the second
+    time with the traffic, once the deployment exists), the image's environment, one deployment, the
+    endpoint's identity on the model and container registries, and what every online endpoint has (logs,
+    latency and 5xx alerts, a CPU alert, a budget). The gateway scores it with the existing scorer role."""
+    return {
+        "azure-native:machinelearningservices:OnlineEndpoint": 2,
+        "azure-native:machinelearningservices:EnvironmentVersion": 1,
+        "azure-native:machinelearningservices:OnlineDeployment": 1,
+        "azure-native:authorization:RoleAssignment": 2,
+        "azure-native:monitor:DiagnosticSetting": 1,
+        "azure-native:monitor:MetricAlert": 2,
+        "azure-native:monitor:ScheduledQueryRule": 1,
+        "azure-native:consumption:Budget": 1,
+    }
 
 
 def custom_counts(run: ProgramRun) -> Counter[str]:
@@ -151,6 +171,18 @@ def test_prod_graph_matches_config(prod: ProgramRun) -> None:
     assert custom_counts(prod) == expected_counts(prod)
     # + the LLM API's last pieces, Azure ML batch, the drift Spark jobs' code uploads (as dev's)
     assert sum(custom_counts(prod).values()) == 138 + 3 * 7 + 6 + 13 + 2 + 2 + 1 + 1 + 4 + 4 + 1
+
+
+def test_managed_llm_graph_matches_config(managed_llm: ProgramRun) -> None:
+    assert custom_counts(managed_llm) == expected_counts(managed_llm)
+    assert "azure-native:machinelearningservices:ServerlessEndpoint" not in custom_counts(managed_llm)
+    serverless = run_config(parse_config(minimal(serverless={"enabled": True, "adapters": [{"name": "a"}]})))
+    assert custom_counts(serverless) == expected_counts(serverless)
+    # The same LLM API either way; the managed path adds its endpoint's resources and drops the serverless
+    # endpoint, its Marketplace offer and the serverless caller role (one route table less: two adapters).
+    assert sum(custom_counts(managed_llm).values()) - sum(custom_counts(serverless).values()) == 11 - 3 + 1
+    test_every_resource_sits_in_a_kdap_component(managed_llm)
+    test_no_resource_declared_twice(managed_llm)
 
 
 def test_minimal_config_leaves_optional_services_out() -> None:

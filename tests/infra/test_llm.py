@@ -278,3 +278,26 @@ def test_the_example_adapter_names_what_prod_creates(prod: ProgramRun) -> None:
     assert {k: v for k, v in written.items() if k != "subscriptionId"} == {
         k: v for k, v in created.items() if k != "subscriptionId"
     }
+
+
+def test_on_a_multi_lora_server_the_model_field_names_the_routed_adapter() -> None:
+    """The managed path's vLLM picks a LoRA by `model`: set after the adapter rewrite, before the mirrored
+    copy and the metrics, so both the answer and the copy reach the version the split picked."""
+    managed = LlmPolicy(**{**POLICY.__dict__, "served_model": "llama-31-8b", "timeout_seconds": 90})
+    inbound = _inbound(llm_policy_xml(managed))
+    tags = [child.tag for child in inbound]
+    model_step = next(
+        i for i, c in enumerate(inbound) if c.tag == "set-body" and 'body["model"]' in (c.text or "")
+    )
+    routing = max(
+        i for i, c in enumerate(inbound) if c.tag == "choose" and c.find("when/set-body") is not None
+    )
+    assert routing < model_step < tags.index("llm-emit-token-metric")
+    assert '"llama-31-8b" : adapter' in (inbound[model_step].text or "")
+    mirror = inbound.find("choose/when/send-one-way-request/set-body")
+    assert mirror is not None
+    assert 'body["model"] = body["adapter_id"]' in (mirror.text or "")
+    forward = ET.fromstring(llm_policy_xml(managed)).find("backend/forward-request")
+    assert forward is not None
+    assert forward.attrib["timeout"] == "90"
+    assert 'body["model"]' not in llm_policy_xml(POLICY)  # a serverless endpoint reads adapter_id itself

@@ -60,6 +60,27 @@ LLM_CASES = [
         ),
     ),
     Case(
+        # The LLM API in front of a managed online endpoint (the managed serving path) that takes keys.
+        "managed-llm-endpoint-with-keys",
+        "managed-llm-endpoint-entra-only",
+        lambda s: set_prop("llm-api", "serviceUrl", "https://fraud.westeurope.inference.ml.azure.com/v1")(
+            set_prop("fraud", "properties.authMode", "Key")(s)
+        ),
+        (
+            "OnlineEndpoint 'fraud': properties.authMode is 'Key' on online endpoint 'fraud' behind an LLM "
+            "API: its keys or Azure ML tokens would call the model around the gateway's Entra ID, token "
+            "limits and content safety. Fix: set properties.auth_mode='AADToken' (kdap_infra.llm_managed)",
+        ),
+    ),
+    Case(
+        "managed-llm-endpoint-with-azureml-tokens",
+        "managed-llm-endpoint-entra-only",
+        lambda s: set_prop("llm-api", "serviceUrl", "https://fraud.westeurope.inference.ml.azure.com/v1")(
+            set_prop("fraud", "properties.authMode", "AMLToken")(s)
+        ),
+        ("properties.authMode is 'AMLToken' on online endpoint 'fraud' behind an LLM API",),
+    ),
+    Case(
         "openai-with-keys",
         "openai-no-local-auth",
         set_prop("openai", "properties.disableLocalAuth", False),

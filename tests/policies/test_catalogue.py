@@ -31,6 +31,7 @@ KDAP_ONLY = {
     "persona-within-level",
     "llm-api-safety-and-token-limits",
     "serverless-endpoint-callers",
+    "managed-llm-endpoint-entra-only",
 }
 
 

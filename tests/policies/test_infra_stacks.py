@@ -7,11 +7,13 @@ from dataclasses import replace
 
 import pytest
 
+from kdap_infra.testing import ProgramRun
 from kdap_policies.check import main, program_resources, stack_config
 from kdap_policies.evaluate import Declared, evaluate
 from kdap_policies.stack import BUDGET, DIAGNOSTIC_SETTING, ENDPOINT, LOGGED, METRIC_ALERT
 
 STACKS = ("dev", "prod")
+RULE = "managed-llm-endpoint-entra-only"
 # Each kind the pack judges must be declared, or a clean run would prove nothing about it.
 EXPECTED_KINDS = {
     "azure-native:storage:StorageAccount",
@@ -145,3 +147,62 @@ def test_the_gateway_without_its_role_on_the_serverless_endpoint_is_caught(
     ]
     assert [v.message.split(":", 1)[0] for v in violations] == ["ServerlessEndpoint 'serverless'"]
     assert "no role is assigned on the endpoint" in violations[0].message
+
+
+# --- the LLM's managed serving path (serverless.endpointKind: managed) -------------------------------------
+
+
+def _managed(run: ProgramRun) -> list[Declared]:
+    return [Declared(r.type, r.name, r.inputs, r.urn, r.parent) for r in run.resources]
+
+
+# A completion takes seconds: the managed LLM endpoint's p99 alert is the LLM API's latency budget (5 s by
+# default), above the scoring endpoints' 2 s ceiling, which this stack's pack config raises for it.
+LLM_LATENCY = {"endpoint-alerts": {"maxLatencyThresholdMs": 5000}}
+
+
+def test_the_managed_llm_stack_passes_every_policy(managed_llm: ProgramRun) -> None:
+    resources = _managed(managed_llm)
+    assert "azure-native:machinelearningservices:OnlineDeployment" in {r.type for r in resources}
+    violations = evaluate(resources, stack_config("dev") | LLM_LATENCY)
+    assert violations == [], [f"{v.policy}: {v.message}" for v in violations]
+
+
+@pytest.mark.parametrize("mode", ["Key", "AMLToken"])
+def test_a_managed_llm_endpoint_taking_keys_is_caught(managed_llm: ProgramRun, mode: str) -> None:
+    broken = _break(
+        _managed(managed_llm),
+        "azure-native:machinelearningservices:OnlineEndpoint",
+        ("properties", "authMode"),
+        mode,
+    )
+    found = [v for v in evaluate(broken, stack_config("dev") | LLM_LATENCY) if v.policy == RULE]
+    # Both declarations of the LLM endpoint (the second carries its traffic); the churn model is not an LLM's.
+    assert {v.message.split(":", 1)[0] for v in found} == {
+        "OnlineEndpoint 'llm-endpoint'",
+        "OnlineEndpoint 'llm-traffic'",
+    }
+    assert all(
+        f"properties.authMode is '{mode}' on online endpoint 'kdap-llama-31-8b-t3st'" in v.message
+        for v in found
+    )
+
+
+def test_a_scoring_endpoint_with_keys_is_not_judged_as_an_llm_one() -> None:
+    from tests.policies.cases import compliant_stack, set_prop
+
+    stack = set_prop("fraud", "properties.authMode", "Key")(compliant_stack("prod"))
+    assert [v for v in evaluate(stack, {}) if v.policy == RULE] == []
+
+
+def test_the_llm_rules_hold_on_the_managed_path(managed_llm: ProgramRun) -> None:
+    """The LLM API rules read the API and its policy, whichever endpoint is behind it."""
+    resources = _managed(managed_llm)
+    unguarded = [
+        replace(r, props={**r.props, "value": str(r.props["value"]).replace("llm-content-safety", "x")})
+        if r.name == "llm-api-policy"
+        else r
+        for r in resources
+    ]
+    found = {v.policy for v in evaluate(unguarded, stack_config("dev") | LLM_LATENCY)}
+    assert found == {"llm-api-safety-and-token-limits"}

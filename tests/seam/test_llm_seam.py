@@ -1,6 +1,7 @@
 """Across the seam for LLM adapters: the handoff `pulumi up` publishes (dev and prod, under Pulumi mocks)
 fills a serverless ModelDeployment that names no Azure resource, and the operator's serverless backend rolls
-the adapter through its canary in the route table infra created, on the endpoint infra created.
+the adapter through its canary in the route table infra created, on the endpoint infra created — the
+serverless one, or on the managed path the managed online endpoint.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from modeldeploy.ports import Owner, RevisionRequest
 from modeldeploy.rollout.serving import Readiness, TrafficSplit
 from tests.backends.azureml.model_fakes import FakeModels
 from tests.llm.fakes import FakeNamedValues, FakeServerlessEndpoints
-from tests.seam.platform_world import example, handoff
+from tests.seam.platform_world import ENDPOINT, example, handoff, seed_workspace
 
 ADAPTERS = ("coding", "creative", "analysis")
 SERVERLESS = "azure-native:machinelearningservices:ServerlessEndpoint"
@@ -113,3 +114,43 @@ def test_the_token_series_analysis_reads_are_the_ones_the_llm_api_emits(stack: P
         assert read == {"adapter", "revision"}, query
     # The policy emits the three token counts under these names (llm-emit-token-metric's own).
     assert set(PER_REQUEST.values()) == {"Total Tokens", "Prompt Tokens", "Completion Tokens"}
+
+
+# --- the managed serving path -------------------------------------------------------------------------------
+
+
+def test_a_managed_adapter_is_filled_with_the_managed_endpoint_and_checked_on_it(
+    managed_llm: ProgramRun,
+) -> None:
+    """serverless.endpointKind: managed publishes each adapter on the managed online endpoint; the operator
+    fills `target.serverless` with it (kind managed, pinned) and checks that endpoint as an online one."""
+    owner, body, pins = filled(managed_llm, "coding")
+    target = dict(body["target"]["serverless"])
+    endpoint = managed_llm.outputs["llm_endpoint_name"]
+    assert endpoint in {r.inputs["endpointName"] for r in managed_llm.of_type(ENDPOINT)}
+    assert (target["endpointKind"], target["endpointName"], target["adapter"]) == (
+        "managed",
+        endpoint,
+        "coding",
+    )
+    assert pins["endpointKind"] == "managed"
+    assert target.pop("logAnalyticsWorkspaceId") == managed_llm.outputs["log_analytics_id"]
+    assert target == managed_llm.outputs["llm_targets"]["coding"]["serverless"]
+    spec = ModelDeploymentSpec.model_validate(body)
+    assert spec.target.serverless is not None
+    assert spec.target.serverless.endpoint_kind == "managed"
+    # Azure as infra left it: the online endpoint exists (no serverless one does), the route table too.
+    assert managed_llm.of_type(SERVERLESS) == []
+    gateway = FakeNamedValues()
+    for resource in managed_llm.of_type(NAMED_VALUE):
+        gateway.declare(resource.inputs["namedValueId"], resource.inputs["value"])
+    registry = FakeModels(registry="kdap-dev-models")
+    registry.register("coding-lora", "7")
+    ws = seed_workspace(managed_llm)
+    backend = ServerlessBackend(ws.online_endpoints, lambda _: registry, gateway, spec.target.serverless)
+    body["model"]["registry"] = "azureml://registries/kdap-dev-models/models/coding-lora/versions/7"
+    request = RevisionRequest("coding-ccc", ModelDeploymentSpec.model_validate(body))
+    assert backend.ensure_revision(owner, request).readiness is Readiness.READY
+    backend.set_traffic(owner, TrafficSplit({"coding-ccc": 100}))
+    table = platform.adapter_routes_name(endpoint, "coding")
+    assert gateway.routes(table) == ("ml-serving/coding", [("coding-ccc", "coding-lora:7", 100)], None)

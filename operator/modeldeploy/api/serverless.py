@@ -85,7 +85,8 @@ class ServerlessTarget(ApiModel):
         pattern=patterns.ENDPOINT,
         max_length=32,
         json_schema_extra=_platform_default("target.serverless.endpointName"),
-        description="The endpoint serving the base model (infra creates the serverless one). " + _PLATFORM,
+        description="The endpoint serving the base model (infra creates it, serverless or managed as the "
+        "stack's kdap-platform:serverless.endpointKind says). " + _PLATFORM,
     )
     endpoint_kind: Literal["serverless", "managed"] = Field(
         "serverless",

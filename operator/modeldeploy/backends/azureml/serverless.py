@@ -19,6 +19,7 @@ from modeldeploy.api import platform
 from modeldeploy.api.serverless import ServerlessTarget, adapter_version, routed_adapter_id
 from modeldeploy.backends.azureml.apim import NamedValue
 from modeldeploy.backends.azureml.guard import Guard
+from modeldeploy.backends.azureml.operation import provisioning
 from modeldeploy.backends.azureml.registry import ModelOps
 from modeldeploy.ports import BackendError, Owner, RevisionRequest, ScoringAddress
 from modeldeploy.rollout.serving import Readiness, RevisionState, TrafficSplit
@@ -101,7 +102,8 @@ class ServerlessBackend:
                 reason="EndpointNotFound",
                 message=f"{kind} endpoint {ep} does not exist in workspace {self.target.workspace}",
             )
-        state = str(getattr(endpoint, "provisioning_state", "") or "").lower()
+        # The SDK answers an online endpoint's state as a str enum, whose str() is its class-qualified name.
+        state = provisioning(endpoint).lower()
         if state == _SERVING:
             return None
         readiness = Readiness.FAILED if state in _FAILED else Readiness.PROGRESSING
