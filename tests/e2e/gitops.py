@@ -67,7 +67,7 @@ class FluxLoop:
 
     # ---- set-up ---------------------------------------------------------------------------------------
 
-    def install(self, interval: str = "4s") -> None:
+    def install(self, interval: str = "2s") -> None:
         """The GitRepository and a Kustomization with pruning and health checks (``wait``) on. A short
         ``interval``: Flux re-applies (and would correct drift) that often during the test."""
         source = {"interval": "1m", "timeout": "20s", "url": self.url, "ref": {"branch": "main"}}
