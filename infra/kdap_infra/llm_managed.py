@@ -114,19 +114,12 @@ class ManagedLlm(pulumi.ComponentResource):
             public_network_access=place.site.public_access,
             description=f"{config.name}: base model with multi-LoRA adapters behind the LLM API",
         )
-        self.endpoint = ml.OnlineEndpoint(
+        # Its own identity pulls the image and reads adapters; nothing else holds those grants. The traffic
+        # is llm-traffic's (serve): this declaration must not take it back.
+        self.endpoint = self._endpoint(
             "llm-endpoint",
-            endpoint_name=self.endpoint_name,
-            workspace_name=workspace_name,
-            resource_group_name=rg,
-            location=place.site.location,
-            kind="Managed",
-            # Its own identity pulls the image and reads adapters; nothing else holds those grants.
-            identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
-            properties=self._props,
-            tags=self.tags,
-            # The traffic is llm-traffic's (below): this declaration must not take it back.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["properties.traffic"]),
+            self._props,
+            pulumi.ResourceOptions(parent=self, ignore_changes=["properties.traffic"]),
         )
         send_to_log_analytics(
             "llm-endpoint", target_id=self.endpoint.id, workspace_id=place.log_analytics_id, parent=self
@@ -174,22 +167,33 @@ class ManagedLlm(pulumi.ComponentResource):
         # time, after the deployment, with all its traffic; retained on delete: llm-endpoint deletes it. Both
         # carry the same properties, so a change updates both, this one last (it waits for the deployment,
         # which waits for llm-endpoint): should llm-endpoint's update drop the traffic, this puts it back.
-        self.traffic = ml.OnlineEndpoint(
+        with_traffic = ml.OnlineEndpointPropertiesArgs(
+            auth_mode=self._props.auth_mode,
+            public_network_access=self._props.public_network_access,
+            description=self._props.description,
+            traffic=self.deployment.name.apply(lambda n: {n: 100}),
+        )
+        self.traffic = self._endpoint(
             "llm-traffic",
+            with_traffic,
+            pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[self.deployment]),
+        )
+
+    def _endpoint(
+        self, resource: str, props: ml.OnlineEndpointPropertiesArgs, opts: pulumi.ResourceOptions
+    ) -> ml.OnlineEndpoint:
+        """One declaration of the endpoint (there are two: see ``serve``)."""
+        return ml.OnlineEndpoint(
+            resource,
             endpoint_name=self.endpoint_name,
-            workspace_name=workspace_name,
-            resource_group_name=rg,
-            location=place.site.location,
+            workspace_name=self._workspace_name,
+            resource_group_name=self._place.resource_group_name,
+            location=self._place.site.location,
             kind="Managed",
             identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
-            properties=ml.OnlineEndpointPropertiesArgs(
-                auth_mode=self._props.auth_mode,
-                public_network_access=self._props.public_network_access,
-                description=self._props.description,
-                traffic=self.deployment.name.apply(lambda n: {n: 100}),
-            ),
+            properties=props,
             tags=self.tags,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[self.deployment]),
+            opts=opts,
         )
 
     @property
