@@ -206,6 +206,7 @@ def test_each_file_arriving_in_the_watched_folder_is_one_batch_job_on_that_file(
     assert {i.deployment for i in new} == {deployment_name(stable.name)}
     runs = {r.name: r for r in w.store.status.batch.runs if r.trigger == "dataArrival"}
     assert set(runs) == {i.job_name for i in new}
+    assert sorted(r.input for r in runs.values()) == [i.input.path for i in new]  # status names the file
     assert w.store.status.batch.watermark == "2026-12-01.csv"
     w.now += timedelta(minutes=6)
     w.reconcile()  # nothing new: no job

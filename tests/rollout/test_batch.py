@@ -268,6 +268,10 @@ def test_on_azure_ml_each_new_file_is_its_own_run_and_few_run_at_once() -> None:
     w.step(arrivals=files)
     runs = [s for s in w.started if s.trigger == "dataArrival"]
     assert [(r.after, r.upto) for r in runs] == [("", files[0]), (files[0], files[1]), (files[1], files[2])]
+    assert all(r.one_file for r in runs)
+    assert w.status.batch is not None
+    recorded = {r.name: r.input for r in w.status.batch.runs}
+    assert recorded[runs[0].name] == "file:///data/incoming/2026/11/30/0100.csv"  # the file, not a range
     assert len({r.name for r in runs}) == 3
     assert w.status.batch.watermark == files[2]
     w.tick(60)

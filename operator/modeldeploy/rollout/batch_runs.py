@@ -93,6 +93,8 @@ class BatchWork:
 def _describe_input(run: StartRun) -> str:
     if run.upto is None:
         return run.input
+    if run.one_file:
+        return f"{run.input.rstrip('/')}/{run.upto}"
     return f"{run.input} (files after {run.after!r} up to {run.upto!r})"
 
 
@@ -247,7 +249,7 @@ def handle_arrivals(w: BatchWork) -> None:
         ranges = [(w.batch.watermark, arrivals[: plan.max_files][-1])]
     for after, upto in ranges:
         name = run_name(w.inputs.owner, f"d-{short_hash(upto)}")
-        run = StartRun(name, stable.name, DATA_ARRIVAL, plan.watched, after, upto)
+        run = StartRun(name, stable.name, DATA_ARRIVAL, plan.watched, after, upto, plan.file_per_run)
         w.start(run, output_of(plan.output, name))
         w.set_batch(watermark=upto)
 

@@ -130,6 +130,7 @@ class StartRun:
     input: str
     after: str | None = None
     upto: str | None = None
+    one_file: bool = False  # (after, upto] holds the one file ``upto`` (Azure ML: a job takes one input)
 
 
 @dataclass(frozen=True)

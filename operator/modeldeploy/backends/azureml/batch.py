@@ -26,6 +26,7 @@ from modeldeploy.api.azure_names import TAG_OWNER, TAG_REVISION, TAG_SPEC_HASH, 
 from modeldeploy.api.batch_status import RunPhase
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec
 from modeldeploy.backends.azureml import batch_build as bb
+from modeldeploy.backends.azureml.build import invalid
 from modeldeploy.backends.azureml.guard import Guard
 from modeldeploy.backends.azureml.operation import IN_PROGRESS, provisioning
 from modeldeploy.backends.azureml.sdk import BatchDeploymentOps, BatchEndpointOps, JobOps, ScheduleOps
@@ -196,6 +197,8 @@ class AzureMLBatchBackend:
             return
         except ResourceNotFoundError:
             pass
+        if run.upto is not None and not run.one_file:
+            raise invalid("spec.batch.dataArrival", "an Azure ML batch job cannot be given a range of files")
         # A data-arrival run on Azure ML holds one file (the machine starts one per file): the job's input.
         data = (
             Input(type=AssetTypes.URI_FOLDER, path=run.input)
