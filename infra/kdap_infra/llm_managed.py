@@ -87,6 +87,7 @@ class ManagedLlm(pulumi.ComponentResource):
         self._place, self._config, self._workspace_name = place, config, workspace_name
         if managed.image is None or managed.model_version is None:  # the config refuses it; mypy cannot know
             raise ValueError("serverless.managed.image and modelVersion are required for a managed endpoint")
+        self._model = f"{config.model_id}/versions/{managed.model_version}"  # what `serve` mounts
         self.endpoint_name = place.naming.regional_name(config.name)
         self.tags = place.naming.model_tags(config.name, COST_NAMESPACE)
         self.environment = ml.EnvironmentVersion(
@@ -129,8 +130,6 @@ class ManagedLlm(pulumi.ComponentResource):
     def serve(self, registry_name: str, grants: pulumi.Resource) -> None:
         """The deployment of the base model, after ``grants`` (the endpoint identity's), then all traffic."""
         config, managed, place = self._config, self._config.managed, self._place
-        if managed.model_version is None:  # refused by the config and by __init__; mypy cannot know
-            raise ValueError("serverless.managed.modelVersion is required for a managed endpoint")
         workspace_name, rg = self._workspace_name, place.resource_group_name
         self.deployment = ml.OnlineDeployment(
             "llm-deployment",
@@ -144,7 +143,7 @@ class ManagedLlm(pulumi.ComponentResource):
                 endpoint_compute_type="Managed",
                 instance_type=managed.instance_type,
                 environment_id=self.environment.id,
-                model=f"{config.model_id}/versions/{managed.model_version}",
+                model=self._model,
                 model_mount_path=MODEL_MOUNT,
                 environment_variables=server_environment(config, registry_name),
                 # Loading the base model onto the GPU takes minutes: liveness waits for it, readiness

@@ -8,6 +8,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -114,9 +115,8 @@ def _serverless_callers(stack: Stack, config: ServerlessCallersConfig) -> Iterat
 
 def _host_label(url: Any) -> str:
     """The first DNS label of a URL: an online endpoint's scoring host starts with the endpoint's name."""
-    if not isinstance(url, str) or "://" not in url:
-        return ""
-    return url.split("://", 1)[1].split("/", 1)[0].split(".", 1)[0].lower()
+    host = urlsplit(url).hostname if isinstance(url, str) else None
+    return (host or "").split(".", 1)[0]
 
 
 def _managed_llm_auth(stack: Stack, config: LlmConfig) -> Iterator[StackFinding]:

@@ -233,13 +233,12 @@ def _azureml(
             value = "managed"  # the field's default, pinned like a written kind
         if isinstance(value, str):
             filled[key] = pins[key] = value
-    if not online:
-        pass  # no instance type to follow: a written one is refused by the spec's rules
-    elif FOLLOWS not in filled:
+    # A batch model has no instance type to follow (a written one is refused by the spec's rules).
+    if online and FOLLOWS not in filled:
         value = model.get(FOLLOWS) or pinned.get(FOLLOWS)
         if value is not None:
             filled[FOLLOWS] = pins[FOLLOWS] = value
-    else:
+    elif online:
         pins[FOLLOWS] = filled[FOLLOWS]
     if "compute" not in filled and filled["endpointKind"] == "kubernetes" and "compute" in model:
         filled["compute"] = model["compute"]

@@ -93,8 +93,8 @@ class BatchWork:
 def _describe_input(run: StartRun) -> str:
     if run.upto is None:
         return run.input
-    if run.one_file:
-        return f"{run.input.rstrip('/')}/{run.upto}"
+    if run.file_uri is not None:
+        return run.file_uri
     return f"{run.input} (files after {run.after!r} up to {run.upto!r})"
 
 

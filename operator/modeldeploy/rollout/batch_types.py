@@ -132,6 +132,11 @@ class StartRun:
     upto: str | None = None
     one_file: bool = False  # (after, upto] holds the one file ``upto`` (Azure ML: a job takes one input)
 
+    @property
+    def file_uri(self) -> str | None:
+        """The one file a one-file run scores, as a URI under ``input``."""
+        return f"{self.input.rstrip('/')}/{self.upto}" if self.one_file and self.upto is not None else None
+
 
 @dataclass(frozen=True)
 class ApplySchedules:

@@ -197,13 +197,13 @@ class AzureMLBatchBackend:
             return
         except ResourceNotFoundError:
             pass
-        if run.upto is not None and not run.one_file:
+        if run.upto is not None and run.file_uri is None:
             raise invalid("spec.batch.dataArrival", "an Azure ML batch job cannot be given a range of files")
         # A data-arrival run on Azure ML holds one file (the machine starts one per file): the job's input.
         data = (
             Input(type=AssetTypes.URI_FOLDER, path=run.input)
-            if run.upto is None
-            else Input(type=AssetTypes.URI_FILE, path=f"{run.input.rstrip('/')}/{run.upto}")
+            if run.file_uri is None
+            else Input(type=AssetTypes.URI_FILE, path=run.file_uri)
         )
         assert spec.batch is not None
         file_name = spec.batch.output.file_name
