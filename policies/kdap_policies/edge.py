@@ -38,14 +38,34 @@ def _backend_ids(policy_xml: Any) -> list[str]:
     return [e.get("backend-id") or "" for e in root.iter("set-backend-service")]
 
 
-def _has_breaker(backend: StackResource) -> bool:
-    rules = backend.get("circuitBreaker.rules")
+# A breaker opens on what the model cannot answer (throttling, server errors); never on a caller's 4xx, or one
+# caller's bad requests would cut every caller off.
+TRIP_ON = frozenset({429, *range(500, 600)})
+NEVER_TRIP_ON = frozenset(range(400, 500)) - {429}
+
+
+def _sequence(value: Any) -> Sequence[Any]:
     # The analyzer hands lists over as proxies, so test for a sequence rather than a list.
-    return (
-        isinstance(rules, Sequence)
-        and not isinstance(rules, str)
-        and any(isinstance(r, Mapping) and isinstance(r.get("failureCondition"), Mapping) for r in rules)
-    )
+    return value if isinstance(value, Sequence) and not isinstance(value, str) else ()
+
+
+def _statuses(condition: Mapping[str, Any]) -> set[int]:
+    out: set[int] = set()
+    for r in _sequence(condition.get("statusCodeRanges")):
+        try:
+            out |= set(range(int(r["min"]), int(r["max"]) + 1)) if isinstance(r, Mapping) else set()
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def _has_breaker(backend: StackResource) -> bool:
+    conditions = [
+        r["failureCondition"]
+        for r in _sequence(backend.get("circuitBreaker.rules"))
+        if isinstance(r, Mapping) and isinstance(r.get("failureCondition"), Mapping)
+    ]
+    return any(_statuses(c) >= TRIP_ON and not _statuses(c) & NEVER_TRIP_ON for c in conditions)
 
 
 def _policies_of(stack: Stack, api: StackResource, policies: list[StackResource]) -> list[StackResource]:
@@ -71,7 +91,7 @@ def _api_breakers(stack: Stack, config: PolicyConfig) -> Iterator[StackFinding]:
             yield StackFinding(
                 "policy",
                 "routes to no backend entity with a circuit breaker (set-backend-service to a Backend whose "
-                "circuitBreaker has rules)",
+                "circuitBreaker has a rule tripping on 429 and 500-599, and on no other 4xx)",
                 "declare an apimanagement.Backend with circuit_breaker rules and name it in the API policy's "
                 "<set-backend-service backend-id=...>",
                 subject=api,
