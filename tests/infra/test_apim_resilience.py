@@ -223,3 +223,16 @@ def test_any_failure_of_the_backend_call_is_covered_whatever_the_key() -> None:
     # A transport error or an open circuit fails in `backend`; inbound refusals (token, quota) do not match.
     condition = _one(_scoring(), "on-error/choose/when").get("condition")
     assert condition == '@(context.LastError.Section == "backend")'
+
+
+def test_the_retried_api_has_only_the_idempotent_scoring_operation(stack: ProgramRun) -> None:
+    # The retry sits at API scope: any operation added to a scoring API would be retried too. Scoring is a
+    # pure function of the body, so POST /score is the only operation a retry may repeat.
+    for model in MODELS:
+        api = stack.named("azure-native:apimanagement:Api", f"api-{model}").inputs["apiId"]
+        operations = [
+            (r.inputs["method"], r.inputs["urlTemplate"])
+            for r in stack.of_type("azure-native:apimanagement:ApiOperation")
+            if r.inputs["apiId"] == api
+        ]
+        assert operations == [("POST", "/score")], model
