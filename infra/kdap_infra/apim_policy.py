@@ -2,7 +2,8 @@
 
 Resilience, in the order a request meets it: the API's backend entity (`apim_resilience.backend_args`) trips
 its circuit on 5xx/429 and honours Retry-After; scoring calls are retried with exponential backoff, at most
-`MAX_RETRIES` times; a 200 is stored in the cache under a key of model, model version and the SHA-256 of the
+`MAX_RETRIES` times, except the gateway's own 503 of an open circuit (`CIRCUIT_OPEN`), which goes straight to
+the fallback; a 200 is stored in the cache under a key of model, model version and the SHA-256 of the
 request body's bytes; when the backend fails (5xx/429 after the retries, a transport error, or the open
 circuit) the stored answer is returned with `CACHE_HEADER`, and without one the caller gets one JSON error
 shape. A request without a body, or with one over `MAX_CACHED_BODY_BYTES`, has no key: it is neither stored
@@ -28,6 +29,14 @@ CACHED_VARIABLE = "kdapCachedScore"
 MAX_RETRIES = 3
 # A failure worth retrying or covering from the cache: throttling or a server error. 4xx are the caller's.
 BACKEND_FAILED = "context.Response.StatusCode == 429 || context.Response.StatusCode >= 500"
+# With the circuit open the gateway answers 503 itself, its reason saying the backend (or pool) is temporarily
+# unavailable: retrying cannot succeed before the trip ends and would only delay the cached answer.
+CIRCUIT_OPEN = (
+    "context.Response.StatusCode == 503 && context.Response.StatusReason != null && "
+    '(context.Response.StatusReason.Contains("is temporarily unavailable") || '
+    'context.Response.StatusReason.Contains("Backend pool"))'
+)
+RETRY_WHEN = f"({BACKEND_FAILED}) && !({CIRCUIT_OPEN})"
 # Bodies above this are neither hashed nor cached: hashing a large upload costs more than a fallback saves.
 MAX_CACHED_BODY_BYTES = 1_048_576
 # The key is "" when the request cannot be cached (no body, or one too large).
@@ -89,7 +98,7 @@ def scoring_policy_xml(p: ScoringPolicy) -> str:
         client-id={quoteattr(p.backend_client_id)} />
   </inbound>
   <backend>
-    <retry condition={quoteattr(f"@({BACKEND_FAILED})")} count="{MAX_RETRIES}"
+    <retry condition={quoteattr(f"@({RETRY_WHEN})")} count="{MAX_RETRIES}"
         interval="{r.retry_interval_seconds}" delta="{r.retry_interval_seconds}"
         max-interval="{r.retry_max_interval_seconds}" first-fast-retry="false">
       <forward-request buffer-request-body="true" />

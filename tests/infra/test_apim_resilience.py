@@ -165,7 +165,9 @@ def _status_condition(expression: str, status: int) -> bool:
 
 def test_retries_and_the_outbound_fallback_cover_throttling_and_server_errors_only() -> None:
     root = _scoring()
-    retry = _one(root, "backend/retry").get("condition") or ""
+    # The retry's status terms; what follows them excludes the gateway's own open-circuit answer (below).
+    condition = (_one(root, "backend/retry").get("condition") or "").removeprefix("@(").removesuffix(")")
+    retry = "@(" + condition.split(" && !(")[0].strip("()") + ")"
     fallback = _one(root, "outbound/choose").findall("when")[1].get("condition") or ""
     for status in range(100, 600):
         failed = status == 429 or status >= 500
@@ -236,3 +238,19 @@ def test_the_retried_api_has_only_the_idempotent_scoring_operation(stack: Progra
             if r.inputs["apiId"] == api
         ]
         assert operations == [("POST", "/score")], model
+
+
+def test_an_open_circuit_is_not_retried_but_answered_from_the_cache_at_once() -> None:
+    # With the circuit open API Management answers 503 itself, its reason saying the backend is temporarily
+    # unavailable; retrying that cannot succeed and only delays the cached answer by the backoff (1+2+4 s).
+    root = _scoring()
+    condition = _one(root, "backend/retry").get("condition") or ""
+    assert condition == (
+        "@((context.Response.StatusCode == 429 || context.Response.StatusCode >= 500) && "
+        "!(context.Response.StatusCode == 503 && context.Response.StatusReason != null && "
+        '(context.Response.StatusReason.Contains("is temporarily unavailable") || '
+        'context.Response.StatusReason.Contains("Backend pool"))))'
+    )
+    # The same 503 is a failure to the outbound fallback, which serves the cache or the error shape.
+    fallback = _one(root, "outbound/choose").findall("when")[1].get("condition") or ""
+    assert _status_condition(fallback, 503)
