@@ -123,7 +123,10 @@ def test_busy_cpu_or_one_instance_or_no_data_recommend_nothing() -> None:
     )
     scaled = body(autoscaling={"minReplicas": 1, "maxReplicas": 6})
     assert recommend(metrics_client(floor), scaled, REPORT, NOW) == []
-    assert render([]).startswith("no recommendations: every revision served requests")
+    assert render([]) == (
+        "no recommendations: no revision sat idle for 7 days or below 30 % CPU "
+        "over 24 hours or more of readings"
+    )
 
 
 # Review (#19): histories too thin to support advice.

@@ -120,7 +120,10 @@ def _idle(revision: str, cost: float | None, currency: str) -> str:
 
 def render(recommendations: list[Recommendation]) -> str:
     if not recommendations:
-        return f"no recommendations: every revision served requests and none sat below {LOW_CPU:.0f} % CPU"
+        return (
+            f"no recommendations: no revision sat idle for {WINDOW.days} days or below {LOW_CPU:.0f} % CPU "
+            f"over {MIN_CPU_HOURS} hours or more of readings"
+        )
     return "\n".join(["RECOMMENDATIONS", *(f"  {r.kind:<17} {r.message}" for r in recommendations)])
 
 
