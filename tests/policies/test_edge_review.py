@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pulumi.runtime.proto import analyzer_pb2 as proto
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from tests.policies.cases import BREAKER_RULE, RG, Case, set_prop
+from tests.policies.edge_cases import EDGE_CASES
 from tests.policies.test_analyzer import _servicer, _struct, _urn
 
 API, POLICY, BACKEND = (
@@ -99,3 +101,41 @@ def test_an_admin_on_the_resource_group_passes_and_a_reader_on_a_resource_passes
         (),
     )
     assert as_reader.run() == []
+
+
+KDAP_RULE = " No Azure Policy built-in covers this; kdap rule."
+EXACT = {
+    "no-activity-log": (
+        "Stack '*': activity log is not sent to Log Analytics (categories Administrative, Policy, Security): "
+        "who changed what is not audited. Fix: declare a monitor.SubscriptionDiagnosticSetting with a "
+        "workspace_id (kdap_infra.diagnostics.activity_log_to_log_analytics)." + KDAP_RULE,
+    ),
+    "endpoint-untagged": (
+        "OnlineEndpoint 'fraud': tags lack the cost-allocation tags team. Fix: build the endpoint's tags "
+        "with Naming.model_tags (the platform contract's cost_tags)." + KDAP_RULE,
+    ),
+    "endpoint-without-budget": (
+        "OnlineEndpoint 'fraud': budget has no consumption.Budget filtered on tag modeldeployment=ml/fraud "
+        "that notifies at 80, 100 % of actual spend. Fix: declare a per-endpoint budget "
+        "(kdap_infra.budgets.endpoint_budget)." + KDAP_RULE,
+    ),
+    "deployer-as-contributor": (
+        "RoleAssignment 'ds-on-workspace': roleDefinitionId grants b24988ac-6180-42a0-ab88-20f7382dd24c to a "
+        "deployer group, above that persona's level. Fix: grant a deployer only "
+        "f6c7c914-8db3-469d-8ca1-694a8f32e121, 8311e382-0749-4cb8-b61a-304f252e45ec, "
+        "73c42c96-874c-492b-b04d-ab87d138a893." + KDAP_RULE,
+    ),
+    "no-breaker": tuple(
+        f"Api '{api}': policy routes to no backend entity with a circuit breaker (set-backend-service to a "
+        "Backend whose circuitBreaker has a rule tripping on 429 and 500-599, and on no other 4xx). Fix: "
+        "declare an apimanagement.Backend with circuit_breaker rules and name it in the API policy's "
+        "<set-backend-service backend-id=...>." + KDAP_RULE
+        for api in ("scoring-api", "llm-api")  # both route to the one backend the case breaks
+    ),
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(EXACT))
+def test_each_new_rule_says_exactly_what_is_wrong_and_how_to_fix_it(case_id: str) -> None:
+    (case,) = [c for c in EDGE_CASES if c.id == case_id]
+    assert tuple(v.message for v in case.run()) == EXACT[case_id]
