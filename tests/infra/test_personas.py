@@ -100,3 +100,25 @@ def test_a_group_id_that_is_not_a_guid_names_its_key() -> None:
         f"got 'ml-readers'). Fix: set `{key}` to Entra ID group object ids (GUIDs) "
         "that may watch models, metrics and logs"
     )
+
+
+@pytest.mark.parametrize(
+    ("version", "refused"), [("1.29.9", True), ("1.29", True), ("1.30", False), ("1.33.2", False)]
+)
+def test_the_operator_install_needs_a_cluster_that_enforces_the_status_policy(
+    version: str, refused: bool
+) -> None:
+    # The install ships a ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, Kubernetes 1.30+): on an
+    # older cluster the apply fails, or a deployer's status writes go unchecked.
+    raw = minimal(aks={"enabled": True, "installOperator": True, "kubernetesVersion": version}, operator={})
+    if not refused:
+        assert parse_config(raw).aks.kubernetes_version == version
+        return
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    assert str(caught.value) == (
+        "invalid stack configuration:\n"
+        f"  kdap-platform:aks.kubernetesVersion is {version}, but the operator install's status admission "
+        "policy (deploy/kustomize/base/personas.yaml) needs Kubernetes 1.30 or later. "
+        "Fix: set it to 1.30 or later, or leave it unset for AKS's default"
+    )
