@@ -2,9 +2,12 @@
 
 Resilience, in the order a request meets it: the API's backend entity (`apim_resilience.backend_args`) trips
 its circuit on 5xx/429 and honours Retry-After; scoring calls are retried with exponential backoff, at most
-`MAX_RETRIES` times; a 200 is stored in the cache under a key of model, model version and the SHA-256 of the
-request body; when the backend fails (5xx/429 after the retries, a transport error, or the open circuit) the
-stored answer is returned with `CACHE_HEADER`, and without one the caller gets one JSON error shape.
+`MAX_RETRIES` times, except the gateway's own 503 of an open circuit (`CIRCUIT_OPEN`), which goes straight to
+the fallback; a 200 is stored in the cache under a key of model, model version and the SHA-256 of the
+request body's bytes; when the backend fails (5xx/429 after the retries, a transport error, or the open
+circuit) the stored answer is returned with `CACHE_HEADER`, and without one the caller gets one JSON error
+shape. A request without a body, or with one over `MAX_CACHED_BODY_BYTES`, has no key: it is neither stored
+nor looked up, and a failure answers it with the error shape.
 """
 
 from __future__ import annotations
@@ -26,6 +29,18 @@ CACHED_VARIABLE = "kdapCachedScore"
 MAX_RETRIES = 3
 # A failure worth retrying or covering from the cache: throttling or a server error. 4xx are the caller's.
 BACKEND_FAILED = "context.Response.StatusCode == 429 || context.Response.StatusCode >= 500"
+# With the circuit open the gateway answers 503 itself, its reason saying the backend (or pool) is temporarily
+# unavailable: retrying cannot succeed before the trip ends and would only delay the cached answer.
+CIRCUIT_OPEN = (
+    "context.Response.StatusCode == 503 && context.Response.StatusReason != null && "
+    '(context.Response.StatusReason.Contains("is temporarily unavailable") || '
+    'context.Response.StatusReason.Contains("Backend pool"))'
+)
+RETRY_WHEN = f"({BACKEND_FAILED}) && !({CIRCUIT_OPEN})"
+# Bodies above this are neither hashed nor cached: hashing a large upload costs more than a fallback saves.
+MAX_CACHED_BODY_BYTES = 1_048_576
+# The key is "" when the request cannot be cached (no body, or one too large).
+CACHEABLE = f'context.Variables.GetValueOrDefault<string>("{CACHE_KEY_VARIABLE}", "") != ""'
 
 
 @dataclass(frozen=True)
@@ -83,7 +98,7 @@ def scoring_policy_xml(p: ScoringPolicy) -> str:
         client-id={quoteattr(p.backend_client_id)} />
   </inbound>
   <backend>
-    <retry condition={quoteattr(f"@({BACKEND_FAILED})")} count="{MAX_RETRIES}"
+    <retry condition={quoteattr(f"@({RETRY_WHEN})")} count="{MAX_RETRIES}"
         interval="{r.retry_interval_seconds}" delta="{r.retry_interval_seconds}"
         max-interval="{r.retry_max_interval_seconds}" first-fast-retry="false">
       <forward-request buffer-request-body="true" />
@@ -92,7 +107,7 @@ def scoring_policy_xml(p: ScoringPolicy) -> str:
   <outbound>
     <base />
     <choose>
-      <when condition="@(context.Response.StatusCode == 200)">
+      <when condition={quoteattr(f"@(context.Response.StatusCode == 200 && {CACHEABLE})")}>
         <cache-store-value key={_key_ref()} duration="{r.cache_ttl_seconds}"
             value="@(context.Response.Body.As&lt;string&gt;(preserveContent: true))" />
       </when>
@@ -115,20 +130,24 @@ def scoring_policy_xml(p: ScoringPolicy) -> str:
 
 # Only a failure of the call to the model (transport error, timeout, open circuit) is covered from the cache;
 # a refused token or a spent quota fails in `inbound` and must reach the caller as it is.
-_BACKEND_SECTION_FAILED = (
-    f'@(context.LastError.Section == "backend" && context.Variables.ContainsKey("{CACHE_KEY_VARIABLE}"))'
-)
+_BACKEND_SECTION_FAILED = '@(context.LastError.Section == "backend")'
 
 
 def cache_key_expression(r: Resilience) -> str:
-    """`score:<model>:<version>:<sha256 of the body>`; the body is preserved for the forward request."""
-    body_hash = (
-        "Convert.ToBase64String(System.Security.Cryptography.SHA256.Create().ComputeHash("
-        "System.Text.Encoding.UTF8.GetBytes(context.Request.Body.As<string>(preserveContent: true))))"
-    )
+    """`score:<model>:<version>:<sha256 of the body's bytes>`, or "" when the request is not cached.
+
+    The body is null when a request has none (API Management's context.Request.Body); it is read as bytes,
+    so binary inputs never collide after a lossy text decoding, and preserved for the forward request."""
     # The version comes from a named value ({{...}} is substituted before the expression runs), so a
     # promoted model never answers from its predecessor's cache.
-    return f'@("score:{r.model}:" + "{{{{{r.version_named_value}}}}}" + ":" + {body_hash})'
+    prefix = f'"score:{r.model}:" + "{{{{{r.version_named_value}}}}}" + ":"'
+    return (
+        '@{ if (context.Request.Body == null) { return ""; } '
+        "var bytes = context.Request.Body.As<byte[]>(preserveContent: true); "
+        f'if (bytes.Length == 0 || bytes.Length > {MAX_CACHED_BODY_BYTES}) {{ return ""; }} '
+        f"return {prefix} + Convert.ToBase64String("
+        "System.Security.Cryptography.SHA256.Create().ComputeHash(bytes)); }"
+    )
 
 
 def error_body(model: str, retry_after_seconds: int) -> str:
@@ -148,7 +167,11 @@ def error_body(model: str, retry_after_seconds: int) -> str:
 
 def _fallback(r: Resilience, reason: str, indent: int) -> str:
     lines = [
-        f'<cache-lookup-value key={_key_ref()} variable-name="{CACHED_VARIABLE}" />',
+        "<choose>",
+        f"  <when condition={quoteattr(f'@({CACHEABLE})')}>",
+        f'    <cache-lookup-value key={_key_ref()} variable-name="{CACHED_VARIABLE}" />',
+        "  </when>",
+        "</choose>",
         "<choose>",
         f'  <when condition="@(context.Variables.ContainsKey(&quot;{CACHED_VARIABLE}&quot;))">',
         "    <return-response>",

@@ -9,6 +9,7 @@ them and checks the rules that span sections.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -26,6 +27,9 @@ from kdap_infra.operator_config import INSTALLED_NAMESPACE, INSTALLED_SERVICE_AC
 from kdap_infra.personas_config import PersonasConfig
 from kdap_infra.serverless_config import ServerlessConfig
 from kdap_infra.workspace_config import WorkspaceConfig
+
+# The install's ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1) is served from Kubernetes 1.30.
+MIN_INSTALL_KUBERNETES = (1, 30)
 
 __all__ = [
     "NAMESPACE",
@@ -86,6 +90,14 @@ class PlatformConfig(Section):
             raise ValueError(
                 f"{NAMESPACE}:aks.installOperator is true but {NAMESPACE}:aks.enabled is false: there is no "
                 "cluster to install into. Fix: enable AKS, or install the operator with kubectl apply -k"
+            )
+        version = re.match(r"^(\d+)\.(\d+)", self.aks.kubernetes_version or "")
+        if version and (int(version[1]), int(version[2])) < MIN_INSTALL_KUBERNETES:
+            least = ".".join(map(str, MIN_INSTALL_KUBERNETES))
+            raise ValueError(
+                f"{NAMESPACE}:aks.kubernetesVersion is {self.aks.kubernetes_version}, but the operator "
+                "install's status admission policy (deploy/kustomize/base/personas.yaml) needs Kubernetes "
+                f"{least} or later. Fix: set it to {least} or later, or leave it unset for AKS's default"
             )
         installed = (INSTALLED_NAMESPACE, INSTALLED_SERVICE_ACCOUNT)
         if (self.operator.namespace, self.operator.service_account) != installed:

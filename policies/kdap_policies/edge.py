@@ -5,6 +5,7 @@ activity log) reaches Log Analytics."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -37,31 +38,60 @@ def _backend_ids(policy_xml: Any) -> list[str]:
     return [e.get("backend-id") or "" for e in root.iter("set-backend-service")]
 
 
-def _has_breaker(backend: StackResource) -> bool:
-    rules = backend.get("circuitBreaker.rules")
+# A breaker opens on what the model cannot answer (throttling, server errors); never on a caller's 4xx, or one
+# caller's bad requests would cut every caller off.
+TRIP_ON = frozenset({429, *range(500, 600)})
+NEVER_TRIP_ON = frozenset(range(400, 500)) - {429}
+
+
+def _sequence(value: Any) -> Sequence[Any]:
     # The analyzer hands lists over as proxies, so test for a sequence rather than a list.
-    return (
-        isinstance(rules, Sequence)
-        and not isinstance(rules, str)
-        and any(isinstance(r, Mapping) and isinstance(r.get("failureCondition"), Mapping) for r in rules)
-    )
+    return value if isinstance(value, Sequence) and not isinstance(value, str) else ()
+
+
+def _statuses(condition: Mapping[str, Any]) -> set[int]:
+    out: set[int] = set()
+    for r in _sequence(condition.get("statusCodeRanges")):
+        try:
+            out |= set(range(int(r["min"]), int(r["max"]) + 1)) if isinstance(r, Mapping) else set()
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def _has_breaker(backend: StackResource) -> bool:
+    conditions = [
+        r["failureCondition"]
+        for r in _sequence(backend.get("circuitBreaker.rules"))
+        if isinstance(r, Mapping) and isinstance(r.get("failureCondition"), Mapping)
+    ]
+    return any(_statuses(c) >= TRIP_ON and not _statuses(c) & NEVER_TRIP_ON for c in conditions)
+
+
+def _policies_of(stack: Stack, api: StackResource, policies: list[StackResource]) -> list[StackResource]:
+    """The API's policies: by property dependency (infra passes `api.name`, unknown in a first preview) or
+    by equal apiId."""
+    api_id = api.get("apiId")
+    return [
+        p
+        for p in policies
+        if stack.refers_to(p, "apiId", api) or (api_id is not None and p.get("apiId") == api_id)
+    ]
 
 
 def _api_breakers(stack: Stack, config: PolicyConfig) -> Iterator[StackFinding]:
     backends = {str(b.get("backendId")): b for b in stack.of_type(BACKEND)}
     policies = stack.of_type(API_POLICY)
     for api in stack.of_type(API):
-        routed = [
-            backend_id
-            for p in policies
-            if p.get("apiId") == api.get("apiId")
-            for backend_id in _backend_ids(p.get("value"))
-        ]
+        mine = _policies_of(stack, api, policies)
+        if any(p.present("value") and p.get("value") is None for p in mine):
+            continue  # the XML is still unknown (preview): it is judged when it is known
+        routed = [backend_id for p in mine for backend_id in _backend_ids(p.get("value"))]
         if not any(b in backends and _has_breaker(backends[b]) for b in routed):
             yield StackFinding(
                 "policy",
                 "routes to no backend entity with a circuit breaker (set-backend-service to a Backend whose "
-                "circuitBreaker has rules)",
+                "circuitBreaker has a rule tripping on 429 and 500-599, and on no other 4xx)",
                 "declare an apimanagement.Backend with circuit_breaker rules and name it in the API policy's "
                 "<set-backend-service backend-id=...>",
                 subject=api,
@@ -176,6 +206,27 @@ class PersonaConfig(PolicyConfig):
         },
         description="Role definition GUIDs each persona may hold; anything else is above its level.",
     )
+    resource_group_personas: tuple[str, ...] = Field(
+        default=("admin",),
+        description="Personas whose roles may cover a whole resource group; the others name their resource.",
+    )
+
+
+_RESOURCE_GROUP = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/?$", re.I)
+
+
+def _persona_scope(resource: Resource, persona: str, config: PersonaConfig) -> Iterator[Finding]:
+    # Subscriptions and management groups are refused for everyone by rbac-no-subscription-scope.
+    scope = resource.get("scope")
+    wide = isinstance(scope, str) and bool(_RESOURCE_GROUP.match(scope))
+    if wide and persona not in config.resource_group_personas:
+        yield Finding(
+            "scope",
+            f"is {scope!r}, a resource group: wider than a {persona}'s grants, which name the resource they "
+            "are for",
+            f"scope a {persona}'s roles to the ML workspace, registry or Log Analytics workspace each is for "
+            "(kdap_infra.personas)",
+        )
 
 
 def _persona_level(resource: Resource, config: PersonaConfig) -> Iterator[Finding]:
@@ -191,6 +242,7 @@ def _persona_level(resource: Resource, config: PersonaConfig) -> Iterator[Findin
             f"describe it as '{config.description_prefix}<persona>: ...' (kdap_infra.personas)",
         )
         return
+    yield from _persona_scope(resource, persona, config)
     role = str(resource.get("roleDefinitionId") or "").rstrip("/").rsplit("/", 1)[-1].lower()
     # Owner and access administration are refused for everyone by rbac-no-privileged-roles (critical).
     if role not in {r.lower() for r in allowed} and role not in PRIVILEGED_ROLES:
@@ -226,7 +278,7 @@ STACK_RULES: tuple[AnyStackRule, ...] = (
 RULES: tuple[AnyResourceRule, ...] = (
     ResourceRule(
         "persona-within-level",
-        "People's groups hold only the roles of their persona (reader, deployer, admin).",
+        "People's groups hold only the roles of their persona (reader, deployer, admin), at its scope.",
         ROLE_ASSIGNMENT,
         _persona_level,
         PersonaConfig,

@@ -149,3 +149,88 @@ def test_a_spec_that_leaves_azure_names_to_the_platform_is_costed_where_the_oper
     assert cost_of(body, lambda sub: _client(adapter), NOW).month_to_date == 154.75
     assert adapter.requests[0].url is not None
     assert adapter.requests[0].url.startswith(f"https://management.azure.com{SCOPE}/providers/")
+
+
+# Review (#19): answers the first tests do not give.
+COLUMNS = [("Cost", "Number"), ("TagKey", "String"), ("TagValue", "String"), ("Currency", "String")]
+NEXT = (
+    f"https://management.azure.com{SCOPE}/providers/Microsoft.CostManagement/query"
+    "?api-version=2025-03-01&$skiptoken=page2"
+)
+
+
+def test_every_page_of_the_query_is_added_up() -> None:
+    first = _result(COLUMNS, [[100.0, "kdap.io/revision", "fraud-3f2a", "EUR"]])
+    first["properties"]["nextLink"] = NEXT
+    # The next page orders its columns differently and adds one: columns are found by name on every page.
+    second = _result(
+        [("Currency", "String"), ("TagValue", "String"), ("UsageDate", "Number"), ("Cost", "Number"),
+         ("TagKey", "String")],
+        [["EUR", "fraud-3f2a", 20261102, 20.5, "kdap.io/revision"], ["EUR", None, 20261102, 1.5, None]],
+    )  # fmt: skip
+    adapter = _Adapter((200, first), (200, second), (200, FORECAST))
+    report = cost_of(_body(), lambda sub: _client(adapter), NOW)
+    assert report.by_revision == {"fraud-3f2a": 120.5, UNTAGGED: 1.5}
+    assert report.month_to_date == 122.0
+    query, page, _ = adapter.requests
+    assert page.method == "POST"
+    assert page.url == NEXT
+    assert page.headers["Authorization"] == "Bearer t0ken"
+    assert json.loads(page.body or b"") == json.loads(query.body or b"")  # the same query, next page
+
+
+def test_an_answer_without_a_cost_column_is_an_error_not_a_figure() -> None:
+    # Without this, the first column (here the date, 20261101) was read as the cost.
+    answer = _result(
+        [("UsageDate", "Number"), ("TagKey", "String"), ("TagValue", "String"), ("Currency", "String")],
+        [[20261101, "kdap.io/revision", "fraud-3f2a", "EUR"]],
+    )
+    adapter = _Adapter((200, answer), (200, FORECAST))
+    with pytest.raises(CliError) as caught:
+        cost_of(_body(), lambda sub: _client(adapter), NOW)
+    assert str(caught.value) == (
+        f"cost fraud: Cost Management answered the query on {SCOPE} without a cost column "
+        "(columns: UsageDate, TagKey, TagValue, Currency)"
+    )
+
+
+def test_costs_in_two_currencies_are_not_added_together() -> None:
+    answer = _result(
+        COLUMNS,
+        [[10.0, "kdap.io/revision", "fraud-3f2a", "EUR"], [12.0, "kdap.io/revision", "fraud-91c0", "USD"]],
+    )
+    adapter = _Adapter((200, answer), (200, FORECAST))
+    with pytest.raises(CliError) as caught:
+        cost_of(_body(), lambda sub: _client(adapter), NOW)
+    assert str(caught.value) == (
+        f"cost fraud: Cost Management answered the query on {SCOPE} in more than one currency (EUR, USD); "
+        "its figures cannot be added up"
+    )
+
+
+def test_a_model_with_no_cost_yet_shows_zero_in_the_forecasts_currency() -> None:
+    # The first hour of a month: nothing charged yet, and the forecast is all there is to name the currency.
+    start = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
+    forecast = _result(
+        [("Cost", "Number"), ("UsageDate", "Number"), ("CostStatus", "String"), ("Currency", "String")],
+        [[3.0, 20261201, "Forecast", "CHF"], [3.0, 20261202, "Forecast", "CHF"]],
+    )
+    adapter = _Adapter((200, _result(COLUMNS, [])), (200, forecast))
+    report = cost_of(_body(), lambda sub: _client(adapter), start)
+    assert (report.by_revision, report.month_to_date, report.forecast) == ({}, 0.0, 6.0)
+    assert report.currency == "CHF"
+    lines = render_cost(report).splitlines()
+    assert lines[-2].endswith("0.00 CHF")
+    assert lines[-1] == "forecast for the month: 6.00 CHF"
+    sent = json.loads(adapter.requests[1].body or b"")
+    assert sent["timePeriod"]["from"].startswith("2026-12-01T00:00:00")
+    assert sent["timePeriod"]["to"].startswith("2026-12-31T23:59:59")
+
+
+def test_a_revision_that_cost_nothing_is_listed_at_zero() -> None:
+    answer = _result(COLUMNS, [[0.0, "kdap.io/revision", "fraud-91c0", "EUR"]])
+    adapter = _Adapter((200, answer), (200, _result(COLUMNS, [])))
+    report = cost_of(_body(), lambda sub: _client(adapter), NOW)
+    assert report.by_revision == {"fraud-91c0": 0.0}
+    assert report.forecast is None
+    assert render_cost(report).splitlines()[-1] == "forecast for the month: unavailable"

@@ -12,7 +12,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.mgmt.monitor import MonitorManagementClient
 
 from modeldeploy.cli.cost import CostReport
-from modeldeploy.cli.recommend import recommend, render
+from modeldeploy.cli.recommend import MIN_CPU_HOURS, recommend, render
 from tests.cli.test_cost import SUB, _Adapter, _Token
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -22,7 +22,7 @@ WS = (
 )
 
 
-def series(name: str, field: str, values: list[float]) -> dict[str, Any]:
+def series(name: str, field: str, values: list[float | None]) -> dict[str, Any]:
     start = NOW - timedelta(days=7)
     points = [
         {"timeStamp": (start + timedelta(hours=i)).isoformat().replace("+00:00", "Z"), field: v}
@@ -123,4 +123,62 @@ def test_busy_cpu_or_one_instance_or_no_data_recommend_nothing() -> None:
     )
     scaled = body(autoscaling={"minReplicas": 1, "maxReplicas": 6})
     assert recommend(metrics_client(floor), scaled, REPORT, NOW) == []
-    assert render([]).startswith("no recommendations: every revision served requests")
+    assert render([]) == (
+        "no recommendations: no revision sat idle for 7 days or below 30 % CPU "
+        "over 24 hours or more of readings"
+    )
+
+
+# Review (#19): histories too thin to support advice.
+def test_a_few_hours_of_cpu_are_not_enough_to_size_a_deployment() -> None:
+    # Three low readings in a week (the rest missing): a p95 over three points says nothing about peaks.
+    sparse = [None] * (HOURS - MIN_CPU_HOURS + 1) + [5.0] * (MIN_CPU_HOURS - 1)
+    adapter = _Adapter(
+        (200, series("RequestsPerMinute", "total", [120.0] * HOURS)),
+        (200, series("CpuUtilizationPercentage", "average", sparse)),
+        (200, series("RequestsPerMinute", "total", [120.0] * HOURS)),
+        (200, series("CpuUtilizationPercentage", "average", [5.0] * MIN_CPU_HOURS)),
+    )
+    recs = recommend(metrics_client(adapter), body(), REPORT, NOW)
+    # The candidate has a full day of readings; the stable revision's 23 hours are one short.
+    assert [(r.revision, r.kind) for r in recs] == [("fraud-91c0", "over-provisioned")]
+    assert recs[0].message.startswith(f"fraud-91c0: CPU p95 5 % over {MIN_CPU_HOURS} hours at 4 instances")
+
+
+def test_a_revision_younger_than_the_window_is_not_called_idle() -> None:
+    # Created three hours ago and not yet given traffic: "no requests in 7 days" would be false, and the
+    # advice to delete it would end a rollout that has not started.
+    young = [None] * (HOURS - 3) + [0.0] * 3
+    adapter = _Adapter(
+        (200, series("RequestsPerMinute", "total", [120.0] * HOURS)),
+        (200, series("CpuUtilizationPercentage", "average", [65.0] * HOURS)),
+        (200, series("RequestsPerMinute", "total", young)),
+        (200, series("CpuUtilizationPercentage", "average", [1.0] * 3)),
+    )
+    assert recommend(metrics_client(adapter), body(), REPORT, NOW) == []
+    # A week of zeros with a few hours unreported is still idle.
+    gaps = [0.0] * (HOURS - 12) + [None] * 12
+    adapter = _Adapter(
+        (200, series("RequestsPerMinute", "total", [120.0] * HOURS)),
+        (200, series("CpuUtilizationPercentage", "average", [65.0] * HOURS)),
+        (200, series("RequestsPerMinute", "total", gaps)),
+    )
+    recs = recommend(metrics_client(adapter), body(), REPORT, NOW)
+    assert [(r.revision, r.kind) for r in recs] == [("fraud-91c0", "idle")]
+
+
+def test_one_instance_or_no_azure_names_recommend_nothing() -> None:
+    single = body()
+    single["spec"]["target"]["azureml"]["instanceCount"] = 1
+    adapter = _Adapter(
+        (200, series("RequestsPerMinute", "total", [50.0] * HOURS)),
+        (200, series("CpuUtilizationPercentage", "average", [2.0] * HOURS)),
+        (200, series("RequestsPerMinute", "total", [50.0] * HOURS)),
+        (200, series("CpuUtilizationPercentage", "average", [2.0] * HOURS)),
+    )
+    assert recommend(metrics_client(adapter), single, REPORT, NOW) == []
+    unpinned = body()
+    del unpinned["status"]["platformDefaults"]["endpointName"]
+    nothing = _Adapter()
+    assert recommend(metrics_client(nothing), unpinned, REPORT, NOW) == []
+    assert nothing.requests == []  # not even asked

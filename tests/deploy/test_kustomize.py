@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from typing import Any
@@ -44,10 +45,13 @@ def test_base_has_every_piece_of_the_install(rendered: dict[str, list[dict[str, 
         "RoleBinding/modeldeploy-platform-notifications",
         "Service/modeldeploy-metrics",
         "ServiceAccount/modeldeploy",
+        "ValidatingAdmissionPolicy/kdap-modeldeploy-status-requests",
+        "ValidatingAdmissionPolicyBinding/kdap-modeldeploy-status-requests",
     ]
     for d in docs:  # cluster-scoped objects carry no namespace, namespaced ones all land in kdap-system
         cluster_scoped = d["kind"] in ("ClusterKopfPeering", "ClusterRole", "ClusterRoleBinding", "Namespace",
-                                       "CustomResourceDefinition")  # fmt: skip
+                                       "CustomResourceDefinition", "ValidatingAdmissionPolicy",
+                                       "ValidatingAdmissionPolicyBinding")  # fmt: skip
         assert d["metadata"].get("namespace") == (None if cluster_scoped else "kdap-system"), d["metadata"]
     for name in ("modeldeploy-operator", "modeldeploy-operator-cluster"):
         binding = one(docs, "ClusterRoleBinding", name)
@@ -201,3 +205,27 @@ def test_platform_notification_secrets_are_readable_by_name_only_in_the_operator
             "name": "POD_NAMESPACE",
             "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
         } in env
+
+
+def test_the_status_admission_policy_compares_every_status_field_but_the_requests(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    """A status field added to the CRD but not to the policy would be writable by anyone with status patch."""
+    policy = one(rendered["base"], "ValidatingAdmissionPolicy", "kdap-modeldeploy-status-requests")
+    (validation,) = policy["spec"]["validations"]
+    terms = validation["expression"].split(" &&\n")
+    crd = one(rendered["base"], "CustomResourceDefinition", "modeldeployments.mlops.kdap.io")
+    (version,) = crd["spec"]["versions"]
+    status = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
+    fields = [(f, s) for f, s in status.items() if f not in ("request", "batch")]
+    fields += [(f"batch.?{f}", s) for f, s in status["batch"]["properties"].items() if f != "runRequest"]
+    expected = []
+    for path, schema in sorted(fields):
+        new, old = f"object.?status.?{path}", f"oldObject.?status.?{path}"
+        if "default" in schema:  # a defaulted field appears when its parent is first written
+            value = json.dumps(schema["default"]).replace('"', "'")
+            new, old = f"{new}.orValue({value})", f"{old}.orValue({value})"
+        expected.append(f"{new} == {old}")
+    assert [t.strip() for t in terms] == expected
+    binding = one(rendered["base"], "ValidatingAdmissionPolicyBinding", "kdap-modeldeploy-status-requests")
+    assert binding["spec"] == {"policyName": policy["metadata"]["name"], "validationActions": ["Deny"]}

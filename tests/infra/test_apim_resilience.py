@@ -4,12 +4,17 @@ model, version and body, the fallback only on a backend failure, the error shape
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 from kdap_infra.apim_policy import (
     CACHE_HEADER,
     CACHE_KEY_VARIABLE,
+    MAX_CACHED_BODY_BYTES,
     MAX_RETRIES,
+    Resilience,
+    ScoringPolicy,
+    scoring_policy_xml,
 )
 from kdap_infra.testing import ProgramRun
 from tests.infra.test_apim import policy_of
@@ -68,10 +73,9 @@ def test_cache_key_holds_model_version_and_a_hash_of_the_body(stack: ProgramRun)
     key = _one(root, "inbound/set-variable")
     assert key.get("name") == CACHE_KEY_VARIABLE
     expression = key.get("value") or ""
-    assert expression.startswith('@("score:propensity-scorer:"')
-    assert "{{propensity-scorer-model-version}}" in expression
+    assert '"score:propensity-scorer:" + "{{propensity-scorer-model-version}}" + ":"' in expression
     assert "SHA256" in expression
-    assert "context.Request.Body.As<string>(preserveContent: true)" in expression
+    assert "context.Request.Body.As<byte[]>(preserveContent: true)" in expression
     named = stack.named("azure-native:apimanagement:NamedValue", "nv-propensity-scorer-version").inputs
     assert named["namedValueId"] == "propensity-scorer-model-version"
     # Every store and every lookup uses that key and nothing else.
@@ -87,7 +91,7 @@ def test_only_successful_answers_are_stored_with_the_models_ttl(dev: ProgramRun)
         whens = _one(policy_of(dev, model), "outbound/choose").findall("when")
         store = whens[0].find("cache-store-value")
         assert store is not None
-        assert whens[0].get("condition") == "@(context.Response.StatusCode == 200)"
+        assert (whens[0].get("condition") or "").startswith("@(context.Response.StatusCode == 200 && ")
         assert store.get("duration") == str(ttl[model])
         assert [w.find("cache-store-value") is not None for w in whens] == [True, False]
 
@@ -115,11 +119,11 @@ def test_fallback_runs_only_when_the_backend_failed(stack: ProgramRun) -> None:
     failed = _one(root, "outbound/choose").findall("when")[1]
     assert "429" in (failed.get("condition") or "")
     assert ">= 500" in (failed.get("condition") or "")
-    _fallback_checks(_one(failed, "choose"), "anomaly-detector")
+    _fallback_checks(failed.findall("choose")[-1], "anomaly-detector")
     on_error = _one(root, "on-error/choose/when")
     # A refused token or a spent quota fails in inbound and must not be answered from the cache.
     assert 'context.LastError.Section == "backend"' in (on_error.get("condition") or "")
-    _fallback_checks(_one(on_error, "choose"), "anomaly-detector")
+    _fallback_checks(on_error.findall("choose")[-1], "anomaly-detector")
 
 
 def test_each_model_has_its_own_product_subscription_and_quota(stack: ProgramRun) -> None:
@@ -136,3 +140,117 @@ def test_each_model_has_its_own_product_subscription_and_quota(stack: ProgramRun
         spec = next(e for e in stack.config.endpoints if e.name == model)
         assert quota.get("calls") == str(spec.quota_calls or stack.config.apim.quota_calls)
         assert quota.get("renewal-period") == str(stack.config.apim.quota_period_seconds)
+
+
+# Review (#19): the policy as a pure function, against cases the stacks do not exercise.
+def _scoring(model: str = "fraud") -> ET.Element:
+    r = Resilience(model, f"{model}-model-version", f"{model}-endpoint", 120)
+    return ET.fromstring(scoring_policy_xml(ScoringPolicy("tenant", "api://kdap", 10, 60, "client", r)))
+
+
+_STATUS_TERM = re.compile(r"\s*context\.Response\.StatusCode\s*(==|>=)\s*(\d+)\s*")
+
+
+def _status_condition(expression: str, status: int) -> bool:
+    """A `||` of `StatusCode == N` or `>= N` terms, evaluated for one status; any other form fails."""
+    inner = expression.removeprefix("@(").removesuffix(")")
+    results = []
+    for term in inner.split("||"):
+        match = _STATUS_TERM.fullmatch(term)
+        assert match, f"not a status-code term: {term!r}"
+        op, value = match.group(1), int(match.group(2))
+        results.append(status == value if op == "==" else status >= value)
+    return any(results)
+
+
+def test_retries_and_the_outbound_fallback_cover_throttling_and_server_errors_only() -> None:
+    root = _scoring()
+    # The retry's status terms; what follows them excludes the gateway's own open-circuit answer (below).
+    condition = (_one(root, "backend/retry").get("condition") or "").removeprefix("@(").removesuffix(")")
+    retry = "@(" + condition.split(" && !(")[0].strip("()") + ")"
+    fallback = _one(root, "outbound/choose").findall("when")[1].get("condition") or ""
+    for status in range(100, 600):
+        failed = status == 429 or status >= 500
+        assert _status_condition(retry, status) is failed, status
+        assert _status_condition(fallback, status) is failed, status
+    # A caller's own mistake (bad input, no access, too large) reaches them unchanged, never a cached answer.
+    assert not any(_status_condition(fallback, s) for s in (400, 401, 403, 404, 409, 413, 415, 422))
+
+
+def _key_expression(root: ET.Element) -> str:
+    key = _one(root, "inbound/set-variable")
+    assert key.get("name") == CACHE_KEY_VARIABLE
+    return key.get("value") or ""
+
+
+def test_a_request_without_a_body_is_not_dereferenced() -> None:
+    # API Management gives `context.Request.Body` as null when a request has no body; reading it unguarded
+    # throws in inbound, and the caller gets a gateway 500 instead of the model's own answer.
+    expression = _key_expression(_scoring())
+    guard = expression.find("context.Request.Body == null")
+    assert guard != -1, expression
+    assert guard < expression.find(".As<"), "the body is read before the null check"
+
+
+def test_the_key_hashes_the_bodys_bytes_so_binary_inputs_never_share_an_entry() -> None:
+    # Decoding a binary body as text replaces invalid bytes, so two different inputs could share one key and
+    # one would be answered with the other's prediction.
+    expression = _key_expression(_scoring())
+    assert "As<byte[]>(preserveContent: true)" in expression
+    assert "As<string>" not in expression
+    assert "SHA256" in expression
+    assert '"score:fraud:" + "{{fraud-model-version}}" + ":"' in expression
+
+
+def test_a_body_too_large_to_hash_is_not_cached_and_still_gets_the_error_shape() -> None:
+    root = _scoring()
+    expression = _key_expression(root)
+    assert f".Length > {MAX_CACHED_BODY_BYTES})" in expression
+    assert expression.count('return "";') == 2  # no body, or too large: no key
+    cacheable = f'context.Variables.GetValueOrDefault<string>("{CACHE_KEY_VARIABLE}", "") != ""'
+    store = _one(root, "outbound/choose").findall("when")[0]
+    assert store.get("condition") == f"@(context.Response.StatusCode == 200 && {cacheable})"
+    failed = [_one(root, "outbound/choose").findall("when")[1], _one(root, "on-error/choose/when")]
+    for when in failed:
+        # Lookup only under a key; without a cached answer (or a key) the error shape.
+        lookup, answer = list(when)
+        assert (lookup.tag, answer.tag) == ("choose", "choose")
+        only = _one(lookup, "when")
+        assert only.get("condition") == f"@({cacheable})"
+        assert [c.tag for c in only] == ["cache-lookup-value"]
+        _fallback_checks(answer, "fraud")
+
+
+def test_any_failure_of_the_backend_call_is_covered_whatever_the_key() -> None:
+    # A transport error or an open circuit fails in `backend`; inbound refusals (token, quota) do not match.
+    condition = _one(_scoring(), "on-error/choose/when").get("condition")
+    assert condition == '@(context.LastError.Section == "backend")'
+
+
+def test_the_retried_api_has_only_the_idempotent_scoring_operation(stack: ProgramRun) -> None:
+    # The retry sits at API scope: any operation added to a scoring API would be retried too. Scoring is a
+    # pure function of the body, so POST /score is the only operation a retry may repeat.
+    for model in MODELS:
+        api = stack.named("azure-native:apimanagement:Api", f"api-{model}").inputs["apiId"]
+        operations = [
+            (r.inputs["method"], r.inputs["urlTemplate"])
+            for r in stack.of_type("azure-native:apimanagement:ApiOperation")
+            if r.inputs["apiId"] == api
+        ]
+        assert operations == [("POST", "/score")], model
+
+
+def test_an_open_circuit_is_not_retried_but_answered_from_the_cache_at_once() -> None:
+    # With the circuit open API Management answers 503 itself, its reason saying the backend is temporarily
+    # unavailable; retrying that cannot succeed and only delays the cached answer by the backoff (1+2+4 s).
+    root = _scoring()
+    condition = _one(root, "backend/retry").get("condition") or ""
+    assert condition == (
+        "@((context.Response.StatusCode == 429 || context.Response.StatusCode >= 500) && "
+        "!(context.Response.StatusCode == 503 && context.Response.StatusReason != null && "
+        '(context.Response.StatusReason.Contains("is temporarily unavailable") || '
+        'context.Response.StatusReason.Contains("Backend pool"))))'
+    )
+    # The same 503 is a failure to the outbound fallback, which serves the cache or the error shape.
+    fallback = _one(root, "outbound/choose").findall("when")[1].get("condition") or ""
+    assert _status_condition(fallback, 503)

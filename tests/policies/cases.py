@@ -32,7 +32,11 @@ BREAKER_RULE = {
     "name": "model-failures",
     "acceptRetryAfter": True,
     "tripDuration": "PT30S",
-    "failureCondition": {"count": 5, "interval": "PT1M", "statusCodeRanges": [{"min": 500, "max": 599}]},
+    "failureCondition": {
+        "count": 5,
+        "interval": "PT1M",
+        "statusCodeRanges": [{"min": 429, "max": 429}, {"min": 500, "max": 599}],
+    },
 }
 ROUTED_POLICY = (
     '<policies><inbound><base /><set-backend-service backend-id="scoring" /></inbound>'

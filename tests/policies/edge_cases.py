@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.policies.cases import BREAKER_RULE, Case, remove, set_prop
 
 ROLE = "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/"
 ROUTED_ELSEWHERE = '<policies><inbound><set-backend-service backend-id="x" /></inbound></policies>'
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+
+
+def _breaker(*ranges: tuple[int, int]) -> dict[str, Any]:
+    codes = [{"min": a, "max": b} for a, b in ranges]
+    condition = {**BREAKER_RULE["failureCondition"], "statusCodeRanges": codes}
+    return {**BREAKER_RULE, "failureCondition": condition}
+
 
 EDGE_CASES = [
     Case(
@@ -34,6 +43,23 @@ EDGE_CASES = [
         "apim-api-circuit-breaker",
         set_prop("scoring-backend", "circuitBreaker.rules", [{"name": BREAKER_RULE["name"]}]),
         ("circuit_breaker rules",),
+    ),
+    # Review (#19): breakers that count the wrong answers.
+    Case(
+        "breaker-ignores-throttling",
+        "apim-api-circuit-breaker",
+        set_prop("scoring-backend", "circuitBreaker.rules", [_breaker((500, 599))]),
+        (
+            "Api 'scoring-api': policy routes to no backend entity with a circuit breaker "
+            "(set-backend-service to a Backend whose circuitBreaker has a rule tripping on 429 and 500-599, "
+            "and on no other 4xx)",
+        ),
+    ),
+    Case(
+        "breaker-trips-on-client-errors",
+        "apim-api-circuit-breaker",
+        set_prop("scoring-backend", "circuitBreaker.rules", [_breaker((400, 599))]),
+        ("a rule tripping on 429 and 500-599, and on no other 4xx",),
     ),
     Case(
         "api-not-routed",

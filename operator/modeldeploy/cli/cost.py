@@ -60,6 +60,28 @@ def _columns(result: Any) -> tuple[list[str], list[list[Any]]]:
     return columns, list(result.rows or []) if result is not None else []
 
 
+# A query answers at most a page of rows and links the next; a runaway chain of links is refused.
+MAX_PAGES = 50
+
+
+def _pages(client: Any, scope: str, result: Any, definition: Any, parse: Callable[[Any], Any]) -> list[Any]:
+    """The first result and every page its ``next_link`` chain leads to (the same body POSTed to each)."""
+    from azure.core.rest import HttpRequest
+
+    pages = [result]
+    while (link := getattr(pages[-1], "next_link", None)) and len(pages) < MAX_PAGES:
+        response = client.send_request(HttpRequest("POST", link, json=definition.as_dict()))
+        response.raise_for_status()
+        pages.append(parse(response.json()))
+    if getattr(pages[-1], "next_link", None):
+        raise _unusable(scope, f"with more than {MAX_PAGES} pages")
+    return pages
+
+
+def _unusable(scope: str, problem: str) -> CliError:
+    return CliError(f"Cost Management answered the query on {scope} {problem}")
+
+
 def query_cost(client: Any, scope: str, deployment: str, now: datetime) -> CostReport:
     """Month-to-date actual cost grouped by revision, and the forecast to the end of the month."""
     from azure.mgmt.costmanagement import models as m
@@ -78,19 +100,31 @@ def query_cost(client: Any, scope: str, deployment: str, now: datetime) -> CostR
             ),
         ),
     )
-    columns, rows = _columns(client.query.usage(scope, query))
-    cost_i, currency_i = _index(columns, "Cost", "PreTaxCost"), _index(columns, "Currency")
-    value_i = _index(columns, "TagValue")
     by_revision: dict[str, float] = {}
-    currency = ""
-    for row in rows:
-        revision = str(row[value_i]) if value_i is not None and row[value_i] else UNTAGGED
-        by_revision[revision] = round(by_revision.get(revision, 0.0) + float(row[cost_i or 0]), 2)
-        currency = str(row[currency_i]) if currency_i is not None else currency
-    return CostReport(scope, deployment, currency, by_revision, _forecast(client, scope, deployment, now))
+    currencies: set[str] = set()
+    for page in _pages(client, scope, client.query.usage(scope, query), query, m.QueryResult):
+        columns, rows = _columns(page)
+        cost_i, currency_i = _index(columns, "Cost", "PreTaxCost"), _index(columns, "Currency")
+        value_i = _index(columns, "TagValue")
+        if cost_i is None and rows:  # never read another column as the cost
+            raise _unusable(scope, f"without a cost column (columns: {', '.join(columns)})")
+        for row in rows:
+            revision = str(row[value_i]) if value_i is not None and row[value_i] else UNTAGGED
+            by_revision[revision] = round(by_revision.get(revision, 0.0) + float(row[cost_i or 0]), 2)
+            if currency_i is not None and row[currency_i]:
+                currencies.add(str(row[currency_i]))
+    if len(currencies) > 1:
+        raise _unusable(
+            scope,
+            f"in more than one currency ({', '.join(sorted(currencies))}); its figures cannot be added up",
+        )
+    forecast, forecast_currency = _forecast(client, scope, deployment, now)
+    # Nothing charged yet (a new month, a new model): the forecast still names the billing currency.
+    currency = next(iter(currencies), forecast_currency)
+    return CostReport(scope, deployment, currency, by_revision, forecast)
 
 
-def _forecast(client: Any, scope: str, deployment: str, now: datetime) -> float | None:
+def _forecast(client: Any, scope: str, deployment: str, now: datetime) -> tuple[float | None, str]:
     from azure.mgmt.costmanagement import models as m
 
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -114,9 +148,11 @@ def _forecast(client: Any, scope: str, deployment: str, now: datetime) -> float 
     )
     columns, rows = _columns(client.forecast.usage(scope, definition))
     cost_i = _index(columns, "Cost", "CostUSD", "PreTaxCost")
+    currency_i = _index(columns, "Currency")
+    currency = next((str(r[currency_i]) for r in rows if currency_i is not None and r[currency_i]), "")
     if cost_i is None or not rows:
-        return None
-    return round(sum(float(row[cost_i]) for row in rows), 2)
+        return None, currency
+    return round(sum(float(row[cost_i]) for row in rows), 2), currency
 
 
 def _index(columns: list[str], *names: str) -> int | None:
@@ -156,7 +192,7 @@ def cost_of(
     client = client_factory(scope.split("/")[2])
     try:
         return query_cost(client, scope, deployment, now or datetime.now(UTC))
-    except CliError:
-        raise
+    except CliError as err:  # the answer was unusable: say so under the command's name
+        raise CliError(f"cost {meta['name']}: {err}") from None
     except Exception as exc:  # the SDK's HttpResponseError, auth errors: one line, naming the scope
         raise CliError(f"cost {meta['name']}: Cost Management refused the query on {scope}: {exc}") from exc

@@ -1,14 +1,16 @@
 """Cost recommendations the data supports, for `kubectl mdep cost NAME`: from a week of Azure Monitor history
 per revision (its online deployment), beside what each revision cost this month.
 
-- **Idle**: a revision whose deployment answered no request in ``WINDOW`` still pays for its instances.
+- **Idle**: a revision whose deployment answered no request in ``WINDOW`` still pays for its instances. The
+  request history must cover at least ``MIN_IDLE_HOURS`` of it: a revision created an hour ago has served
+  nothing yet, and is not idle.
 - **Over-provisioned**: a revision held at more than one instance (``instanceCount``, or the autoscaler's
   floor ``minReplicas``) whose hourly CPU stayed low: the 95th percentile of the hourly averages is below
   ``LOW_CPU``. The suggestion is the fewest instances that keep that p95 at the autoscaling target
   (``CPU_TARGET``, the platform's 70 %), never below one.
 
-Nothing is recommended without data: a revision with no CPU series gets no sizing advice. The Azure Monitor
-SDK is imported on use, like the Cost Management one.
+Nothing is recommended without enough data: a revision with fewer than ``MIN_CPU_HOURS`` hourly CPU readings
+(a day's cycle) gets no sizing advice. The Azure Monitor SDK is imported on use, like the Cost Management one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ Body = dict[str, Any]
 WINDOW = timedelta(days=7)
 CPU_TARGET = 70.0  # the autoscaling target the platform sets (README: autoscaling at 70 % CPU)
 LOW_CPU = 30.0
+MIN_CPU_HOURS = 24  # a whole daily cycle, peak hours included
+MIN_IDLE_HOURS = int((WINDOW - timedelta(days=1)) / timedelta(hours=1))  # the window, give or take a day
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def recommend(metrics: Any, body: Body, report: CostReport, now: datetime) -> li
             ),
             "total",
         )  # fmt: skip
-        if requests and sum(requests) == 0:
+        if len(requests) >= MIN_IDLE_HOURS and sum(requests) == 0:
             out.append(Recommendation(revision, "idle", _idle(revision, cost, report.currency), cost))
             continue
         cpu = _values(
@@ -97,7 +101,7 @@ def recommend(metrics: Any, body: Body, report: CostReport, now: datetime) -> li
             ),
             "average",
         )  # fmt: skip
-        if held > 1 and cpu:
+        if held > 1 and len(cpu) >= MIN_CPU_HOURS:
             p95 = float(np.percentile(cpu, 95))
             if p95 < LOW_CPU:
                 fewer = max(1, math.ceil(held * p95 / CPU_TARGET))
@@ -116,7 +120,10 @@ def _idle(revision: str, cost: float | None, currency: str) -> str:
 
 def render(recommendations: list[Recommendation]) -> str:
     if not recommendations:
-        return f"no recommendations: every revision served requests and none sat below {LOW_CPU:.0f} % CPU"
+        return (
+            f"no recommendations: no revision sat idle for {WINDOW.days} days or below {LOW_CPU:.0f} % CPU "
+            f"over {MIN_CPU_HOURS} hours or more of readings"
+        )
     return "\n".join(["RECOMMENDATIONS", *(f"  {r.kind:<17} {r.message}" for r in recommendations)])
 
 
