@@ -66,8 +66,8 @@ def _result(columns: list[tuple[str, str]], rows: list[list[Any]]) -> dict[str, 
 QUERY = _result(
     [("Cost", "Number"), ("TagKey", "String"), ("TagValue", "String"), ("Currency", "String")],
     [
-        [120.5, "kdap.io/revision", "fraud-3f2a", "EUR"],
-        [30.25, "kdap.io/revision", "fraud-91c0", "EUR"],
+        [120.5, "kdap-revision", "fraud-3f2a", "EUR"],
+        [30.25, "kdap-revision", "fraud-91c0", "EUR"],
         [4.0, "", "", "EUR"],  # the endpoint shell: tagged for the deployment, not for a revision
     ],
 )
@@ -103,7 +103,7 @@ def test_cost_per_revision_and_forecast_from_the_real_client() -> None:
     assert query.headers["Authorization"] == "Bearer t0ken"
     sent = json.loads(query.body or b"")
     assert (sent["type"], sent["timeframe"]) == ("ActualCost", "MonthToDate")
-    assert sent["dataset"]["grouping"] == [{"type": "TagKey", "name": "kdap.io/revision"}]
+    assert sent["dataset"]["grouping"] == [{"type": "TagKey", "name": "kdap-revision"}]
     tag = {"name": "modeldeployment", "operator": "In", "values": ["ml-serving/fraud"]}
     assert sent["dataset"]["filter"]["tags"] == tag
     predicted = json.loads(forecast.body or b"")
@@ -160,13 +160,13 @@ NEXT = (
 
 
 def test_every_page_of_the_query_is_added_up() -> None:
-    first = _result(COLUMNS, [[100.0, "kdap.io/revision", "fraud-3f2a", "EUR"]])
+    first = _result(COLUMNS, [[100.0, "kdap-revision", "fraud-3f2a", "EUR"]])
     first["properties"]["nextLink"] = NEXT
     # The next page orders its columns differently and adds one: columns are found by name on every page.
     second = _result(
         [("Currency", "String"), ("TagValue", "String"), ("UsageDate", "Number"), ("Cost", "Number"),
          ("TagKey", "String")],
-        [["EUR", "fraud-3f2a", 20261102, 20.5, "kdap.io/revision"], ["EUR", None, 20261102, 1.5, None]],
+        [["EUR", "fraud-3f2a", 20261102, 20.5, "kdap-revision"], ["EUR", None, 20261102, 1.5, None]],
     )  # fmt: skip
     adapter = _Adapter((200, first), (200, second), (200, FORECAST))
     report = cost_of(_body(), lambda sub: _client(adapter), NOW)
@@ -183,7 +183,7 @@ def test_an_answer_without_a_cost_column_is_an_error_not_a_figure() -> None:
     # Without this, the first column (here the date, 20261101) was read as the cost.
     answer = _result(
         [("UsageDate", "Number"), ("TagKey", "String"), ("TagValue", "String"), ("Currency", "String")],
-        [[20261101, "kdap.io/revision", "fraud-3f2a", "EUR"]],
+        [[20261101, "kdap-revision", "fraud-3f2a", "EUR"]],
     )
     adapter = _Adapter((200, answer), (200, FORECAST))
     with pytest.raises(CliError) as caught:
@@ -197,7 +197,7 @@ def test_an_answer_without_a_cost_column_is_an_error_not_a_figure() -> None:
 def test_costs_in_two_currencies_are_not_added_together() -> None:
     answer = _result(
         COLUMNS,
-        [[10.0, "kdap.io/revision", "fraud-3f2a", "EUR"], [12.0, "kdap.io/revision", "fraud-91c0", "USD"]],
+        [[10.0, "kdap-revision", "fraud-3f2a", "EUR"], [12.0, "kdap-revision", "fraud-91c0", "USD"]],
     )
     adapter = _Adapter((200, answer), (200, FORECAST))
     with pytest.raises(CliError) as caught:
@@ -228,7 +228,7 @@ def test_a_model_with_no_cost_yet_shows_zero_in_the_forecasts_currency() -> None
 
 
 def test_a_revision_that_cost_nothing_is_listed_at_zero() -> None:
-    answer = _result(COLUMNS, [[0.0, "kdap.io/revision", "fraud-91c0", "EUR"]])
+    answer = _result(COLUMNS, [[0.0, "kdap-revision", "fraud-91c0", "EUR"]])
     adapter = _Adapter((200, answer), (200, _result(COLUMNS, [])))
     report = cost_of(_body(), lambda sub: _client(adapter), NOW)
     assert report.by_revision == {"fraud-91c0": 0.0}

@@ -144,8 +144,8 @@ def test_names_and_values_from_azure_and_the_spec_are_escaped(
     query = _result(
         [("Cost", "Number"), ("TagKey", "String"), ("TagValue", "String"), ("Currency", "String")],
         [
-            [12.0, "kdap.io/revision", HOSTILE, "<b>EUR</b>"],
-            [3.0, "kdap.io/revision", "fraud-3f2a", "<b>EUR</b>"],
+            [12.0, "kdap-revision", HOSTILE, "<b>EUR</b>"],
+            [3.0, "kdap-revision", "fraud-3f2a", "<b>EUR</b>"],
         ],
     )
     idle = (200, series("RequestsPerMinute", "total", [0.0] * HOURS))

@@ -122,7 +122,7 @@ def test_an_endpoint_without_the_owner_tag_is_refused_naming_the_tag(prod: Progr
     ws = seed_workspace(prod)
     endpoint = handoff(prod)["models"]["budget-optimizer"]["endpointName"]
     del ws.endpoints[endpoint].tags[TAG_OWNER]
-    with pytest.raises(BackendError, match=r"no kdap\.io/owner tag") as caught:
+    with pytest.raises(BackendError, match=r"no kdap-owner tag") as caught:
         roll(prod, "budget-optimizer", on_stack(prod, "budget-optimizer"), ws)
     assert caught.value.reason == "NotOwned"
 

@@ -17,11 +17,11 @@ _VALID = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _HASH_LEN = 8
 
 # Tags the backend writes on what it creates.
-TAG_OWNER = "kdap.io/owner"  # "<namespace>/<name>"
-TAG_OWNER_UID = "kdap.io/owner-uid"
-TAG_REVISION = "kdap.io/revision"
-TAG_SPEC_HASH = "kdap.io/spec-hash"
-TAG_STARTED_AT = "kdap.io/operation-started-at"
+TAG_OWNER = "kdap-owner"  # "<namespace>/<name>"
+TAG_OWNER_UID = "kdap-owner-uid"
+TAG_REVISION = "kdap-revision"
+TAG_SPEC_HASH = "kdap-spec-hash"
+TAG_STARTED_AT = "kdap-operation-started-at"
 
 
 def deployment_name(revision: str) -> str:

@@ -31,7 +31,7 @@ def version_named_value(model: str) -> str:
 
 
 # Written by infra on endpoints it creates for the operator; value: the stack ("<prefix>-<env>").
-TAG_PLATFORM = "kdap.io/platform"
+TAG_PLATFORM = "kdap-platform"
 
 # Entra ID tokens on managed endpoints (API Management calls with its managed identity: no keys to leak).
 # Kubernetes online endpoints do not support Entra tokens; Azure ML tokens are the keyless choice there.

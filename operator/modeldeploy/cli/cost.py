@@ -2,7 +2,7 @@
 query and forecast APIs, over the resources tagged with the platform contract's `modeldeployment` tag.
 
 Everything the operator and infra create for a ModelDeployment carries that tag (`api.platform.cost_tags`),
-and the operator's deployments also carry `kdap.io/revision`, so one query grouped by that tag splits the cost
+and the operator's deployments also carry `kdap-revision`, so one query grouped by that tag splits the cost
 by revision. Cost Management has no grouping for forecasts, so the forecast is for the whole deployment.
 The SDK is imported on use: the rest of the CLI needs no Azure package.
 """

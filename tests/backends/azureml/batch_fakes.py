@@ -32,7 +32,7 @@ from azure.ai.ml.entities import (
 )
 from azure.ai.ml.entities._system_data import SystemData
 
-from tests.backends.azureml.fakes import Faults, http_error
+from tests.backends.azureml.fakes import Faults, check_arm_tags, http_error
 
 _ARM = "/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.MachineLearningServices/workspaces/{w}"
 
@@ -178,6 +178,7 @@ class FakeBatchEndpoints:
         if type(endpoint) is not BatchEndpoint:
             raise TypeError(f"expected a BatchEndpoint, got {type(endpoint)}")
         self._ws.hit("batch_endpoints.begin_create_or_update")
+        check_arm_tags(endpoint.tags)
         rest = endpoint._to_rest_batch_endpoint(self._ws.location)  # validates the name, like the SDK
         name = str(endpoint.name)
         existing = self._ws.endpoints.get(name)
@@ -254,6 +255,7 @@ class FakeBatchDeployments:
         if type(deployment) is not ModelBatchDeployment:
             raise TypeError(f"expected a ModelBatchDeployment, got {type(deployment)}")
         self._ws.hit("batch_deployments.begin_create_or_update")
+        check_arm_tags(deployment.tags)
         endpoint = str(deployment.endpoint_name)
         if self._ws.endpoint_rest(endpoint).properties.provisioning_state != "Succeeded":
             raise http_error(409, "Conflict", f"Batch endpoint {endpoint} is not in a terminal state")
@@ -300,6 +302,7 @@ class FakeSchedules:
 
     def begin_create_or_update(self, schedule: JobSchedule) -> Done:
         self._ws.hit("schedules.begin_create_or_update")
+        check_arm_tags(schedule.tags)
         rest = schedule._to_rest_object()  # refuses job types schedules cannot run, like the SDK
         rest.name = schedule.name
         # Through the wire and back, as the service keeps it: a body the SDK cannot send fails here.

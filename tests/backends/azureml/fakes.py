@@ -98,6 +98,22 @@ class FakePoller:
         return "Succeeded" if self.done() else "InProgress"
 
 
+# Azure Resource Manager refuses these in a tag's name (and names over 512 characters, values over 256).
+ARM_TAG_NAME_FORBIDDEN = set("<>%&\\?/")
+
+
+def check_arm_tags(tags: dict[str, str] | None) -> None:
+    """Refuse tags as ARM does for any resource, online and batch endpoints and deployments included."""
+    for name, value in (tags or {}).items():
+        if set(name) & ARM_TAG_NAME_FORBIDDEN or len(name) > 512 or not name.strip():
+            raise _bad_request(
+                f"The tag name '{name}' has reserved characters '<,>,%,&,\\,?,/' or is invalid.",
+                "InvalidTagNameCharacters",
+            )
+        if len(str(value)) > 256:
+            raise _bad_request(f"The tag '{name}' has a value over 256 characters.", "InvalidTagValueLength")
+
+
 @dataclass
 class Faults:
     """Errors to raise, in order, from named operations (e.g. ``online_deployments.get``)."""
@@ -223,6 +239,7 @@ class FakeOnlineEndpoints:
                 f"expected ManagedOnlineEndpoint or KubernetesOnlineEndpoint, got {type(endpoint)}"
             )
         self._ws.hit("online_endpoints.begin_create_or_update")
+        check_arm_tags(endpoint.tags)
         # Client side, as the SDK does it: zero weights dropped, keys lower-cased.
         endpoint.traffic = {k.lower(): v for k, v in (endpoint.traffic or {}).items() if v and int(v) != 0}
         endpoint.mirror_traffic = {
@@ -284,6 +301,7 @@ class FakeOnlineDeployments:
         if type(deployment) not in (ManagedOnlineDeployment, KubernetesOnlineDeployment):
             raise TypeError(f"expected a Managed/KubernetesOnlineDeployment, got {type(deployment)}")
         self._ws.hit("online_deployments.begin_create_or_update")
+        check_arm_tags(deployment.tags)
         endpoint_name = str(deployment.endpoint_name)
         endpoint = OnlineEndpoint._from_rest_object(self._ws.endpoint_rest(endpoint_name))
         if _state(endpoint) != "Succeeded":

@@ -111,7 +111,7 @@ class AzureMLBackend:
             raise BackendError(
                 reason="NotOwned",
                 message=(
-                    f"{what} is managed by {found or 'someone else (no kdap.io/owner tag)'}, not {expected}; "
+                    f"{what} is managed by {found or 'someone else (no kdap-owner tag)'}, not {expected}; "
                     "choose another target.azureml.endpointName or delete the existing resource"
                 ),
                 retryable=False,

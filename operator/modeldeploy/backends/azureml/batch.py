@@ -273,7 +273,7 @@ def _check_owner(entity: Any, owner: Owner, what: str) -> None:
     if found != expected:
         raise BackendError(
             "NotOwned",
-            f"{what} is managed by {found or 'someone else (no kdap.io/owner tag)'}, not {expected}; choose "
+            f"{what} is managed by {found or 'someone else (no kdap-owner tag)'}, not {expected}; choose "
             "another target.azureml.endpointName or delete the existing resource",
             retryable=False,
         )

@@ -41,7 +41,7 @@ from modeldeploy.backends.azureml.timezones import IANA_TO_WINDOWS
 from modeldeploy.ports import Owner
 from modeldeploy.rollout.batch_types import JobSeen, run_name, schedule_trigger
 
-TAG_TRIGGER = "kdap.io/trigger"
+TAG_TRIGGER = "kdap-trigger"
 # A run's job properties: plain keys, since the CLI's --set reads dots and slashes as a path.
 PROP_REVISION, PROP_TRIGGER, PROP_INPUT, PROP_OUTPUT = (
     "kdap_revision",
