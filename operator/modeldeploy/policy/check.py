@@ -16,9 +16,11 @@ from modeldeploy.api.policy import ModelDeploymentPolicySpec
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec, ServerlessTarget
 from modeldeploy.policy.data_grants import DataGrants, covers, granted_path, workspace_of
 from modeldeploy.policy.refs import (
+    KQL_REACH_NAMES,
     Unsupported,
     Workspace,
     endpoint,
+    kql_reach,
     registry_of,
     secret_url_host,
     within,
@@ -120,12 +122,17 @@ class _Check(DataGrants):
         analysis = spec.analysis
         if analysis is not None and analysis.prometheus_address is not None:
             yield "spec.analysis.prometheusAddress", self.prometheus(analysis.prometheus_address)
+        for i, metric in enumerate(analysis.metrics if analysis is not None else []):
+            if metric.provider == "logAnalytics" and metric.query is not None:  # run as the operator
+                yield f"spec.analysis.metrics[{i}].query", self.kql(metric.query)
         if analysis is not None and analysis.drift is not None:
             yield "spec.analysis.drift.reference.uri", self.data(analysis.drift.reference.uri)
             yield "spec.analysis.drift.live.uri", self.data(analysis.drift.live.uri)
         validation = self.spec.validation
         if validation is not None and validation.requests_uri is not None:
             yield "spec.validation.requestsUri", self.data(validation.requests_uri)
+        if validation is not None and validation.evaluation is not None:
+            yield "spec.validation.evaluation.dataUri", self.data(validation.evaluation.data_uri)
         yield from self._batch()
         retrain = spec.rollback.retrain
         if retrain is not None and retrain.event is not None:
@@ -158,6 +165,8 @@ class _Check(DataGrants):
     def _azureml(self, target: AzureMLTarget) -> Iterator[tuple[str, str | None]]:
         assert self.target is not None
         yield "spec.target.azureml", self.workspace_target(self.target)
+        if target.compute is not None:  # an attached Kubernetes cluster: granted like a batch cluster
+            yield "spec.target.azureml.compute", self.compute(self.target, target.compute)
         if target.log_analytics_workspace_id is not None:
             yield (
                 "spec.target.azureml.logAnalyticsWorkspaceId",
@@ -259,6 +268,19 @@ class _Check(DataGrants):
             if same and within(got.path, grant.path):
                 return None
         return self.denied(f'Prometheus endpoint "{address}"', granted)
+
+    @staticmethod
+    def kql(query: str) -> str | None:
+        """A logAnalytics metric's KQL runs as the operator on the granted workspace: nothing it names may
+        read another workspace or resource (a policy grants workspaces by logAnalyticsWorkspaceId only)."""
+        name = kql_reach(query)
+        if name is None:
+            return None
+        return (
+            f"KQL {name}() reaches past the Log Analytics workspace a ModelDeploymentPolicy grants "
+            "(logAnalyticsWorkspaceId); cross-resource and external-data queries "
+            f"({KQL_REACH_NAMES}) are not allowed"
+        )
 
     def monitor(self, resource_id: str) -> str | None:
         granted = [s for g in self.grants for s in g.metrics.azure_monitor_scopes]

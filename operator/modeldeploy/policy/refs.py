@@ -176,6 +176,26 @@ def secret_url_host(url: str) -> str:
     return host["host"] if port == 443 else f"{host['host']}:{port}"
 
 
+# KQL that reads beyond the workspace it is sent to: cross-resource functions (workspace(), app(), resource(),
+# adx(), arg(), cluster(), database()), external data, and plugins that make requests. KQL names are
+# case-sensitive; a name may be bracket-quoted (['workspace']) and separated from its "(" by spaces and
+# // comments. A string or column that merely contains such a name followed by "(" is refused too.
+_KQL_REACH = re.compile(
+    r"(?<![A-Za-z0-9_])(?:\[\s*['\"])?"
+    r"(?P<name>workspace|app|resource|adx|arg|cluster|database|externaldata|external_table|[A-Za-z0-9_]*_request)"
+    r"(?:['\"]\s*\])?(?:\s|//[^\n]*)*[(\[]"
+)
+KQL_REACH_NAMES = (
+    "workspace, app, resource, adx, arg, cluster, database, externaldata, external_table, *_request plugins"
+)
+
+
+def kql_reach(query: str) -> str | None:
+    """The first function in ``query`` that reads beyond the workspace it runs in; None: there is none."""
+    m = _KQL_REACH.search(query)
+    return m["name"] if m else None
+
+
 def registry_of(ref: str) -> str | None:
     """The registry of an ``azureml://registries/<r>/...`` reference (None: a workspace asset)."""
     m = re.match(r"azureml://registries/([^/]+)/", ref, re.IGNORECASE)

@@ -1,0 +1,91 @@
+"""An outside review of the policy API (#13): references the check did not see before, each refused before
+any I/O with the field and the rule named."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.security.policy_cases import GRANT, SUB, messages, policy, refused, spec
+
+_EVALUATION = {"label": "y", "gates": [{"metric": "rmse", "max": 1}]}
+
+
+def test_an_evaluation_data_uri_is_data_and_needs_its_storage_granted() -> None:
+    """Before, validation.evaluation.dataUri was left out of the check: the candidate was deployed (I/O in
+    the target) and only the read was refused at run time, with no SpecValid=False."""
+    other = {"evaluation": {"dataUri": "https://acct1.blob.core.windows.net/other/rows.csv", **_EVALUATION}}
+    assert messages(spec(validation=other), policy()) == [
+        'spec.validation.evaluation.dataUri: container "other" of storage account "acct1" is not granted to '
+        'namespace "team-a" by any ModelDeploymentPolicy (granted: training)'
+    ]
+    rows = "abfss://training@acct1.dfs.core.windows.net/team-a/rows.csv"
+    mine = {"evaluation": {"dataUri": rows, **_EVALUATION}}
+    assert refused(spec(validation=mine), policy()) == []
+
+
+def _on_attached_compute(compute: str) -> object:
+    kubernetes = {"endpointKind": "kubernetes", "compute": compute, "logAnalyticsWorkspaceId": None}
+    return spec(**{f"target.azureml.{k}": v for k, v in kubernetes.items()})
+
+
+def test_an_attached_kubernetes_compute_needs_a_grant_like_a_batch_cluster() -> None:
+    """Before, target.azureml.compute was not checked: a team granted a shared workspace could put its
+    endpoint on any Kubernetes cluster attached to it (another team's capacity and nodes), though the
+    workspace grant's computes already listed which clusters its batch models may use."""
+    assert messages(_on_attached_compute("aks-team-b"), policy()) == [
+        f'spec.target.azureml.compute: compute "aks-team-b" of Azure ML workspace "{SUB}/rg-ml/mlw-team" is '
+        'not granted to namespace "team-a" by any ModelDeploymentPolicy (granted: none)'
+    ]
+    ws = dict(GRANT["workspaces"][0], computes=["aks-team-a"])
+    assert refused(_on_attached_compute("AKS-team-a"), policy(workspaces=[ws])) == []  # ARM names: any case
+    assert [r.field for r in refused(_on_attached_compute("aks-team-b"), policy(workspaces=[ws]))] == [
+        "spec.target.azureml.compute"
+    ]
+    assert refused(_on_attached_compute("aks-x9"), policy(workspaces=[dict(ws, computes=["*"])])) == []
+
+
+def _kql(query: str) -> object:
+    metric = {"name": "q", "provider": "logAnalytics", "query": query, "max": 1}
+    return spec(**{"analysis.metrics": [metric]})
+
+
+@pytest.mark.parametrize(
+    ("query", "function"),
+    [
+        ('workspace("other-team-logs").AppRequests | summarize value = count()', "workspace"),
+        (f"workspace('/subscriptions/{SUB}/resourceGroups/rg-b/providers/x/workspaces/b').T", "workspace"),
+        ('union AppRequests, app("b-insights").requests | count', "app"),
+        ('resource("/subscriptions/x/resourceGroups/rg-b").AzureMetrics | count', "resource"),
+        ("workspace  // a comment\n  ('b').T | count", "workspace"),
+        ("['workspace']('b').T | count", "workspace"),
+        ('adx("https://help.kusto.windows.net/Samples").StormEvents | count', "adx"),
+        ('arg("").Resources | count', "arg"),
+        ('cluster("c").database("d").T | count', "cluster"),
+        ('externaldata (v:real) ["https://evil.example/x.csv"] | take 1', "externaldata"),
+        ('evaluate http_request("https://evil.example/") | take 1', "http_request"),
+    ],
+)
+def test_kql_may_not_reach_past_the_granted_log_analytics_workspace(query: str, function: str) -> None:
+    """Before, a logAnalytics metric's KQL ran as the operator against the granted workspace, and KQL's
+    cross-resource functions read any other workspace, Application Insights or Azure Data Explorer resource
+    (or Resource Graph) the operator's identity can read: another team's logs came back as metric values."""
+    (refusal,) = [r for r in refused(_kql(query), policy()) if r.field.startswith("spec.analysis.metrics")]
+    assert str(refusal) == (
+        f"spec.analysis.metrics[0].query: KQL {function}() reaches past the Log Analytics workspace a "
+        "ModelDeploymentPolicy grants (logAnalyticsWorkspaceId); cross-resource and external-data queries "
+        "(workspace, app, resource, adx, arg, cluster, database, externaldata, external_table, *_request "
+        "plugins) are not allowed"
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "AppRequests | where Success == false | summarize value = count()",
+        "AzureDiagnostics | where Resource == 'X' | summarize value = avg(DurationMs)",  # a column, no call
+        "AppMetrics | extend workspace_name = 'a' | summarize value = count()",
+        "tokensPerRequest",
+    ],
+)
+def test_queries_in_the_granted_workspace_pass(query: str) -> None:
+    assert refused(_kql(query), policy()) == []
