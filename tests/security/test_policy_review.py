@@ -89,3 +89,43 @@ def test_kql_may_not_reach_past_the_granted_log_analytics_workspace(query: str, 
 )
 def test_queries_in_the_granted_workspace_pass(query: str) -> None:
     assert refused(_kql(query), policy()) == []
+
+
+def _retrain(**inputs: str) -> object:
+    pipeline = {"component": "azureml:retrain-budget:3", "experimentName": "retrain", "inputs": inputs}
+    return spec(**{"rollback.retrain.azuremlPipeline": pipeline})
+
+
+def test_retraining_pipeline_inputs_are_references_that_need_grants() -> None:
+    """Before, azuremlPipeline.inputs went to the component unchecked: azure-ai-ml turns a string given to a
+    uri_folder/uri_file input into Input(path=...), so another team's folder was read by the job, and a
+    local path (the operator's ServiceAccount token) was uploaded from the operator's filesystem to the
+    workspace's datastore, where the team could read it."""
+    s = _retrain(
+        data="abfss://training@acct1.dfs.core.windows.net/team-b/x",
+        token="/var/run/secrets/kubernetes.io/serviceaccount/token",
+        here="./data",
+        local="file:///data/team-a/x.csv",
+        other="azureml://datastores/collected/paths/team-b/",
+        rate="0.5",
+        mode="fast",
+    )
+    prefix = "spec.rollback.retrain.azuremlPipeline.inputs"
+    local = "is a local path: Azure ML would upload it from the operator's filesystem; use a data URI a "
+    local += "ModelDeploymentPolicy grants"
+    assert messages(s, policy(localPaths=["/data/team-a"])) == [
+        f'{prefix}.data: path "team-b/x" in acct1/training is not granted to namespace "team-a" by any '
+        "ModelDeploymentPolicy (granted: team-a/)",
+        f'{prefix}.token: "/var/run/secrets/kubernetes.io/serviceaccount/token" {local}',
+        f'{prefix}.here: "./data" {local}',
+        f'{prefix}.local: "file:///data/team-a/x.csv" {local}',
+        f'{prefix}.other: path "team-b" in datastore "collected" of workspace "{SUB}/rg-ml/mlw-team" is not '
+        'granted to namespace "team-a" by any ModelDeploymentPolicy (granted: modelDataCollector/)',
+    ]
+    granted = _retrain(
+        data="abfss://training@acct1.dfs.core.windows.net/team-a/x",
+        asset="azureml:budget-training:12",
+        shared="azureml://registries/shared/data/budget/versions/1",
+        rate="0.5",
+    )
+    assert refused(granted, policy()) == []

@@ -20,6 +20,7 @@ from modeldeploy.policy.refs import (
     Unsupported,
     Workspace,
     endpoint,
+    input_kind,
     kql_reach,
     registry_of,
     secret_url_host,
@@ -140,6 +141,8 @@ class _Check(DataGrants):
         if retrain is not None and retrain.azureml_pipeline is not None and self.target is not None:
             job = retrain.azureml_pipeline
             yield from self.pipeline(self.target, job.component, job.compute)
+            for key, value in job.inputs.items():  # a data input is read, or uploaded, by azure-ai-ml
+                yield f"spec.rollback.retrain.azuremlPipeline.inputs.{key}", self.pipeline_input(value)
         for i, sub in enumerate(spec.notifications):
             yield (
                 f"spec.notifications[{i}].to.secretRef.name",
@@ -333,6 +336,15 @@ class _Check(DataGrants):
             computes = [c for p in mine for c in p.computes]
             ok = compute.lower() in (c.lower() for c in computes) or "*" in computes
             yield f"{field}.compute", None if ok else self.denied(f'retraining compute "{compute}"', computes)
+
+    def pipeline_input(self, value: str) -> str | None:
+        kind = input_kind(value)
+        if kind == "local":
+            return (
+                f'"{value}" is a local path: Azure ML would upload it from the operator\'s filesystem; use a '
+                "data URI a ModelDeploymentPolicy grants"
+            )
+        return self.asset(value) if kind == "reference" else None
 
     def notification_secret(self, name: str) -> str | None:
         granted = [n for g in self.grants for n in g.notifications.secret_names]

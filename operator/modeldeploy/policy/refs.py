@@ -196,6 +196,20 @@ def kql_reach(query: str) -> str | None:
     return m["name"] if m else None
 
 
+_REMOTE = re.compile(r"^(azureml:|runs:/|models:/|[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def input_kind(value: str) -> str:
+    """What azure-ai-ml makes of a pipeline input's string when the input is data (uri_folder, uri_file, a
+    model): "local", a path it uploads from the operator's own filesystem (file:, ./x, /x, any slash or
+    backslash); "reference", a URI or asset it resolves in Azure; "literal", anything else (0.5, fast)."""
+    if value.startswith("file:"):
+        return "local"
+    if _REMOTE.match(value):
+        return "reference"
+    return "local" if value.startswith((".", "~")) or "/" in value or "\\" in value else "literal"
+
+
 def registry_of(ref: str) -> str | None:
     """The registry of an ``azureml://registries/<r>/...`` reference (None: a workspace asset)."""
     m = re.match(r"azureml://registries/([^/]+)/", ref, re.IGNORECASE)
