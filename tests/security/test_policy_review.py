@@ -129,3 +129,23 @@ def test_retraining_pipeline_inputs_are_references_that_need_grants() -> None:
         rate="0.5",
     )
     assert refused(granted, policy()) == []
+
+
+def test_a_log_analytics_id_with_a_letter_that_folds_to_ascii_is_refused() -> None:
+    """The API's pattern is (?i), so the Kelvin sign passes for a k; the check lower-cased it to "k" and
+    granted rg-k, while ARM (ordinal, ignoring case) names another resource group."""
+    rg = f"/subscriptions/{SUB}/resourceGroups/rg-\u212a"
+    law = f"{rg}/providers/Microsoft.OperationalInsights/workspaces/law-1"
+    scopes = {
+        "prometheus": GRANT["metrics"]["prometheus"],
+        "azureMonitorScopes": [f"/subscriptions/{SUB}/resourceGroups/rg-k"],
+    }
+    (refusal,) = refused(spec(**{"target.azureml.logAnalyticsWorkspaceId": law}), policy(metrics=scopes))
+    assert str(refusal) == (
+        f"spec.target.azureml.logAnalyticsWorkspaceId: {law}: an ARM id must be ASCII (a letter such as the "
+        "Kelvin sign folds to an ASCII one here, but not in Azure)"
+    )
+    ascii_law = law.replace("\u212a", "K")
+    assert (
+        refused(spec(**{"target.azureml.logAnalyticsWorkspaceId": ascii_law}), policy(metrics=scopes)) == []
+    )

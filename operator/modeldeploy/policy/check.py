@@ -286,6 +286,11 @@ class _Check(DataGrants):
         )
 
     def monitor(self, resource_id: str) -> str | None:
+        if not resource_id.isascii():  # the pattern is (?i): the Kelvin sign passes for a k
+            return (
+                f"{resource_id}: an ARM id must be ASCII (a letter such as the Kelvin sign folds to an ASCII "
+                "one here, but not in Azure)"
+            )
         granted = [s for g in self.grants for s in g.metrics.azure_monitor_scopes]
         parts = granted_path(resource_id.lower())
         if parts is not None and any(covers(parts, s.lower()) for s in granted):
