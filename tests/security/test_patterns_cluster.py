@@ -22,13 +22,16 @@ from pydantic import ValidationError
 from modeldeploy.api import GROUP, PLURAL, POLICY_PLURAL, VERSION
 from modeldeploy.api.policy import ModelDeploymentPolicySpec
 from modeldeploy.api.spec import ModelDeploymentSpec
+from modeldeploy.policy import check
 from tests.api.mdep_cases import Manifest
 from tests.api.pattern_fields import PatternField, pattern_fields
 from tests.security.pattern_cases import candidates, steps, with_value
+from tests.security.policy_cases import TEAM, policy
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("crds")]
 
 FIELDS = pattern_fields()
+WIDE = policy(storage=[{"account": "acct1", "containers": ["*"]}], localPaths=["/"])
 # Fields the apiserver can check only by shape and the operator by meaning (its zone database, its cron
 # parser): there the apiserver may accept what pydantic refuses, with this message naming the field.
 _MD = "ModelDeployment.spec."
@@ -65,11 +68,17 @@ def apiserver(k8s_api: client.ApiClient) -> Ask:
 
 
 def _pydantic(kind: str, body: Manifest) -> str:
+    """The model's message refusing the object, or "" when it accepts it. An accepted ModelDeployment also
+    gets a verdict from the policy check (what the reconcile asks next): refusals, never an error."""
     model: Any = ModelDeploymentPolicySpec if kind == "ModelDeploymentPolicy" else ModelDeploymentSpec
     try:
-        model.model_validate(body["spec"])
+        valid = model.model_validate(body["spec"])
     except ValidationError as exc:
         return str(exc)
+    if isinstance(valid, ModelDeploymentSpec):
+        for refusal in check(valid, "team-a", "fuzzed", TEAM, [WIDE]):
+            assert refusal.field.startswith("spec.")
+            assert refusal.reason
     return ""
 
 
