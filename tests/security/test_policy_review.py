@@ -149,3 +149,26 @@ def test_a_log_analytics_id_with_a_letter_that_folds_to_ascii_is_refused() -> No
     assert (
         refused(spec(**{"target.azureml.logAnalyticsWorkspaceId": ascii_law}), policy(metrics=scopes)) == []
     )
+
+
+_OTHER_WS = (
+    "/subscriptions/00000000-0000-0000-0000-00000000000b/resourceGroups/rg-b/providers/"
+    "Microsoft.MachineLearningServices/workspaces/ws-b"
+)
+
+
+def test_an_arm_id_after_azureml_is_no_asset_of_the_target_workspace() -> None:
+    """Before, anything after "azureml:" but "//" passed as an asset of the target's workspace, but an ARM
+    id names an asset of any workspace (azure-ai-ml takes /subscriptions/... code ids as they are)."""
+    why = (
+        ": an ARM id can name an asset of any workspace; use azureml:<name>:<version> (the target's "
+        "workspace) or azureml://registries/<registry>/..."
+    )
+    code = f"azureml:{_OTHER_WS}/codes/score/versions/1"
+    s = spec(**{"model.code": {"uri": code}})
+    assert messages(s, policy()) == [f"spec.model.code.uri: {code}{why}"]
+    data = f"azureml:{_OTHER_WS}/data/secret/versions/1"
+    assert messages(_retrain(rows=data), policy()) == [
+        f"spec.rollback.retrain.azuremlPipeline.inputs.rows: {data}{why}"
+    ]
+    assert refused(spec(**{"model.code": {"uri": "azureml:budget-score:1"}}), policy()) == []

@@ -247,12 +247,16 @@ class _Check(DataGrants):
         return self.denied(f'Azure ML registry "{registry}"', granted)
 
     def asset(self, ref: str) -> str | None:
-        """A model artifact or code reference on an azureml target."""
+        """A model artifact, code reference or retraining input on an azureml target."""
         if ref.lower().startswith("azureml://registries/"):
             return self.registry(ref)
-        if ref.startswith(_WORKSPACE_ASSETS) or (
-            ref.startswith("azureml:") and not ref.startswith("azureml://")
-        ):
+        workspace_asset = ref.startswith("azureml:") and not ref.startswith("azureml://")
+        if workspace_asset and "/" in ref:
+            return (
+                f"{ref}: an ARM id can name an asset of any workspace; use azureml:<name>:<version> (the "
+                "target's workspace) or azureml://registries/<registry>/..."
+            )
+        if workspace_asset or ref.startswith(_WORKSPACE_ASSETS):
             return None  # resolved in the target's workspace
         return self.data(ref)
 
