@@ -96,4 +96,4 @@ def test_the_azureml_batch_example_is_within_the_example_policy_and_a_gpu_cluste
     doc["spec"]["batch"]["compute"] = "gpu-dedicated"
     (only,) = check(ModelDeploymentSpec.model_validate(doc["spec"]), "ml-serving", "p", labels, [prod])
     assert str(only).startswith('spec.batch.compute: compute "gpu-dedicated" of Azure ML workspace')
-    assert str(only).endswith("(granted: cpu-spot, gpu-spot)")
+    assert str(only).endswith("(granted: aks-inference, cpu-spot, gpu-spot)")

@@ -85,3 +85,30 @@ def test_the_analysis_service_asks_the_guard_for_every_uri(tmp_path: Path) -> No
         ("team-a", f"{tmp_path}/team-a/m.csv".join(["file://", ""])),
         ("team-a", f"file://{tmp_path}/team-a/live.csv"),
     ]
+
+
+@pytest.mark.parametrize("uri", ["team-a/link/x.csv", "team-a/stolen.csv", "team-a/"])
+def test_a_link_inside_a_granted_folder_does_not_lead_to_another_teams(tmp_path: Path, uri: str) -> None:
+    """Before, only the data root bounded where a symlink led: a link in team-a's granted folder read team-b's
+    files, though the policy grants folders by whole segments. A read whose real path differs from the
+    path asked is asked of the policy again, by its real path."""
+    _folder(tmp_path, "")
+    (tmp_path / "team-a" / "ref" / "MLTable").unlink()
+    (tmp_path / "team-a" / "link").symlink_to(tmp_path / "team-b")
+    (tmp_path / "team-a" / "stolen.csv").symlink_to(tmp_path / "team-b" / "x.csv")
+    src = source_for(f"file://{tmp_path}/{uri}", "csv", locator=_guarded(tmp_path, _gate(tmp_path)))
+    with pytest.raises(DataUnavailable) as err:
+        src.load(None, None)
+    assert str(err.value).endswith(
+        f'is a link: file://{tmp_path}/team-b/x.csv: local path "{tmp_path}/team-b/x.csv" is not granted to '
+        f'namespace "team-a" by any ModelDeploymentPolicy (granted: {tmp_path}/team-a)'
+    )
+
+
+def test_a_link_that_stays_inside_the_grant_is_read(tmp_path: Path) -> None:
+    _folder(tmp_path, "")
+    (tmp_path / "team-a" / "again.csv").symlink_to(tmp_path / "team-a" / "x.csv")
+    src = source_for(
+        f"file://{tmp_path}/team-a/again.csv", "csv", locator=_guarded(tmp_path, _gate(tmp_path))
+    )
+    assert [int(v) for v in src.load(None, None)["a"]] == [1, 2]

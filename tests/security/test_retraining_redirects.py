@@ -5,6 +5,7 @@ the token goes to the configured URL only."""
 from __future__ import annotations
 
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -99,3 +100,14 @@ def test_prometheus_never_follows_a_redirect_to_an_address_no_policy_granted(els
     assert value.error is True
     assert f"{address} answered HTTP 307" in value.message
     assert f"redirected to {elsewhere}; redirects are not followed" in value.message
+
+
+@pytest.mark.parametrize("url", ["file:///etc/hostname", "ftp://127.0.0.1:1/x", "data:,x"])
+def test_the_opener_speaks_http_and_https_only(url: str) -> None:
+    """Defence in depth: the addresses a spec or a team's Secret names are checked to be http(s) (with
+    --policy off a notification URL is not), and urllib's default opener would also read local files
+    (the operator's tokens), FTP and data: URLs."""
+    from modeldeploy.http import OPENER
+
+    with pytest.raises(urllib.error.URLError, match=f"unknown url type: {url.split(':')[0]}"):
+        OPENER.open(urllib.request.Request(url, data=b"{}", method="POST"), timeout=2)

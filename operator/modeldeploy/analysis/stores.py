@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,17 +48,26 @@ class LocalStore:
 
     ``root``: only files whose real path (symlinks and ``..`` resolved) lies under it are listed or read.
     The operator's file system holds its service-account and Azure tokens; a ModelDeployment may only reach
-    the data root the operator was started with."""
+    the data root the operator was started with. ``guard``: the policy, asked again (``file://`` and the
+    real path, spelled under ``root`` as given) when a link led a read somewhere other than the path asked:
+    a link in one team's granted folder must not read another's."""
 
-    def __init__(self, root: str | None = None) -> None:
+    def __init__(self, root: str | None = None, guard: Callable[[str], str | None] | None = None) -> None:
         self.root = None if root is None else os.path.realpath(root)
+        self.given = None if root is None else os.path.abspath(root)
+        self.guard = guard
 
     def check(self, name: str) -> None:
-        if self.root is None:
+        if self.root is None or self.given is None:
             return
         real = os.path.realpath(name)
         if real != self.root and not real.startswith(self.root.rstrip("/") + "/"):
             raise DataUnavailable(f"{name} is outside the operator's data root {self.root}")
+        seen = os.path.normpath(os.path.join(self.given, os.path.relpath(real, self.root)))
+        if self.guard is not None and seen != os.path.abspath(name):
+            refused = self.guard("file://" + seen)
+            if refused is not None:
+                raise DataUnavailable(f"{name} is a link: {refused}")
 
     def list(self, path: str) -> list[str]:
         self.check(path)

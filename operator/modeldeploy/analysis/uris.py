@@ -103,7 +103,7 @@ class Locator:
                     "directory it was started with (--data-root); use Blob, ADLS or azureml:// URIs"
                 )
             path = urlparse(uri).path
-            LocalStore(self.data_root).check(re.split(r"[*?\[]", path, maxsplit=1)[0] or "/")
+            LocalStore(self.data_root, self.guard).check(re.split(r"[*?\[]", path, maxsplit=1)[0] or "/")
             return LocalPath(path)
         m = _ADLS.match(uri)
         if m:
@@ -135,7 +135,7 @@ class Locator:
         """The store and the path in it; resolving a datastore may call Azure (``DataUnavailable`` on
         failure)."""
         if isinstance(location, LocalPath):
-            return LocalStore(self.data_root), location.path
+            return LocalStore(self.data_root, self.guard), location.path
         if isinstance(location, BlobPath):
             return self._blob(location.account_url, location.container), location.path
         workspace = location.workspace or self.workspace

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from . import patterns
 from .base import ApiModel, cel
-from .cron import Cron, CronError
 from .duration import Bounds, Duration
-from .scaling import _iana_zone
+from .scaling import cron_expression, iana_zone
 from .strategy import DistributionTest
 
 _COLUMN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
@@ -24,22 +23,13 @@ _COLUMN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 RUN_HISTORY_LIMIT = 20
 
 
-def _cron(expression: str) -> str:
-    # The apiserver checks the shape; the operator parses, so "61 * * * *" is refused, never "never".
-    try:
-        Cron.parse(expression)
-    except CronError as exc:
-        raise ValueError(f"batch.schedules[].cron.expression: {exc}") from None
-    return expression
-
-
 class CronTrigger(ApiModel):
     """Five-field cron, evaluated in ``timeZone`` (the CronJob's ``timeZone``)."""
 
-    expression: Annotated[str, AfterValidator(_cron)] = Field(
+    expression: Annotated[str, cron_expression("batch.schedules[].cron.expression")] = Field(
         pattern=patterns.CRON, max_length=128, description='Five fields, e.g. "0 2 * * *".'
     )
-    time_zone: Annotated[str, AfterValidator(_iana_zone)] = Field(
+    time_zone: Annotated[str, iana_zone("batch.schedules[].cron.timeZone")] = Field(
         "UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", max_length=64
     )
 
@@ -56,7 +46,7 @@ class RecurrenceTrigger(ApiModel):
     hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(default_factory=list, max_length=24)
     minutes: list[Annotated[int, Field(ge=0, le=59)]] = Field(default_factory=list, max_length=60)
     week_days: list[WeekDay] = Field(default_factory=list, max_length=7)
-    time_zone: Annotated[str, AfterValidator(_iana_zone)] = Field(
+    time_zone: Annotated[str, iana_zone("batch.schedules[].recurrence.timeZone")] = Field(
         "UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", max_length=64
     )
 

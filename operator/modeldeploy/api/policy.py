@@ -126,7 +126,9 @@ class WorkspaceGrant(ApiModel):
     computes: list[Annotated[str, Field(pattern=COMPUTE, max_length=32)]] = Field(
         default_factory=list,
         max_length=_Many,
-        description='Compute clusters batch models may run on (spec.batch.compute); "*" for any.',
+        description="Computes of this workspace ModelDeployments may run on: batch clusters "
+        "(spec.batch.compute) and attached Kubernetes clusters of online endpoints "
+        '(spec.target.azureml.compute); "*" for any.',
     )
 
 

@@ -9,30 +9,50 @@ from pydantic import AfterValidator, Field
 
 from . import patterns
 from .base import ApiModel, cel
+from .cron import Cron, CronError
 from .duration import Bounds, Duration
 
 
-def _iana_zone(name: str) -> str:
-    # The apiserver can only check the shape (a pattern); the operator knows the zone database, so an
-    # unknown zone is refused here rather than silently scheduling in UTC.
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"autoscaling.schedules[].timeZone must be an IANA time zone name such as Europe/Berlin, "
-            f"got {name!r}"
-        ) from None
-    return name
+def iana_zone(field: str) -> AfterValidator:
+    """The apiserver can only check a time zone's shape (a pattern); the operator knows the zone database, so
+    an unknown zone is refused, naming ``field``, rather than silently scheduling in UTC."""
+
+    def check(name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{field} must be an IANA time zone name such as Europe/Berlin, got {name!r}"
+            ) from None
+        return name
+
+    return AfterValidator(check)
+
+
+def cron_expression(field: str) -> AfterValidator:
+    """The apiserver checks a cron's shape; the operator parses it, so "0 0 0 0 0" (no day 0) is a spec
+    error naming ``field``, not a failure in every reconcile that reads it."""
+
+    def check(expression: str) -> str:
+        try:
+            Cron.parse(expression)
+        except CronError as exc:
+            raise ValueError(f"{field}: {exc}") from None
+        return expression
+
+    return AfterValidator(check)
 
 
 class ScheduledWindow(ApiModel):
     """From each ``cron`` match, for ``duration``, keep at least ``minReplicas``."""
 
     name: str = Field(pattern=patterns.DNS_LABEL, max_length=63)
-    cron: str = Field(pattern=patterns.CRON, max_length=128, description='Five fields, e.g. "0 8 * * 1-5".')
+    cron: Annotated[str, cron_expression("autoscaling.schedules[].cron")] = Field(
+        pattern=patterns.CRON, max_length=128, description='Five fields, e.g. "0 8 * * 1-5".'
+    )
     duration: Annotated[Duration, Bounds("autoscaling.schedules[].duration", "1m", "168h")]
     min_replicas: int = Field(ge=1, le=1000)
-    time_zone: Annotated[str, AfterValidator(_iana_zone)] = Field(
+    time_zone: Annotated[str, iana_zone("autoscaling.schedules[].timeZone")] = Field(
         "UTC",
         pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$",
         max_length=64,

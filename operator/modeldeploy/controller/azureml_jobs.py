@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 from modeldeploy.api.spec import ModelDeploymentSpec, PipelineRetrain
 from modeldeploy.ports import BackendError, Owner
 from modeldeploy.rollout.actions import FireRetraining
@@ -17,6 +21,25 @@ def _component_ref(ref: str) -> tuple[str, str]:
         f"rollback.retrain.azuremlPipeline.component {ref!r}: use azureml:name:version",
         False,
     )
+
+
+_PRIMITIVE = ("string", "integer", "number", "boolean")
+_REMOTE = re.compile(r"^(azureml:|azureml://|https://|abfss://|wasbs://|runs:/|models:/)")
+
+
+def _check_inputs(declared: Mapping[str, Any], inputs: Mapping[str, str]) -> None:
+    """azure-ai-ml makes a data input's string an ``Input(path=...)`` and uploads it from this process's
+    filesystem unless it is a URI or an asset: only those are passed (the policy check granted them)."""
+    for key, value in inputs.items():
+        kind = str(getattr(declared.get(key), "type", "string"))
+        if kind not in _PRIMITIVE and not _REMOTE.match(value):
+            raise BackendError(
+                "RetrainingInputInvalid",
+                f"rollback.retrain.azuremlPipeline.inputs.{key}: the component's {kind} input needs a data "
+                "URI or an Azure ML asset (azureml:, azureml://, https://, abfss://, wasbs://, runs:/, "
+                f"models:/); {value!r} would be uploaded from the operator's filesystem",
+                False,
+            )
 
 
 def submit_pipeline(
@@ -36,6 +59,7 @@ def submit_pipeline(
     ml = MLClient(DefaultAzureCredential(), target.subscription_id, target.resource_group, target.workspace)
     name, version = _component_ref(job.component)
     component = ml.components.get(name=name, version=version)
+    _check_inputs(getattr(component, "inputs", None) or {}, job.inputs)
     node = component(**job.inputs)
     if job.compute:
         node.compute = job.compute

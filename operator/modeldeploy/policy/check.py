@@ -16,9 +16,12 @@ from modeldeploy.api.policy import ModelDeploymentPolicySpec
 from modeldeploy.api.spec import AzureMLTarget, ModelDeploymentSpec, ServerlessTarget
 from modeldeploy.policy.data_grants import DataGrants, covers, granted_path, workspace_of
 from modeldeploy.policy.refs import (
+    KQL_REACH_NAMES,
     Unsupported,
     Workspace,
     endpoint,
+    input_kind,
+    kql_reach,
     registry_of,
     secret_url_host,
     within,
@@ -120,12 +123,17 @@ class _Check(DataGrants):
         analysis = spec.analysis
         if analysis is not None and analysis.prometheus_address is not None:
             yield "spec.analysis.prometheusAddress", self.prometheus(analysis.prometheus_address)
+        for i, metric in enumerate(analysis.metrics if analysis is not None else []):
+            if metric.provider == "logAnalytics" and metric.query is not None:  # run as the operator
+                yield f"spec.analysis.metrics[{i}].query", self.kql(metric.query)
         if analysis is not None and analysis.drift is not None:
             yield "spec.analysis.drift.reference.uri", self.data(analysis.drift.reference.uri)
             yield "spec.analysis.drift.live.uri", self.data(analysis.drift.live.uri)
         validation = self.spec.validation
         if validation is not None and validation.requests_uri is not None:
             yield "spec.validation.requestsUri", self.data(validation.requests_uri)
+        if validation is not None and validation.evaluation is not None:
+            yield "spec.validation.evaluation.dataUri", self.data(validation.evaluation.data_uri)
         yield from self._batch()
         retrain = spec.rollback.retrain
         if retrain is not None and retrain.event is not None:
@@ -133,6 +141,8 @@ class _Check(DataGrants):
         if retrain is not None and retrain.azureml_pipeline is not None and self.target is not None:
             job = retrain.azureml_pipeline
             yield from self.pipeline(self.target, job.component, job.compute)
+            for key, value in job.inputs.items():  # a data input is read, or uploaded, by azure-ai-ml
+                yield f"spec.rollback.retrain.azuremlPipeline.inputs.{key}", self.pipeline_input(value)
         for i, sub in enumerate(spec.notifications):
             yield (
                 f"spec.notifications[{i}].to.secretRef.name",
@@ -158,6 +168,8 @@ class _Check(DataGrants):
     def _azureml(self, target: AzureMLTarget) -> Iterator[tuple[str, str | None]]:
         assert self.target is not None
         yield "spec.target.azureml", self.workspace_target(self.target)
+        if target.compute is not None:  # an attached Kubernetes cluster: granted like a batch cluster
+            yield "spec.target.azureml.compute", self.compute(self.target, target.compute)
         if target.log_analytics_workspace_id is not None:
             yield (
                 "spec.target.azureml.logAnalyticsWorkspaceId",
@@ -235,12 +247,16 @@ class _Check(DataGrants):
         return self.denied(f'Azure ML registry "{registry}"', granted)
 
     def asset(self, ref: str) -> str | None:
-        """A model artifact or code reference on an azureml target."""
+        """A model artifact, code reference or retraining input on an azureml target."""
         if ref.lower().startswith("azureml://registries/"):
             return self.registry(ref)
-        if ref.startswith(_WORKSPACE_ASSETS) or (
-            ref.startswith("azureml:") and not ref.startswith("azureml://")
-        ):
+        workspace_asset = ref.startswith("azureml:") and not ref.startswith("azureml://")
+        if workspace_asset and "/" in ref:
+            return (
+                f"{ref}: an ARM id can name an asset of any workspace; use azureml:<name>:<version> (the "
+                "target's workspace) or azureml://registries/<registry>/..."
+            )
+        if workspace_asset or ref.startswith(_WORKSPACE_ASSETS):
             return None  # resolved in the target's workspace
         return self.data(ref)
 
@@ -260,7 +276,25 @@ class _Check(DataGrants):
                 return None
         return self.denied(f'Prometheus endpoint "{address}"', granted)
 
+    @staticmethod
+    def kql(query: str) -> str | None:
+        """A logAnalytics metric's KQL runs as the operator on the granted workspace: nothing it names may
+        read another workspace or resource (a policy grants workspaces by logAnalyticsWorkspaceId only)."""
+        name = kql_reach(query)
+        if name is None:
+            return None
+        return (
+            f"KQL {name}() reaches past the Log Analytics workspace a ModelDeploymentPolicy grants "
+            "(logAnalyticsWorkspaceId); cross-resource and external-data queries "
+            f"({KQL_REACH_NAMES}) are not allowed"
+        )
+
     def monitor(self, resource_id: str) -> str | None:
+        if not resource_id.isascii():  # the pattern is (?i): the Kelvin sign passes for a k
+            return (
+                f"{resource_id}: an ARM id must be ASCII (a letter such as the Kelvin sign folds to an ASCII "
+                "one here, but not in Azure)"
+            )
         granted = [s for g in self.grants for s in g.metrics.azure_monitor_scopes]
         parts = granted_path(resource_id.lower())
         if parts is not None and any(covers(parts, s.lower()) for s in granted):
@@ -311,6 +345,15 @@ class _Check(DataGrants):
             computes = [c for p in mine for c in p.computes]
             ok = compute.lower() in (c.lower() for c in computes) or "*" in computes
             yield f"{field}.compute", None if ok else self.denied(f'retraining compute "{compute}"', computes)
+
+    def pipeline_input(self, value: str) -> str | None:
+        kind = input_kind(value)
+        if kind == "local":
+            return (
+                f'"{value}" is a local path: Azure ML would upload it from the operator\'s filesystem; use a '
+                "data URI a ModelDeploymentPolicy grants"
+            )
+        return self.asset(value) if kind == "reference" else None
 
     def notification_secret(self, name: str) -> str | None:
         granted = [n for g in self.grants for n in g.notifications.secret_names]

@@ -176,6 +176,40 @@ def secret_url_host(url: str) -> str:
     return host["host"] if port == 443 else f"{host['host']}:{port}"
 
 
+# KQL that reads beyond the workspace it is sent to: cross-resource functions (workspace(), app(), resource(),
+# adx(), arg(), cluster(), database()), external data, and plugins that make requests. KQL names are
+# case-sensitive; a name may be bracket-quoted (['workspace']) and separated from its "(" by spaces and
+# // comments. A string or column that merely contains such a name followed by "(" is refused too.
+_KQL_REACH = re.compile(
+    r"(?<![A-Za-z0-9_])(?:\[\s*['\"])?"
+    r"(?P<name>workspace|app|resource|adx|arg|cluster|database|externaldata|external_table|[A-Za-z0-9_]*_request)"
+    r"(?:['\"]\s*\])?(?:\s|//[^\n]*)*[(\[]"
+)
+KQL_REACH_NAMES = (
+    "workspace, app, resource, adx, arg, cluster, database, externaldata, external_table, *_request plugins"
+)
+
+
+def kql_reach(query: str) -> str | None:
+    """The first function in ``query`` that reads beyond the workspace it runs in; None: there is none."""
+    m = _KQL_REACH.search(query)
+    return m["name"] if m else None
+
+
+_REMOTE = re.compile(r"^(azureml:|runs:/|models:/|[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def input_kind(value: str) -> str:
+    """What azure-ai-ml makes of a pipeline input's string when the input is data (uri_folder, uri_file, a
+    model): "local", a path it uploads from the operator's own filesystem (file:, ./x, /x, any slash or
+    backslash); "reference", a URI or asset it resolves in Azure; "literal", anything else (0.5, fast)."""
+    if value.startswith("file:"):
+        return "local"
+    if _REMOTE.match(value):
+        return "reference"
+    return "local" if value.startswith((".", "~")) or "/" in value or "\\" in value else "literal"
+
+
 def registry_of(ref: str) -> str | None:
     """The registry of an ``azureml://registries/<r>/...`` reference (None: a workspace asset)."""
     m = re.match(r"azureml://registries/([^/]+)/", ref, re.IGNORECASE)

@@ -72,9 +72,7 @@ def pod_template(owner: Owner, revision: str, spec: ModelDeploymentSpec) -> Mani
     }
     if resources:
         container["resources"] = resources
-    pod: Manifest = {"restartPolicy": "Never", "containers": [container]}
-    if t.service_account_name:
-        pod["serviceAccountName"] = t.service_account_name
+    pod = mf.restricted_pod(container, t.service_account_name, restartPolicy="Never")
     job = {
         "completions": b.instance_count,
         "parallelism": b.instance_count,

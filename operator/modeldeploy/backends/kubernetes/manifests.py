@@ -105,6 +105,26 @@ def _probe(p: ProbeSpec, port: int) -> Manifest:
     }
 
 
+def restricted_pod(container: Manifest, service_account: str | None, **pod: Any) -> Manifest:
+    """A pod spec of one container under Restricted Pod Security (a model server or a scoring run needs no
+    root, no privilege and no extra capability), with no API token unless the spec names a service account
+    (e.g. for workload identity). Every pod the operator creates is built here, online or batch."""
+    container["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+    }
+    spec: Manifest = {
+        **pod,
+        "containers": [container],
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "automountServiceAccountToken": service_account is not None,
+    }
+    if service_account:
+        spec["serviceAccountName"] = service_account
+    return spec
+
+
 def deployment(owner: Owner, w: Workload) -> Manifest:
     container: Manifest = {
         "name": "model",
@@ -124,20 +144,7 @@ def deployment(owner: Owner, w: Workload) -> Manifest:
         container["livenessProbe"] = _probe(w.liveness, w.port)
     if w.readiness:
         container["readinessProbe"] = _probe(w.readiness, w.port)
-    # Restricted Pod Security: a model server needs no root, no privilege and no extra capability.
-    container["securityContext"] = {
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-        "runAsNonRoot": True,
-    }
-    pod_spec: Manifest = {
-        "containers": [container],
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        # No API token in the pod unless the spec names a service account (e.g. for workload identity).
-        "automountServiceAccountToken": w.service_account is not None,
-    }
-    if w.service_account:
-        pod_spec["serviceAccountName"] = w.service_account
+    pod_spec = restricted_pod(container, w.service_account)
     spec: Manifest = {
         "selector": {"matchLabels": labels(owner, w.revision)},
         "progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS,
