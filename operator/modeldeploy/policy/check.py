@@ -126,6 +126,9 @@ class _Check(DataGrants):
         for i, metric in enumerate(analysis.metrics if analysis is not None else []):
             if metric.provider == "logAnalytics" and metric.query is not None:  # run as the operator
                 yield f"spec.analysis.metrics[{i}].query", self.kql(metric.query)
+            shared = analysis is not None and analysis.prometheus_address is None
+            if metric.provider == "prometheus" and metric.query is not None and shared:
+                yield f"spec.analysis.metrics[{i}].query", self.shared_promql(metric.query)
         if analysis is not None and analysis.drift is not None:
             yield "spec.analysis.drift.reference.uri", self.data(analysis.drift.reference.uri)
             yield "spec.analysis.drift.live.uri", self.data(analysis.drift.live.uri)
@@ -148,6 +151,12 @@ class _Check(DataGrants):
                 f"spec.notifications[{i}].to.secretRef.name",
                 self.notification_secret(sub.to.secret_ref.name),
             )
+
+    def shared_promql(self, query: str) -> str | None:
+        from modeldeploy.policy.promql import unbound_selectors
+
+        serverless = self.spec.target.serverless
+        return unbound_selectors(query, self.namespace, serverless.adapter if serverless else None)
 
     def _batch(self) -> Iterator[tuple[str, str | None]]:
         # The scoring pods read and write these with their own identity, and the operator reads the
