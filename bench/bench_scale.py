@@ -245,6 +245,8 @@ def run_reaction(
     }
     op = Operator(cluster, ns, work, workers)
     mdeps = DoneWatcher(cluster.kubeconfig, "mlops.kdap.io", "v1alpha1", "modeldeployments", ns)
+    # Every object runs metric analysis here: the operator's memory with analysis state for all of them.
+    sampler = ProcessSampler(op.proc.pid).__enter__()
     try:
         first = {"type": "canary", "canary": {"steps": [{"weight": 100}]}}
         v1 = [model_deployment(m, "1.0.0", first, analysis=analysis) for m in names]
@@ -281,8 +283,10 @@ def run_reaction(
             "p99_s": percentile(reactions, 99),
             "max_s": max(reactions),
             "rss_mb": op.rss_mb(),
+            "peak_rss_mb": sampler.peak_rss_kb / 1024,
         }
     finally:
+        sampler.__exit__(None, None, None)
         mdeps.stop()
         op.stop()
         prom.kill()
@@ -327,10 +331,15 @@ def report(ours: dict[str, Any], argo: dict[str, Any] | None, reaction: dict[str
         create = ours["create"]["p99_s"] / argo["create"]["p99_s"]
         update = ours["update"]["p99_s"] / argo["update"]["p99_s"]
         print(f"p99 apply->Promoted, ours/argo: create {create:.2f}x, update {update:.2f}x")
+    report_reaction(n, reaction)
+
+
+def report_reaction(n: int, reaction: dict[str, Any]) -> None:
     print(
         f"reaction, breach -> 0 % traffic, {reaction['breaches']} breaches with {n} objects mid-rollout "
         f"(analysis every {reaction['interval_s']} s): p50 {reaction['p50_s']:.1f}s, "
-        f"p99 {reaction['p99_s']:.1f}s, max {reaction['max_s']:.1f}s"
+        f"p99 {reaction['p99_s']:.1f}s, max {reaction['max_s']:.1f}s; "
+        f"operator RSS peak {reaction['peak_rss_mb']:.0f} MB, {reaction['rss_mb']:.0f} MB at the end"
     )
 
 
@@ -345,6 +354,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--breaches", type=int, default=10)
     parser.add_argument("--no-argo", action="store_true", help="skip the Argo Rollouts side")
+    parser.add_argument(
+        "--reaction-only", action="store_true", help="only phase 3 (reaction time and memory under analysis)"
+    )
     args = parser.parse_args()
     sizes = [20] if args.quick else (args.n or [100, 1000])
     breaches = 3 if args.quick else args.breaches
@@ -364,6 +376,10 @@ def main() -> None:
                     # phase runs (learning Rollouts later stalled it during our delete phase).
                     apply_argo_crds(cluster)
                 install(cluster)
+                if args.reaction_only:
+                    reaction = run_reaction(cluster, n, work, args.workers, breaches, interval, timeout)
+                    report_reaction(n, reaction)
+                    continue
                 ours = run_ours(cluster, n, work, args.workers, timeout, pace)
                 argo = None if args.no_argo else run_argo(cluster, n, work, timeout)
                 reaction = run_reaction(cluster, n, work, args.workers, breaches, interval, timeout)
