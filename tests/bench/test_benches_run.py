@@ -66,7 +66,10 @@ def test_the_scale_bench_runs_both_systems_and_reports_every_figure() -> None:
         assert float(m[2]) > 0
     assert re.search(r"CPU per reconcile: [\d.]+ ms", out), out
     assert re.search(r"RSS idle: \d+ MB with 0 objects, \d+ MB with 20", out), out
-    assert re.search(r"reaction, breach -> 0 % traffic, 3 breaches .* p50 [\d.]+s, p99 [\d.]+s", out), out
+    assert re.search(
+        r"reaction, breach -> 0 % traffic, 3 breaches .* p50 [\d.]+s, p99 [\d.]+s.* operator RSS peak \d+ MB",
+        out,
+    ), out
 
 
 def test_the_comparison_simulation_keeps_false_promotions_at_alpha_under_repeated_looks() -> None:
