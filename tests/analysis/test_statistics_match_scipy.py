@@ -143,3 +143,30 @@ def test_unseen_categories_enter_the_table_with_zero_reference_count() -> None:
     assert s.chi2_p == pytest.approx(want.pvalue, abs=TOL)
     assert s.unseen == ("new",)
     assert s.unseen_share == pytest.approx(100 / 500)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_the_wasserstein_normaliser_survives_huge_and_tiny_magnitudes(scale: float) -> None:
+    """At |x| ~ 1e300 the squares in the standard deviation overflow (std inf: the normalised distance was
+    0 however far the live data moved, a drift never seen); at ~1e-300 they underflow (std 0: a varying
+    column was reported constant). The data at unit scale is the oracle."""
+    rng = np.random.default_rng(6)
+    ref, live = rng.normal(size=3000), rng.normal(0.5, size=2000)
+    s = _engine([ref * scale], [live * scale])
+    assert s.wasserstein[0] == pytest.approx(stats.wasserstein_distance(ref, live) * scale, rel=1e-9, abs=0)
+    prof = numerical.profile(("f",), [ref * scale], 10, 1)
+    assert prof.std[0] == pytest.approx(np.std(ref) * scale, rel=1e-9, abs=0)
+    if scale > 1:  # below the floor of the normaliser (1e-3) a distance of 1e-300 stays no drift, by design
+        assert s.wasserstein_norm[0] == pytest.approx(stats.wasserstein_distance(ref, live) / np.std(ref))
+
+
+def test_unseen_categories_are_named_most_frequent_first_whatever_order_they_were_counted_in() -> None:
+    """Arrow counts in order of first appearance, the Spark job in its group-by's order: the same live
+    window named different 'unseen' categories (the first five) depending on the engine."""
+    ref = categorical.CategoryCounts({"a": 500}, 0, 500)
+    counted = {"a": 100, "rare": 1, "z": 7, "b": 40, "c": 40, "d": 3, "e": 2}
+    names = []
+    for order in (list(counted), sorted(counted), sorted(counted, reverse=True)):
+        live = categorical.CategoryCounts({c: counted[c] for c in order}, 0, sum(counted.values()))
+        names.append(categorical.compare(ref, live).unseen)
+    assert names[0] == names[1] == names[2] == ("b", "c", "z", "d", "e", "rare")

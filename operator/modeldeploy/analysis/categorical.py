@@ -63,7 +63,10 @@ def compare(ref: CategoryCounts, live: CategoryCounts) -> CategoricalStats:
     cats = list(ref.counts) + [c for c in live.counts if c not in ref.counts]
     r = np.array([ref.counts.get(c, 0) for c in cats], dtype=np.float64)
     lv = np.array([live.counts.get(c, 0) for c in cats], dtype=np.float64)
-    unseen = tuple(c for c in live.counts if c not in ref.counts)
+    # most frequent first (ties by name): the same names whichever engine counted, in whatever order
+    unseen = tuple(
+        sorted((c for c in live.counts if c not in ref.counts), key=lambda c: (-live.counts[c], str(c)))
+    )
     unseen_share = float(sum(live.counts[c] for c in unseen) / live.valid) if live.valid else 0.0
     chi2, p = chi_squared(r, lv)
     return CategoricalStats(

@@ -59,11 +59,21 @@ class NumericalStats:
 def profile(names: tuple[str, ...], columns: list[F64], n_bins: int, block: int) -> NumericalReference:
     blocks = tuple(np.sort(np.stack(columns[i : i + block]), axis=1) for i in range(0, len(columns), block))
     valid = np.array([np.count_nonzero(~np.isnan(c)) for c in columns], dtype=np.int64)
-    std = np.array([np.nanstd(c) if v else np.nan for c, v in zip(columns, valid, strict=True)])
+    std = np.array([_std(c) if v else np.nan for c, v in zip(columns, valid, strict=True)])
     rows = [r for b in blocks for r in b]
     edges = tuple(_edges(r[:v], n_bins) for r, v in zip(rows, valid, strict=True))
     counts = tuple(_bin_counts(r[:v], e) for r, v, e in zip(rows, valid, edges, strict=True))
     return NumericalReference(names, blocks, valid, std, edges, counts)
+
+
+def _std(x: F64) -> float:
+    """The population standard deviation of the valid values. Far from 1 it is taken at unit scale: at
+    |x| ~ 1e300 the squares overflow (inf: the normalised Wasserstein distance would be 0 however far the
+    data moved), at ~1e-300 they underflow (0: a varying column would read as constant)."""
+    scale = float(np.nanmax(np.abs(x)))
+    if scale == 0.0 or 1e-100 < scale < 1e100:
+        return float(np.nanstd(x))
+    return float(np.nanstd(x / scale) * scale)
 
 
 def _edges(sorted_valid: F64, n_bins: int) -> F64:

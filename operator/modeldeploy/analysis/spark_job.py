@@ -145,6 +145,7 @@ def numerical(ref: Any, live: Any, names: list[str], n_bins: int = 10) -> dict[s
         F.sum("r").over(whole).alias("n1"),
         F.sum("l").over(whole).alias("n2"),
         F.lead("v").over(order).alias("next"),  # within a run of ties: the same value, a gap of 0
+        F.max(F.when(F.col("r") == 1, F.abs("v"))).over(whole).alias("scale"),
     ).persist(StorageLevel.MEMORY_AND_DISK)  # read twice: the statistics, then the bin counts
     both = (F.col("n1") > 0) & (F.col("n2") > 0)  # no division by zero (ANSI mode raises on it)
     diff = F.when(both, F.abs(F.col("ca") / F.col("n1") - F.col("cb") / F.col("n2")))
@@ -156,12 +157,15 @@ def numerical(ref: Any, live: Any, names: list[str], n_bins: int = 10) -> dict[s
         for i, k in enumerate(below)
         for extra in (0, 1)
     ]
+    # The reference's values at unit scale: squares of |v| ~ 1e300 overflow, of ~1e-300 underflow.
+    unit = F.when((F.col("r") == 1) & (F.col("scale") > 0), F.col("v") / F.col("scale"))
     per = cum.groupBy("f").agg(
         F.max(diff).alias("d"),
         F.sum(F.when(F.col("next").isNotNull(), diff * (F.col("next") - F.col("v")))).alias("w"),
         F.first("n1").alias("n1"),
         F.first("n2").alias("n2"),
-        F.stddev_pop(F.when(F.col("r") == 1, F.col("v"))).alias("std"),
+        F.stddev_pop(unit).alias("s1"),
+        F.first("scale").alias("scale"),
         *order_stats,
     )
     out: dict[str, dict[str, Any]] = {n: {"n1": 0, "n2": 0} for n in names}
@@ -177,12 +181,19 @@ def numerical(ref: Any, live: Any, names: list[str], n_bins: int = 10) -> dict[s
             "n2": n2,
             "d": float(row["d"]) if tested else float("nan"),
             "w": float(row["w"] or 0.0) if tested else float("nan"),
-            "std": float(row["std"]) if row["std"] is not None else float("nan"),
+            "std": _std(row["s1"], row["scale"]),
             "edges": edges.get(row["f"], []),
         }
     _bin_counts(cum, edges, names, out)
     cum.unpersist()
     return out
+
+
+def _std(unit: float | None, scale: float | None) -> float:
+    """The reference's standard deviation from its value at unit scale (NaN: no reference value)."""
+    if scale == 0.0:
+        return 0.0
+    return float(unit) * float(scale) if unit is not None and scale is not None else float("nan")
 
 
 def _bin_counts(cum: Any, edges: dict[int, list[float]], names: list[str], out: dict[str, Any]) -> None:
