@@ -134,3 +134,21 @@ def test_reference_is_profiled_once_across_runs(tmp_path: Path) -> None:
     first = analyzer._profile
     run_analysis(cfg, analyzer, {}, NOW + timedelta(minutes=15))
     assert analyzer._profile is first
+
+
+def test_window_files_typing_a_number_column_int_and_float_are_read_as_floats(tmp_path: Path) -> None:
+    """JSON lines type each file by its values: an hour whose amounts all happen to be whole is int64, the
+    next double. The window was refused ('files disagree on columns': Inconclusive every interval) where
+    Spark, typing the window as a whole, read doubles. Widening is the only promotion: a text column that
+    was a number elsewhere still says the files disagree."""
+    (tmp_path / "a.jsonl").write_text('{"x": 1, "c": "a"}\n{"x": 2, "c": "b"}\n')
+    (tmp_path / "b.jsonl").write_text('{"x": 1.5, "c": "a"}\n{"x": null, "c": null}\n')
+    window = FileSource(str(tmp_path / "*.jsonl")).load(None, None)
+    assert window["x"].tolist() == pytest.approx([1.0, 2.0, 1.5, np.nan], nan_ok=True)
+    assert window["c"].to_pylist() == ["a", "b", "a", None]
+    pq.write_table(pa.table({"x": pa.array([3, 4], pa.int32())}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"x": [0.25]}), tmp_path / "b.parquet")
+    assert FileSource(str(tmp_path / "*.parquet")).load(None, None)["x"].tolist() == [3.0, 4.0, 0.25]
+    (tmp_path / "c.jsonl").write_text('{"x": "one", "c": "a"}\n')
+    with pytest.raises(DataUnavailable, match=r"files disagree on columns: .*Field x has incompatible types"):
+        FileSource(str(tmp_path / "*.jsonl")).load(None, None)

@@ -110,11 +110,12 @@ def _window(
     return table.filter(mask)
 
 
-def _concat(tables: list[pa.Table], where: str) -> pa.Table:
+def concat(tables: list[pa.Table], where: str) -> pa.Table:
+    """One table of a window's files; a column typed int64 in one file and double in another is double."""
     if not tables:
         raise DataUnavailable(f"no data files at {where}")
     try:
-        return pa.concat_tables(tables, promote_options="default")
+        return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise DataUnavailable(f"{where}: files disagree on columns: {exc}") from exc
 
@@ -153,7 +154,7 @@ def read_files(
     column_names: Sequence[str] | None = None,
 ) -> pa.Table:
     """The named files as one table; ``fmt`` None reads each by its suffix."""
-    return _concat(
+    return concat(
         read_each(store, names, lambda data, name: read_table(data, _format(name, fmt), column_names)), where
     )
 
@@ -268,7 +269,7 @@ class DataCollectorSource:
         tables = read_each(self.store, names, lambda data, _: jsonl(data, within=window))
         if names and not any(t.num_rows for t in tables):
             raise DataUnavailable(f"{where}: {len(names)} file(s), but no request timed inside the window")
-        return to_columns(_concat([t for t in tables if t.num_rows], where))
+        return to_columns(concat([t for t in tables if t.num_rows], where))
 
 
 def _utc(t: datetime) -> datetime:
