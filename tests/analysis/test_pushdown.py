@@ -240,6 +240,14 @@ def test_the_spark_jobs_deciles_are_numpys_to_the_last_bit() -> None:
     check()
 
 
+def test_the_spark_jobs_csv_null_tokens_are_the_in_process_readers() -> None:
+    import pyarrow.csv as pacsv
+
+    from modeldeploy.analysis.spark_job import CSV_NULLS
+
+    assert list(CSV_NULLS) == pacsv.ConvertOptions().null_values
+
+
 def test_closing_an_analyzer_cancels_its_running_job(files: tuple[str, str]) -> None:
     jobs = Jobs()
     analyzer = _analyzer(files, jobs, 1000, [0.0])

@@ -152,3 +152,13 @@ def test_window_files_typing_a_number_column_int_and_float_are_read_as_floats(tm
     (tmp_path / "c.jsonl").write_text('{"x": "one", "c": "a"}\n')
     with pytest.raises(DataUnavailable, match=r"files disagree on columns: .*Field x has incompatible types"):
         FileSource(str(tmp_path / "*.jsonl")).load(None, None)
+
+
+def test_a_csv_text_field_that_is_empty_or_a_null_token_is_missing_not_a_category(tmp_path: Path) -> None:
+    """As a number field already was, and as an MLTable reads it (empty_as_string: false) and the Spark job
+    does: an empty category counted as the category '' in-process only gave the two engines different
+    chi-squared tables for one file."""
+    (tmp_path / "w.csv").write_text('x,c\n1,a\n2,\n3,""\n4,NA\n,null\n6,b\n')
+    window = FileSource(str(tmp_path / "w.csv")).load(None, None)
+    assert window["c"].to_pylist() == ["a", None, None, None, None, "b"]  # type: ignore[union-attr]
+    assert window["x"].tolist() == pytest.approx([1, 2, 3, 4, np.nan, 6], nan_ok=True)  # type: ignore[union-attr]

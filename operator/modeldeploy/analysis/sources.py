@@ -45,7 +45,11 @@ def read_table(data: bytes, fmt: str, column_names: Sequence[str] | None = None)
         return pq.read_table(pa.BufferReader(data))
     if fmt == "csv":
         names = None if column_names is None else list(column_names)
-        return pacsv.read_csv(pa.BufferReader(data), read_options=pacsv.ReadOptions(column_names=names))
+        # An empty text field, or one of Arrow's null tokens (NA, null, ...), is missing, as in a number
+        # field, as an MLTable reads it by default and as the Spark job does (spark_job.CSV_NULLS).
+        options = pacsv.ConvertOptions(strings_can_be_null=True)
+        read = pacsv.ReadOptions(column_names=names)
+        return pacsv.read_csv(pa.BufferReader(data), read_options=read, convert_options=options)
     return jsonl(data)
 
 

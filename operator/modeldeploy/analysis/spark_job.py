@@ -35,6 +35,10 @@ import time
 from typing import Any
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
+# pyarrow.csv's null tokens: the in-process reader takes a CSV text field equal to one as missing (Spark's
+# reader takes only the empty field).
+CSV_NULLS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "N/A",
+             "NA", "NULL", "NaN", "n/a", "nan", "null")  # fmt: skip
 
 
 def _read(spark: Any, paths: list[str], fmt: str, options: dict[str, Any] | None = None) -> Any:
@@ -53,6 +57,7 @@ def _read(spark: Any, paths: list[str], fmt: str, options: dict[str, Any] | None
         df = reader.csv(paths)
         if not header:  # Azure ML's names for headerless columns
             df = df.toDF(*[f"Column{i + 1}" for i in range(len(df.columns))])
+        df = _csv_nulls(df)
     elif fmt == "jsonl":
         # A line that is not JSON fails the job (an Inconclusive analysis), as in-process, unless dropped.
         mode = "DROPMALFORMED" if o.get("drop_invalid") else "FAILFAST"
@@ -68,6 +73,17 @@ def _read(spark: Any, paths: list[str], fmt: str, options: dict[str, Any] | None
         quoted = [f"`{c.replace('`', '``')}`" for c in columns]  # a literal name, never an expression
         df = df.select(*quoted) if key == "keep_columns" else df.drop(*columns)
     return df
+
+
+def _csv_nulls(df: Any) -> Any:
+    """Text fields equal to a null token are missing, as the in-process reader has them."""
+    from pyspark.sql import functions as F
+
+    def col(name: str, kind: str) -> Any:
+        c = F.col(f"`{name.replace('`', '``')}`")
+        return (F.when(~c.isin(*CSV_NULLS), c) if kind == "string" else c).alias(name)
+
+    return df.select(*[col(n, kind) for n, kind in df.dtypes])
 
 
 def _envelopes(df: Any, start: str | None, end: str | None) -> Any:
