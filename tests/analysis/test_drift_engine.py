@@ -153,6 +153,21 @@ def test_missing_values_are_dropped_and_reported() -> None:
     assert c.statistic == 0.0
 
 
+def test_text_that_is_not_a_number_in_a_numerical_column_is_missing_as_in_the_spark_job() -> None:
+    """A CSV column with a stray word is read as text. The Spark job's try_cast takes the word as missing
+    and tests the numbers; in-process it was an Error ('could not convert string to float'), so the same
+    window was a verdict on Spark and an error here."""
+    rng = np.random.default_rng(10)
+    ref, live = rng.normal(size=600), rng.normal(0.4, size=500)
+    text = [repr(float(v)) for v in live] + ["oops", "", None, " 2.5 ", "1e3"]
+    cfg = DriftConfig(features=(FeatureConfig("x", FeatureKind.NUMERICAL, DriftMethod.KS),))
+    (x,) = detect_drift(cfg, {"x": ref}, {"x": pa.chunked_array([pa.array(text)])}).features
+    clean = np.concatenate([live, [2.5, 1e3]])
+    assert (x.live_rows, x.missing_live) == (502, pytest.approx(3 / 505))
+    assert x.p_value == pytest.approx(stats.ks_2samp(ref, clean).pvalue, abs=1e-9)
+    assert x.verdict is Verdict.FAILED
+
+
 def test_mostly_missing_live_data_is_inconclusive_not_a_rollback() -> None:
     rng = np.random.default_rng(9)
     ref = {f"f{i}": rng.normal(size=2000) for i in range(4)}

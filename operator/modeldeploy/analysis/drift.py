@@ -94,7 +94,7 @@ def profile_reference(config: DriftConfig, reference: Columns) -> ReferenceProfi
         kind = infer_kind(feature, col, config)
         rows = _length(col)
         if kind is FeatureKind.NUMERICAL:
-            x = numerical.as_float(np.asarray(col))
+            x = numerical.numbers(col)
             valid[feature.name] = int(np.count_nonzero(~np.isnan(x)))
             num_names.append(feature.name)
             num_cols.append(x)
@@ -224,7 +224,7 @@ def _numerical_results(profile: ReferenceProfile, live: Columns) -> dict[str, Fe
     if not names:
         return {}
     rows = {n: _length(live[n]) if n in live else 0 for n in names}
-    cols = [numerical.as_float(np.asarray(live[n])) if rows[n] else np.full(1, np.nan) for n in names]
+    cols = [numerical.numbers(live[n]) if rows[n] else np.full(1, np.nan) for n in names]
     width = max(c.size for c in cols)
     cols = [c if c.size == width else np.concatenate([c, np.full(width - c.size, np.nan)]) for c in cols]
     plans = {p.name: p for p in profile.planned}

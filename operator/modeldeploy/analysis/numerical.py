@@ -15,10 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .distances import jensen_shannon, psi
 from .ks import ks_pvalues
 from .parallel import map_blocks
+from .types import Column
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -28,6 +31,27 @@ STD_FLOOR = 1e-3  # Azure ML's floor for the Wasserstein normaliser
 def as_float(column: npt.NDArray[np.generic]) -> F64:
     x = np.asarray(column, dtype=np.float64)
     return np.where(np.isfinite(x), x, np.nan) if not np.isfinite(x).all() else x
+
+
+def numbers(column: Column) -> F64:
+    """A numerical feature's column as floats, missing values NaN. Text is parsed, and text that is not a
+    number is missing (as the Spark job's ``try_cast`` has it), not an error."""
+    if isinstance(column, pa.Array | pa.ChunkedArray) and (
+        pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    ):
+        try:
+            column = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
+        except pa.ArrowInvalid:
+            column = pa.array([_number(v) for v in column.to_pylist()], pa.float64())
+        return as_float(pc.fill_null(column, np.nan).to_numpy())
+    return as_float(np.asarray(column))
+
+
+def _number(text: str | None) -> float:
+    try:
+        return float(text) if text is not None and "_" not in text else np.nan
+    except ValueError:
+        return np.nan
 
 
 @dataclass(frozen=True)
