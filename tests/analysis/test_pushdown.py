@@ -349,3 +349,40 @@ def test_a_spec_naming_no_features_is_analysed_in_process_and_says_why(files: tu
     assert {f.engine for f in result.features} == {
         "in-process: the spec names no features; the Spark job tests named ones only"
     }
+
+
+def test_a_column_missing_from_the_live_window_is_reported_as_in_process_with_its_reference_counted() -> None:
+    """The job counted nothing for a column the live window lacks, so the Spark result said 0 reference
+    rows, and the test chosen for it (AUTO) and its reason were those of an empty reference. It now counts
+    the reference side and lists the column as absent; the result is the in-process one."""
+    from modeldeploy.analysis.drift import detect_drift
+    from modeldeploy.analysis.summary import result_from_summary
+
+    num, cat = FeatureKind.NUMERICAL, FeatureKind.CATEGORICAL
+    features = (FeatureConfig("x", num), FeatureConfig("gone", num), FeatureConfig("cg", cat))
+    cfg = DriftConfig(features=features, min_samples=100)
+    rng = np.random.default_rng(3)
+    x_ref, x_live = rng.normal(size=3000), rng.normal(size=2000)
+    ref = {"x": x_ref, "gone": rng.normal(size=3000), "cg": pa.array(["a", "b"] * 1500)}
+    local = detect_drift(cfg, ref, {"x": x_live})
+    summary = {
+        "numerical": {
+            "x": {"n1": 3000, "n2": 2000, "d": 0.01, "w": 0.02, "std": 1.0},
+            "gone": {"n1": 3000, "n2": 0, "d": float("nan"), "w": float("nan"), "std": 1.0},
+        },
+        "categorical": {"cg": {"reference": [["a", 1500], ["b", 1500]], "live": []}},
+        "absent": ["gone", "cg"],
+        "reference_rows": 3000,
+        "live_rows": 2000,
+    }
+    spark = result_from_summary(cfg, summary)
+    for s, lo in list(zip(spark.features, local.features, strict=True))[1:]:
+        assert (s.verdict, s.message, s.reference_rows, s.method, s.why) == (
+            lo.verdict,
+            lo.message,
+            lo.reference_rows,
+            lo.method,
+            lo.why,
+        )
+        assert s.message == f"{s.feature}: column missing from the live window"
+        assert s.why.endswith("with 3000 reference rows (> 1000)")

@@ -285,14 +285,20 @@ def run(spark: Any, request: dict[str, Any]) -> dict[str, Any]:
     if missing:
         raise ValueError(f"columns {missing[:20]} are not in the reference data")
     live_has = set(live.columns)
+    absent = [n for n in num + cat if n not in live_has]
     ref_rows, live_rows = ref.count(), live.count()
     if live_rows == 0 and live_options.get("if_empty"):
         # The in-process reader refuses such a window (Inconclusive), it does not test zero rows.
         return {"unavailable": live_options["if_empty"], "engine": f"spark {spark.version}"}
+    # A column the live window lacks is counted in the reference all the same, as in-process (the reason a
+    # test was chosen names the reference's size); the summary lists it as absent.
+    from pyspark.sql import functions as F
+
+    live = live.select("*", *[F.lit(None).cast("string").alias(n) for n in absent])
     summary = {
-        "numerical": numerical(ref, live, [n for n in num if n in live_has], int(request.get("n_bins", 10))),
-        "categorical": categorical(ref, live, [n for n in cat if n in live_has]),
-        "absent": [n for n in num + cat if n not in live_has],
+        "numerical": numerical(ref, live, num, int(request.get("n_bins", 10))),
+        "categorical": categorical(ref, live, cat),
+        "absent": absent,
         "reference_rows": ref_rows,
         "live_rows": live_rows,
         "engine": f"spark {spark.version}",
