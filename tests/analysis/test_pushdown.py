@@ -160,6 +160,32 @@ def test_a_submission_that_fails_is_inconclusive(files: tuple[str, str]) -> None
     )
 
 
+def test_a_job_that_could_not_read_its_data_is_inconclusive_with_sparks_own_words(
+    files: tuple[str, str],
+) -> None:
+    """A real job that failed was reported by the last three lines of its log: JVM stack frames."""
+    from modeldeploy.analysis.spark_job import failure
+
+    py4j = (
+        "An error occurred while calling o41.parquet.\n: org.apache.spark.SparkException: [FAILED_READ_FILE."
+        "CANNOT_READ_FILE_FOOTER] Encountered error while reading file file:/d/live.parquet.\n\tat org.apache"
+        ".spark.sql.errors.QueryExecutionErrors$.cannotReadFooterForFileError(QueryExecutionErrors.scala:1109)"
+    )
+    said = failure(RuntimeError(py4j))
+    assert said == (
+        "RuntimeError: org.apache.spark.SparkException: [FAILED_READ_FILE.CANNOT_READ_FILE_FOOTER] "
+        "Encountered error while reading file file:/d/live.parquet."
+    )
+    jobs = Jobs()
+    analyzer = _analyzer(files, jobs, 1000, [0.0])
+    with pytest.raises(AnalysisPending):
+        analyzer.run(AnalysisConfig(drift=CONFIG), NOW)
+    jobs.states.append(JobState(JobStatus.SUCCEEDED, {"failed": said, "engine": "spark 4.0.1"}))
+    result = analyzer.run(AnalysisConfig(drift=CONFIG), NOW)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert result.message == f"drift not evaluated: Spark job job-1 failed: {said}"
+
+
 def test_numerical_psi_without_bin_counts_in_the_summary_is_inconclusive(files: tuple[str, str]) -> None:
     cfg = DriftConfig(features=(FeatureConfig("x", FeatureKind.NUMERICAL, DriftMethod.PSI),), min_samples=100)
     jobs = Jobs()

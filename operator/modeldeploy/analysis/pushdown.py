@@ -163,6 +163,9 @@ class Pushdown:
         if state.status is JobStatus.FAILED or state.summary is None:
             msg = f"drift not evaluated: Spark job {run.job} failed: {state.message or 'no summary'}"
             return DriftResult(Verdict.INCONCLUSIVE, (), message=msg[:1000])
+        if "failed" in state.summary:  # the job could not read or analyse the data, and says why
+            msg = f"drift not evaluated: Spark job {run.job} failed: {state.summary['failed']}"
+            return DriftResult(Verdict.INCONCLUSIVE, (), message=msg[:1000])
         if "unavailable" in state.summary:  # the job read the window and found what in-process would refuse
             return DriftResult(
                 Verdict.INCONCLUSIVE, (), message=f"drift not evaluated: {state.summary['unavailable']}"

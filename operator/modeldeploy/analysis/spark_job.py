@@ -307,6 +307,14 @@ def run(spark: Any, request: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def failure(exc: BaseException) -> str:
+    """What went wrong, in a line: Spark's own message, not py4j's 'An error occurred while calling o41.x'
+    nor the JVM's stack (the job's log keeps those)."""
+    lines = [ln.strip().removeprefix(": ") for ln in str(exc).splitlines()]
+    said = [ln for ln in lines if ln and not ln.startswith(("An error occurred while calling", "at "))]
+    return f"{type(exc).__name__}: {said[0] if said else ''}"[:500]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     given = parser.add_mutually_exclusive_group(required=True)
@@ -329,7 +337,10 @@ def main(argv: list[str] | None = None) -> None:
     else:
         with open(args.request, encoding="utf-8") as f:
             request = json.load(f)
-    summary = run(spark, request)
+    try:
+        summary = run(spark, request)
+    except Exception as exc:  # unreadable or malformed data: the operator is told what, not a stack frame
+        summary = {"failed": failure(exc), "engine": f"spark {spark.version}"}
     text = json.dumps(summary, allow_nan=True)
     if "://" in args.output and not args.output.startswith("file://"):
         # On Azure ML the output folder is a storage URI: write through Hadoop's file system, as Spark does.
