@@ -412,3 +412,24 @@ def test_a_column_missing_from_the_live_window_is_reported_as_in_process_with_it
         )
         assert s.message == f"{s.feature}: column missing from the live window"
         assert s.why.endswith("with 3000 reference rows (> 1000)")
+
+
+def test_a_feature_the_reference_lacks_is_the_in_process_error_on_spark_too(files: tuple[str, str]) -> None:
+    """In-process a named feature the reference data lacks is an Error (a spec to fix, not data to wait
+    for). The job raised, and the operator reported an Inconclusive job failure instead. The job now
+    returns the reference's columns and the operator says what in-process says."""
+    config = DriftConfig(features=(*CONFIG.features, FeatureConfig("y", FeatureKind.NUMERICAL)))
+    local = DriftAnalyzer(Sources(FileSource(files[0], "parquet"), FileSource(files[1], "parquet"))).run(
+        AnalysisConfig(drift=config), NOW
+    )
+    assert local.verdict is Verdict.ERROR
+    jobs = Jobs()
+    analyzer = _analyzer(files, jobs, 1000, [0.0])
+    with pytest.raises(AnalysisPending):
+        analyzer.run(AnalysisConfig(drift=config), NOW)
+    jobs.states.append(JobState(JobStatus.SUCCEEDED, {"reference_columns": ["x", "c"], "engine": "spark"}))
+    result = analyzer.run(AnalysisConfig(drift=config), NOW)
+    assert (result.verdict, result.message) == (Verdict.ERROR, local.message)
+    assert (
+        "drift features ['y'] are not columns of the reference data (columns: ['c', 'x'])" in result.message
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -56,7 +57,7 @@ class ReferenceProfile:
     missing: dict[str, float]
 
 
-def _feature_list(config: DriftConfig, reference: Columns) -> list[tuple[FeatureConfig, bool]]:
+def feature_list(config: DriftConfig, reference: Mapping[str, object]) -> list[tuple[FeatureConfig, bool]]:
     preds = {f.name for f in config.prediction_features}
     feats = config.features or tuple(FeatureConfig(n) for n in reference if n not in preds)
     if len(feats) > MAX_FEATURES:
@@ -89,7 +90,7 @@ def profile_reference(config: DriftConfig, reference: Columns) -> ReferenceProfi
     cats: dict[str, categorical.CategoryCounts] = {}
     valid: dict[str, int] = {}
     missing: dict[str, float] = {}
-    for feature, is_pred in _feature_list(config, reference):
+    for feature, is_pred in feature_list(config, reference):
         col = reference[feature.name]
         kind = infer_kind(feature, col, config)
         rows = _length(col)
