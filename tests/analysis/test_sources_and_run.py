@@ -149,7 +149,12 @@ def test_window_files_typing_a_number_column_int_and_float_are_read_as_floats(tm
     pq.write_table(pa.table({"x": pa.array([3, 4], pa.int32())}), tmp_path / "a.parquet")
     pq.write_table(pa.table({"x": [0.25]}), tmp_path / "b.parquet")
     assert FileSource(str(tmp_path / "*.parquet")).load(None, None)["x"].tolist() == [3.0, 4.0, 0.25]
+    # a file where the column is text makes it text in the window, as Spark's reader types it
     (tmp_path / "c.jsonl").write_text('{"x": "one", "c": "a"}\n')
+    texts = FileSource(str(tmp_path / "*.jsonl")).load(None, None)["x"]
+    assert texts.to_pylist() == ["1", "2", "1.5", None, "one"]  # type: ignore[union-attr]
+    # what has no text form still disagrees
+    (tmp_path / "d.jsonl").write_text('{"x": {"k": 1}, "c": "a"}\n')
     with pytest.raises(DataUnavailable, match=r"files disagree on columns: .*Field x has incompatible types"):
         FileSource(str(tmp_path / "*.jsonl")).load(None, None)
 
@@ -162,3 +167,19 @@ def test_a_csv_text_field_that_is_empty_or_a_null_token_is_missing_not_a_categor
     window = FileSource(str(tmp_path / "w.csv")).load(None, None)
     assert window["c"].to_pylist() == ["a", None, None, None, None, "b"]  # type: ignore[union-attr]
     assert window["x"].tolist() == pytest.approx([1, 2, 3, 4, np.nan, 6], nan_ok=True)  # type: ignore[union-attr]
+
+
+def test_json_lines_keep_every_key_and_read_a_column_of_mixed_types_as_text(tmp_path: Path) -> None:
+    """Arrow typed a JSON-lines file by its first row: a key that row lacked was dropped for the whole
+    file (an optional field logged later was never tested), and a column mixing numbers and text made the
+    file unreadable. Spark's reader takes every key, and text for a column of mixed types."""
+    (tmp_path / "a.jsonl").write_text('{"a": 1}\n{"a": 2, "b": "x"}\n{"b": "y", "x": 1}\n')
+    (tmp_path / "b.jsonl").write_text('{"x": "1.5"}\n{"x": "oops"}\n{"x": true}\n{"x": null}\n')
+    first = FileSource(str(tmp_path / "a.jsonl")).load(None, None)
+    assert first["a"].tolist() == pytest.approx([1, 2, np.nan], nan_ok=True)  # type: ignore[union-attr]
+    assert first["b"].to_pylist() == [None, "x", "y"]  # type: ignore[union-attr]
+    mixed = FileSource(str(tmp_path / "b.jsonl")).load(None, None)["x"]
+    assert mixed.to_pylist() == ["1.5", "oops", "true", None]  # type: ignore[union-attr]
+    (tmp_path / "c.jsonl").write_text('{"x": 1}\n[1, 2]\n')
+    with pytest.raises(DataUnavailable, match=r"c\.jsonl: line 2 is a JSON list, not an object"):
+        FileSource(str(tmp_path / "c.jsonl")).load(None, None)

@@ -64,7 +64,7 @@ def jsonl(
     envelope without a readable time is kept). ``skip_invalid`` drops lines that are not JSON (MLTable's
     ``invalid_lines: drop``)."""
     rows: list[dict[str, Any]] = []
-    for line in raw.splitlines():
+    for number, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -76,8 +76,40 @@ def jsonl(
         envelope = envelopes and isinstance(obj, dict) and isinstance(obj.get("data"), list)
         if envelope and within is not None and not _in_window(obj.get("time"), within):
             continue
-        rows.extend(obj["data"] if envelope else [obj])
-    return pa.Table.from_pylist(rows)
+        records = obj["data"] if envelope else [obj]
+        odd = [r for r in records if not isinstance(r, dict)]
+        if odd and not skip_invalid:
+            raise NotAnObject(
+                f"line {number} is a JSON {_JSON_KINDS.get(type(odd[0]), 'number')}, not an object"
+            )
+        rows.extend(r for r in records if isinstance(r, dict))
+    return _table(rows)
+
+
+class NotAnObject(ValueError):
+    pass
+
+
+_JSON_KINDS = {list: "list", str: "string", bool: "boolean", type(None): "null"}
+
+
+def _table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Every key of every row (Arrow alone takes the first row's keys and drops the others); a column that
+    mixes types is text (the JSON of its numbers and booleans), as Spark's JSON reader has it."""
+    keys = dict.fromkeys(k for r in rows for k in r)
+    try:
+        return pa.Table.from_pylist([dict.fromkeys(keys), *rows]).slice(1)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.table({k: _column([r.get(k) for r in rows]) for k in keys})
+
+
+def _column(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(
+            [v if v is None or isinstance(v, str) else json.dumps(v) for v in values], pa.string()
+        )
 
 
 def _in_window(time: object, within: tuple[datetime, datetime]) -> bool:
@@ -115,17 +147,29 @@ def _window(
 
 
 def concat(tables: list[pa.Table], where: str) -> pa.Table:
-    """One table of a window's files; a column typed int64 in one file and double in another is double."""
+    """One table of a window's files, typed as Spark types the window: a column int64 in one file and double
+    in another is double; one that is text in some file is text (the numbers' text form) in all."""
     if not tables:
         raise DataUnavailable(f"no data files at {where}")
     try:
         return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise DataUnavailable(f"{where}: files disagree on columns: {exc}") from exc
+        texts = {f.name for t in tables for f in t.schema if pa.types.is_string(f.type)}
+        try:
+            return pa.concat_tables([_as_text(t, texts) for t in tables], promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            raise DataUnavailable(f"{where}: files disagree on columns: {exc}") from exc
+
+
+def _as_text(table: pa.Table, names: set[str]) -> pa.Table:
+    for i, field in enumerate(table.schema):
+        if field.name in names and not pa.types.is_string(field.type):
+            table = table.set_column(i, field.name, pc.cast(table.column(i), pa.string()))
+    return table
 
 
 DATA_SUFFIXES = (".csv", ".parquet", ".jsonl")
-UNREADABLE = (pa.ArrowInvalid, pa.ArrowTypeError, json.JSONDecodeError, UnicodeDecodeError)
+UNREADABLE = (pa.ArrowInvalid, pa.ArrowTypeError, json.JSONDecodeError, UnicodeDecodeError, NotAnObject)
 
 
 def read_each(store: Store, names: Iterable[str], parse: Callable[[bytes, str], pa.Table]) -> list[pa.Table]:
