@@ -7,6 +7,7 @@ is unreadable is Inconclusive, saying what Spark could not read."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,11 +88,11 @@ def _window(rng: np.random.Generator, n: int, live: bool, part: int = 0) -> dict
     return out
 
 
-def _until_done(analyzer: DriftAnalyzer) -> DriftResult:
+def _until_done(analyzer: DriftAnalyzer, config: DriftConfig = CONFIG) -> DriftResult:
     deadline = time.monotonic() + 300
     while True:
         try:
-            return analyzer.run(AnalysisConfig(drift=CONFIG), NOW)
+            return analyzer.run(AnalysisConfig(drift=config), NOW)
         except AnalysisPending:
             assert time.monotonic() < deadline, "the local Spark job did not finish in 300 s"
             time.sleep(0.5)
@@ -115,8 +116,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> tuple[DriftResult, DriftRe
     return _until_done(pushed), local
 
 
-def test_every_edge_case_gives_the_in_process_result_on_spark(edge: tuple[DriftResult, DriftResult]) -> None:
-    spark, local = edge
+def _same_results(spark: DriftResult, local: DriftResult) -> None:
     assert (spark.verdict, spark.message) == (local.verdict, local.message)
     for s, lo in zip(spark.features, local.features, strict=True):
         same = (lo.feature, lo.verdict, lo.method, lo.why, lo.message, lo.reference_rows, lo.live_rows)
@@ -127,7 +127,12 @@ def test_every_edge_case_gives_the_in_process_result_on_spark(edge: tuple[DriftR
         assert set(s.distances) == set(lo.distances), lo.feature
         for key, value in lo.distances.items():
             assert s.distances[key] == pytest.approx(value, rel=1e-9, abs=1e-12), (lo.feature, key)
-        assert s.engine.startswith("spark: the reference is ")
+        assert s.engine.startswith("spark: the ")
+
+
+def test_every_edge_case_gives_the_in_process_result_on_spark(edge: tuple[DriftResult, DriftResult]) -> None:
+    _same_results(*edge)
+    assert all(f.engine.startswith("spark: the reference is ") for f in edge[0].features)
 
 
 def test_what_each_edge_case_gives(edge: tuple[DriftResult, DriftResult]) -> None:
@@ -182,3 +187,68 @@ def test_a_job_whose_live_file_is_not_parquet_is_inconclusive_and_says_what_spar
     assert f"{tmp_path}/live.parquet" in result.message
     assert "\tat " not in result.message
     assert "java.base" not in result.message
+
+
+JSON_CONFIG = DriftConfig(
+    features=(
+        FeatureConfig("opt", NUM, DriftMethod.KS),
+        FeatureConfig("mixed", NUM, DriftMethod.KS),
+        FeatureConfig("typed", NUM, DriftMethod.KS),
+        FeatureConfig("neg0", NUM, DriftMethod.KS),
+        FeatureConfig("huge", NUM, DriftMethod.WASSERSTEIN),
+        FeatureConfig("kind", CAT, DriftMethod.CHI_SQUARED),
+    ),
+    min_samples=100,
+    drift_share=0.9,
+)
+
+
+def _json_rows(rng: np.random.Generator, n: int, live: bool, part: int = 0) -> str:
+    shift = 0.4 if live else 0.0
+    out = []
+    for i in range(n):
+        row: dict[str, object] = {
+            "neg0": -0.0 if live and i % 2 else 0.0 if i % 2 else 1.0,
+            "huge": float(rng.normal(shift)) * 1e300,
+            "kind": ["a", "b", "c"][int(rng.integers(0, 3 if live else 2))],
+        }
+        if i > 0:  # absent from each file's first row
+            row["opt"] = float(rng.normal(shift))
+        v = float(rng.normal(shift))
+        row["mixed"] = "oops" if i % 40 == 1 else True if i % 40 == 2 else repr(v) if i % 3 else v
+        row["typed"] = repr(v) if live and part == 1 else round(v * 100)
+        out.append(json.dumps(row))
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture(scope="module")
+def json_edge(tmp_path_factory: pytest.TempPathFactory) -> tuple[DriftResult, DriftResult]:
+    """(Spark, in-process) on JSON lines: a key missing from each file's first row, a column mixing numbers,
+    numeric text, words and booleans, a column that is numbers in one live file and text in the other."""
+    d = tmp_path_factory.mktemp("json")
+    rng = np.random.default_rng(23)
+    (d / "ref.jsonl").write_text(_json_rows(rng, 1500, False))
+    (d / "live").mkdir()
+    for part in (0, 1):
+        (d / "live" / f"part-{part}.jsonl").write_text(_json_rows(rng, 800, True, part))
+
+    def sources() -> Sources:
+        return Sources(FileSource(str(d / "ref.jsonl"), "jsonl"), FileSource(str(d / "live"), "jsonl"))
+
+    local = DriftAnalyzer(sources()).run(AnalysisConfig(drift=JSON_CONFIG), NOW)
+    pushed = DriftAnalyzer(sources(), Pushdown(LocalSpark(str(d / "jobs")), 1024, poll_seconds=0.5))
+    return _until_done(pushed, JSON_CONFIG), local
+
+
+def test_json_lines_edge_cases_give_the_in_process_result_on_spark(
+    json_edge: tuple[DriftResult, DriftResult],
+) -> None:
+    spark, local = json_edge
+    _same_results(spark, local)
+    f = {r.feature: r for r in local.features}
+    assert (f["opt"].reference_rows, f["opt"].live_rows) == (1499, 1598)  # all but each file's first row
+    assert f["typed"].live_rows == 1600  # numbers in one live file, numeric text in the other
+    assert f["mixed"].missing_live == pytest.approx(2 * 40 / 1600)  # words and booleans are missing
+    assert f["neg0"].verdict is Verdict.SUCCESSFUL  # -0.0 is 0.0
+    assert f["huge"].verdict is Verdict.FAILED
+    assert f["kind"].message.startswith("categories unseen in the reference: 'c'")
