@@ -433,3 +433,26 @@ def test_a_feature_the_reference_lacks_is_the_in_process_error_on_spark_too(file
     assert (
         "drift features ['y'] are not columns of the reference data (columns: ['c', 'x'])" in result.message
     )
+
+
+def test_an_unseen_whole_number_category_is_named_alike_by_both_engines() -> None:
+    """The operator's reader makes every number column float64, so in-process an unseen category 5 of an
+    integer column was named '5.0'; the Spark job keeps the column's integers and named it '5'."""
+    from modeldeploy.analysis.drift import detect_drift
+    from modeldeploy.analysis.summary import result_from_summary
+
+    cfg = DriftConfig(features=(FeatureConfig("level", FeatureKind.CATEGORICAL),), min_samples=100)
+    ref, live = np.array([1.0, 2.0] * 300), np.array([1.0, 2.0, 5.0, 0.5] * 150)  # as to_columns has them
+    local = detect_drift(cfg, {"level": ref}, {"level": live})
+    # the job's counts of the same windows: the integer column's categories as integers
+    live_counts = [[1, 150], [2, 150], [5, 150], [0.5, 150]]
+    summary = {
+        "numerical": {},
+        "categorical": {"level": {"reference": [[1, 300], [2, 300]], "live": live_counts}},
+        "absent": [],
+        "reference_rows": 600,
+        "live_rows": 600,
+    }
+    spark = result_from_summary(cfg, summary)
+    assert local.features[0].message == "categories unseen in the reference: 0.5, 5 (50.0% of live values)"
+    assert spark.features[0].message == local.features[0].message

@@ -65,13 +65,21 @@ def compare(ref: CategoryCounts, live: CategoryCounts) -> CategoricalStats:
     lv = np.array([live.counts.get(c, 0) for c in cats], dtype=np.float64)
     # most frequent first (ties by name): the same names whichever engine counted, in whatever order
     unseen = tuple(
-        sorted((c for c in live.counts if c not in ref.counts), key=lambda c: (-live.counts[c], str(c)))
+        sorted((c for c in live.counts if c not in ref.counts), key=lambda c: (-live.counts[c], shown(c)))
     )
     unseen_share = float(sum(live.counts[c] for c in unseen) / live.valid) if live.valid else 0.0
     chi2, p = chi_squared(r, lv)
     return CategoricalStats(
         chi2, p, float(psi(r, lv)), float(jensen_shannon(r, lv)), len(cats), unseen, unseen_share
     )
+
+
+def shown(category: object) -> str:
+    """A category as messages name it: a whole number as an integer, whether the column was read as floats
+    (in-process, every number column is float64) or as integers (the Spark job keeps them)."""
+    if isinstance(category, float) and category.is_integer():
+        return repr(int(category))
+    return repr(category)
 
 
 def chi_squared(ref_counts: F64, live_counts: F64) -> tuple[float, float]:

@@ -318,7 +318,7 @@ def _categorical_note(s: categorical.CategoricalStats) -> str:
     if s.categories == 1:
         return "constant in both windows"
     if s.unseen:
-        shown = ", ".join(repr(c) for c in s.unseen[:5]) + (", ..." if len(s.unseen) > 5 else "")
+        shown = ", ".join(categorical.shown(c) for c in s.unseen[:5]) + (", ..." if len(s.unseen) > 5 else "")
         return f"categories unseen in the reference: {shown} ({s.unseen_share:.1%} of live values)"
     return ""
 
