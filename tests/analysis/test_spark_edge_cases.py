@@ -252,3 +252,27 @@ def test_json_lines_edge_cases_give_the_in_process_result_on_spark(
     assert f["neg0"].verdict is Verdict.SUCCESSFUL  # -0.0 is 0.0
     assert f["huge"].verdict is Verdict.FAILED
     assert f["kind"].message.startswith("categories unseen in the reference: 'c'")
+
+
+def test_a_feature_the_reference_lacks_is_the_in_process_error_through_a_real_job(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(2)
+    pq.write_table(pa.table({"x": rng.normal(size=3000)}), tmp_path / "ref.parquet")
+    pq.write_table(
+        pa.table({"x": rng.normal(size=2000), "y": rng.normal(size=2000)}), tmp_path / "live.parquet"
+    )
+    features = (FeatureConfig("x", NUM, DriftMethod.KS), FeatureConfig("y", NUM, DriftMethod.KS))
+    config = DriftConfig(features=features, min_samples=100)
+
+    def sources() -> Sources:
+        ref, live = str(tmp_path / "ref.parquet"), str(tmp_path / "live.parquet")
+        return Sources(FileSource(ref, "parquet"), FileSource(live, "parquet"))
+
+    local = DriftAnalyzer(sources()).run(AnalysisConfig(drift=config), NOW)
+    pushed = DriftAnalyzer(sources(), Pushdown(LocalSpark(str(tmp_path / "jobs")), 1024, poll_seconds=0.5))
+    spark = _until_done(pushed, config)
+    assert (spark.verdict, spark.message) == (local.verdict, local.message)
+    assert spark.verdict is Verdict.ERROR
+    assert "drift features ['y'] are not columns of the reference data (columns: ['x'])" in spark.message
