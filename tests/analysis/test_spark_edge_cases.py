@@ -41,6 +41,8 @@ CONFIG = DriftConfig(
         FeatureConfig("words", NUM, DriftMethod.KS),
         FeatureConfig("amount", NUM, DriftMethod.KS),
         FeatureConfig("ties", NUM),
+        FeatureConfig("low", NUM, DriftMethod.PSI),
+        FeatureConfig("piled", NUM, DriftMethod.JENSEN_SHANNON),
         FeatureConfig("gone", NUM),
         FeatureConfig("tok", CAT, DriftMethod.CHI_SQUARED),
         FeatureConfig("unseen", CAT, DriftMethod.JENSEN_SHANNON),
@@ -80,6 +82,8 @@ def _window(rng: np.random.Generator, n: int, live: bool, part: int = 0) -> dict
         "words": words,
         "amount": [repr(int(a)) if a == int(a) else repr(float(a)) for a in amount],
         "ties": [str(v) for v in rng.integers(0, 3 + int(live), n)],
+        "low": _numbers(rng.normal(size=n)) if live else ["3.0"] * n,  # live entirely below a constant
+        "piled": _numbers(np.where(rng.random(n) < 0.3, 0.0, rng.exponential(size=n)) - shift),
         "tok": [cats[i] for i in rng.integers(0, len(cats), n)],
         "unseen": unseen,
     }
@@ -151,6 +155,8 @@ def test_what_each_edge_case_gives(edge: tuple[DriftResult, DriftResult]) -> Non
     assert f["gone"].message == "gone: column missing from the live window"
     assert f["gone"].why == "chosen for numerical data with 3000 reference rows (> 1000)"
     assert f["ties"].method is DriftMethod.WASSERSTEIN
+    # below a reference piled at its minimum: a bin of its own, so the drift shows
+    assert (f["low"].verdict, f["piled"].verdict) == (Verdict.FAILED, Verdict.FAILED)
     assert f["tok"].reference_rows < 3000 * 0.5  # '', NA and null are missing, not categories
     assert f["unseen"].message.startswith("categories unseen in the reference: 'u1', 'u2', 'u3', 'u4', 'u5'")
     assert f["nan_inf"].p_value is not None

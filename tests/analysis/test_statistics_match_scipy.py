@@ -170,3 +170,23 @@ def test_unseen_categories_are_named_most_frequent_first_whatever_order_they_wer
         live = categorical.CategoryCounts({c: counted[c] for c in order}, 0, sum(counted.values()))
         names.append(categorical.compare(ref, live).unseen)
     assert names[0] == names[1] == names[2] == ("b", "c", "z", "d", "e", "rare")
+
+
+def test_live_values_below_a_reference_piled_at_its_minimum_get_their_own_bin() -> None:
+    """Bins are the reference's deciles, the first open below: (-inf, e1]. When a tenth or more of the
+    reference sits at its minimum, e1 is that minimum, and live values below it fell in one bin with it: a
+    constant reference at 3 and a live window entirely below 3 had PSI and Jensen-Shannon 0, no drift."""
+    rng = np.random.default_rng(9)
+    const, live = np.full(2000, 3.0), rng.normal(0, 1, 1500)
+    tied = np.concatenate([np.zeros(600), rng.exponential(size=1400)])  # 30% at its minimum, 0
+    below = np.concatenate([-rng.exponential(size=700), rng.exponential(size=800)])
+    s = _engine([const, tied], [live, below])
+    # (-inf, 3) holds every live value and no reference value; (3, inf) is empty in both (PSI's floor)
+    want_const = distance.jensenshannon([0, 2000, 0], [1500, 0, 0], base=2)
+    assert s.jensen_shannon[0] == pytest.approx(want_const, abs=TOL)
+    assert s.psi[0] > 5
+    assert s.jensen_shannon[1] > 0.3
+    # a reference without such a pile keeps its ten bins exactly
+    smooth = rng.normal(size=2000)
+    prof = numerical.profile(("f",), [smooth], 10, 1)
+    assert prof.edges[0].tolist() == np.quantile(smooth, np.arange(1, 10) / 10).tolist()

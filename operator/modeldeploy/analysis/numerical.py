@@ -104,7 +104,12 @@ def _edges(sorted_valid: F64, n_bins: int) -> F64:
     if sorted_valid.size == 0:
         return np.empty(0)
     q = np.quantile(sorted_valid, np.arange(1, n_bins) / n_bins)
-    return np.asarray(np.unique(q), dtype=np.float64)
+    edges = np.asarray(np.unique(q), dtype=np.float64)
+    if edges[0] == sorted_valid[0]:
+        # A tenth or more of the reference at its minimum (a constant column, heavy ties): live values
+        # below it get a bin of their own instead of sharing (-inf, minimum] with it.
+        edges = np.concatenate([[np.nextafter(edges[0], -np.inf)], edges])
+    return edges
 
 
 def _bin_counts(sorted_valid: F64, edges: F64) -> F64:

@@ -14,7 +14,8 @@ Every number in the summary is exact, not a sketch:
   that are not numbers).
 - numerical bins for PSI and Jensen-Shannon: the reference's deciles as numpy computes them (linear
   interpolation between the two order statistics around (n - 1) * q, each the least value whose running
-  reference count exceeds its rank), and each window's count of values at or below each edge.
+  reference count exceeds its rank), one more just below the minimum when a tenth of the reference sits at
+  it (as in-process), and each window's count of values at or below each edge.
 - categorical: the counts of every category in each window (group-bys), from which chi-squared, PSI and
   Jensen-Shannon follow exactly.
 
@@ -182,6 +183,7 @@ def numerical(ref: Any, live: Any, names: list[str], n_bins: int = 10) -> dict[s
         F.first("n2").alias("n2"),
         F.stddev_pop(unit).alias("s1"),
         F.first("scale").alias("scale"),
+        F.min(F.when(F.col("r") == 1, F.col("v"))).alias("lo"),
         *order_stats,
     )
     out: dict[str, dict[str, Any]] = {n: {"n1": 0, "n2": 0} for n in names}
@@ -191,7 +193,10 @@ def numerical(ref: Any, live: Any, names: list[str], n_bins: int = 10) -> dict[s
         tested = n1 > 0 and n2 > 0
         if n1 > 0:
             qv = [_quantile(n1, q, row[f"q{i}_0"], row[f"q{i}_1"]) for i, q in enumerate(qs)]
-            edges[row["f"]] = sorted(set(qv))
+            e = sorted(set(qv))
+            if e[0] == row["lo"]:  # a tenth or more at the minimum: a bin below it (numerical._edges)
+                e.insert(0, math.nextafter(e[0], -math.inf))
+            edges[row["f"]] = e
         out[names[row["f"]]] = {
             "n1": n1,
             "n2": n2,
