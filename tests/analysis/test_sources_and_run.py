@@ -153,6 +153,12 @@ def test_window_files_typing_a_number_column_int_and_float_are_read_as_floats(tm
     (tmp_path / "c.jsonl").write_text('{"x": "one", "c": "a"}\n')
     texts = FileSource(str(tmp_path / "*.jsonl")).load(None, None)["x"]
     assert texts.to_pylist() == ["1", "2", "1.5", None, "one"]  # type: ignore[union-attr]
+    # booleans in one file and numbers in another: text too, as Spark's reader merges the two
+    (tmp_path / "flags").mkdir()
+    (tmp_path / "flags" / "a.jsonl").write_text('{"k": true, "x": 1}\n')
+    (tmp_path / "flags" / "b.jsonl").write_text('{"k": 0, "x": 0.5}\n')
+    flags = FileSource(str(tmp_path / "flags")).load(None, None)
+    assert (flags["k"].to_pylist(), flags["x"].tolist()) == (["true", "0"], [1.0, 0.5])  # type: ignore[union-attr]
     # what has no text form still disagrees
     (tmp_path / "d.jsonl").write_text('{"x": {"k": 1}, "c": "a"}\n')
     with pytest.raises(DataUnavailable, match=r"files disagree on columns: .*Field x has incompatible types"):

@@ -203,6 +203,7 @@ JSON_CONFIG = DriftConfig(
         FeatureConfig("neg0", NUM, DriftMethod.KS),
         FeatureConfig("huge", NUM, DriftMethod.WASSERSTEIN),
         FeatureConfig("kind", CAT, DriftMethod.CHI_SQUARED),
+        FeatureConfig("flag", CAT, DriftMethod.CHI_SQUARED),
     ),
     min_samples=100,
     drift_share=0.9,
@@ -217,6 +218,7 @@ def _json_rows(rng: np.random.Generator, n: int, live: bool, part: int = 0) -> s
             "neg0": -0.0 if live and i % 2 else 0.0 if i % 2 else 1.0,
             "huge": float(rng.normal(shift)) * 1e300,
             "kind": ["a", "b", "c"][int(rng.integers(0, 3 if live else 2))],
+            "flag": bool(i % 3) if part == 0 else i % 3,  # booleans, then in one live file 0, 1, 2
         }
         if i > 0:  # absent from each file's first row
             row["opt"] = float(rng.normal(shift))
@@ -258,6 +260,8 @@ def test_json_lines_edge_cases_give_the_in_process_result_on_spark(
     assert f["neg0"].verdict is Verdict.SUCCESSFUL  # -0.0 is 0.0
     assert f["huge"].verdict is Verdict.FAILED
     assert f["kind"].message.startswith("categories unseen in the reference: 'c'")
+    # booleans in one live file, numbers in the other: the live column is text in both engines
+    assert f["flag"].message.startswith("categories unseen in the reference: 'true', '0', '1', 'false', '2'")
 
 
 def test_a_feature_the_reference_lacks_is_the_in_process_error_through_a_real_job(tmp_path: Path) -> None:

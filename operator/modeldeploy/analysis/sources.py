@@ -154,11 +154,26 @@ def concat(tables: list[pa.Table], where: str) -> pa.Table:
     try:
         return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        texts = {f.name for t in tables for f in t.schema if pa.types.is_string(f.type)}
+        texts = _disagreeing(tables)
         try:
             return pa.concat_tables([_as_text(t, texts) for t in tables], promote_options="permissive")
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             raise DataUnavailable(f"{where}: files disagree on columns: {exc}") from exc
+
+
+def _disagreeing(tables: list[pa.Table]) -> set[str]:
+    """Columns whose types across the files have no common type (Spark reads them as text)."""
+    fields: dict[str, list[pa.Field]] = {}
+    for t in tables:
+        for f in t.schema:
+            fields.setdefault(f.name, []).append(f)
+    out = set()
+    for name, fs in fields.items():
+        try:
+            pa.unify_schemas([pa.schema([f]) for f in fs], promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            out.add(name)
+    return out
 
 
 def _as_text(table: pa.Table, names: set[str]) -> pa.Table:
