@@ -190,3 +190,18 @@ def test_live_values_below_a_reference_piled_at_its_minimum_get_their_own_bin() 
     smooth = rng.normal(size=2000)
     prof = numerical.profile(("f",), [smooth], 10, 1)
     assert prof.edges[0].tolist() == np.quantile(smooth, np.arange(1, 10) / 10).tolist()
+
+
+def test_negative_zero_is_the_category_zero_and_keeps_its_count() -> None:
+    """Arrow counts 0.0 and -0.0 apart (np.round(-0.04, 1) is -0.0); as one dictionary key the second
+    overwrote the first: 0.0 x 200 and -0.0 x 100 counted as 100, and the table no longer summed to the
+    valid rows. The Spark job's counts (by text: '0.0', '-0.0') went the same way."""
+    from modeldeploy.analysis.summary import _counts
+
+    ref = np.array([0.0] * 200 + [-0.0] * 100 + [0.5] * 300)
+    live = np.array([0.0] * 100 + [0.5] * 400)
+    r, lv = categorical.count(ref), categorical.count(live)
+    assert (r.counts, r.valid) == ({0.0: 300, 0.5: 300}, 600)
+    want = stats.chi2_contingency([[300, 300], [100, 400]])
+    assert categorical.compare(r, lv).chi2_p == pytest.approx(want.pvalue, abs=TOL)
+    assert _counts([[0.0, 200], [-0.0, 100], [0.5, 300]], 600) == r

@@ -27,7 +27,7 @@ NO_BINS_WHY = "the Spark job's summary has no bin counts for it"
 
 
 def _counts(pairs: list[list[Any]], rows: int) -> categorical.CategoryCounts:
-    table = {v: int(c) for v, c in pairs}
+    table = categorical.tally(pairs)
     return categorical.CategoryCounts(table, rows - sum(table.values()), rows)
 
 
