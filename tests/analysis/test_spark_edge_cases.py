@@ -204,6 +204,7 @@ JSON_CONFIG = DriftConfig(
         FeatureConfig("huge", NUM, DriftMethod.WASSERSTEIN),
         FeatureConfig("kind", CAT, DriftMethod.CHI_SQUARED),
         FeatureConfig("flag", CAT, DriftMethod.CHI_SQUARED),
+        FeatureConfig("cz", CAT, DriftMethod.CHI_SQUARED),
     ),
     min_samples=100,
     drift_share=0.9,
@@ -219,6 +220,7 @@ def _json_rows(rng: np.random.Generator, n: int, live: bool, part: int = 0) -> s
             "huge": float(rng.normal(shift)) * 1e300,
             "kind": ["a", "b", "c"][int(rng.integers(0, 3 if live else 2))],
             "flag": bool(i % 3) if part == 0 else i % 3,  # booleans, then in one live file 0, 1, 2
+            "cz": [0.0, -0.0 if live else 0.0, 0.5][i % 3],  # -0.0 is the category 0
         }
         if i > 0:  # absent from each file's first row
             row["opt"] = float(rng.normal(shift))
@@ -258,6 +260,9 @@ def test_json_lines_edge_cases_give_the_in_process_result_on_spark(
     assert f["typed"].live_rows == 1600  # numbers in one live file, numeric text in the other
     assert f["mixed"].missing_live == pytest.approx(2 * 40 / 1600)  # words and booleans are missing
     assert f["neg0"].verdict is Verdict.SUCCESSFUL  # -0.0 is 0.0
+    assert (f["cz"].verdict, f["cz"].message) == (Verdict.SUCCESSFUL, "")  # no unseen category -0.0
+    assert f["cz"].p_value is not None
+    assert f["cz"].p_value > 0.9
     assert f["huge"].verdict is Verdict.FAILED
     assert f["kind"].message.startswith("categories unseen in the reference: 'c'")
     # booleans in one live file, numbers in the other: the live column is text in both engines
