@@ -96,9 +96,11 @@ _JSON_KINDS = {list: "list", str: "string", bool: "boolean", type(None): "null"}
 def _table(rows: list[dict[str, Any]]) -> pa.Table:
     """Every key of every row (Arrow alone takes the first row's keys and drops the others); a column that
     mixes types is text (the JSON of its numbers and booleans), as Spark's JSON reader has it."""
-    keys = dict.fromkeys(k for r in rows for k in r)
+    first = rows[0].keys() if rows else {}.keys()
+    same = all(r.keys() == first for r in rows)  # the usual case, checked at C speed
+    keys = dict.fromkeys(first) if same else dict.fromkeys(k for r in rows for k in r)
     try:
-        return pa.Table.from_pylist([dict.fromkeys(keys), *rows]).slice(1)
+        return pa.Table.from_pylist(rows) if same else pa.Table.from_pylist([keys, *rows]).slice(1)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.table({k: _column([r.get(k) for r in rows]) for k in keys})
 
