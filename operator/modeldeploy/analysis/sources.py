@@ -150,7 +150,8 @@ def _window(
 
 def concat(tables: list[pa.Table], where: str) -> pa.Table:
     """One table of a window's files, typed as Spark types the window: a column int64 in one file and double
-    in another is double; one that is text in some file is text (the numbers' text form) in all."""
+    in another is double; one whose files' types have no common type (numbers and text, booleans and
+    numbers) is text in all."""
     if not tables:
         raise DataUnavailable(f"no data files at {where}")
     try:
