@@ -230,3 +230,16 @@ def test_method_of_the_wrong_kind_is_rejected_with_the_choices() -> None:
         ValueError, match="'c': method 'ks' does not apply to categorical data; use one of: chisquared"
     ):
         detect_drift(cfg, {"c": np.array(["a", "b"] * 100)}, {})
+
+
+def test_a_numerical_time_column_is_seconds_since_the_epoch_as_in_the_spark_job() -> None:
+    """Spark casts a timestamp to seconds and cannot cast a date at all (the job failed); in-process a
+    timestamp was microseconds and a date days. The verdicts agreed, the reported distances did not."""
+    from modeldeploy.analysis.numerical import numbers
+
+    stamps = pa.array([0, 1_500_000, None], pa.timestamp("us", tz="UTC"))
+    assert numbers(pa.chunked_array([stamps])).tolist() == pytest.approx([0.0, 1.5, np.nan], nan_ok=True)
+    days = pa.array([0, 2, None], pa.date32())
+    assert numbers(days).tolist() == pytest.approx([0.0, 172_800.0, np.nan], nan_ok=True)
+    seconds = pa.array([5, 7], pa.timestamp("s"))
+    assert numbers(seconds).tolist() == [5.0, 7.0]

@@ -42,6 +42,8 @@ CONFIG = DriftConfig(
         FeatureConfig("amount", NUM, DriftMethod.KS),
         FeatureConfig("ties", NUM),
         FeatureConfig("low", NUM, DriftMethod.PSI),
+        FeatureConfig("when", NUM, DriftMethod.WASSERSTEIN),
+        FeatureConfig("day", NUM, DriftMethod.WASSERSTEIN),
         FeatureConfig("piled", NUM, DriftMethod.JENSEN_SHANNON),
         FeatureConfig("gone", NUM),
         FeatureConfig("tok", CAT, DriftMethod.CHI_SQUARED),
@@ -83,6 +85,14 @@ def _window(rng: np.random.Generator, n: int, live: bool, part: int = 0) -> dict
         "amount": [repr(int(a)) if a == int(a) else repr(float(a)) for a in amount],
         "ties": [str(v) for v in rng.integers(0, 3 + int(live), n)],
         "low": _numbers(rng.normal(size=n)) if live else ["3.0"] * n,  # live entirely below a constant
+        "when": [
+            f"2025-01-{d:02d}T{h:02d}:04:05"
+            for d, h in zip(rng.integers(1, 28, n), rng.integers(0, 24, n), strict=True)
+        ],
+        "day": [
+            f"2025-{m:02d}-{d:02d}"
+            for m, d in zip(rng.integers(1 + live, 13, n), rng.integers(1, 29, n), strict=True)
+        ],
         "piled": _numbers(np.where(rng.random(n) < 0.3, 0.0, rng.exponential(size=n)) - shift),
         "tok": [cats[i] for i in rng.integers(0, len(cats), n)],
         "unseen": unseen,
@@ -157,6 +167,9 @@ def test_what_each_edge_case_gives(edge: tuple[DriftResult, DriftResult]) -> Non
     assert f["ties"].method is DriftMethod.WASSERSTEIN
     # below a reference piled at its minimum: a bin of its own, so the drift shows
     assert (f["low"].verdict, f["piled"].verdict) == (Verdict.FAILED, Verdict.FAILED)
+    # times as seconds since the epoch (a date at its midnight): hours apart, not microseconds nor days
+    assert 1e3 < f["when"].distances["wasserstein_raw"] < 1e6
+    assert f["day"].verdict is Verdict.FAILED  # January never in the live window
     assert f["tok"].reference_rows < 3000 * 0.5  # '', NA and null are missing, not categories
     assert f["unseen"].message.startswith("categories unseen in the reference: 'u1', 'u2', 'u3', 'u4', 'u5'")
     assert f["nan_inf"].p_value is not None

@@ -117,12 +117,16 @@ def _long(df: Any, names: list[str], side: int) -> Any:
     """(f, v, r, l): one row per valid value; r = 1 for the reference, l = 1 for the live window."""
     from pyspark.sql import functions as F
 
-    cells = F.array(
-        *[
-            F.struct(F.lit(i).alias("f"), F.expr(f"try_cast(`{n}` AS DOUBLE)").alias("v"))
-            for i, n in enumerate(names)
-        ]
-    )
+    types = dict(df.dtypes)
+
+    def number(n: str) -> Any:  # a date as its midnight's seconds since the epoch, as a timestamp casts
+        return F.expr(
+            f"CAST(unix_date(`{n}`) AS DOUBLE) * 86400"
+            if types[n] == "date"
+            else f"try_cast(`{n}` AS DOUBLE)"
+        )
+
+    cells = F.array(*[F.struct(F.lit(i).alias("f"), number(n).alias("v")) for i, n in enumerate(names)])
     out = df.select(F.explode(cells).alias("c")).select("c.f", "c.v")
     out = out.where(F.col("v").isNotNull() & ~F.isnan("v") & (F.abs(F.col("v")) != float("inf")))
     return out.select("f", "v", F.lit(1 - side).alias("r"), F.lit(side).alias("l"))
