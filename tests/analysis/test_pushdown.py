@@ -456,3 +456,19 @@ def test_an_unseen_whole_number_category_is_named_alike_by_both_engines() -> Non
     spark = result_from_summary(cfg, summary)
     assert local.features[0].message == "categories unseen in the reference: 0.5, 5 (50.0% of live values)"
     assert spark.features[0].message == local.features[0].message
+
+
+def test_integer_categories_past_two_to_the_53_count_alike_in_both_engines() -> None:
+    """The operator reads every number column as float64, so two integer ids above 2**53 that round to one
+    double are one category in-process; the job kept them apart, and the engines tested different tables."""
+    from modeldeploy.analysis import categorical
+    from modeldeploy.analysis.sources import to_columns
+    from modeldeploy.analysis.spark_job import _typed
+    from modeldeploy.analysis.summary import _counts
+
+    ids = [2**53, 2**53 + 1, 2**53, 7]
+    local = categorical.count(to_columns(pa.table({"c": ids}))["c"])
+    # the job's group-by: each distinct value as text, with its count, turned back by the column's type
+    spark = _counts([[_typed("bigint")(str(v)), n] for v, n in ((2**53, 2), (2**53 + 1, 1), (7, 1))], 4)
+    assert spark == local
+    assert local.counts == {float(2**53): 3, 7.0: 1}

@@ -189,3 +189,14 @@ def test_json_lines_keep_every_key_and_read_a_column_of_mixed_types_as_text(tmp_
     (tmp_path / "c.jsonl").write_text('{"x": 1}\n[1, 2]\n')
     with pytest.raises(DataUnavailable, match=r"c\.jsonl: line 2 is a JSON list, not an object"):
         FileSource(str(tmp_path / "c.jsonl")).load(None, None)
+
+
+def test_a_window_with_integer_ids_past_two_to_the_53_is_read(tmp_path: Path) -> None:
+    """Every number column becomes float64, and Arrow's checked cast refused an id such as 2**53 + 1 (no
+    double holds it): any table with a snowflake-style id column, tested or not, made drift an Error. The
+    Spark job reads only the features, so it analysed the same window."""
+    ids = [2**60 + 1, 2**53 + 1, 5]
+    pq.write_table(pa.table({"id": ids, "x": [0.5, 1.5, 2.5]}), tmp_path / "w.parquet")
+    window = FileSource(str(tmp_path / "w.parquet")).load(None, None)
+    assert window["x"].tolist() == [0.5, 1.5, 2.5]  # type: ignore[union-attr]
+    assert window["id"].tolist() == [float(i) for i in ids]  # type: ignore[union-attr]  # nearest doubles

@@ -48,7 +48,9 @@ def numbers(column: Column) -> F64:
         pa.types.is_timestamp(column.type) or pa.types.is_date(column.type)
     ):  # seconds since the epoch, as Spark casts a timestamp (a date: its midnight, UTC)
         micros = pc.cast(pc.cast(column, pa.timestamp("us", tz="UTC")), pa.int64())
-        return as_float(pc.fill_null(pc.divide(pc.cast(micros, pa.float64()), 1e6), np.nan).to_numpy())
+        return as_float(
+            pc.fill_null(pc.divide(pc.cast(micros, pa.float64(), safe=False), 1e6), np.nan).to_numpy()
+        )
     return as_float(np.asarray(column))
 
 

@@ -123,11 +123,13 @@ def _in_window(time: object, within: tuple[datetime, datetime]) -> bool:
 
 
 def to_columns(table: pa.Table) -> dict[str, Column]:
-    """Numbers become float64 numpy (nulls NaN); everything else stays Arrow."""
+    """Numbers become float64 numpy (nulls NaN; an integer past 2**53 its nearest double, as Spark casts
+    it); everything else stays Arrow."""
     out: dict[str, Column] = {}
     for name, col in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
-            out[name] = np.asarray(pc.fill_null(pc.cast(col, pa.float64()), np.nan).to_numpy())
+            floats = pc.cast(col, pa.float64(), safe=False)
+            out[name] = np.asarray(pc.fill_null(floats, np.nan).to_numpy())
         else:
             out[name] = col
     return out

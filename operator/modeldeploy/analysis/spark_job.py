@@ -245,8 +245,8 @@ def _bin_counts(cum: Any, edges: dict[int, list[float]], names: list[str], out: 
 
 def _typed(spark_type: str) -> Any:
     """Back from the string every category travels as to the value the in-process count would hold."""
-    if spark_type in ("tinyint", "smallint", "int", "bigint"):
-        return int
+    if spark_type in ("tinyint", "smallint", "int", "bigint"):  # in-process, every number is a float64
+        return lambda s: float(int(s))
     if spark_type in ("float", "double"):
         return float
     if spark_type == "boolean":
