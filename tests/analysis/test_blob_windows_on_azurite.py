@@ -145,3 +145,26 @@ def test_an_mltable_and_a_collector_window_are_handed_to_spark_from_the_listing(
         blobs[f"{base}/2025/03/01/12/b.jsonl"]
     )
     assert client.downloads == ["ref/MLTable"]  # the table's own YAML; data sizes come with the listings
+
+
+def test_a_collector_hour_on_blob_keeps_late_keys_and_reads_mixed_files_as_the_engines_agree(
+    lake: Any,
+) -> None:
+    """The data collector's hour files as Azurite serves them: a key first logged after an hour's first
+    request is kept, whole numbers in one file and decimals in another are doubles, numbers in one file and
+    text in another are text, a CSV-style null token in JSON stays the text it is."""
+
+    def hour(rows: list[dict[str, object]], minute: int) -> bytes:
+        return (json.dumps({"time": f"2025-03-01T12:{minute:02d}:00Z", "data": rows}) + "\n").encode()
+
+    folder = "modelDataCollector/ep/blue/model_inputs"
+    client = lake(
+        {
+            f"{folder}/2025/03/01/12/a.jsonl": hour([{"x": 1, "n": 2}, {"x": 2, "n": 3, "late": "k"}], 0),
+            f"{folder}/2025/03/01/12/b.jsonl": hour([{"x": 2.5, "n": "4", "late": "NA"}], 10),
+        }
+    )
+    window = DataCollectorSource(BlobStore(client), folder).load(NOW - timedelta(hours=1), NOW)
+    assert window["x"].tolist() == [1.0, 2.0, 2.5]  # type: ignore[union-attr]
+    assert window["n"].to_pylist() == ["2", "3", "4"]  # type: ignore[union-attr]
+    assert window["late"].to_pylist() == [None, "k", "NA"]  # type: ignore[union-attr]

@@ -153,6 +153,21 @@ def test_missing_values_are_dropped_and_reported() -> None:
     assert c.statistic == 0.0
 
 
+def test_text_that_is_not_a_number_in_a_numerical_column_is_missing_as_in_the_spark_job() -> None:
+    """A CSV column with a stray word is read as text. The Spark job's try_cast takes the word as missing
+    and tests the numbers; in-process it was an Error ('could not convert string to float'), so the same
+    window was a verdict on Spark and an error here."""
+    rng = np.random.default_rng(10)
+    ref, live = rng.normal(size=600), rng.normal(0.4, size=500)
+    text = [repr(float(v)) for v in live] + ["oops", "", None, " 2.5 ", "1e3"]
+    cfg = DriftConfig(features=(FeatureConfig("x", FeatureKind.NUMERICAL, DriftMethod.KS),))
+    (x,) = detect_drift(cfg, {"x": ref}, {"x": pa.chunked_array([pa.array(text)])}).features
+    clean = np.concatenate([live, [2.5, 1e3]])
+    assert (x.live_rows, x.missing_live) == (502, pytest.approx(3 / 505))
+    assert x.p_value == pytest.approx(stats.ks_2samp(ref, clean).pvalue, abs=1e-9)
+    assert x.verdict is Verdict.FAILED
+
+
 def test_mostly_missing_live_data_is_inconclusive_not_a_rollback() -> None:
     rng = np.random.default_rng(9)
     ref = {f"f{i}": rng.normal(size=2000) for i in range(4)}
@@ -215,3 +230,16 @@ def test_method_of_the_wrong_kind_is_rejected_with_the_choices() -> None:
         ValueError, match="'c': method 'ks' does not apply to categorical data; use one of: chisquared"
     ):
         detect_drift(cfg, {"c": np.array(["a", "b"] * 100)}, {})
+
+
+def test_a_numerical_time_column_is_seconds_since_the_epoch_as_in_the_spark_job() -> None:
+    """Spark casts a timestamp to seconds and cannot cast a date at all (the job failed); in-process a
+    timestamp was microseconds and a date days. The verdicts agreed, the reported distances did not."""
+    from modeldeploy.analysis.numerical import numbers
+
+    stamps = pa.array([0, 1_500_000, None], pa.timestamp("us", tz="UTC"))
+    assert numbers(pa.chunked_array([stamps])).tolist() == pytest.approx([0.0, 1.5, np.nan], nan_ok=True)
+    days = pa.array([0, 2, None], pa.date32())
+    assert numbers(days).tolist() == pytest.approx([0.0, 172_800.0, np.nan], nan_ok=True)
+    seconds = pa.array([5, 7], pa.timestamp("s"))
+    assert numbers(seconds).tolist() == [5.0, 7.0]

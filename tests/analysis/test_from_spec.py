@@ -128,3 +128,50 @@ def test_a_spec_without_tests_gets_ks_and_chi_squared_on_a_small_reference() -> 
         "chosen for numerical data with 600 reference rows (<= 1000)",
     ]
     assert [d.engine for d in record.drift] == ["in-process"] * 3  # and which engine computed it
+
+
+def test_why_a_feature_was_not_tested_or_stands_out_reaches_the_status_and_the_report() -> None:
+    """A constant feature, one with no live values and one missing from the live window: the engine says
+    why in each result's message, and that reason must reach the status and the report's drift table (it
+    was dropped there: the report showed 'InsufficientData' without saying what was insufficient)."""
+    from modeldeploy.report.html import drift_section
+
+    drift = spec.Drift.model_validate(
+        {
+            "reference": {"uri": "file:///r.parquet"},
+            "live": {"uri": "file:///l.parquet"},
+            "numerical": [{"name": n, "test": "ks"} for n in ("flat", "empty", "gone")],
+            "minSampleSize": 100,
+        }
+    )
+    cfg = analysis_config(spec.Analysis(drift=drift), 60.0)
+    assert cfg.drift is not None
+    rng = np.random.default_rng(2)
+    ref = {"flat": np.full(500, 2.0), "empty": rng.normal(size=500), "gone": rng.normal(size=500)}
+    live = {"flat": np.full(400, 2.0), "empty": np.full(400, np.nan)}
+    result = RunResult(Verdict.INCONCLUSIVE, (), detect_drift(cfg.drift, ref, live), "")
+    record = status_record(result, "r", 0, datetime(2025, 1, 1, tzinfo=UTC))
+    assert [(d.feature, d.verdict, d.message) for d in record.drift] == [
+        ("flat", status.Verdict.SUCCESSFUL, "constant in both windows"),
+        (
+            "empty",
+            status.Verdict.INSUFFICIENT_DATA,
+            "empty: 500 valid reference values and 0 live; at least 100 needed in each "
+            "(raise the window or lower drift.minSamples)",
+        ),
+        ("gone", status.Verdict.INSUFFICIENT_DATA, "gone: column missing from the live window"),
+    ]
+    body = {"status": {"lastAnalysis": record.model_dump(mode="json", by_alias=True)}}
+    html = drift_section(body)
+    assert "<th>note</th>" in html
+    assert "constant in both windows" in html
+    assert "gone: column missing from the live window" in html
+    assert "empty: 500 valid reference values and 0 live" in html
+    # and, like every free text copied into the status, it is cut to the status limit
+    long = record.drift[0].model_copy(update={"message": "x" * 5000})
+    analysis = record.model_copy(update={"drift": [long]})
+    bounded = status.ModelDeploymentStatus(last_analysis=analysis).bounded()
+    assert bounded.last_analysis is not None
+    cut = bounded.last_analysis.drift[0].message
+    assert len(cut) <= status.MAX_STATUS_TEXT
+    assert "truncated" in cut

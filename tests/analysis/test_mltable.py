@@ -231,3 +231,11 @@ def test_an_mltable_window_is_capped_in_sum_like_a_folder(
     monkeypatch.setattr(mltable, "MAX_DATA_FILES", 4)
     with pytest.raises(LimitExceeded, match=r"/big/MLTable: more than 4 data files, the operator's limit$"):
         _load(folder)
+
+
+def test_json_lines_files_typing_a_column_int_and_float_are_read_as_floats(tmp_path: Path) -> None:
+    """Each JSON-lines file is typed by its own values; a file of whole numbers beside one of decimals was
+    refused ('files disagree on columns') where Spark reads the table as doubles."""
+    text = "paths: [{pattern: ./*.jsonl}]\ntransformations: [read_json_lines]\n"
+    folder = _mltable(tmp_path / "t", text, {"a.jsonl": '{"x": 1}\n{"x": 2}\n', "b.jsonl": '{"x": 0.5}\n'})
+    assert _load(folder)["x"].tolist() == [1.0, 2.0, 0.5]  # type: ignore[union-attr]

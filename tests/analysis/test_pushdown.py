@@ -160,6 +160,32 @@ def test_a_submission_that_fails_is_inconclusive(files: tuple[str, str]) -> None
     )
 
 
+def test_a_job_that_could_not_read_its_data_is_inconclusive_with_sparks_own_words(
+    files: tuple[str, str],
+) -> None:
+    """A real job that failed was reported by the last three lines of its log: JVM stack frames."""
+    from modeldeploy.analysis.spark_job import failure
+
+    py4j = (
+        "An error occurred while calling o41.parquet.\n: org.apache.spark.SparkException: [FAILED_READ_FILE."
+        "CANNOT_READ_FILE_FOOTER] Encountered error while reading file file:/d/live.parquet.\n\tat org.apache"
+        ".spark.sql.errors.QueryExecutionErrors$.cannotReadFooterForFileError(QueryExecutionErrors.scala:1109)"
+    )
+    said = failure(RuntimeError(py4j))
+    assert said == (
+        "RuntimeError: org.apache.spark.SparkException: [FAILED_READ_FILE.CANNOT_READ_FILE_FOOTER] "
+        "Encountered error while reading file file:/d/live.parquet."
+    )
+    jobs = Jobs()
+    analyzer = _analyzer(files, jobs, 1000, [0.0])
+    with pytest.raises(AnalysisPending):
+        analyzer.run(AnalysisConfig(drift=CONFIG), NOW)
+    jobs.states.append(JobState(JobStatus.SUCCEEDED, {"failed": said, "engine": "spark 4.0.1"}))
+    result = analyzer.run(AnalysisConfig(drift=CONFIG), NOW)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert result.message == f"drift not evaluated: Spark job job-1 failed: {said}"
+
+
 def test_numerical_psi_without_bin_counts_in_the_summary_is_inconclusive(files: tuple[str, str]) -> None:
     cfg = DriftConfig(features=(FeatureConfig("x", FeatureKind.NUMERICAL, DriftMethod.PSI),), min_samples=100)
     jobs = Jobs()
@@ -238,6 +264,14 @@ def test_the_spark_jobs_deciles_are_numpys_to_the_last_bit() -> None:
         assert _quantile(x.size, q, float(x[k]), hi) == float(np.quantile(x, q))
 
     check()
+
+
+def test_the_spark_jobs_csv_null_tokens_are_the_in_process_readers() -> None:
+    import pyarrow.csv as pacsv
+
+    from modeldeploy.analysis.spark_job import CSV_NULLS
+
+    assert list(CSV_NULLS) == pacsv.ConvertOptions().null_values
 
 
 def test_closing_an_analyzer_cancels_its_running_job(files: tuple[str, str]) -> None:
@@ -341,3 +375,100 @@ def test_a_spec_naming_no_features_is_analysed_in_process_and_says_why(files: tu
     assert {f.engine for f in result.features} == {
         "in-process: the spec names no features; the Spark job tests named ones only"
     }
+
+
+def test_a_column_missing_from_the_live_window_is_reported_as_in_process_with_its_reference_counted() -> None:
+    """The job counted nothing for a column the live window lacks, so the Spark result said 0 reference
+    rows, and the test chosen for it (AUTO) and its reason were those of an empty reference. It now counts
+    the reference side and lists the column as absent; the result is the in-process one."""
+    from modeldeploy.analysis.drift import detect_drift
+    from modeldeploy.analysis.summary import result_from_summary
+
+    num, cat = FeatureKind.NUMERICAL, FeatureKind.CATEGORICAL
+    features = (FeatureConfig("x", num), FeatureConfig("gone", num), FeatureConfig("cg", cat))
+    cfg = DriftConfig(features=features, min_samples=100)
+    rng = np.random.default_rng(3)
+    x_ref, x_live = rng.normal(size=3000), rng.normal(size=2000)
+    ref = {"x": x_ref, "gone": rng.normal(size=3000), "cg": pa.array(["a", "b"] * 1500)}
+    local = detect_drift(cfg, ref, {"x": x_live})
+    summary = {
+        "numerical": {
+            "x": {"n1": 3000, "n2": 2000, "d": 0.01, "w": 0.02, "std": 1.0},
+            "gone": {"n1": 3000, "n2": 0, "d": float("nan"), "w": float("nan"), "std": 1.0},
+        },
+        "categorical": {"cg": {"reference": [["a", 1500], ["b", 1500]], "live": []}},
+        "absent": ["gone", "cg"],
+        "reference_rows": 3000,
+        "live_rows": 2000,
+    }
+    spark = result_from_summary(cfg, summary)
+    for s, lo in list(zip(spark.features, local.features, strict=True))[1:]:
+        assert (s.verdict, s.message, s.reference_rows, s.method, s.why) == (
+            lo.verdict,
+            lo.message,
+            lo.reference_rows,
+            lo.method,
+            lo.why,
+        )
+        assert s.message == f"{s.feature}: column missing from the live window"
+        assert s.why.endswith("with 3000 reference rows (> 1000)")
+
+
+def test_a_feature_the_reference_lacks_is_the_in_process_error_on_spark_too(files: tuple[str, str]) -> None:
+    """In-process a named feature the reference data lacks is an Error (a spec to fix, not data to wait
+    for). The job raised, and the operator reported an Inconclusive job failure instead. The job now
+    returns the reference's columns and the operator says what in-process says."""
+    config = DriftConfig(features=(*CONFIG.features, FeatureConfig("y", FeatureKind.NUMERICAL)))
+    local = DriftAnalyzer(Sources(FileSource(files[0], "parquet"), FileSource(files[1], "parquet"))).run(
+        AnalysisConfig(drift=config), NOW
+    )
+    assert local.verdict is Verdict.ERROR
+    jobs = Jobs()
+    analyzer = _analyzer(files, jobs, 1000, [0.0])
+    with pytest.raises(AnalysisPending):
+        analyzer.run(AnalysisConfig(drift=config), NOW)
+    jobs.states.append(JobState(JobStatus.SUCCEEDED, {"reference_columns": ["x", "c"], "engine": "spark"}))
+    result = analyzer.run(AnalysisConfig(drift=config), NOW)
+    assert (result.verdict, result.message) == (Verdict.ERROR, local.message)
+    assert (
+        "drift features ['y'] are not columns of the reference data (columns: ['c', 'x'])" in result.message
+    )
+
+
+def test_an_unseen_whole_number_category_is_named_alike_by_both_engines() -> None:
+    """The operator's reader makes every number column float64, so in-process an unseen category 5 of an
+    integer column was named '5.0'; the Spark job keeps the column's integers and named it '5'."""
+    from modeldeploy.analysis.drift import detect_drift
+    from modeldeploy.analysis.summary import result_from_summary
+
+    cfg = DriftConfig(features=(FeatureConfig("level", FeatureKind.CATEGORICAL),), min_samples=100)
+    ref, live = np.array([1.0, 2.0] * 300), np.array([1.0, 2.0, 5.0, 0.5] * 150)  # as to_columns has them
+    local = detect_drift(cfg, {"level": ref}, {"level": live})
+    # the job's counts of the same windows: the integer column's categories as integers
+    live_counts = [[1, 150], [2, 150], [5, 150], [0.5, 150]]
+    summary = {
+        "numerical": {},
+        "categorical": {"level": {"reference": [[1, 300], [2, 300]], "live": live_counts}},
+        "absent": [],
+        "reference_rows": 600,
+        "live_rows": 600,
+    }
+    spark = result_from_summary(cfg, summary)
+    assert local.features[0].message == "categories unseen in the reference: 0.5, 5 (50.0% of live values)"
+    assert spark.features[0].message == local.features[0].message
+
+
+def test_integer_categories_past_two_to_the_53_count_alike_in_both_engines() -> None:
+    """The operator reads every number column as float64, so two integer ids above 2**53 that round to one
+    double are one category in-process; the job kept them apart, and the engines tested different tables."""
+    from modeldeploy.analysis import categorical
+    from modeldeploy.analysis.sources import to_columns
+    from modeldeploy.analysis.spark_job import _typed
+    from modeldeploy.analysis.summary import _counts
+
+    ids = [2**53, 2**53 + 1, 2**53, 7]
+    local = categorical.count(to_columns(pa.table({"c": ids}))["c"])
+    # the job's group-by: each distinct value as text, with its count, turned back by the column's type
+    spark = _counts([[_typed("bigint")(str(v)), n] for v, n in ((2**53, 2), (2**53 + 1, 1), (7, 1))], 4)
+    assert spark == local
+    assert local.counts == {float(2**53): 3, 7.0: 1}

@@ -134,3 +134,69 @@ def test_reference_is_profiled_once_across_runs(tmp_path: Path) -> None:
     first = analyzer._profile
     run_analysis(cfg, analyzer, {}, NOW + timedelta(minutes=15))
     assert analyzer._profile is first
+
+
+def test_window_files_typing_a_number_column_int_and_float_are_read_as_floats(tmp_path: Path) -> None:
+    """JSON lines type each file by its values: an hour whose amounts all happen to be whole is int64, the
+    next double. The window was refused ('files disagree on columns': Inconclusive every interval) where
+    Spark, typing the window as a whole, read doubles. Widening is the only promotion: a text column that
+    was a number elsewhere still says the files disagree."""
+    (tmp_path / "a.jsonl").write_text('{"x": 1, "c": "a"}\n{"x": 2, "c": "b"}\n')
+    (tmp_path / "b.jsonl").write_text('{"x": 1.5, "c": "a"}\n{"x": null, "c": null}\n')
+    window = FileSource(str(tmp_path / "*.jsonl")).load(None, None)
+    assert window["x"].tolist() == pytest.approx([1.0, 2.0, 1.5, np.nan], nan_ok=True)
+    assert window["c"].to_pylist() == ["a", "b", "a", None]
+    pq.write_table(pa.table({"x": pa.array([3, 4], pa.int32())}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"x": [0.25]}), tmp_path / "b.parquet")
+    assert FileSource(str(tmp_path / "*.parquet")).load(None, None)["x"].tolist() == [3.0, 4.0, 0.25]
+    # a file where the column is text makes it text in the window, as Spark's reader types it
+    (tmp_path / "c.jsonl").write_text('{"x": "one", "c": "a"}\n')
+    texts = FileSource(str(tmp_path / "*.jsonl")).load(None, None)["x"]
+    assert texts.to_pylist() == ["1", "2", "1.5", None, "one"]  # type: ignore[union-attr]
+    # booleans in one file and numbers in another: text too, as Spark's reader merges the two
+    (tmp_path / "flags").mkdir()
+    (tmp_path / "flags" / "a.jsonl").write_text('{"k": true, "x": 1}\n')
+    (tmp_path / "flags" / "b.jsonl").write_text('{"k": 0, "x": 0.5}\n')
+    flags = FileSource(str(tmp_path / "flags")).load(None, None)
+    assert (flags["k"].to_pylist(), flags["x"].tolist()) == (["true", "0"], [1.0, 0.5])  # type: ignore[union-attr]
+    # what has no text form still disagrees
+    (tmp_path / "d.jsonl").write_text('{"x": {"k": 1}, "c": "a"}\n')
+    with pytest.raises(DataUnavailable, match=r"files disagree on columns: .*Field x has incompatible types"):
+        FileSource(str(tmp_path / "*.jsonl")).load(None, None)
+
+
+def test_a_csv_text_field_that_is_empty_or_a_null_token_is_missing_not_a_category(tmp_path: Path) -> None:
+    """As a number field already was, and as an MLTable reads it (empty_as_string: false) and the Spark job
+    does: an empty category counted as the category '' in-process only gave the two engines different
+    chi-squared tables for one file."""
+    (tmp_path / "w.csv").write_text('x,c\n1,a\n2,\n3,""\n4,NA\n,null\n6,b\n')
+    window = FileSource(str(tmp_path / "w.csv")).load(None, None)
+    assert window["c"].to_pylist() == ["a", None, None, None, None, "b"]  # type: ignore[union-attr]
+    assert window["x"].tolist() == pytest.approx([1, 2, 3, 4, np.nan, 6], nan_ok=True)  # type: ignore[union-attr]
+
+
+def test_json_lines_keep_every_key_and_read_a_column_of_mixed_types_as_text(tmp_path: Path) -> None:
+    """Arrow typed a JSON-lines file by its first row: a key that row lacked was dropped for the whole
+    file (an optional field logged later was never tested), and a column mixing numbers and text made the
+    file unreadable. Spark's reader takes every key, and text for a column of mixed types."""
+    (tmp_path / "a.jsonl").write_text('{"a": 1}\n{"a": 2, "b": "x"}\n{"b": "y", "x": 1}\n')
+    (tmp_path / "b.jsonl").write_text('{"x": "1.5"}\n{"x": "oops"}\n{"x": true}\n{"x": null}\n')
+    first = FileSource(str(tmp_path / "a.jsonl")).load(None, None)
+    assert first["a"].tolist() == pytest.approx([1, 2, np.nan], nan_ok=True)  # type: ignore[union-attr]
+    assert first["b"].to_pylist() == [None, "x", "y"]  # type: ignore[union-attr]
+    mixed = FileSource(str(tmp_path / "b.jsonl")).load(None, None)["x"]
+    assert mixed.to_pylist() == ["1.5", "oops", "true", None]  # type: ignore[union-attr]
+    (tmp_path / "c.jsonl").write_text('{"x": 1}\n[1, 2]\n')
+    with pytest.raises(DataUnavailable, match=r"c\.jsonl: line 2 is a JSON list, not an object"):
+        FileSource(str(tmp_path / "c.jsonl")).load(None, None)
+
+
+def test_a_window_with_integer_ids_past_two_to_the_53_is_read(tmp_path: Path) -> None:
+    """Every number column becomes float64, and Arrow's checked cast refused an id such as 2**53 + 1 (no
+    double holds it): any table with a snowflake-style id column, tested or not, made drift an Error. The
+    Spark job reads only the features, so it analysed the same window."""
+    ids = [2**60 + 1, 2**53 + 1, 5]
+    pq.write_table(pa.table({"id": ids, "x": [0.5, 1.5, 2.5]}), tmp_path / "w.parquet")
+    window = FileSource(str(tmp_path / "w.parquet")).load(None, None)
+    assert window["x"].tolist() == [0.5, 1.5, 2.5]  # type: ignore[union-attr]
+    assert window["id"].tolist() == [float(i) for i in ids]  # type: ignore[union-attr]  # nearest doubles

@@ -143,3 +143,65 @@ def test_unseen_categories_enter_the_table_with_zero_reference_count() -> None:
     assert s.chi2_p == pytest.approx(want.pvalue, abs=TOL)
     assert s.unseen == ("new",)
     assert s.unseen_share == pytest.approx(100 / 500)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_the_wasserstein_normaliser_survives_huge_and_tiny_magnitudes(scale: float) -> None:
+    """At |x| ~ 1e300 the squares in the standard deviation overflow (std inf: the normalised distance was
+    0 however far the live data moved, a drift never seen); at ~1e-300 they underflow (std 0: a varying
+    column was reported constant). The data at unit scale is the oracle."""
+    rng = np.random.default_rng(6)
+    ref, live = rng.normal(size=3000), rng.normal(0.5, size=2000)
+    s = _engine([ref * scale], [live * scale])
+    assert s.wasserstein[0] == pytest.approx(stats.wasserstein_distance(ref, live) * scale, rel=1e-9, abs=0)
+    prof = numerical.profile(("f",), [ref * scale], 10, 1)
+    assert prof.std[0] == pytest.approx(np.std(ref) * scale, rel=1e-9, abs=0)
+    if scale > 1:  # below the floor of the normaliser (1e-3) a distance of 1e-300 stays no drift, by design
+        assert s.wasserstein_norm[0] == pytest.approx(stats.wasserstein_distance(ref, live) / np.std(ref))
+
+
+def test_unseen_categories_are_named_most_frequent_first_whatever_order_they_were_counted_in() -> None:
+    """Arrow counts in order of first appearance, the Spark job in its group-by's order: the same live
+    window named different 'unseen' categories (the first five) depending on the engine."""
+    ref = categorical.CategoryCounts({"a": 500}, 0, 500)
+    counted = {"a": 100, "rare": 1, "z": 7, "b": 40, "c": 40, "d": 3, "e": 2}
+    names = []
+    for order in (list(counted), sorted(counted), sorted(counted, reverse=True)):
+        live = categorical.CategoryCounts({c: counted[c] for c in order}, 0, sum(counted.values()))
+        names.append(categorical.compare(ref, live).unseen)
+    assert names[0] == names[1] == names[2] == ("b", "c", "z", "d", "e", "rare")
+
+
+def test_live_values_below_a_reference_piled_at_its_minimum_get_their_own_bin() -> None:
+    """Bins are the reference's deciles, the first open below: (-inf, e1]. When a tenth or more of the
+    reference sits at its minimum, e1 is that minimum, and live values below it fell in one bin with it: a
+    constant reference at 3 and a live window entirely below 3 had PSI and Jensen-Shannon 0, no drift."""
+    rng = np.random.default_rng(9)
+    const, live = np.full(2000, 3.0), rng.normal(0, 1, 1500)
+    tied = np.concatenate([np.zeros(600), rng.exponential(size=1400)])  # 30% at its minimum, 0
+    below = np.concatenate([-rng.exponential(size=700), rng.exponential(size=800)])
+    s = _engine([const, tied], [live, below])
+    # (-inf, 3) holds every live value and no reference value; (3, inf) is empty in both (PSI's floor)
+    want_const = distance.jensenshannon([0, 2000, 0], [1500, 0, 0], base=2)
+    assert s.jensen_shannon[0] == pytest.approx(want_const, abs=TOL)
+    assert s.psi[0] > 5
+    assert s.jensen_shannon[1] > 0.3
+    # a reference without such a pile keeps its ten bins exactly
+    smooth = rng.normal(size=2000)
+    prof = numerical.profile(("f",), [smooth], 10, 1)
+    assert prof.edges[0].tolist() == np.quantile(smooth, np.arange(1, 10) / 10).tolist()
+
+
+def test_negative_zero_is_the_category_zero_and_keeps_its_count() -> None:
+    """Arrow counts 0.0 and -0.0 apart (np.round(-0.04, 1) is -0.0); as one dictionary key the second
+    overwrote the first: 0.0 x 200 and -0.0 x 100 counted as 100, and the table no longer summed to the
+    valid rows. The Spark job's counts (by text: '0.0', '-0.0') went the same way."""
+    from modeldeploy.analysis.summary import _counts
+
+    ref = np.array([0.0] * 200 + [-0.0] * 100 + [0.5] * 300)
+    live = np.array([0.0] * 100 + [0.5] * 400)
+    r, lv = categorical.count(ref), categorical.count(live)
+    assert (r.counts, r.valid) == ({0.0: 300, 0.5: 300}, 600)
+    want = stats.chi2_contingency([[300, 300], [100, 400]])
+    assert categorical.compare(r, lv).chi2_p == pytest.approx(want.pvalue, abs=TOL)
+    assert _counts([[0.0, 200], [-0.0, 100], [0.5, 300]], 600) == r

@@ -7,7 +7,9 @@ reference are kept (they are the drift); categories absent from both windows nev
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -55,20 +57,41 @@ def count(column: Column) -> CategoryCounts:
         arr = pc.cast(arr, arr.type.value_type)
     vc = pc.value_counts(arr)
     values, counts = vc.field("values").to_pylist(), vc.field("counts").to_pylist()
-    table = {v: int(c) for v, c in zip(values, counts, strict=True) if v is not None}
-    return CategoryCounts(table, int(arr.null_count), len(arr))
+    return CategoryCounts(tally(zip(values, counts, strict=True)), int(arr.null_count), len(arr))
+
+
+def tally(pairs: Iterable[tuple[object, int] | list[Any]]) -> dict[object, int]:
+    """Counts by category, adding those that are one key: Arrow (and the Spark job, by text) count 0.0 and
+    -0.0 apart, and a dictionary holds one of them (as 0.0, which messages show as 0)."""
+    table: dict[object, int] = {}
+    for v, c in pairs:
+        if v is not None:
+            key = 0.0 if isinstance(v, float) and v == 0.0 else v
+            table[key] = table.get(key, 0) + int(c)
+    return table
 
 
 def compare(ref: CategoryCounts, live: CategoryCounts) -> CategoricalStats:
     cats = list(ref.counts) + [c for c in live.counts if c not in ref.counts]
     r = np.array([ref.counts.get(c, 0) for c in cats], dtype=np.float64)
     lv = np.array([live.counts.get(c, 0) for c in cats], dtype=np.float64)
-    unseen = tuple(c for c in live.counts if c not in ref.counts)
+    # most frequent first (ties by name): the same names whichever engine counted, in whatever order
+    unseen = tuple(
+        sorted((c for c in live.counts if c not in ref.counts), key=lambda c: (-live.counts[c], shown(c)))
+    )
     unseen_share = float(sum(live.counts[c] for c in unseen) / live.valid) if live.valid else 0.0
     chi2, p = chi_squared(r, lv)
     return CategoricalStats(
         chi2, p, float(psi(r, lv)), float(jensen_shannon(r, lv)), len(cats), unseen, unseen_share
     )
+
+
+def shown(category: object) -> str:
+    """A category as messages name it: a whole number as an integer, whether the column was read as floats
+    (in-process, every number column is float64) or as integers (the Spark job keeps them)."""
+    if isinstance(category, float) and category.is_integer():
+        return repr(int(category))
+    return repr(category)
 
 
 def chi_squared(ref_counts: F64, live_counts: F64) -> tuple[float, float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -56,7 +57,7 @@ class ReferenceProfile:
     missing: dict[str, float]
 
 
-def _feature_list(config: DriftConfig, reference: Columns) -> list[tuple[FeatureConfig, bool]]:
+def feature_list(config: DriftConfig, reference: Mapping[str, object]) -> list[tuple[FeatureConfig, bool]]:
     preds = {f.name for f in config.prediction_features}
     feats = config.features or tuple(FeatureConfig(n) for n in reference if n not in preds)
     if len(feats) > MAX_FEATURES:
@@ -89,12 +90,12 @@ def profile_reference(config: DriftConfig, reference: Columns) -> ReferenceProfi
     cats: dict[str, categorical.CategoryCounts] = {}
     valid: dict[str, int] = {}
     missing: dict[str, float] = {}
-    for feature, is_pred in _feature_list(config, reference):
+    for feature, is_pred in feature_list(config, reference):
         col = reference[feature.name]
         kind = infer_kind(feature, col, config)
         rows = _length(col)
         if kind is FeatureKind.NUMERICAL:
-            x = numerical.as_float(np.asarray(col))
+            x = numerical.numbers(col)
             valid[feature.name] = int(np.count_nonzero(~np.isnan(x)))
             num_names.append(feature.name)
             num_cols.append(x)
@@ -224,7 +225,7 @@ def _numerical_results(profile: ReferenceProfile, live: Columns) -> dict[str, Fe
     if not names:
         return {}
     rows = {n: _length(live[n]) if n in live else 0 for n in names}
-    cols = [numerical.as_float(np.asarray(live[n])) if rows[n] else np.full(1, np.nan) for n in names]
+    cols = [numerical.numbers(live[n]) if rows[n] else np.full(1, np.nan) for n in names]
     width = max(c.size for c in cols)
     cols = [c if c.size == width else np.concatenate([c, np.full(width - c.size, np.nan)]) for c in cols]
     plans = {p.name: p for p in profile.planned}
@@ -317,7 +318,7 @@ def _categorical_note(s: categorical.CategoricalStats) -> str:
     if s.categories == 1:
         return "constant in both windows"
     if s.unseen:
-        shown = ", ".join(repr(c) for c in s.unseen[:5]) + (", ..." if len(s.unseen) > 5 else "")
+        shown = ", ".join(categorical.shown(c) for c in s.unseen[:5]) + (", ..." if len(s.unseen) > 5 else "")
         return f"categories unseen in the reference: {shown} ({s.unseen_share:.1%} of live values)"
     return ""
 

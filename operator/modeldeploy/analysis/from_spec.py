@@ -112,6 +112,7 @@ def feature_record(f: FeatureResult) -> status.FeatureDrift:
         distance=distance,
         threshold=f.threshold,
         verdict=f.verdict,
+        message=status.truncate(f.message),
     )
 
 

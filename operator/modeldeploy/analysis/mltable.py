@@ -24,7 +24,7 @@ import yaml
 
 from modeldeploy.caps import MAX_DATA_FILES, MAX_DATA_TOTAL, LimitExceeded, check_size
 
-from .sources import UNREADABLE, jsonl, to_columns
+from .sources import UNREADABLE, concat, jsonl, to_columns
 from .stores import DataUnavailable, Store, expand
 from .types import Columns
 
@@ -88,7 +88,7 @@ class MLTableSource:
 
     def load(self, start: datetime | None, end: datetime | None) -> Columns:
         plan = self.plan()
-        table = _concat(list(self._tables(plan)), self.where)
+        table = concat(list(self._tables(plan)), self.where)
         for key, value in plan.steps:
             table = _step(table, key, value, self.where)
         return to_columns(table)
@@ -175,13 +175,6 @@ def _read(read: Read, data: bytes, header: list[str] | None) -> tuple[pa.Table, 
         if read.header == "no_header":  # Azure ML's names for headerless columns
             table = table.rename_columns([f"Column{i + 1}" for i in range(table.num_columns)])
     return table, table.column_names
-
-
-def _concat(tables: list[pa.Table], where: str) -> pa.Table:
-    try:
-        return pa.concat_tables(tables, promote_options="default")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise DataUnavailable(f"{where}: files disagree on columns: {exc}") from exc
 
 
 def _step(table: pa.Table, key: str, value: Any, where: str) -> pa.Table:

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .distances import jensen_shannon, psi
 from .ks import ks_pvalues
 from .parallel import map_blocks
+from .types import Column
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -28,6 +31,34 @@ STD_FLOOR = 1e-3  # Azure ML's floor for the Wasserstein normaliser
 def as_float(column: npt.NDArray[np.generic]) -> F64:
     x = np.asarray(column, dtype=np.float64)
     return np.where(np.isfinite(x), x, np.nan) if not np.isfinite(x).all() else x
+
+
+def numbers(column: Column) -> F64:
+    """A numerical feature's column as floats, missing values NaN. Text is parsed, and text that is not a
+    number is missing (as the Spark job's ``try_cast`` has it), not an error."""
+    if isinstance(column, pa.Array | pa.ChunkedArray) and (
+        pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    ):
+        try:
+            column = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
+        except pa.ArrowInvalid:
+            column = pa.array([_number(v) for v in column.to_pylist()], pa.float64())
+        return as_float(pc.fill_null(column, np.nan).to_numpy())
+    if isinstance(column, pa.Array | pa.ChunkedArray) and (
+        pa.types.is_timestamp(column.type) or pa.types.is_date(column.type)
+    ):  # seconds since the epoch, as Spark casts a timestamp (a date: its midnight, UTC)
+        micros = pc.cast(pc.cast(column, pa.timestamp("us", tz="UTC")), pa.int64())
+        return as_float(
+            pc.fill_null(pc.divide(pc.cast(micros, pa.float64(), safe=False), 1e6), np.nan).to_numpy()
+        )
+    return as_float(np.asarray(column))
+
+
+def _number(text: str | None) -> float:
+    try:
+        return float(text) if text is not None and "_" not in text else np.nan
+    except ValueError:
+        return np.nan
 
 
 @dataclass(frozen=True)
@@ -59,18 +90,33 @@ class NumericalStats:
 def profile(names: tuple[str, ...], columns: list[F64], n_bins: int, block: int) -> NumericalReference:
     blocks = tuple(np.sort(np.stack(columns[i : i + block]), axis=1) for i in range(0, len(columns), block))
     valid = np.array([np.count_nonzero(~np.isnan(c)) for c in columns], dtype=np.int64)
-    std = np.array([np.nanstd(c) if v else np.nan for c, v in zip(columns, valid, strict=True)])
+    std = np.array([_std(c) if v else np.nan for c, v in zip(columns, valid, strict=True)])
     rows = [r for b in blocks for r in b]
     edges = tuple(_edges(r[:v], n_bins) for r, v in zip(rows, valid, strict=True))
     counts = tuple(_bin_counts(r[:v], e) for r, v, e in zip(rows, valid, edges, strict=True))
     return NumericalReference(names, blocks, valid, std, edges, counts)
 
 
+def _std(x: F64) -> float:
+    """The population standard deviation of the valid values. Far from 1 it is taken at unit scale: at
+    |x| ~ 1e300 the squares overflow (inf: the normalised Wasserstein distance would be 0 however far the
+    data moved), at ~1e-300 they underflow (0: a varying column would read as constant)."""
+    scale = float(np.nanmax(np.abs(x)))
+    if scale == 0.0 or 1e-100 < scale < 1e100:
+        return float(np.nanstd(x))
+    return float(np.nanstd(x / scale) * scale)
+
+
 def _edges(sorted_valid: F64, n_bins: int) -> F64:
     if sorted_valid.size == 0:
         return np.empty(0)
     q = np.quantile(sorted_valid, np.arange(1, n_bins) / n_bins)
-    return np.asarray(np.unique(q), dtype=np.float64)
+    edges = np.asarray(np.unique(q), dtype=np.float64)
+    if edges[0] == sorted_valid[0]:
+        # A tenth or more of the reference at its minimum (a constant column, heavy ties): live values
+        # below it get a bin of their own instead of sharing (-inf, minimum] with it.
+        edges = np.concatenate([[np.nextafter(edges[0], -np.inf)], edges])
+    return edges
 
 
 def _bin_counts(sorted_valid: F64, edges: F64) -> F64:

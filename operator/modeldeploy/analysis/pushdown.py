@@ -163,6 +163,16 @@ class Pushdown:
         if state.status is JobStatus.FAILED or state.summary is None:
             msg = f"drift not evaluated: Spark job {run.job} failed: {state.message or 'no summary'}"
             return DriftResult(Verdict.INCONCLUSIVE, (), message=msg[:1000])
+        if "reference_columns" in state.summary:  # features the reference lacks: the in-process Error
+            from .drift import feature_list
+
+            try:
+                feature_list(config, dict.fromkeys(state.summary["reference_columns"]))
+            except ValueError as exc:
+                return DriftResult(Verdict.ERROR, (), message=f"drift not evaluated: {exc}")
+        if "failed" in state.summary:  # the job could not read or analyse the data, and says why
+            msg = f"drift not evaluated: Spark job {run.job} failed: {state.summary['failed']}"
+            return DriftResult(Verdict.INCONCLUSIVE, (), message=msg[:1000])
         if "unavailable" in state.summary:  # the job read the window and found what in-process would refuse
             return DriftResult(
                 Verdict.INCONCLUSIVE, (), message=f"drift not evaluated: {state.summary['unavailable']}"

@@ -45,7 +45,11 @@ def read_table(data: bytes, fmt: str, column_names: Sequence[str] | None = None)
         return pq.read_table(pa.BufferReader(data))
     if fmt == "csv":
         names = None if column_names is None else list(column_names)
-        return pacsv.read_csv(pa.BufferReader(data), read_options=pacsv.ReadOptions(column_names=names))
+        # An empty text field, or one of Arrow's null tokens (NA, null, ...), is missing, as in a number
+        # field, as an MLTable reads it by default and as the Spark job does (spark_job.CSV_NULLS).
+        options = pacsv.ConvertOptions(strings_can_be_null=True)
+        read = pacsv.ReadOptions(column_names=names)
+        return pacsv.read_csv(pa.BufferReader(data), read_options=read, convert_options=options)
     return jsonl(data)
 
 
@@ -60,7 +64,7 @@ def jsonl(
     envelope without a readable time is kept). ``skip_invalid`` drops lines that are not JSON (MLTable's
     ``invalid_lines: drop``)."""
     rows: list[dict[str, Any]] = []
-    for line in raw.splitlines():
+    for number, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -72,8 +76,42 @@ def jsonl(
         envelope = envelopes and isinstance(obj, dict) and isinstance(obj.get("data"), list)
         if envelope and within is not None and not _in_window(obj.get("time"), within):
             continue
-        rows.extend(obj["data"] if envelope else [obj])
-    return pa.Table.from_pylist(rows)
+        records = obj["data"] if envelope else [obj]
+        odd = [r for r in records if not isinstance(r, dict)]
+        if odd and not skip_invalid:
+            raise NotAnObject(
+                f"line {number} is a JSON {_JSON_KINDS.get(type(odd[0]), 'number')}, not an object"
+            )
+        rows.extend(r for r in records if isinstance(r, dict))
+    return _table(rows)
+
+
+class NotAnObject(ValueError):
+    pass
+
+
+_JSON_KINDS = {list: "list", str: "string", bool: "boolean", type(None): "null"}
+
+
+def _table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Every key of every row (Arrow alone takes the first row's keys and drops the others); a column that
+    mixes types is text (the JSON of its numbers and booleans), as Spark's JSON reader has it."""
+    first = rows[0].keys() if rows else {}.keys()
+    same = all(r.keys() == first for r in rows)  # the usual case, checked at C speed
+    keys = dict.fromkeys(first) if same else dict.fromkeys(k for r in rows for k in r)
+    try:
+        return pa.Table.from_pylist(rows) if same else pa.Table.from_pylist([keys, *rows]).slice(1)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.table({k: _column([r.get(k) for r in rows]) for k in keys})
+
+
+def _column(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(
+            [v if v is None or isinstance(v, str) else json.dumps(v) for v in values], pa.string()
+        )
 
 
 def _in_window(time: object, within: tuple[datetime, datetime]) -> bool:
@@ -85,11 +123,13 @@ def _in_window(time: object, within: tuple[datetime, datetime]) -> bool:
 
 
 def to_columns(table: pa.Table) -> dict[str, Column]:
-    """Numbers become float64 numpy (nulls NaN); everything else stays Arrow."""
+    """Numbers become float64 numpy (nulls NaN; an integer past 2**53 its nearest double, as Spark casts
+    it); everything else stays Arrow."""
     out: dict[str, Column] = {}
     for name, col in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
-            out[name] = np.asarray(pc.fill_null(pc.cast(col, pa.float64()), np.nan).to_numpy())
+            floats = pc.cast(col, pa.float64(), safe=False)
+            out[name] = np.asarray(pc.fill_null(floats, np.nan).to_numpy())
         else:
             out[name] = col
     return out
@@ -110,17 +150,46 @@ def _window(
     return table.filter(mask)
 
 
-def _concat(tables: list[pa.Table], where: str) -> pa.Table:
+def concat(tables: list[pa.Table], where: str) -> pa.Table:
+    """One table of a window's files, typed as Spark types the window: a column int64 in one file and double
+    in another is double; one whose files' types have no common type (numbers and text, booleans and
+    numbers) is text in all."""
     if not tables:
         raise DataUnavailable(f"no data files at {where}")
     try:
-        return pa.concat_tables(tables, promote_options="default")
+        return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise DataUnavailable(f"{where}: files disagree on columns: {exc}") from exc
+        texts = _disagreeing(tables)
+        try:
+            return pa.concat_tables([_as_text(t, texts) for t in tables], promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            raise DataUnavailable(f"{where}: files disagree on columns: {exc}") from exc
+
+
+def _disagreeing(tables: list[pa.Table]) -> set[str]:
+    """Columns whose types across the files have no common type (Spark reads them as text)."""
+    fields: dict[str, list[pa.Field]] = {}
+    for t in tables:
+        for f in t.schema:
+            fields.setdefault(f.name, []).append(f)
+    out = set()
+    for name, fs in fields.items():
+        try:
+            pa.unify_schemas([pa.schema([f]) for f in fs], promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            out.add(name)
+    return out
+
+
+def _as_text(table: pa.Table, names: set[str]) -> pa.Table:
+    for i, field in enumerate(table.schema):
+        if field.name in names and not pa.types.is_string(field.type):
+            table = table.set_column(i, field.name, pc.cast(table.column(i), pa.string()))
+    return table
 
 
 DATA_SUFFIXES = (".csv", ".parquet", ".jsonl")
-UNREADABLE = (pa.ArrowInvalid, pa.ArrowTypeError, json.JSONDecodeError, UnicodeDecodeError)
+UNREADABLE = (pa.ArrowInvalid, pa.ArrowTypeError, json.JSONDecodeError, UnicodeDecodeError, NotAnObject)
 
 
 def read_each(store: Store, names: Iterable[str], parse: Callable[[bytes, str], pa.Table]) -> list[pa.Table]:
@@ -153,7 +222,7 @@ def read_files(
     column_names: Sequence[str] | None = None,
 ) -> pa.Table:
     """The named files as one table; ``fmt`` None reads each by its suffix."""
-    return _concat(
+    return concat(
         read_each(store, names, lambda data, name: read_table(data, _format(name, fmt), column_names)), where
     )
 
@@ -268,7 +337,7 @@ class DataCollectorSource:
         tables = read_each(self.store, names, lambda data, _: jsonl(data, within=window))
         if names and not any(t.num_rows for t in tables):
             raise DataUnavailable(f"{where}: {len(names)} file(s), but no request timed inside the window")
-        return to_columns(_concat([t for t in tables if t.num_rows], where))
+        return to_columns(concat([t for t in tables if t.num_rows], where))
 
 
 def _utc(t: datetime) -> datetime:

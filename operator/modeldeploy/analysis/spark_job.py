@@ -14,7 +14,8 @@ Every number in the summary is exact, not a sketch:
   that are not numbers).
 - numerical bins for PSI and Jensen-Shannon: the reference's deciles as numpy computes them (linear
   interpolation between the two order statistics around (n - 1) * q, each the least value whose running
-  reference count exceeds its rank), and each window's count of values at or below each edge.
+  reference count exceeds its rank), one more just below the minimum when a tenth of the reference sits at
+  it (as in-process), and each window's count of values at or below each edge.
 - categorical: the counts of every category in each window (group-bys), from which chi-squared, PSI and
   Jensen-Shannon follow exactly.
 
@@ -35,6 +36,10 @@ import time
 from typing import Any
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
+# pyarrow.csv's null tokens: the in-process reader takes a CSV text field equal to one as missing (Spark's
+# reader takes only the empty field).
+CSV_NULLS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "N/A",
+             "NA", "NULL", "NaN", "n/a", "nan", "null")  # fmt: skip
 
 
 def _read(spark: Any, paths: list[str], fmt: str, options: dict[str, Any] | None = None) -> Any:
@@ -53,6 +58,7 @@ def _read(spark: Any, paths: list[str], fmt: str, options: dict[str, Any] | None
         df = reader.csv(paths)
         if not header:  # Azure ML's names for headerless columns
             df = df.toDF(*[f"Column{i + 1}" for i in range(len(df.columns))])
+        df = _csv_nulls(df)
     elif fmt == "jsonl":
         # A line that is not JSON fails the job (an Inconclusive analysis), as in-process, unless dropped.
         mode = "DROPMALFORMED" if o.get("drop_invalid") else "FAILFAST"
@@ -68,6 +74,17 @@ def _read(spark: Any, paths: list[str], fmt: str, options: dict[str, Any] | None
         quoted = [f"`{c.replace('`', '``')}`" for c in columns]  # a literal name, never an expression
         df = df.select(*quoted) if key == "keep_columns" else df.drop(*columns)
     return df
+
+
+def _csv_nulls(df: Any) -> Any:
+    """Text fields equal to a null token are missing, as the in-process reader has them."""
+    from pyspark.sql import functions as F
+
+    def col(name: str, kind: str) -> Any:
+        c = F.col(f"`{name.replace('`', '``')}`")
+        return (F.when(~c.isin(*CSV_NULLS), c) if kind == "string" else c).alias(name)
+
+    return df.select(*[col(n, kind) for n, kind in df.dtypes])
 
 
 def _envelopes(df: Any, start: str | None, end: str | None) -> Any:
@@ -100,12 +117,16 @@ def _long(df: Any, names: list[str], side: int) -> Any:
     """(f, v, r, l): one row per valid value; r = 1 for the reference, l = 1 for the live window."""
     from pyspark.sql import functions as F
 
-    cells = F.array(
-        *[
-            F.struct(F.lit(i).alias("f"), F.expr(f"try_cast(`{n}` AS DOUBLE)").alias("v"))
-            for i, n in enumerate(names)
-        ]
-    )
+    types = dict(df.dtypes)
+
+    def number(n: str) -> Any:  # a date as its midnight's seconds since the epoch, as a timestamp casts
+        return F.expr(
+            f"CAST(unix_date(`{n}`) AS DOUBLE) * 86400"
+            if types[n] == "date"
+            else f"try_cast(`{n}` AS DOUBLE)"
+        )
+
+    cells = F.array(*[F.struct(F.lit(i).alias("f"), number(n).alias("v")) for i, n in enumerate(names)])
     out = df.select(F.explode(cells).alias("c")).select("c.f", "c.v")
     out = out.where(F.col("v").isNotNull() & ~F.isnan("v") & (F.abs(F.col("v")) != float("inf")))
     return out.select("f", "v", F.lit(1 - side).alias("r"), F.lit(side).alias("l"))
@@ -145,6 +166,7 @@ def numerical(ref: Any, live: Any, names: list[str], n_bins: int = 10) -> dict[s
         F.sum("r").over(whole).alias("n1"),
         F.sum("l").over(whole).alias("n2"),
         F.lead("v").over(order).alias("next"),  # within a run of ties: the same value, a gap of 0
+        F.max(F.when(F.col("r") == 1, F.abs("v"))).over(whole).alias("scale"),
     ).persist(StorageLevel.MEMORY_AND_DISK)  # read twice: the statistics, then the bin counts
     both = (F.col("n1") > 0) & (F.col("n2") > 0)  # no division by zero (ANSI mode raises on it)
     diff = F.when(both, F.abs(F.col("ca") / F.col("n1") - F.col("cb") / F.col("n2")))
@@ -156,12 +178,16 @@ def numerical(ref: Any, live: Any, names: list[str], n_bins: int = 10) -> dict[s
         for i, k in enumerate(below)
         for extra in (0, 1)
     ]
+    # The reference's values at unit scale: squares of |v| ~ 1e300 overflow, of ~1e-300 underflow.
+    unit = F.when((F.col("r") == 1) & (F.col("scale") > 0), F.col("v") / F.col("scale"))
     per = cum.groupBy("f").agg(
         F.max(diff).alias("d"),
         F.sum(F.when(F.col("next").isNotNull(), diff * (F.col("next") - F.col("v")))).alias("w"),
         F.first("n1").alias("n1"),
         F.first("n2").alias("n2"),
-        F.stddev_pop(F.when(F.col("r") == 1, F.col("v"))).alias("std"),
+        F.stddev_pop(unit).alias("s1"),
+        F.first("scale").alias("scale"),
+        F.min(F.when(F.col("r") == 1, F.col("v"))).alias("lo"),
         *order_stats,
     )
     out: dict[str, dict[str, Any]] = {n: {"n1": 0, "n2": 0} for n in names}
@@ -171,18 +197,28 @@ def numerical(ref: Any, live: Any, names: list[str], n_bins: int = 10) -> dict[s
         tested = n1 > 0 and n2 > 0
         if n1 > 0:
             qv = [_quantile(n1, q, row[f"q{i}_0"], row[f"q{i}_1"]) for i, q in enumerate(qs)]
-            edges[row["f"]] = sorted(set(qv))
+            e = sorted(set(qv))
+            if e[0] == row["lo"]:  # a tenth or more at the minimum: a bin below it (numerical._edges)
+                e.insert(0, math.nextafter(e[0], -math.inf))
+            edges[row["f"]] = e
         out[names[row["f"]]] = {
             "n1": n1,
             "n2": n2,
             "d": float(row["d"]) if tested else float("nan"),
             "w": float(row["w"] or 0.0) if tested else float("nan"),
-            "std": float(row["std"]) if row["std"] is not None else float("nan"),
+            "std": _std(row["s1"], row["scale"]),
             "edges": edges.get(row["f"], []),
         }
     _bin_counts(cum, edges, names, out)
     cum.unpersist()
     return out
+
+
+def _std(unit: float | None, scale: float | None) -> float:
+    """The reference's standard deviation from its value at unit scale (NaN: no reference value)."""
+    if scale == 0.0:
+        return 0.0
+    return float(unit) * float(scale) if unit is not None and scale is not None else float("nan")
 
 
 def _bin_counts(cum: Any, edges: dict[int, list[float]], names: list[str], out: dict[str, Any]) -> None:
@@ -209,8 +245,8 @@ def _bin_counts(cum: Any, edges: dict[int, list[float]], names: list[str], out: 
 
 def _typed(spark_type: str) -> Any:
     """Back from the string every category travels as to the value the in-process count would hold."""
-    if spark_type in ("tinyint", "smallint", "int", "bigint"):
-        return int
+    if spark_type in ("tinyint", "smallint", "int", "bigint"):  # in-process, every number is a float64
+        return lambda s: float(int(s))
     if spark_type in ("float", "double"):
         return float
     if spark_type == "boolean":
@@ -254,24 +290,37 @@ def run(spark: Any, request: dict[str, Any]) -> dict[str, Any]:
     live_options = request.get("live_options") or {}
     live = _read(spark, request["live"], request["live_format"], live_options)
     live = _windowed(live, request.get("time_column"), request.get("start"), request.get("end"))
-    missing = [n for n in num + cat if n not in ref.columns]
-    if missing:
-        raise ValueError(f"columns {missing[:20]} are not in the reference data")
+    if any(n not in ref.columns for n in num + cat):  # a spec to fix: the operator words it as in-process
+        return {"reference_columns": list(ref.columns), "engine": f"spark {spark.version}"}
     live_has = set(live.columns)
+    absent = [n for n in num + cat if n not in live_has]
     ref_rows, live_rows = ref.count(), live.count()
     if live_rows == 0 and live_options.get("if_empty"):
         # The in-process reader refuses such a window (Inconclusive), it does not test zero rows.
         return {"unavailable": live_options["if_empty"], "engine": f"spark {spark.version}"}
+    # A column the live window lacks is counted in the reference all the same, as in-process (the reason a
+    # test was chosen names the reference's size); the summary lists it as absent.
+    from pyspark.sql import functions as F
+
+    live = live.select("*", *[F.lit(None).cast("string").alias(n) for n in absent])
     summary = {
-        "numerical": numerical(ref, live, [n for n in num if n in live_has], int(request.get("n_bins", 10))),
-        "categorical": categorical(ref, live, [n for n in cat if n in live_has]),
-        "absent": [n for n in num + cat if n not in live_has],
+        "numerical": numerical(ref, live, num, int(request.get("n_bins", 10))),
+        "categorical": categorical(ref, live, cat),
+        "absent": absent,
         "reference_rows": ref_rows,
         "live_rows": live_rows,
         "engine": f"spark {spark.version}",
         "seconds": round(time.monotonic() - started, 3),
     }
     return summary
+
+
+def failure(exc: BaseException) -> str:
+    """What went wrong, in a line: Spark's own message, not py4j's 'An error occurred while calling o41.x'
+    nor the JVM's stack (the job's log keeps those)."""
+    lines = [ln.strip().removeprefix(": ") for ln in str(exc).splitlines()]
+    said = [ln for ln in lines if ln and not ln.startswith(("An error occurred while calling", "at "))]
+    return f"{type(exc).__name__}: {said[0] if said else ''}"[:500]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -296,7 +345,10 @@ def main(argv: list[str] | None = None) -> None:
     else:
         with open(args.request, encoding="utf-8") as f:
             request = json.load(f)
-    summary = run(spark, request)
+    try:
+        summary = run(spark, request)
+    except Exception as exc:  # unreadable or malformed data: the operator is told what, not a stack frame
+        summary = {"failed": failure(exc), "engine": f"spark {spark.version}"}
     text = json.dumps(summary, allow_nan=True)
     if "://" in args.output and not args.output.startswith("file://"):
         # On Azure ML the output folder is a storage URI: write through Hadoop's file system, as Spark does.

@@ -27,7 +27,7 @@ NO_BINS_WHY = "the Spark job's summary has no bin counts for it"
 
 
 def _counts(pairs: list[list[Any]], rows: int) -> categorical.CategoryCounts:
-    table = {v: int(c) for v, c in pairs}
+    table = categorical.tally(pairs)
     return categorical.CategoryCounts(table, rows - sum(table.values()), rows)
 
 
@@ -35,6 +35,7 @@ def result_from_summary(config: DriftConfig, summary: Mapping[str, Any]) -> Drif
     nums: Mapping[str, Mapping[str, float]] = summary["numerical"]
     cats: Mapping[str, Mapping[str, Any]] = summary["categorical"]
     ref_rows, live_rows = int(summary["reference_rows"]), int(summary["live_rows"])
+    absent = set(summary.get("absent", ()))  # not in the live window (their reference side is counted)
     planned: list[PlannedFeature] = []
     valid: dict[str, int] = {}
     ref_cats: dict[str, categorical.CategoryCounts] = {}
@@ -47,7 +48,9 @@ def result_from_summary(config: DriftConfig, summary: Mapping[str, Any]) -> Drif
         else:
             c = cats.get(feature.name)
             ref_cats[feature.name] = _counts(c["reference"] if c else [], ref_rows)
-            live_cats[feature.name] = _counts(c["live"], live_rows) if c else None
+            live_cats[feature.name] = (
+                _counts(c["live"], live_rows) if c and feature.name not in absent else None
+            )
             valid[feature.name] = ref_cats[feature.name].valid
         method = choose_method(feature, kind, valid[feature.name], config)
         why = why_method(feature, kind, valid[feature.name], config)
@@ -64,7 +67,7 @@ def result_from_summary(config: DriftConfig, summary: Mapping[str, Any]) -> Drif
     methods = {p.name: p.method for p in planned}
     want_p = np.array([methods[n] is DriftMethod.KS or config.all_p_values for n in names], dtype=bool)
     stats = _numerical_stats(names, nums, ref, want_p)
-    results = numerical_results(profile, stats, dict.fromkeys(names, live_rows), set(nums))
+    results = numerical_results(profile, stats, dict.fromkeys(names, live_rows), set(nums) - absent)
     results |= categorical_results(profile, live_cats)
     return decide(profile, results)
 

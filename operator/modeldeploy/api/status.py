@@ -215,6 +215,7 @@ class FeatureDrift(_Model):
     distance: float | None = None
     threshold: float | None = None
     verdict: Verdict = Verdict.INCONCLUSIVE
+    message: str = Field("", description="Why it was not tested (too few values...), or what stands out.")
 
 
 class AnalysisResult(_Model):
@@ -372,9 +373,9 @@ class ModelDeploymentStatus(_Model):
 
         last = self.last_analysis
         if last is not None:
-            last = cut(last, "message").model_copy(
-                update={"metrics": [cut(m, "message") for m in last.metrics]}
-            )
+            last = cut(last, "message")
+            last = last.model_copy(update={"metrics": [cut(m, "message") for m in last.metrics]})
+            last = last.model_copy(update={"drift": [cut(d, "message") for d in last.drift]})
 
         def revision(r: RevisionRecord | None) -> RevisionRecord | None:
             if r is None or r.validation is None:

@@ -102,6 +102,7 @@ def drift_section(body: Body) -> str:
             '<span class="bad">drift</span>'
             if f.get("verdict") == "Failed"
             else escape(f.get("verdict", "")),
+            escape(f.get("message", "")),
         ]
         for f in drift
     ]
@@ -121,6 +122,7 @@ def drift_section(body: Body) -> str:
                 "distance",
                 "threshold",
                 "verdict",
+                "note",
             ],
             rows,
         ),
