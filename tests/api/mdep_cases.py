@@ -111,7 +111,7 @@ def serverless_canary() -> Manifest:
                 {
                     "name": "error-rate",
                     "provider": "prometheus",
-                    "query": 'sum(rate(llm_errors_total{revision="$revision"}[5m]))',
+                    "query": 'sum(rate(llm_errors_total{adapter="$adapter",revision="$revision"}[5m]))',
                     "max": 0.02,
                 }
             ]
