@@ -28,6 +28,7 @@ from modeldeploy.analysis.types import (
     Verdict,
 )
 from modeldeploy.ports import AnalysisPending
+from tests.analysis.spark_wait import until_done
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 NUM, CAT = FeatureKind.NUMERICAL, FeatureKind.CATEGORICAL
@@ -103,13 +104,7 @@ def _window(rng: np.random.Generator, n: int, live: bool, part: int = 0) -> dict
 
 
 def _until_done(analyzer: DriftAnalyzer, config: DriftConfig = CONFIG) -> DriftResult:
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            return analyzer.run(AnalysisConfig(drift=config), NOW)
-        except AnalysisPending:
-            assert time.monotonic() < deadline, "the local Spark job did not finish in 300 s"
-            time.sleep(0.5)
+    return until_done(analyzer, config, NOW)
 
 
 @pytest.fixture(scope="module")

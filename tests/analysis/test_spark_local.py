@@ -33,6 +33,7 @@ from modeldeploy.analysis.types import (
 )
 from modeldeploy.analysis.uris import Locator, source_for
 from modeldeploy.ports import AnalysisPending
+from tests.analysis.spark_wait import until_done
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 NUM, CAT = FeatureKind.NUMERICAL, FeatureKind.CATEGORICAL
@@ -223,13 +224,7 @@ def _windows(root: Path) -> tuple[Path, Path]:
 
 
 def _until_done(analyzer: DriftAnalyzer, config: DriftConfig, now: datetime) -> DriftResult:
-    deadline = time.monotonic() + 240
-    while True:
-        try:
-            return analyzer.run(AnalysisConfig(drift=config), now)
-        except AnalysisPending:
-            assert time.monotonic() < deadline, "the local Spark job did not finish in 240 s"
-            time.sleep(0.5)
+    return until_done(analyzer, config, now, seconds=240)
 
 
 @pytest.fixture(scope="module")
