@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import Field
@@ -16,7 +16,7 @@ from kdap_policies.builtins import ACTIVITY_LOG_TO_WORKSPACE, closest
 from kdap_policies.config import PolicyConfig
 from kdap_policies.graph import Stack, StackResource
 from kdap_policies.rbac import PRIVILEGED_ROLES
-from kdap_policies.resource import Resource, as_strings, is_true
+from kdap_policies.resource import Resource, as_strings, is_true, mappings
 from kdap_policies.rules import AnyResourceRule, AnyStackRule, Finding, ResourceRule, StackFinding, StackRule
 
 API = "azure-native:apimanagement:Api"
@@ -44,16 +44,11 @@ TRIP_ON = frozenset({429, *range(500, 600)})
 NEVER_TRIP_ON = frozenset(range(400, 500)) - {429}
 
 
-def _sequence(value: Any) -> Sequence[Any]:
-    # The analyzer hands lists over as proxies, so test for a sequence rather than a list.
-    return value if isinstance(value, Sequence) and not isinstance(value, str) else ()
-
-
 def _statuses(condition: Mapping[str, Any]) -> set[int]:
     out: set[int] = set()
-    for r in _sequence(condition.get("statusCodeRanges")):
+    for r in mappings(condition.get("statusCodeRanges")):
         try:
-            out |= set(range(int(r["min"]), int(r["max"]) + 1)) if isinstance(r, Mapping) else set()
+            out |= set(range(int(r["min"]), int(r["max"]) + 1))
         except (KeyError, TypeError, ValueError):
             continue
     return out
@@ -62,8 +57,8 @@ def _statuses(condition: Mapping[str, Any]) -> set[int]:
 def _has_breaker(backend: StackResource) -> bool:
     conditions = [
         r["failureCondition"]
-        for r in _sequence(backend.get("circuitBreaker.rules"))
-        if isinstance(r, Mapping) and isinstance(r.get("failureCondition"), Mapping)
+        for r in mappings(backend.get("circuitBreaker.rules"))
+        if isinstance(r.get("failureCondition"), Mapping)
     ]
     return any(_statuses(c) >= TRIP_ON and not _statuses(c) & NEVER_TRIP_ON for c in conditions)
 
@@ -171,11 +166,7 @@ def _audit_trail(stack: Stack, config: AuditConfig) -> Iterator[StackFinding]:
     wanted = set(config.categories)
     for setting in stack.of_type(ACTIVITY_LOG):
         logs = setting.get("logs")
-        enabled = {
-            str(entry.get("category"))
-            for entry in (logs if isinstance(logs, Sequence) and not isinstance(logs, str) else [])
-            if isinstance(entry, Mapping) and is_true(entry.get("enabled"))
-        }
+        enabled = {str(entry.get("category")) for entry in mappings(logs) if is_true(entry.get("enabled"))}
         if setting.get("workspaceId") and wanted <= enabled:
             return
     yield StackFinding(

@@ -41,6 +41,13 @@ def as_strings(value: Any) -> list[str]:
     return []
 
 
+def mappings(value: Any) -> list[Mapping[str, Any]]:
+    """The mappings in a sequence input (the analyzer hands lists over as proxies, not lists)."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [item for item in value if isinstance(item, Mapping)]
+    return []
+
+
 @dataclass(frozen=True)
 class Resource:
     """One resource under validation: its type token, logical name and input properties."""

@@ -3,7 +3,7 @@ Key Vault and API Management send their logs to Log Analytics."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import Severity
@@ -12,7 +12,7 @@ from pydantic import Field
 from kdap_policies import builtins
 from kdap_policies.config import PolicyConfig
 from kdap_policies.graph import Stack, StackResource, present
-from kdap_policies.resource import as_strings, is_false, is_true
+from kdap_policies.resource import as_strings, is_false, is_true, mappings
 from kdap_policies.rules import AnyStackRule, StackFinding, StackRule
 
 ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
@@ -24,12 +24,6 @@ LOGGED = {
     "azure-native:keyvault:Vault": builtins.KV_RESOURCE_LOGS,
     "azure-native:apimanagement:ApiManagementService": builtins.APIM_LOGS,
 }
-
-
-def _mappings(value: Any) -> list[Mapping[str, Any]]:
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return [item for item in value if isinstance(item, Mapping)]
-    return []
 
 
 class AlertsConfig(PolicyConfig):
@@ -48,7 +42,7 @@ class AlertsConfig(PolicyConfig):
 
 
 def _criteria(alert: StackResource) -> list[Mapping[str, Any]]:
-    return _mappings(alert.get("criteria.allOf"))
+    return mappings(alert.get("criteria.allOf"))
 
 
 def _is_latency(criterion: Mapping[str, Any], config: AlertsConfig) -> bool:
@@ -67,13 +61,13 @@ def _is_error(criterion: Mapping[str, Any], config: AlertsConfig) -> bool:
         str(d.get("name", "")).lower() == "statuscodeclass"
         and config.error_status_class in as_strings(d.get("values"))
         and str(d.get("operator", "Include")).lower() == "include"
-        for d in _mappings(criterion.get("dimensions"))
+        for d in mappings(criterion.get("dimensions"))
     )
 
 
 def _live(alert: StackResource) -> bool:
     """An alert that is enabled and tells someone (an action group)."""
-    groups = [present(a, "actionGroupId") for a in _mappings(alert.get("actions"))]
+    groups = [present(a, "actionGroupId") for a in mappings(alert.get("actions"))]
     return not is_false(alert.get("enabled")) and any(groups)
 
 
@@ -153,7 +147,7 @@ class DiagnosticsConfig(PolicyConfig):
 
 
 def _sends_logs(setting: StackResource) -> bool:
-    logs = _mappings(setting.get("logs"))
+    logs = mappings(setting.get("logs"))
     return setting.present("workspaceId") and any(is_true(entry.get("enabled")) for entry in logs)
 
 
